@@ -1,0 +1,1 @@
+"""清泉 Qingquan: one platform for a city water utility's customer service."""

@@ -1,0 +1,77 @@
+"""The platform's HTTP API (django-ninja, OpenAPI at /api/v1/docs and /api/v1/openapi.json).
+
+Each domain app adds its router here; authentication is the staff session (with CSRF) for
+now; partner API keys come with the open-API issue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.security import django_auth
+
+from qingquan.staff import selectors as staff_selectors
+from qingquan.staff.access import can, capabilities_of
+
+api = NinjaAPI(
+    title="Qingquan API",
+    version="1",
+    description="清泉 Qingquan water-utility service hotline platform",
+    urls_namespace="api",
+    auth=django_auth,
+)
+
+
+def api_require(request: HttpRequest, capability: str) -> None:
+    """Raise 403 unless the caller's role grants `capability` (the API's access check)."""
+    if not can(request.user, capability):
+        raise HttpError(403, f"Your role may not do this ({capability}).")
+
+
+class ShiftOut(Schema):
+    name: str
+    starts: str
+    ends: str
+    running: bool
+
+
+class MeOut(Schema):
+    username: str
+    full_name: str
+    role: str
+    role_label: str
+    department: str | None
+    team: str | None
+    extension: str
+    shift: ShiftOut | None
+    capabilities: list[str]
+
+
+@api.get("/me", response=MeOut, tags=["staff"], summary="The logged-in staff member")
+def me(request: HttpRequest) -> dict[str, Any]:
+    """Who the caller is, their shift now (or next), and what their role may do."""
+    user: Any = request.user
+    shift = staff_selectors.shift_for(user=user)
+    return {
+        "username": user.username,
+        "full_name": user.get_full_name(),
+        "role": user.role,
+        "role_label": str(user.role_label),
+        "department": user.department.name if user.department_id else None,
+        "team": user.team.name if user.team_id else None,
+        "extension": user.extension,
+        "shift": (
+            {
+                "name": shift.assignment.shift.name,
+                "starts": shift.starts.isoformat(),
+                "ends": shift.ends.isoformat(),
+                "running": shift.running,
+            }
+            if shift
+            else None
+        ),
+        "capabilities": capabilities_of(user),
+    }

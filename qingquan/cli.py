@@ -1,0 +1,199 @@
+"""The `qingquan` command: serve, worker, migrate, createadmin, seed-demo, check-production.
+
+`qingquan manage …` passes anything else to Django's management commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qingquan.settings")
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        import django
+
+        django.setup()
+    except ImproperlyConfigured as error:
+        print(f"\n{error}\n", file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+def _print_logins(logins: Sequence[object], base_url: str) -> None:
+    from qingquan.staff.demo import DemoLogin
+
+    print("\n清泉 Qingquan demo — logins / 演示账号")
+    print(f"  {base_url}/login/")
+    for login in logins:
+        assert isinstance(login, DemoLogin)
+        print(f"  {login.username:<12} {login.password:<16} {login.role.label} ({login.full_name})")
+    print()
+
+
+def _write_logins(logins: Sequence[object]) -> None:
+    from django.conf import settings
+
+    from qingquan.staff.demo import DemoLogin
+
+    path = settings.DATA_DIR / "demo-logins.txt"
+    lines = []
+    for login in logins:
+        assert isinstance(login, DemoLogin)
+        lines.append(f"{login.username}\t{login.password}\t{login.role.value}\t{login.full_name}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _setup()
+    import uvicorn
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from qingquan.core import demo
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    base_url = f"http://{args.host}:{args.port}"
+    if settings.QINGQUAN_EMBEDDED and settings.QINGQUAN_ENV != "production":
+        call_command("migrate", interactive=False, verbosity=0)
+        if not args.no_demo and not demo.demo_is_seeded():
+            print("Loading demo data (first run)… / 正在载入演示数据（首次运行）…")
+            logins = demo.demo_seed()
+            _write_logins(logins)
+            _print_logins(logins, base_url)
+        elif (settings.DATA_DIR / "demo-logins.txt").exists():
+            print(f"Demo logins / 演示账号: {settings.DATA_DIR / 'demo-logins.txt'}")
+    if settings.QINGQUAN_ENV == "production":
+        call_command("collectstatic", interactive=False, verbosity=0)
+    if not args.no_worker and args.workers == 1:
+        from qingquan.core.worker import start_in_background
+
+        start_in_background()
+        print("In-process task worker started / 后台任务已在本进程启动")
+    print(f"Qingquan 清泉 serving on {base_url}")
+    uvicorn.run(
+        "qingquan.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        proxy_headers=True,
+        lifespan="off",
+    )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    _setup()
+    from qingquan.core.worker import run_forever
+
+    run_forever()
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    _setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False)
+
+
+def cmd_createadmin(args: argparse.Namespace) -> None:
+    _setup()
+    import getpass
+
+    from django.core.exceptions import ValidationError
+
+    from qingquan.staff import services
+    from qingquan.staff.roles import Role
+
+    password = args.password or getpass.getpass("Password / 密码: ")
+    try:
+        user = services.staff_create(
+            actor=None,
+            username=args.username,
+            full_name=args.full_name or args.username,
+            role=Role.ADMINISTRATOR,
+            password=password,
+        )
+    except ValidationError as error:
+        print("; ".join(error.messages), file=sys.stderr)
+        raise SystemExit(1) from error
+    print(f"Administrator {user.username} created / 管理员已创建")
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> None:
+    _setup()
+    from qingquan.core import demo
+
+    try:
+        logins = demo.demo_seed()
+    except demo.DemoRefused as error:
+        print(str(error), file=sys.stderr)
+        raise SystemExit(1) from error
+    if logins:
+        _write_logins(logins)
+        _print_logins(logins, "http://127.0.0.1:8000")
+    else:
+        print("Demo data is already loaded / 演示数据已存在")
+
+
+def cmd_check_production(args: argparse.Namespace) -> None:
+    os.environ["QINGQUAN_ENV"] = "production"
+    _setup()
+    from django.core.management import call_command
+
+    call_command("check", deploy=True, fail_level="WARNING")
+    print("Production configuration OK / 生产配置检查通过")
+
+
+def cmd_manage(args: argparse.Namespace) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qingquan.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["qingquan manage", *args.rest])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qingquan", description="清泉 Qingquan platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server (and a worker, by default)")
+    serve.add_argument("--host", default=os.environ.get("QINGQUAN_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("QINGQUAN_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
+    serve.add_argument("--no-worker", action="store_true", help="do not run tasks in-process")
+    serve.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("worker", help="run a background task worker").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="create or update the database").set_defaults(
+        func=cmd_migrate
+    )
+
+    admin = sub.add_parser("createadmin", help="create an administrator account")
+    admin.add_argument("username")
+    admin.add_argument("--full-name", default="")
+    admin.add_argument("--password", default="", help="prompted for when omitted")
+    admin.set_defaults(func=cmd_createadmin)
+
+    sub.add_parser("seed-demo", help="load the demo data").set_defaults(func=cmd_seed_demo)
+    sub.add_parser(
+        "check-production", help="check the configuration for production"
+    ).set_defaults(func=cmd_check_production)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Reads Qingquan's configuration from the environment.
+
+Kept apart from settings.py so that the rules (what production requires, where the data
+folder is, how the secret key is found) can be tested without reloading Django settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+PRODUCTION = "production"
+MIN_SECRET_LENGTH = 50
+
+
+@dataclass(frozen=True)
+class Config:
+    """The environment, read once and checked."""
+
+    env: str
+    data_dir: Path
+    database_url: str | None
+    redis_url: str | None
+    secret_key: str
+    allowed_hosts: list[str]
+    debug: bool
+
+    @property
+    def production(self) -> bool:
+        return self.env == PRODUCTION
+
+    @property
+    def embedded(self) -> bool:
+        """True when running on the default SQLite database in the data folder."""
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """The secret key kept in the data folder, created on first use."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def read(environ: dict[str, str] | None = None) -> Config:
+    """Build the configuration; raise ImproperlyConfigured saying what to set."""
+    env_vars = dict(os.environ if environ is None else environ)
+    env = env_vars.get("QINGQUAN_ENV", "development").strip().lower()
+    data_dir = Path(env_vars.get("QINGQUAN_DATA_DIR", "var")).resolve()
+    database_url = env_vars.get("DATABASE_URL") or None
+    redis_url = env_vars.get("REDIS_URL") or None
+    secret = env_vars.get("QINGQUAN_SECRET_KEY", "")
+    hosts = _split(env_vars.get("QINGQUAN_ALLOWED_HOSTS", ""))
+
+    if env == PRODUCTION:
+        problems = []
+        if len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 5:
+            problems.append(
+                f"QINGQUAN_SECRET_KEY: a random secret of at least {MIN_SECRET_LENGTH} "
+                "characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))')"
+            )
+        if not hosts or "*" in hosts:
+            problems.append("QINGQUAN_ALLOWED_HOSTS: the host names served, comma-separated")
+        if not database_url or database_url.startswith("sqlite"):
+            problems.append(
+                "DATABASE_URL: a PostgreSQL database, e.g. postgres://user:pass@host:5432/qingquan"
+            )
+        if problems:
+            raise ImproperlyConfigured(
+                "Qingquan refuses to start in production mode (QINGQUAN_ENV=production). "
+                "Set:\n  - " + "\n  - ".join(problems)
+            )
+    else:
+        secret = secret or _embedded_secret(data_dir)
+        hosts = hosts or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+    return Config(
+        env=env,
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=secret,
+        allowed_hosts=hosts,
+        debug=env_vars.get("QINGQUAN_DEBUG", "") == "1" and env != PRODUCTION,
+    )

@@ -1,0 +1,113 @@
+"""Admin building blocks: capability-gated model admins, and the read-only audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from qingquan.core import services
+from qingquan.core.models import AuditEvent, CalendarDay
+
+
+class CapabilityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A model admin whose rights come from two capabilities instead of model permissions.
+
+    Saves and deletes go through the audited reference services; model admins for records
+    with their own services override `save_model` / `delete_model`.
+    """
+
+    view_capability = "admin.site"
+    change_capability = "staff.manage"
+
+    def _can(self, request: HttpRequest, capability: str) -> bool:
+        from qingquan.staff.access import can
+
+        return can(request.user, capability)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.view_capability)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, self.view_capability) or self._can(
+            request, self.change_capability
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.change_capability)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, self.change_capability)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, self.change_capability)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        services.reference_save(actor=request.user, obj=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.reference_delete(actor=request.user, obj=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            services.reference_delete(actor=request.user, obj=obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(CapabilityAdmin):
+    """The audit log: administrators search it; nobody edits or deletes it."""
+
+    view_capability = "audit.view"
+    list_display = ["at", "actor_label", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["action", "object_repr", "actor_label", "object_id", "note"]
+    date_hierarchy = "at"
+    readonly_fields = [
+        "at",
+        "actor",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "before",
+        "after",
+        "note",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(CapabilityAdmin):
+    """The working-day calendar; edits go through `calendar_set_day`."""
+
+    view_capability = "admin.site"
+    change_capability = "calendar.manage"
+    list_display = ["date", "is_working_day", "source", "note", "updated_at"]
+    list_filter = ["is_working_day", "source"]
+    date_hierarchy = "date"
+    search_fields = ["note"]
+    fields = ["date", "is_working_day", "note"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from qingquan.core.calendar import calendar_set_day
+
+        saved = calendar_set_day(
+            actor=request.user, day=obj.date, is_working_day=obj.is_working_day, note=obj.note
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a day would make the SLA engine treat its year as a gap; edit it instead.
+        return False

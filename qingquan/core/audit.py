@@ -1,0 +1,72 @@
+"""Recording state changes in the audit log.
+
+Services call `audit_record` inside their transaction, so a change and its audit row are
+written together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import models
+
+from qingquan.core import clock
+from qingquan.core.models import AuditEvent
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, Iterable):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields of `obj` as JSON-safe values (foreign keys by id)."""
+    result: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        result[name] = _jsonable(getattr(obj, attname))
+    return result
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    note: str = "",
+) -> AuditEvent:
+    """Append one event to the audit log. `actor` is a user or None for the system."""
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    label = ""
+    if is_user:
+        label = actor.get_full_name() or actor.get_username()
+    return AuditEvent.objects.create(
+        at=clock.now(),
+        actor=actor if is_user else None,
+        actor_label=label or "system",
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        before=_jsonable(dict(before)) if before is not None else None,
+        after=_jsonable(dict(after)) if after is not None else None,
+        note=note,
+    )

@@ -1,0 +1,33 @@
+"""Seeding the embedded default with demo data (never in production)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from qingquan.areas.services import areas_seed_ningbo
+from qingquan.core import clock
+from qingquan.staff.demo import DemoLogin, seed_staff
+from qingquan.staff.models import User
+
+
+class DemoRefused(Exception):
+    """Raised when asked to seed demo data where it does not belong."""
+
+
+def demo_is_seeded() -> bool:
+    return User.objects.filter(username="admin").exists()
+
+
+@transaction.atomic
+def demo_seed() -> list[DemoLogin]:
+    """Load the demo: Ningbo's areas, the organisation, the roster, one login per role.
+
+    Returns the logins to print; returns [] if the demo is already there.
+    """
+    if settings.QINGQUAN_ENV == "production":
+        raise DemoRefused("demo data is never loaded in production mode")
+    if demo_is_seeded():
+        return []
+    areas_seed_ningbo()
+    return seed_staff(today=clock.today())

@@ -1,0 +1,82 @@
+"""Sending in-app notifications to staff, pushed live to their browsers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+
+from qingquan.core import clock
+from qingquan.core.models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group of one staff member's open browser tabs."""
+    return f"staff.{user_id}"
+
+
+def push_to_user(*, user_id: int, event: dict[str, Any]) -> None:
+    """Send `event` to the user's websockets now (call it from on_commit hooks)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(user_group(user_id), {"type": "push", "event": event})
+    except Exception:  # a push is a courtesy; the notification row is the record
+        logger.exception("push to user %s failed", user_id)
+
+
+def notify(
+    *,
+    recipient: Any,
+    title: str,
+    body: str = "",
+    link: str = "",
+    level: str = Notification.Level.INFO,
+    dedupe_key: str = "",
+) -> Notification | None:
+    """Store a notification for `recipient` and push it once the transaction commits.
+
+    With a `dedupe_key`, a second notification with the same key to the same person is
+    dropped (returns None), so sweeps and retried tasks can call this freely.
+    """
+    if dedupe_key and Notification.objects.filter(
+        recipient=recipient, dedupe_key=dedupe_key
+    ).exists():
+        return None
+    try:
+        with transaction.atomic():
+            note = Notification.objects.create(
+                recipient=recipient,
+                created_at=clock.now(),
+                level=level,
+                title=title[:200],
+                body=body,
+                link=link,
+                dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        return None
+    event = {
+        "kind": "notification",
+        "id": note.pk,
+        "level": note.level,
+        "title": note.title,
+        "body": note.body,
+        "link": note.link,
+    }
+    transaction.on_commit(lambda: push_to_user(user_id=note.recipient_id, event=event))
+    return note
+
+
+def notification_mark_read(*, recipient: Any, ids: list[int] | None = None) -> int:
+    """Mark the recipient's notifications read (all when `ids` is None); returns how many."""
+    qs = Notification.objects.filter(recipient=recipient).unread()
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=clock.now())

@@ -1,0 +1,106 @@
+"""Who may do what: the one place where roles meet permissions.
+
+Every view, API endpoint and admin screen asks `can(user, capability)` (or uses
+`require` / `api_require`); nothing else in the code base compares roles. The table is
+tested as a matrix in tests/test_access.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from qingquan.staff.roles import Role
+
+ALL_STAFF = frozenset(Role)
+R = Role
+
+CAPABILITIES: dict[str, frozenset[Role]] = {
+    "home.view": ALL_STAFF,
+    "profile.password": ALL_STAFF,
+    # The roster: supervisors plan it, dispatchers need to know which crews are on.
+    "roster.view": frozenset({R.SUPERVISOR, R.DISPATCHER, R.ADMINISTRATOR}),
+    # The back-office admin screens (each model admin narrows this further).
+    "admin.site": frozenset(
+        {R.SUPERVISOR, R.DISPATCHER, R.BACK_OFFICE, R.CUSTOMER_MANAGER, R.ADMINISTRATOR}
+    ),
+    "staff.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "staff.manage": frozenset({R.ADMINISTRATOR}),
+    "roster.manage": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "areas.view": frozenset(
+        {R.SUPERVISOR, R.DISPATCHER, R.BACK_OFFICE, R.CUSTOMER_MANAGER, R.ADMINISTRATOR}
+    ),
+    "areas.manage": frozenset({R.ADMINISTRATOR}),
+    "audit.view": frozenset({R.ADMINISTRATOR}),
+    "calendar.manage": frozenset({R.ADMINISTRATOR}),
+    "tasks.view": frozenset({R.ADMINISTRATOR}),
+}
+
+
+def can(user: Any, capability: str) -> bool:
+    """True when `user` is an active staff member whose role grants `capability`."""
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.role in CAPABILITIES[capability]
+
+
+def capabilities_of(user: Any) -> list[str]:
+    """Every capability `user` holds, sorted (shown by the /api/v1/me endpoint)."""
+    return sorted(name for name in CAPABILITIES if can(user, name))
+
+
+F = TypeVar("F", bound=Callable[..., HttpResponse])
+
+
+def require(capability: str) -> Callable[[F], F]:
+    """View decorator: log in first, then 403 unless the role grants `capability`."""
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}")
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not can(request.user, capability):
+                raise PermissionDenied(capability)
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the main navigation, shown only to roles holding its capability."""
+
+    url_name: str
+    label: Any
+    capability: str
+    description: Any = ""
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem("home", _("Home"), "home.view", _("Your shift and what to do next")),
+    NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),
+    NavItem("audit", _("Audit log"), "audit.view", _("Every change, who made it and when")),
+    NavItem("admin:index", _("Back office"), "admin.site", _("Records and settings")),
+    NavItem(
+        "password_change", _("Change password"), "profile.password", _("Your login password")
+    ),
+]
+
+
+def navigation_for(user: Any) -> list[NavItem]:
+    """The navigation entries `user` may use, in menu order."""
+    return [item for item in NAVIGATION if can(user, item.capability)]

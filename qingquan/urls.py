@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.static import serve
+
+from qingquan.api import api
+from qingquan.core import views as core_views
+from qingquan.staff import views as staff_views
+
+urlpatterns = [
+    path("", staff_views.home, name="home"),
+    path("login/", staff_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", staff_views.password_change, name="password_change"),
+    path("roster/", staff_views.roster, name="roster"),
+    path("audit/", core_views.audit_log, name="audit"),
+    path("notifications/", core_views.notifications, name="notifications"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+
+handler403 = "qingquan.core.errors.forbidden"
+handler404 = "qingquan.core.errors.not_found"
+handler500 = "qingquan.core.errors.server_error"
