@@ -1,0 +1,86 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from qingquan.staff.roles import Role
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+# in such a thread unless told it is safe (it is: the loop only drives the browser).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    from qingquan.staff.tests.factories import make_user as factory
+
+    return factory
+
+
+@pytest.fixture
+def agent(make_user: Callable[..., Any]) -> Any:
+    return make_user(Role.AGENT)
+
+
+@pytest.fixture
+def supervisor(make_user: Callable[..., Any]) -> Any:
+    return make_user(Role.SUPERVISOR)
+
+
+@pytest.fixture
+def administrator(make_user: Callable[..., Any]) -> Any:
+    return make_user(Role.ADMINISTRATOR)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=os.environ.get("QINGQUAN_CHROMIUM", "/usr/bin/chromium"),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser context (Chinese UI by default) pointed at the live server."""
+    context = browser.new_context(locale="zh-CN", base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def login(page: Any) -> Callable[[str, str], Any]:
+    """Log in through the real login form."""
+    from qingquan.staff.tests.factories import PASSWORD
+
+    def do(username: str, password: str = PASSWORD) -> Any:
+        page.goto("/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    return do
