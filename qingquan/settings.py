@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "qingquan.core",
     "qingquan.staff",
     "qingquan.areas",
+    "qingquan.customers",
 ]
 
 MIDDLEWARE = [

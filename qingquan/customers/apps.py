@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomersConfig(AppConfig):
+    """The customer registry and water bills: customers, premises, accounts, meters,
+    readings, tariffs, bills, payments and invoices."""
+
+    name = "qingquan.customers"
+    label = "customers"
+    verbose_name = _("Customers and bills")

@@ -1,0 +1,64 @@
+"""Phone numbers: normalising what callers and agents type, and masking what agents see.
+
+Numbers are stored twice: E.164 (+8613800000000) for dialling, and the digits of the
+national form (13800000000, 057487654321) for an indexed equality lookup. A bare 7–8 digit
+number is a local Ningbo landline: the hotline's callers give it without the area code.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+REGION = "CN"
+LOCAL_AREA_CODE = "0574"  # Ningbo
+_SEPARATORS = re.compile(r"[\s\-().\u3000]+")
+_LOCAL = re.compile(r"^[2-9]\d{6,7}$")
+
+
+def clean_input(raw: str) -> str:
+    """What was typed, without spaces, dashes, dots or brackets (full-width space too)."""
+    return _SEPARATORS.sub("", raw or "")
+
+
+def parse(raw: str) -> phonenumbers.PhoneNumber:
+    """Parse a Chinese phone number in any common form; ValidationError if it is not one."""
+    text = clean_input(raw)
+    if text.startswith("0086"):
+        text = "+86" + text[4:]
+    if _LOCAL.match(text):
+        text = LOCAL_AREA_CODE + text
+    try:
+        number = phonenumbers.parse(text, REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw}) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
+    return number
+
+
+def normalise(raw: str) -> tuple[str, str]:
+    """(E.164, national digits) of a phone number; ValidationError if it is not valid."""
+    number = parse(raw)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return e164, re.sub(r"\D", "", national)
+
+
+def try_normalise(raw: str) -> tuple[str, str] | None:
+    """Like `normalise`, but None instead of an error (for lookups of free text)."""
+    try:
+        return normalise(raw)
+    except ValidationError:
+        return None
+
+
+def mask(national_digits: str) -> str:
+    """The number as an agent without full-number rights sees it: 138****5678."""
+    digits = national_digits or ""
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
