@@ -531,7 +531,7 @@ class BillQuerySet(models.QuerySet["Bill"]):
                 Sum("payments__amount"),
                 Decimal("0.00"),
                 output_field=models.DecimalField(max_digits=12, decimal_places=2),
-            )  # type: ignore[arg-type]
+            )
         )
 
 
