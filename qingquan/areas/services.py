@@ -31,9 +31,7 @@ def areas_seed_ningbo(*, actor: Any = None) -> int:
             for _n in range(COMMUNITIES_PER_STREET):
                 stem = stems[stem_index % len(stems)]
                 stem_index += 1
-                _c, was_created = Community.objects.get_or_create(
-                    street=street, name=f"{stem}社区"
-                )
+                _c, was_created = Community.objects.get_or_create(street=street, name=f"{stem}社区")
                 created += was_created
     if created:
         first = District.objects.order_by("code").first()

@@ -12,7 +12,7 @@ from qingquan.core import services
 from qingquan.core.models import AuditEvent, CalendarDay
 
 
-class CapabilityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CapabilityAdmin(admin.ModelAdmin):
     """A model admin whose rights come from two capabilities instead of model permissions.
 
     Saves and deletes go through the audited reference services; model admins for records

@@ -43,7 +43,9 @@ def calendar_seed(*, actor: Any = None, years: Iterable[int]) -> int:
 
 
 @transaction.atomic
-def calendar_set_day(*, actor: Any, day: dt.date, is_working_day: bool, note: str = "") -> CalendarDay:
+def calendar_set_day(
+    *, actor: Any, day: dt.date, is_working_day: bool, note: str = ""
+) -> CalendarDay:
     """Record whether `day` is worked (an administrator's edit, audited)."""
     row = CalendarDay.objects.select_for_update().filter(date=day).first()
     before = None
@@ -71,7 +73,7 @@ def load_calendar() -> WorkCalendar:
     key = f"{version['n']}:{version['last']}"
     with _cache_lock:
         if _cache["version"] == key and _cache["calendar"] is not None:
-            return _cache["calendar"]  # type: ignore[no-any-return]
+            return _cache["calendar"]
     days = dict(CalendarDay.objects.values_list("date", "is_working_day"))
     calendar = WorkCalendar.from_days(days)
     with _cache_lock:

@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from qingquan.core.notifications import user_group
 
 
-class StaffEventsConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+class StaffEventsConsumer(AsyncJsonWebsocketConsumer):
     """Joins the user's group; anything sent there reaches every tab they have open."""
 
     async def connect(self) -> None:

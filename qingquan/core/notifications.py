@@ -45,9 +45,10 @@ def notify(
     With a `dedupe_key`, a second notification with the same key to the same person is
     dropped (returns None), so sweeps and retried tasks can call this freely.
     """
-    if dedupe_key and Notification.objects.filter(
-        recipient=recipient, dedupe_key=dedupe_key
-    ).exists():
+    if (
+        dedupe_key
+        and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists()
+    ):
         return None
     try:
         with transaction.atomic():

@@ -37,7 +37,5 @@ def reference_save(*, actor: Any, obj: models.Model) -> models.Model:
 @transaction.atomic
 def reference_delete(*, actor: Any, obj: models.Model) -> None:
     """Delete a reference record, keeping its last state in the audit log."""
-    audit_record(
-        actor=actor, action=f"{obj._meta.label_lower}.delete", obj=obj, before=_state(obj)
-    )
+    audit_record(actor=actor, action=f"{obj._meta.label_lower}.delete", obj=obj, before=_state(obj))
     obj.delete()

@@ -53,5 +53,5 @@ def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         notification_mark_read(recipient=request.user)
         return redirect("notifications")
-    items = Notification.objects.filter(recipient=request.user)[:100]
+    items = Notification.objects.filter(recipient_id=request.user.pk)[:100]
     return render(request, "core/notifications.html", {"items": items})

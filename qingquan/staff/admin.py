@@ -32,13 +32,25 @@ class UserAdmin(CapabilityAdmin):
     list_display = ["username", "full_name", "role", "department", "team", "extension", "is_active"]
     list_filter = ["role", "department", "team", "is_active"]
     search_fields = ["username", "full_name", "employee_no", "extension"]
-    fields = ["username", "full_name", "role", "employee_no", "extension", "department", "team", "is_active", "last_login"]
+    fields = [
+        "username",
+        "full_name",
+        "role",
+        "employee_no",
+        "extension",
+        "department",
+        "team",
+        "is_active",
+        "last_login",
+    ]
     readonly_fields = ["last_login"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = StaffCreateForm
-            kwargs["fields"] = StaffCreateForm.Meta.fields + ["password"]
+            kwargs["fields"] = [*StaffCreateForm.Meta.fields, "password"]
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -49,8 +61,12 @@ class UserAdmin(CapabilityAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         data = form.cleaned_data
         if change:
-            changes = {name: data[name] for name in form.changed_data if name in services.PROFILE_FIELDS}
-            fresh = services.staff_update(actor=request.user, user=User.objects.get(pk=obj.pk), **changes)
+            changes = {
+                name: data[name] for name in form.changed_data if name in services.PROFILE_FIELDS
+            }
+            fresh = services.staff_update(
+                actor=request.user, user=User.objects.get(pk=obj.pk), **changes
+            )
             obj.pk = fresh.pk
         else:
             created = services.staff_create(
@@ -107,7 +123,9 @@ class ShiftAssignmentAdmin(CapabilityAdmin):
         if change:
             old = ShiftAssignment.objects.get(pk=obj.pk)
             services.shift_unassign(actor=request.user, assignment=old)
-        created = services.shift_assign(actor=request.user, user=obj.user, shift=obj.shift, date=obj.date)
+        created = services.shift_assign(
+            actor=request.user, user=obj.user, shift=obj.shift, date=obj.date
+        )
         obj.pk = created.pk
         obj._state.adding = False
 

@@ -15,8 +15,15 @@ from qingquan.staff.roles import DepartmentKind, Role
 
 DEMO_PASSWORD = "qingquan96390"
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "静敏丽娜婷芳燕霞红艳玲娟萍华英慧颖洁琳雪倩璐晨欣怡佳琪悦岚伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宁浩凯健俊帆"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余"
+    "于杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷"
+    "侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "静敏丽娜婷芳燕霞红艳玲娟萍华英慧颖洁琳雪倩璐晨欣怡佳琪悦岚伟强磊军勇杰涛斌超明刚"
+    "平辉鹏华飞鑫波宁浩凯健俊帆"
+)
 
 DEPARTMENTS = [
     ("hotline", "96390清泉热线中心", DepartmentKind.HOTLINE),
@@ -135,7 +142,9 @@ def seed_staff(*, today: dt.date) -> list[DemoLogin]:
     ]
     office = [
         make(Role.BACK_OFFICE, dept, None, "backoffice" if i == 0 else None)
-        for i, dept in enumerate(["billing", "billing", "metering", "metering", "connections", "connections"])
+        for i, dept in enumerate(
+            ["billing", "billing", "metering", "metering", "connections", "connections"]
+        )
     ]
     office += [
         make(Role.CUSTOMER_MANAGER, "customer-managers", None, "manager" if i == 0 else None)

@@ -75,7 +75,7 @@ class User(AbstractUser):
         related_name="members",
     )
 
-    objects = StaffManager()
+    objects = StaffManager()  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("staff member")

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from qingquan.core.audit import audit_record, snapshot
 from qingquan.staff.models import Department, Shift, ShiftAssignment, Team, User
@@ -30,7 +31,7 @@ PROFILE_FIELDS = (
 
 def _check_team(department: Department | None, team: Team | None) -> None:
     if team is not None and department is not None and team.department_id != department.pk:
-        raise ValidationError({"team": "The team belongs to another department."})
+        raise ValidationError({"team": _("The team belongs to another department.")})
 
 
 @transaction.atomic
@@ -51,7 +52,7 @@ def staff_create(
     role = Role(role)
     _check_team(department, team)
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": "This login name is taken."})
+        raise ValidationError({"username": _("This login name is taken.")})
     user = User(
         username=username,
         full_name=full_name,

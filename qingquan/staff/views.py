@@ -45,7 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
             Counter(str(Role(s.assignment.user.role).label) for s in running).items()
         )
         context["crews_on_shift"] = sorted(
-            {s.assignment.user.team.name for s in running if s.assignment.user.team_id}
+            {str(s.assignment.user.team) for s in running if s.assignment.user.team_id}
             if user.role == Role.DISPATCHER
             else set()
         )
@@ -83,9 +83,9 @@ def roster(request: HttpRequest) -> HttpResponse:
 @require("profile.password")
 def password_change(request: HttpRequest) -> HttpResponse:
     """Change one's own password; the change is audited and the session kept."""
-    form = PasswordChangeForm(request.user, request.POST or None)
+    user: User = request.user  # type: ignore[assignment]
+    form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user: User = request.user  # type: ignore[assignment]
         services.staff_change_password(
             actor=user, user=user, new_password=form.cleaned_data["new_password1"]
         )

@@ -1,0 +1,67 @@
+"""In headless Chromium: each role logs in to the Chinese UI and sees its home page; a wrong
+password shows an error; five failures lock the account."""
+
+from __future__ import annotations
+
+import pytest
+
+from qingquan.staff.roles import Role
+from qingquan.staff.tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROLE_ZH = {
+    Role.AGENT: "话务员",
+    Role.SUPERVISOR: "班长",
+    Role.DISPATCHER: "调度员",
+    Role.CREW: "抢修人员",
+    Role.BACK_OFFICE: "业务部门",
+    Role.CUSTOMER_MANAGER: "客服经理",
+    Role.ADMINISTRATOR: "系统管理员",
+}
+
+
+def test_every_role_logs_in_and_sees_its_home_page(page, login, make_user):
+    for role, label in ROLE_ZH.items():
+        user = make_user(role)
+        login(user.username)
+        home = page.get_by_test_id("home")
+        assert home.get_attribute("data-role") == role.value
+        assert page.get_by_test_id("role").inner_text() == label
+        assert user.full_name in page.get_by_role("heading", level=1).inner_text()
+        assert "退出登录" in page.content()
+        page.get_by_role("button", name="退出登录").click()
+        page.wait_for_url("**/login/")
+
+
+def test_supervisor_navigates_to_the_roster(page, login, supervisor):
+    login(supervisor.username)
+    page.get_by_role("link", name="排班表").first.click()
+    page.wait_for_url("**/roster/")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("排班表")
+
+
+def test_wrong_password_shows_an_error(page, login, agent):
+    login(agent.username, "not-my-password")
+    error = page.get_by_test_id("login-error")
+    assert "请输入一个正确的" in error.inner_text()
+    assert page.url.endswith("/login/")
+
+
+def test_lockout_after_repeated_failures(page, login, agent):
+    for _ in range(5):
+        login(agent.username, "not-my-password")
+    login(agent.username, PASSWORD)  # even the right password is refused now
+    assert "账号已锁定" in page.get_by_test_id("locked-out").inner_text()
+
+
+def test_english_ui_on_request(browser, live_server, agent):
+    context = browser.new_context(locale="en-US", base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/login/")
+    page.fill("input[name=username]", agent.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    assert page.get_by_test_id("role").inner_text() == "Agent"
+    assert page.get_by_role("button", name="Log out").is_visible()
+    context.close()
