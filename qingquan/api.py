@@ -75,3 +75,8 @@ def me(request: HttpRequest) -> dict[str, Any]:
         ),
         "capabilities": capabilities_of(user),
     }
+
+
+from qingquan.tickets.api import router as tickets_router  # noqa: E402
+
+api.add_router("/tickets/", tickets_router)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "qingquan.staff",
     "qingquan.areas",
     "qingquan.customers",
+    "qingquan.tickets",
 ]
 
 MIDDLEWARE = [

@@ -41,6 +41,25 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({R.ADMINISTRATOR}),
     "calendar.manage": frozenset({R.ADMINISTRATOR}),
     "tasks.view": frozenset({R.ADMINISTRATOR}),
+    # Cases (工单). Agents take contacts and own the cases they open (首问责任制);
+    # departments and crews work the cases handed to them; supervisors run the hotline.
+    "tickets.view": ALL_STAFF,
+    "tickets.create": frozenset(
+        {R.AGENT, R.SUPERVISOR, R.DISPATCHER, R.BACK_OFFICE, R.CUSTOMER_MANAGER}
+    ),
+    # Hand a received case to a department or crew (dispatchers send repairs to crews).
+    "tickets.dispatch": frozenset({R.AGENT, R.SUPERVISOR, R.DISPATCHER, R.CUSTOMER_MANAGER}),
+    "tickets.work": frozenset(
+        {R.SUPERVISOR, R.DISPATCHER, R.CREW, R.BACK_OFFICE, R.CUSTOMER_MANAGER}
+    ),
+    "tickets.supervise": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "tickets.change_owner": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "tickets.view_all": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "tickets.kpis": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # Who is told when a case nears or passes its deadline (besides its owner).
+    "tickets.sla_alerts": frozenset({R.SUPERVISOR}),
+    # Case kinds and time-limit policies (服务承诺) in the back office.
+    "tickets.configure": frozenset({R.ADMINISTRATOR}),
 }
 
 
@@ -92,6 +111,8 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("home", _("Home"), "home.view", _("Your shift and what to do next")),
+    NavItem("tickets:mine", _("My cases"), "tickets.view", _("Cases you own or handle")),
+    NavItem("tickets:new", _("New case"), "tickets.create", _("Record a contact and open a case")),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),
     NavItem("audit", _("Audit log"), "audit.view", _("Every change, who made it and when")),
     NavItem("admin:index", _("Back office"), "admin.site", _("Records and settings")),

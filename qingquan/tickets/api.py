@@ -1,0 +1,745 @@
+"""Cases over HTTP: /api/v1/tickets/… (mounted in qingquan.api).
+
+Every mutating call carries the `version` of the case it read; a stale version answers
+409 with the message and the case as it is now. Illegal steps answer 409, bad input 400,
+a step the caller may not take 403; never a 500 and never half-written data (each step
+is one transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from qingquan.staff.models import Department, Team, User
+from qingquan.tickets import kpis, selectors, services
+from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
+from qingquan.tickets.models import CaseKind, Channel, Ticket, TicketExtension
+
+router: Router = Router(tags=["tickets"])
+
+
+def api_require(request: HttpRequest, capability: str) -> None:
+    """The platform's API access check (imported late: qingquan.api mounts this router)."""
+    from qingquan.api import api_require as check
+
+    check(request, capability)
+
+
+# ---------------------------------------------------------------------------
+# Schemas
+# ---------------------------------------------------------------------------
+
+
+class KindOut(Schema):
+    code: str
+    name: str
+    parent: str | None
+    default_priority: str
+    policy: str
+    clock_kind: str
+    resolution_seconds: int
+
+
+class TicketOut(Schema):
+    id: int
+    number: str
+    kind: str
+    kind_name: str
+    channel: str
+    priority: str
+    subject: str
+    description: str
+    caller_name: str
+    caller_phone: str
+    address: str
+    state: str
+    state_label: str
+    owner: str
+    owner_name: str
+    department: str | None
+    team: str | None
+    assignee: str | None
+    parent: str | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    resolution_deadline: dt.datetime | None
+    warn_at: dt.datetime | None
+    sla_state: str
+    paused: bool
+    breached_at: dt.datetime | None
+    on_time: bool | None
+    calendar_gap: bool
+    calendar_gap_years: list[int]
+    escalation_level: int
+    reopen_count: int
+    version: int
+    allowed_actions: list[str]
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    actor: str | None
+    action: str
+    from_state: str
+    to_state: str
+    note: str
+    visibility: str
+
+
+class PauseOut(Schema):
+    reason: str
+    note: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class ExtensionOut(Schema):
+    id: int
+    seconds: int
+    reason: str
+    status: str
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class ClockOut(Schema):
+    deadline: dt.datetime | None
+    warn_at: dt.datetime | None
+    state: str
+    paused: bool
+    elapsed_seconds: float
+    remaining_seconds: float
+    fraction_used: float
+    provisional: bool
+    calendar_gap_years: list[int]
+
+
+class TicketDetailOut(TicketOut):
+    events: list[EventOut]
+    pauses: list[PauseOut]
+    extensions: list[ExtensionOut]
+    children: list[str]
+    clock: ClockOut | None
+
+
+class TicketPage(Schema):
+    count: int
+    items: list[TicketOut]
+
+
+class ErrorOut(Schema):
+    detail: str
+    current: TicketOut | None = None
+
+
+class TicketIn(Schema):
+    kind: str = Field(description="Case kind code, e.g. repair-burst")
+    channel: str = Field(description=f"One of {', '.join(Channel.values)}")
+    subject: str
+    description: str = ""
+    caller_name: str = ""
+    caller_phone: str = ""
+    address: str = ""
+    district: str | None = Field(None, description="District code")
+    priority: str = ""
+    customer_id: int | None = None
+    account_id: int | None = None
+    premise_id: int | None = None
+    contact_id: int | None = Field(None, description="The contact that opened the case")
+
+
+class VersionIn(Schema):
+    version: int = Field(description="The case version you read (optimistic locking)")
+
+
+class NoteIn(VersionIn):
+    note: str = ""
+
+
+class ReasonIn(VersionIn):
+    reason: str
+
+
+class HandOffIn(VersionIn):
+    department: str | None = Field(None, description="Department code")
+    team: str | None = Field(None, description="Team or crew code")
+    note: str = ""
+
+
+class ResolveIn(VersionIn):
+    resolution: str
+
+
+class PauseIn(VersionIn):
+    reason: str = Field(description="customer, budget_review, contract, payment, force_majeure")
+    note: str = ""
+
+
+class ExtensionIn(VersionIn):
+    seconds: int = Field(description="Extra budget in seconds of the case's clock")
+    reason: str
+
+
+class DecideIn(VersionIn):
+    extension_id: int
+    approve: bool
+    note: str = ""
+
+
+class CallbackIn(VersionIn):
+    outcome: str = Field(description="satisfied, fairly_satisfied, dissatisfied, unreachable")
+    note: str = ""
+
+
+class OwnerIn(VersionIn):
+    owner: str = Field(description="Username of the new owner")
+    reason: str
+
+
+class MergeIn(VersionIn):
+    parent: str = Field(description="Number of the incident case to merge into")
+    note: str = ""
+
+
+class ContactIn(Schema):
+    channel: str
+    from_address: str = ""
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    recording_ref: str = ""
+    customer_id: int | None = None
+    note: str = ""
+    tickets: list[str] = Field(default_factory=list, description="Case numbers it touched")
+
+
+class ContactOut(Schema):
+    id: int
+    channel: str
+    from_address: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    duration_seconds: int | None
+    agent: str | None
+    recording_ref: str
+    tickets: list[str]
+
+
+class FigureOut(Schema):
+    key: str | None
+    label: str
+    numerator: int
+    denominator: int
+    rate: float | None
+
+
+class KpisOut(Schema):
+    start: dt.datetime
+    end: dt.datetime
+    by: str | None
+    closure_rate: list[FigureOut]
+    on_time_rate: list[FigureOut]
+
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+# ---------------------------------------------------------------------------
+# Converting
+# ---------------------------------------------------------------------------
+
+
+def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "kind": ticket.kind.code,
+        "kind_name": str(ticket.kind),
+        "channel": ticket.channel,
+        "priority": ticket.priority,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "caller_name": ticket.caller_name,
+        "caller_phone": ticket.caller_phone,
+        "address": ticket.address,
+        "state": ticket.state,
+        "state_label": str(ticket.get_state_display()),
+        "owner": ticket.owner.username,
+        "owner_name": ticket.owner.get_full_name(),
+        "department": ticket.department.code if ticket.department else None,
+        "team": ticket.team.code if ticket.team else None,
+        "assignee": ticket.assignee.username if ticket.assignee else None,
+        "parent": ticket.parent.number if ticket.parent else None,
+        "created_at": ticket.created_at,
+        "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at,
+        "resolution_deadline": ticket.resolution_deadline,
+        "warn_at": ticket.warn_at,
+        "sla_state": ticket.sla_state,
+        "paused": ticket.sla_state == "paused",
+        "breached_at": ticket.breached_at,
+        "on_time": ticket.on_time,
+        "calendar_gap": ticket.calendar_gap,
+        "calendar_gap_years": list(ticket.calendar_gap_years or []),
+        "escalation_level": ticket.escalation_level,
+        "reopen_count": ticket.reopen_count,
+        "version": ticket.version,
+        "allowed_actions": services.allowed_actions(user, ticket) if user is not None else [],
+    }
+
+
+def ticket_detail_out(ticket: Ticket, user: Any) -> dict[str, Any]:
+    data = ticket_out(ticket, user)
+    facts = selectors.case_clock(ticket)
+    data.update(
+        events=[
+            {
+                "at": e.at,
+                "actor": e.actor.get_full_name() if e.actor else None,
+                "action": e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "note": e.note,
+                "visibility": e.visibility,
+            }
+            for e in ticket.events.select_related("actor")
+        ],
+        pauses=list(ticket.pauses.values("reason", "note", "started_at", "ended_at")),
+        extensions=list(
+            ticket.extensions.values(
+                "id", "seconds", "reason", "status", "requested_at", "decided_at"
+            )
+        ),
+        children=list(ticket.children.values_list("number", flat=True)),
+        clock=(
+            None
+            if facts is None
+            else {
+                "deadline": facts.deadline,
+                "warn_at": facts.warn_at,
+                "state": str(facts.state),
+                "paused": facts.paused,
+                "elapsed_seconds": facts.elapsed_seconds,
+                "remaining_seconds": facts.remaining_seconds,
+                "fraction_used": facts.fraction_used,
+                "provisional": bool(facts.gap_years),
+                "calendar_gap_years": list(facts.gap_years),
+            }
+        ),
+    )
+    return data
+
+
+def _error(request: HttpRequest, error: TicketError) -> tuple[int, dict[str, Any]]:
+    current = None
+    if error.ticket is not None:
+        current = ticket_out(Ticket.objects.get(pk=error.ticket.pk), request.user)
+    return error.status, {"detail": error.message, "current": current}
+
+
+def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain and validation errors into 4xx answers with a clear message."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(request, *args, **kwargs)
+        except TicketError as error:
+            return _error(request, error)
+        except ValidationError as error:
+            return 400, {"detail": " ".join(error.messages), "current": None}
+
+    return wrapper
+
+
+def _visible(request: HttpRequest, number: str) -> Ticket:
+    api_require(request, "tickets.view")
+    try:
+        return selectors.ticket_for(user=request.user, number=number)
+    except NotAllowed:
+        raise _NotFound(number) from None
+
+
+class _NotFound(TicketError):
+    status = 404
+
+    def __init__(self, number: str) -> None:
+        super().__init__(f"No case {number} that you may see.")
+
+
+def _by_code(model: Any, code: str | None, label: str) -> Any:
+    if not code:
+        return None
+    obj = model.objects.filter(code=code).first()
+    if obj is None:
+        raise InvalidInput(f"Unknown {label} {code!r}.")
+    return obj
+
+
+def _by_id(label: str, model_name: str, pk: int | None) -> Any:
+    if pk is None:
+        return None
+    obj = apps.get_model("customers", model_name).objects.filter(pk=pk).first()
+    if obj is None:
+        raise InvalidInput(f"Unknown {label} {pk}.")
+    return obj
+
+
+def _changed(request: HttpRequest, ticket: Ticket) -> tuple[int, dict[str, Any]]:
+    fresh = Ticket.objects.select_related(
+        "kind", "kind__parent", "owner", "department", "team", "assignee", "parent"
+    ).get(pk=ticket.pk)
+    return 200, ticket_out(fresh, request.user)
+
+
+# ---------------------------------------------------------------------------
+# Endpoints
+# ---------------------------------------------------------------------------
+
+
+@router.get("/kinds", response=list[KindOut], summary="Case kinds and their time limits")
+def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
+    api_require(request, "tickets.view")
+    result = []
+    for kind in selectors.active_kinds():
+        policy = kind.effective_policy()
+        result.append(
+            {
+                "code": kind.code,
+                "name": kind.name,
+                "parent": kind.parent.code if kind.parent else None,
+                "default_priority": kind.effective_priority(),
+                "policy": policy.code,
+                "clock_kind": policy.clock_kind,
+                "resolution_seconds": policy.resolution_seconds,
+            }
+        )
+    return result
+
+
+@router.get("/contacts", response=list[ContactOut], summary="Recent contacts")
+def list_contacts(request: HttpRequest, limit: int = 50) -> list[dict[str, Any]]:
+    """Contacts the caller took (all for supervisors), newest first."""
+    api_require(request, "tickets.view")
+    rows = selectors.contacts_visible_to(request.user)[: max(1, min(limit, 500))]
+    return [_contact_out(c) for c in rows]
+
+
+def _contact_out(contact: Any) -> dict[str, Any]:
+    return {
+        "id": contact.pk,
+        "channel": contact.channel,
+        "from_address": contact.from_address,
+        "started_at": contact.started_at,
+        "ended_at": contact.ended_at,
+        "duration_seconds": contact.duration_seconds,
+        "agent": contact.agent.username if contact.agent_id else None,
+        "recording_ref": contact.recording_ref,
+        "tickets": [t.number for t in contact.tickets.all()],
+    }
+
+
+@router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Record a contact")
+@guarded
+def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
+    """Record a call, message or visit, linked to the cases it touched (R-INTAKE-2)."""
+    api_require(request, "tickets.create")
+    tickets = [selectors.ticket_for(user=request.user, number=n) for n in payload.tickets]
+    contact = services.contact_record(
+        actor=request.user,
+        channel=payload.channel,
+        from_address=payload.from_address,
+        started_at=payload.started_at,
+        ended_at=payload.ended_at,
+        recording_ref=payload.recording_ref,
+        customer=_by_id("customer", "Customer", payload.customer_id),
+        note=payload.note,
+        tickets=tickets,
+    )
+    return 201, _contact_out(contact)
+
+
+@router.get("/kpis", response={200: KpisOut, **ERRORS}, summary="Closure and on-time rates")
+@guarded
+def get_kpis(
+    request: HttpRequest, start: dt.datetime, end: dt.datetime, by: str | None = None
+) -> Any:
+    """SPEC KPIs for cases in ``[start, end)``; `by` is kind, subkind, district, channel,
+    owner or department."""
+    api_require(request, "tickets.kpis")
+    if by is not None and by not in kpis.BREAKDOWNS:
+        raise InvalidInput(f"Unknown breakdown {by!r}; use one of {', '.join(kpis.BREAKDOWNS)}.")
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise InvalidInput("Give an aware start before an aware end.")
+
+    def out(figures: list[kpis.Figure]) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": f.key,
+                "label": f.label,
+                "numerator": f.numerator,
+                "denominator": f.denominator,
+                "rate": f.rate,
+            }
+            for f in figures
+        ]
+
+    return 200, {
+        "start": start,
+        "end": end,
+        "by": by,
+        "closure_rate": out(kpis.closure_rate(start=start, end=end, by=by)),
+        "on_time_rate": out(kpis.on_time_rate(start=start, end=end, by=by)),
+    }
+
+
+@router.get("/mine", response=list[TicketOut], summary="Cases I own, wherever they are")
+def mine(request: HttpRequest, include_done: bool = False) -> list[dict[str, Any]]:
+    api_require(request, "tickets.view")
+    rows = selectors.my_cases(request.user, include_done=include_done).select_related(
+        "assignee", "parent"
+    )[:500]
+    return [ticket_out(t, request.user) for t in rows]
+
+
+@router.get("", response=TicketPage, summary="Search cases")
+def list_tickets(
+    request: HttpRequest,
+    state: str = "",
+    sla_state: str = "",
+    kind: str = "",
+    channel: str = "",
+    owner: str = "",
+    q: str = "",
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    """Cases the caller may see, newest first, filtered."""
+    api_require(request, "tickets.view")
+    owner_id = None
+    if owner:
+        owner_id = User.objects.filter(username=owner).values_list("pk", flat=True).first() or -1
+    qs = selectors.ticket_search(
+        user=request.user,
+        state=state,
+        sla_state=sla_state,
+        kind=kind,
+        channel=channel,
+        owner=owner_id,
+        text=q,
+        created_from=created_from,
+        created_to=created_to,
+    ).select_related("assignee", "parent")
+    return {
+        "count": qs.count(),
+        "items": [ticket_out(t, request.user) for t in qs[offset : offset + limit]],
+    }
+
+
+@router.post("", response={201: TicketOut, **ERRORS}, summary="Open a case")
+@guarded
+def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
+    """Receive a case; the caller (or the agent of `contact_id`) becomes its owner."""
+    api_require(request, "tickets.create")
+    kind = CaseKind.objects.filter(code=payload.kind).select_related("parent", "policy").first()
+    if kind is None:
+        raise InvalidInput(f"Unknown case kind {payload.kind!r}.")
+    from qingquan.areas.models import District
+    from qingquan.tickets.models import Contact
+
+    contact = None
+    if payload.contact_id is not None:
+        contact = selectors.contacts_visible_to(request.user).filter(pk=payload.contact_id).first()
+        if contact is None:
+            raise InvalidInput(f"Unknown contact {payload.contact_id}.")
+    assert contact is None or isinstance(contact, Contact)
+    ticket = services.ticket_create(
+        actor=request.user,
+        kind=kind,
+        channel=payload.channel,
+        subject=payload.subject,
+        description=payload.description,
+        caller_name=payload.caller_name,
+        caller_phone=payload.caller_phone,
+        address=payload.address,
+        district=_by_code(District, payload.district, "district"),
+        customer=_by_id("customer", "Customer", payload.customer_id),
+        account=_by_id("account", "Account", payload.account_id),
+        premise=_by_id("premise", "Premise", payload.premise_id),
+        priority=payload.priority,
+        contact=contact,
+    )
+    return 201, _changed(request, ticket)[1]
+
+
+@router.get("/{number}", response={200: TicketDetailOut, **ERRORS}, summary="One case")
+@guarded
+def get_ticket(request: HttpRequest, number: str) -> Any:
+    """The case with its timeline, pauses, extensions and live clock."""
+    ticket = _visible(request, number)
+    return 200, ticket_detail_out(ticket, request.user)
+
+
+def _step(path: str, schema: Any, summary: str) -> Callable[[Callable[..., Any]], Any]:
+    """Register one transition endpoint POST /{number}/<path>."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        @wraps(func)
+        def view(request: HttpRequest, number: str, payload: Any) -> Any:
+            ticket = _visible(request, number)
+            func(request, ticket, payload)
+            return _changed(request, ticket)
+
+        view.__annotations__ = {
+            "request": HttpRequest,
+            "number": str,
+            "payload": schema,
+            "return": Any,
+        }
+        del view.__wrapped__
+        return router.post(
+            f"/{{number}}/{path}", response={200: TicketOut, **ERRORS}, summary=summary
+        )(guarded(view))
+
+    return decorator
+
+
+@_step("dispatch", HandOffIn, "Dispatch to a department or crew (派单)")
+def dispatch(request: HttpRequest, ticket: Ticket, p: HandOffIn) -> None:
+    api_require(request, "tickets.dispatch")
+    services.ticket_dispatch(
+        actor=request.user,
+        ticket=ticket,
+        version=p.version,
+        department=_by_code(Department, p.department, "department"),
+        team=_by_code(Team, p.team, "team"),
+        note=p.note,
+    )
+
+
+@_step("transfer", HandOffIn, "Transfer to another department or crew (转办)")
+def transfer(request: HttpRequest, ticket: Ticket, p: HandOffIn) -> None:
+    services.ticket_transfer(
+        actor=request.user,
+        ticket=ticket,
+        version=p.version,
+        department=_by_code(Department, p.department, "department"),
+        team=_by_code(Team, p.team, "team"),
+        note=p.note,
+    )
+
+
+@_step("accept", NoteIn, "Take the case on")
+def accept(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
+    services.ticket_accept(actor=request.user, ticket=ticket, version=p.version, note=p.note)
+
+
+@_step("arrive", NoteIn, "Crew on site")
+def arrive(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
+    services.ticket_arrive(actor=request.user, ticket=ticket, version=p.version, note=p.note)
+
+
+@_step("resolve", ResolveIn, "Resolve (办结)")
+def resolve(request: HttpRequest, ticket: Ticket, p: ResolveIn) -> None:
+    services.ticket_resolve(
+        actor=request.user, ticket=ticket, version=p.version, resolution=p.resolution
+    )
+
+
+@_step("return", ReasonIn, "Return to the hotline (退单)")
+def return_(request: HttpRequest, ticket: Ticket, p: ReasonIn) -> None:
+    services.ticket_return(actor=request.user, ticket=ticket, version=p.version, reason=p.reason)
+
+
+@_step("callback", CallbackIn, "Record the follow-up call (回访)")
+def callback(request: HttpRequest, ticket: Ticket, p: CallbackIn) -> None:
+    services.ticket_callback_record(
+        actor=request.user, ticket=ticket, version=p.version, outcome=p.outcome, note=p.note
+    )
+
+
+@_step("close", NoteIn, "Close without a callback")
+def close(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
+    services.ticket_close(actor=request.user, ticket=ticket, version=p.version, note=p.note)
+
+
+@_step("reopen", ReasonIn, "Reopen")
+def reopen(request: HttpRequest, ticket: Ticket, p: ReasonIn) -> None:
+    services.ticket_reopen(actor=request.user, ticket=ticket, version=p.version, reason=p.reason)
+
+
+@_step("pause", PauseIn, "Pause the clock (挂起)")
+def pause(request: HttpRequest, ticket: Ticket, p: PauseIn) -> None:
+    services.ticket_pause(
+        actor=request.user, ticket=ticket, version=p.version, reason=p.reason, note=p.note
+    )
+
+
+@_step("resume", NoteIn, "Resume the clock")
+def resume(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
+    services.ticket_resume(actor=request.user, ticket=ticket, version=p.version, note=p.note)
+
+
+@_step("extensions", ExtensionIn, "Ask for more time (延期)")
+def extension_request(request: HttpRequest, ticket: Ticket, p: ExtensionIn) -> None:
+    services.ticket_extension_request(
+        actor=request.user, ticket=ticket, version=p.version, seconds=p.seconds, reason=p.reason
+    )
+
+
+@_step("extensions/decide", DecideIn, "Approve or refuse an extension")
+def extension_decide(request: HttpRequest, ticket: Ticket, p: DecideIn) -> None:
+    api_require(request, "tickets.supervise")
+    extension = TicketExtension.objects.filter(pk=p.extension_id, ticket=ticket).first()
+    if extension is None:
+        raise InvalidInput(f"Case {ticket.number} has no extension request {p.extension_id}.")
+    services.ticket_extension_decide(
+        actor=request.user,
+        ticket=ticket,
+        version=p.version,
+        extension=extension,
+        approve=p.approve,
+        note=p.note,
+    )
+
+
+@_step("escalate", NoteIn, "Escalate (督办)")
+def escalate(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
+    api_require(request, "tickets.supervise")
+    services.ticket_escalate(actor=request.user, ticket=ticket, version=p.version, note=p.note)
+
+
+@_step("remind", NoteIn, "Remind the handlers (催办)")
+def remind(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
+    services.ticket_remind(actor=request.user, ticket=ticket, version=p.version, note=p.note)
+
+
+@_step("owner", OwnerIn, "Change the first-contact owner (supervisors)")
+def change_owner(request: HttpRequest, ticket: Ticket, p: OwnerIn) -> None:
+    api_require(request, "tickets.change_owner")
+    owner = User.objects.filter(username=p.owner).first()
+    if owner is None:
+        raise InvalidInput(f"Unknown staff member {p.owner!r}.")
+    services.ticket_change_owner(
+        actor=request.user, ticket=ticket, version=p.version, owner=owner, reason=p.reason
+    )
+
+
+@_step("merge", MergeIn, "Merge into an incident case (并单)")
+def merge(request: HttpRequest, ticket: Ticket, p: MergeIn) -> None:
+    parent = selectors.tickets_visible_to(request.user).filter(number=p.parent).first()
+    if parent is None:
+        raise InvalidInput(f"No case {p.parent} that you may see.")
+    services.ticket_merge(
+        actor=request.user, ticket=ticket, version=p.version, parent=parent, note=p.note
+    )

@@ -1,0 +1,1204 @@
+"""Every change to a case goes through these functions: one service per transition.
+
+Each service runs in one transaction, locks the case row, checks the version the caller
+read (optimistic locking: a stale version raises `StaleVersion`, so two simultaneous
+changes never silently overwrite each other), checks that the state allows the step and
+that the actor may take it, then writes the case, a `TicketEvent` for the timeline and an
+audit event. Notifications and background work are queued with `transaction.on_commit`.
+
+`actor=None` means the system (the sweep, a parent case resolving its children); a
+`version=None` skips the version check for the same callers.
+
+Reopening rule (documented in docs/decisions/0004-case-reopen-and-calendar-gaps.md): a
+reopened case goes back to its owner at the hotline with a fresh resolution budget
+counted from the reopening, so it is not escalated at once; the first breach stays on
+the case (`breached_at`), and a case that was ever overdue never counts as on time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from qingquan.core import clock
+from qingquan.core.audit import audit_record
+from qingquan.core.notifications import notify
+from qingquan.staff.access import CAPABILITIES, can
+from qingquan.staff.models import Department, Team, User
+from qingquan.tickets import clocks
+from qingquan.tickets.errors import IllegalTransition, InvalidInput, NotAllowed, StaleVersion
+from qingquan.tickets.models import (
+    DONE_STATES,
+    OPEN_STATES,
+    CallbackOutcome,
+    CaseKind,
+    Channel,
+    Contact,
+    DayCounter,
+    PauseReason,
+    Priority,
+    SlaState,
+    Ticket,
+    TicketEvent,
+    TicketExtension,
+    TicketPause,
+    TicketState,
+)
+
+S = TicketState
+Visibility = TicketEvent.Visibility
+
+# Which states each step may start from. Steps not changing the state are listed too,
+# so "may I do X now?" has one answer for the API, the pages and the admin.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "dispatch": (S.RECEIVED, S.RETURNED),
+    "transfer": (S.DISPATCHED, S.IN_PROGRESS),
+    "accept": (S.DISPATCHED,),
+    "arrive": (S.DISPATCHED, S.IN_PROGRESS),
+    "resolve": OPEN_STATES,
+    "return": (S.DISPATCHED, S.IN_PROGRESS),
+    "callback": (S.RESOLVED,),
+    "close": (S.RESOLVED,),
+    "reopen": DONE_STATES,
+    "pause": OPEN_STATES,
+    "resume": OPEN_STATES,
+    "extension_request": OPEN_STATES,
+    "extension_decide": OPEN_STATES,
+    "escalate": OPEN_STATES,
+    "remind": OPEN_STATES,
+    "change_owner": (*OPEN_STATES, *DONE_STATES),
+    "merge": OPEN_STATES,
+}
+
+TRACKED_FIELDS = (
+    "state",
+    "owner",
+    "department",
+    "team",
+    "assignee",
+    "parent",
+    "priority",
+    "resolution_deadline",
+    "sla_state",
+    "sla_extension_seconds",
+    "escalation_level",
+    "version",
+)
+
+
+# ---------------------------------------------------------------------------
+# Who may act on a case
+# ---------------------------------------------------------------------------
+
+
+def is_owner_side(user: Any, ticket: Ticket) -> bool:
+    """The owner, or a supervisor acting for the hotline."""
+    return user is not None and (ticket.owner_id == user.pk or can(user, "tickets.supervise"))
+
+
+def is_handler(user: Any, ticket: Ticket) -> bool:
+    """A member of the department or crew the case currently sits with (or a supervisor)."""
+    if user is None:
+        return False
+    if can(user, "tickets.supervise"):
+        return True
+    if not can(user, "tickets.work"):
+        return False
+    if ticket.team_id is not None and user.team_id == ticket.team_id:
+        return True
+    return ticket.department_id is not None and user.department_id == ticket.department_id
+
+
+def _may(actor: Any, ticket: Ticket, *, owner: bool = False, handler: bool = False) -> None:
+    if actor is None:  # the system
+        return
+    if owner and is_owner_side(actor, ticket):
+        return
+    if handler and is_handler(actor, ticket):
+        return
+    raise NotAllowed(_("You may not do this to case %(number)s.") % {"number": ticket.number})
+
+
+def _require(actor: Any, capability: str) -> None:
+    if actor is not None and not can(actor, capability):
+        raise NotAllowed(_("Your role may not do this (%(cap)s).") % {"cap": capability})
+
+
+def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
+    """The steps `user` may take on `ticket` now (for buttons and forms)."""
+    result = []
+    checks = {
+        "dispatch": lambda: can(user, "tickets.dispatch") and is_owner_side(user, ticket),
+        "transfer": lambda: is_owner_side(user, ticket) or is_handler(user, ticket),
+        "accept": lambda: is_handler(user, ticket),
+        "arrive": lambda: is_handler(user, ticket) and ticket.arrival_deadline is not None,
+        "resolve": lambda: is_owner_side(user, ticket) or is_handler(user, ticket),
+        "return": lambda: is_handler(user, ticket),
+        "callback": lambda: is_owner_side(user, ticket),
+        "close": lambda: is_owner_side(user, ticket),
+        "reopen": lambda: is_owner_side(user, ticket),
+        "pause": lambda: (
+            not _open_pause_exists(ticket)
+            and (is_owner_side(user, ticket) or is_handler(user, ticket))
+        ),
+        "resume": lambda: (
+            _open_pause_exists(ticket) and (is_owner_side(user, ticket) or is_handler(user, ticket))
+        ),
+        "extension_request": lambda: is_handler(user, ticket) or is_owner_side(user, ticket),
+        "extension_decide": lambda: (
+            can(user, "tickets.supervise")
+            and ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists()
+        ),
+        "escalate": lambda: can(user, "tickets.supervise"),
+        "remind": lambda: is_owner_side(user, ticket),
+        "change_owner": lambda: can(user, "tickets.change_owner"),
+        "merge": lambda: is_owner_side(user, ticket) and not ticket.parent_id,
+    }
+    for action, check in checks.items():
+        if ticket.state in ALLOWED_FROM[action] and check():
+            result.append(action)
+    return result
+
+
+def _open_pause_exists(ticket: Ticket) -> bool:
+    return ticket.pauses.filter(ended_at__isnull=True).exists()
+
+
+# ---------------------------------------------------------------------------
+# Plumbing shared by the transitions
+# ---------------------------------------------------------------------------
+
+
+def _lock(ticket: Ticket | int, version: int | None) -> Ticket:
+    pk = ticket if isinstance(ticket, int) else ticket.pk
+    locked = (
+        Ticket.objects.select_for_update()
+        .select_related("kind", "kind__parent", "owner", "department", "team")
+        .filter(pk=pk)
+        .first()
+    )
+    if locked is None:
+        raise InvalidInput(_("This case does not exist."))
+    if version is not None and locked.version != version:
+        raise StaleVersion(
+            _(
+                "Case %(number)s was changed by someone else (you read version %(read)s, "
+                "it is now version %(now)s, %(state)s). Reload it and try again."
+            )
+            % {
+                "number": locked.number,
+                "read": version,
+                "now": locked.version,
+                "state": locked.get_state_display(),
+            },
+            ticket=locked,
+        )
+    return locked
+
+
+def _check_state(ticket: Ticket, action: str) -> None:
+    if ticket.state not in ALLOWED_FROM[action]:
+        raise IllegalTransition(
+            _("Case %(number)s is %(state)s: “%(action)s” is not possible now.")
+            % {"number": ticket.number, "state": ticket.get_state_display(), "action": action},
+            ticket=ticket,
+        )
+
+
+def _snapshot(ticket: Ticket) -> dict[str, Any]:
+    from qingquan.core.audit import snapshot
+
+    return snapshot(ticket, TRACKED_FIELDS)
+
+
+def _commit(
+    ticket: Ticket,
+    *,
+    actor: Any,
+    action: str,
+    before: dict[str, Any],
+    from_state: str,
+    now: dt.datetime,
+    note: str = "",
+    visibility: str = Visibility.INTERNAL,
+    data: dict[str, Any] | None = None,
+) -> Ticket:
+    """Save the case with a new version, its timeline entry and its audit event."""
+    ticket.version += 1
+    ticket.updated_at = now
+    ticket.save()
+    TicketEvent.objects.create(
+        ticket=ticket,
+        at=now,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=ticket.state,
+        note=note,
+        visibility=visibility,
+        data=data or {},
+    )
+    audit_record(
+        actor=actor,
+        action=f"ticket.{action}",
+        obj=ticket,
+        before=before,
+        after=_snapshot(ticket),
+        note=note,
+    )
+    return ticket
+
+
+def _refresh_sla(ticket: Ticket, *, now: dt.datetime) -> None:
+    """Recompute the open case's clock and queue the calendar-gap alarm if needed."""
+    if ticket.state not in OPEN_STATES:
+        return
+    facts = clocks.compute(ticket, now=now)
+    clocks.apply_facts(ticket, facts)
+    if facts.gap_years:
+        from qingquan.tickets import tasks
+
+        years = list(facts.gap_years)
+        # Read the id at commit time: a new case has none until it is saved.
+        transaction.on_commit(
+            lambda: tasks.calendar_gap_alert.enqueue(ticket_id=ticket.pk, years=years)
+        )
+    if facts.state in (SlaState.WARNING, SlaState.BREACHED):
+        # A change (a resume, a short budget…) can land a case straight past a
+        # threshold, where the sweep (which looks for crossings) would not see it.
+        from qingquan.tickets import tasks
+
+        kind = str(facts.state)
+        transaction.on_commit(lambda: tasks.sla_alerts.enqueue(ticket_ids=[ticket.pk], kind=kind))
+
+
+def _clean(text: str, limit: int | None = None) -> str:
+    text = (text or "").strip()
+    return text[:limit] if limit else text
+
+
+def _link(ticket: Ticket) -> str:
+    from django.urls import reverse
+
+    return reverse("tickets:detail", args=[ticket.number])
+
+
+def _tell(
+    users: Iterable[Any], ticket: Ticket, title: str, *, key: str, level: str = "info"
+) -> None:
+    """Notify each distinct user once about this case event (dedupe per key)."""
+    seen: set[int] = set()
+    for user in users:
+        if user is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        notify(
+            recipient=user,
+            title=title,
+            link=_link(ticket),
+            level=level,
+            dedupe_key=f"t{ticket.pk}:{key}"[:120],
+        )
+
+
+def handlers_of(ticket: Ticket) -> list[User]:
+    """The people the case currently sits with: the assignee, else its crew or department."""
+    if ticket.assignee_id:
+        return [ticket.assignee]  # type: ignore[list-item]
+    roles = CAPABILITIES["tickets.work"]
+    people = User.objects.filter(is_active=True, role__in=roles)
+    if ticket.team_id:
+        return list(people.filter(team_id=ticket.team_id))
+    if ticket.department_id:
+        return list(people.filter(department_id=ticket.department_id))
+    return []
+
+
+def _next_number(now: dt.datetime) -> str:
+    """The next readable case number of the local day, e.g. 20261128-0042.
+
+    The counter row is incremented with an UPDATE (row lock until commit), so concurrent
+    creations on PostgreSQL queue on the row and SQLite serialises writers anyway.
+    """
+    day = now.astimezone(clock.SHANGHAI).date()
+    if not DayCounter.objects.filter(day=day).update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                DayCounter.objects.create(day=day, last=1)
+        except IntegrityError:
+            # Another transaction created the day's row first: take the next value.
+            DayCounter.objects.filter(day=day).update(last=F("last") + 1)
+    last = DayCounter.objects.filter(day=day).values_list("last", flat=True).get()
+    return f"{day:%Y%m%d}-{last:04d}"
+
+
+# ---------------------------------------------------------------------------
+# Contacts
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_record(
+    *,
+    actor: Any,
+    channel: str,
+    from_address: str = "",
+    started_at: dt.datetime | None = None,
+    ended_at: dt.datetime | None = None,
+    agent: Any = None,
+    recording_ref: str = "",
+    customer: Any = None,
+    note: str = "",
+    tickets: Iterable[Ticket] = (),
+) -> Contact:
+    """Record one contact (R-INTAKE-2) and link it to the cases it opened or touched."""
+    if channel not in Channel.values:
+        raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
+    started_at = clock.ensure_aware(started_at or clock.now())
+    if ended_at is not None:
+        clock.ensure_aware(ended_at)
+        if ended_at < started_at:
+            raise InvalidInput(_("A contact cannot end before it starts."))
+    contact = Contact.objects.create(
+        channel=channel,
+        from_address=_clean(from_address, 120),
+        started_at=started_at,
+        ended_at=ended_at,
+        duration_seconds=int((ended_at - started_at).total_seconds()) if ended_at else None,
+        agent=agent if agent is not None else actor,
+        recording_ref=_clean(recording_ref, 200),
+        customer=customer,
+        note=_clean(note),
+    )
+    ticket_list = list(tickets)
+    if ticket_list:
+        contact.tickets.add(*ticket_list)
+    audit_record(
+        actor=actor,
+        action="contact.record",
+        obj=contact,
+        after={
+            "channel": channel,
+            "from": contact.from_address,
+            "tickets": [t.pk for t in ticket_list],
+        },
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_link(*, actor: Any, contact: Contact, ticket: Ticket) -> Contact:
+    """Link a contact to a case it touched (e.g. a caller chasing an open case)."""
+    contact.tickets.add(ticket)
+    TicketEvent.objects.create(
+        ticket=ticket,
+        at=clock.now(),
+        actor=actor,
+        action="contact",
+        note=_("Contact by %(channel)s from %(who)s")
+        % {"channel": contact.get_channel_display(), "who": contact.from_address or "—"},
+        data={"contact": contact.pk},
+    )
+    audit_record(actor=actor, action="contact.link", obj=contact, after={"ticket": ticket.pk})
+    return contact
+
+
+# ---------------------------------------------------------------------------
+# Creation
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: Any,
+    kind: CaseKind,
+    channel: str,
+    subject: str,
+    description: str = "",
+    caller_name: str = "",
+    caller_phone: str = "",
+    address: str = "",
+    district: Any = None,
+    customer: Any = None,
+    account: Any = None,
+    premise: Any = None,
+    priority: str = "",
+    contact: Contact | None = None,
+) -> Ticket:
+    """Receive a case (受理). Its owner is whoever took the first contact (R-INTAKE-3).
+
+    Without a `contact` one is recorded from the channel and caller's number, so every
+    case has the contact that opened it. The kind's time-limit policy is copied onto the
+    case and the clock starts now.
+    """
+    _require(actor, "tickets.create")
+    if not kind.is_active:
+        raise InvalidInput(_("The case kind %(kind)s is no longer used.") % {"kind": kind})
+    if channel not in Channel.values:
+        raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
+    if priority and priority not in Priority.values:
+        raise InvalidInput(_("Unknown priority %(priority)s.") % {"priority": priority})
+    subject = _clean(subject, 200)
+    if not subject:
+        raise InvalidInput(_("A case needs a subject."))
+    if account is not None and customer is None:
+        customer = getattr(account, "customer", None)
+    policy = kind.effective_policy()
+    now = clock.now()
+    if contact is None:
+        contact = contact_record(
+            actor=actor,
+            channel=channel,
+            from_address=caller_phone,
+            started_at=now,
+            customer=customer,
+        )
+    owner = contact.agent or actor
+    if owner is None:
+        raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
+    ticket = Ticket(
+        number=_next_number(now),
+        kind=kind,
+        channel=channel,
+        priority=priority or kind.effective_priority(),
+        subject=subject,
+        description=_clean(description),
+        caller_name=_clean(caller_name, 60),
+        caller_phone=_clean(caller_phone, 40),
+        address=_clean(address, 200),
+        district=district,
+        customer=customer,
+        account=account,
+        premise=premise,
+        state=S.RECEIVED,
+        owner=owner,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        sla_policy_code=policy.code,
+        sla_clock_kind=policy.clock_kind,
+        sla_schedule=policy.schedule,
+        sla_warn_fraction=policy.warn_fraction,
+        sla_resolution_seconds=policy.resolution_seconds,
+        sla_started_at=now,
+        arrival_deadline=clocks.calendar_deadline(now, policy.arrival_seconds),
+        restoration_deadline=clocks.calendar_deadline(now, policy.restoration_seconds),
+    )
+    _refresh_sla(ticket, now=now)
+    ticket.save()
+    contact.tickets.add(ticket)
+    TicketEvent.objects.create(
+        ticket=ticket,
+        at=now,
+        actor=actor,
+        action="create",
+        to_state=ticket.state,
+        note=subject,
+        visibility=Visibility.CUSTOMER,
+        data={"contact": contact.pk, "policy": policy.code},
+    )
+    audit_record(actor=actor, action="ticket.create", obj=ticket, after=_snapshot(ticket))
+    return ticket
+
+
+# ---------------------------------------------------------------------------
+# Hand-offs
+# ---------------------------------------------------------------------------
+
+
+def _target(department: Department | None, team: Team | None) -> tuple[Department, Team | None]:
+    if team is not None:
+        if department is not None and team.department_id != department.pk:
+            raise InvalidInput(
+                _("The team %(team)s is not part of %(dept)s.") % {"team": team, "dept": department}
+            )
+        return team.department, team
+    if department is None:
+        raise InvalidInput(_("Choose a department or a team to hand the case to."))
+    return department, None
+
+
+@transaction.atomic
+def ticket_dispatch(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    version: int | None,
+    department: Department | None = None,
+    team: Team | None = None,
+    note: str = "",
+) -> Ticket:
+    """Dispatch (派单) a received or returned case to a department or crew.
+
+    Without a target the kind's responsible department is used. The owner stays.
+    """
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "dispatch")
+    _require(actor, "tickets.dispatch")
+    _may(actor, ticket, owner=True)
+    if department is None and team is None:
+        department = ticket.kind.responsible_department()
+    department, team = _target(department, team)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.department, ticket.team, ticket.assignee = department, team, None
+    ticket.state = S.DISPATCHED
+    _commit(
+        ticket,
+        actor=actor,
+        action="dispatch",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+        data={"department": department.pk, "team": team.pk if team else None},
+    )
+    _tell(
+        handlers_of(ticket),
+        ticket,
+        _("New case %(number)s: %(subject)s")
+        % {"number": ticket.number, "subject": ticket.subject},
+        key=f"dispatch:{ticket.version}",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_transfer(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    version: int | None,
+    department: Department | None = None,
+    team: Team | None = None,
+    note: str = "",
+) -> Ticket:
+    """Transfer (转办) a case to another department or crew; the owner stays (R-INTAKE-3)."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "transfer")
+    _may(actor, ticket, owner=True, handler=True)
+    department, team = _target(department, team)
+    if department.pk == ticket.department_id and (team.pk if team else None) == ticket.team_id:
+        raise InvalidInput(
+            _("The case is already with %(target)s.") % {"target": team or department}
+        )
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    data = {
+        "from_department": ticket.department_id,
+        "from_team": ticket.team_id,
+        "department": department.pk,
+        "team": team.pk if team else None,
+    }
+    ticket.department, ticket.team, ticket.assignee = department, team, None
+    ticket.state = S.DISPATCHED
+    _commit(
+        ticket,
+        actor=actor,
+        action="transfer",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+        data=data,
+    )
+    _tell(
+        handlers_of(ticket),
+        ticket,
+        _("Case %(number)s transferred to you: %(subject)s")
+        % {"number": ticket.number, "subject": ticket.subject},
+        key=f"transfer:{ticket.version}",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_accept(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
+    """The department or crew takes the case on (办理中)."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "accept")
+    _may(actor, ticket, handler=True)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.state = S.IN_PROGRESS
+    ticket.assignee = actor
+    ticket.accepted_at = ticket.accepted_at or now
+    return _commit(
+        ticket,
+        actor=actor,
+        action="accept",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+    )
+
+
+@transaction.atomic
+def ticket_arrive(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
+    """Record the crew's arrival on site (repairs: the arrival time limit)."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "arrive")
+    _may(actor, ticket, handler=True)
+    if ticket.arrived_at is not None:
+        raise IllegalTransition(_("The crew's arrival is already recorded."), ticket=ticket)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.arrived_at = now
+    if ticket.state == S.DISPATCHED:
+        ticket.state = S.IN_PROGRESS
+        ticket.assignee = actor
+        ticket.accepted_at = ticket.accepted_at or now
+    on_time = ticket.arrival_deadline is None or now <= ticket.arrival_deadline
+    return _commit(
+        ticket,
+        actor=actor,
+        action="arrive",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+        visibility=Visibility.CUSTOMER,
+        data={"on_time": on_time},
+    )
+
+
+@transaction.atomic
+def ticket_return(*, actor: Any, ticket: Ticket, version: int | None, reason: str) -> Ticket:
+    """A department returns a wrongly dispatched case (退单) to the hotline, with a reason."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "return")
+    _may(actor, ticket, handler=True)
+    reason = _clean(reason)
+    if not reason:
+        raise InvalidInput(_("Say why the case is returned."))
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    data = {"department": ticket.department_id, "team": ticket.team_id}
+    ticket.department, ticket.team, ticket.assignee = None, None, None
+    ticket.state = S.RETURNED
+    _commit(
+        ticket,
+        actor=actor,
+        action="return",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=reason,
+        data=data,
+    )
+    _tell(
+        [ticket.owner],
+        ticket,
+        _("Case %(number)s was returned: %(reason)s") % {"number": ticket.number, "reason": reason},
+        key=f"return:{ticket.version}",
+        level="warning",
+    )
+    return ticket
+
+
+# ---------------------------------------------------------------------------
+# Resolution, callback, closing, reopening
+# ---------------------------------------------------------------------------
+
+
+def _end_open_pause(ticket: Ticket, *, actor: Any, now: dt.datetime) -> TicketPause | None:
+    pause = ticket.pauses.filter(ended_at__isnull=True).first()
+    if pause is not None:
+        pause.ended_at = now
+        pause.ended_by = actor
+        pause.save(update_fields=["ended_at", "ended_by"])
+    return pause
+
+
+def _resolve_locked(ticket: Ticket, *, actor: Any, resolution: str, now: dt.datetime) -> Ticket:
+    before, from_state = _snapshot(ticket), ticket.state
+    _end_open_pause(ticket, actor=actor, now=now)
+    facts = clocks.compute(ticket, now=now)
+    clocks.apply_facts(ticket, facts)
+    assert facts.deadline is not None  # no open pause any more
+    ticket.on_time = now <= facts.deadline and ticket.breached_at is None
+    ticket.sla_state = SlaState.DONE
+    ticket.warn_at = None
+    ticket.state = S.RESOLVED
+    ticket.resolved_at = now
+    ticket.resolution = resolution
+    return _commit(
+        ticket,
+        actor=actor,
+        action="resolve",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=resolution,
+        visibility=Visibility.CUSTOMER,
+        data={"on_time": ticket.on_time},
+    )
+
+
+@transaction.atomic
+def ticket_resolve(*, actor: Any, ticket: Ticket, version: int | None, resolution: str) -> Ticket:
+    """Resolve (办结) a case; its clock stops. Cases merged into it are resolved with it,
+    and each of their owners is told (R-REP-2)."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "resolve")
+    _may(actor, ticket, owner=True, handler=True)
+    resolution = _clean(resolution)
+    if not resolution:
+        raise InvalidInput(_("Describe how the case was resolved."))
+    now = clock.now()
+    _resolve_locked(ticket, actor=actor, resolution=resolution, now=now)
+    if actor is None or actor.pk != ticket.owner_id:
+        _tell(
+            [ticket.owner],
+            ticket,
+            _("Case %(number)s is resolved: please call the customer back.")
+            % {"number": ticket.number},
+            key=f"resolved:{ticket.version}",
+        )
+    for child_id in ticket.children.filter(state__in=OPEN_STATES).values_list("pk", flat=True):
+        child = _lock(child_id, None)
+        _resolve_locked(
+            child,
+            actor=actor,
+            resolution=_("Resolved with case %(number)s: %(resolution)s")
+            % {"number": ticket.number, "resolution": resolution},
+            now=now,
+        )
+        _tell(
+            [child.owner],
+            child,
+            _("Case %(number)s was resolved with incident %(parent)s.")
+            % {"number": child.number, "parent": ticket.number},
+            key=f"resolved:{child.version}",
+        )
+    return ticket
+
+
+@transaction.atomic
+def ticket_callback_record(
+    *, actor: Any, ticket: Ticket, version: int | None, outcome: str, note: str = ""
+) -> Ticket:
+    """Record the owner's follow-up call (回访). A call that reached the customer closes
+    the case; an unreachable one is recorded and the case stays resolved for another try."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "callback")
+    _may(actor, ticket, owner=True)
+    if outcome not in CallbackOutcome.values:
+        raise InvalidInput(_("Unknown callback outcome %(outcome)s.") % {"outcome": outcome})
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.callback_outcome = outcome
+    if outcome != CallbackOutcome.UNREACHABLE:
+        ticket.state = S.CLOSED
+        ticket.closed_at = now
+    return _commit(
+        ticket,
+        actor=actor,
+        action="callback",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+        data={"outcome": outcome},
+    )
+
+
+@transaction.atomic
+def ticket_close(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
+    """Close a resolved case without a callback (e.g. the customer asked not to be called)."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "close")
+    _may(actor, ticket, owner=True)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.state = S.CLOSED
+    ticket.closed_at = now
+    return _commit(
+        ticket,
+        actor=actor,
+        action="close",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+    )
+
+
+@transaction.atomic
+def ticket_reopen(*, actor: Any, ticket: Ticket, version: int | None, reason: str) -> Ticket:
+    """Reopen a resolved or closed case (the problem came back, the customer disagrees).
+
+    The case returns to its owner at the hotline with a fresh resolution budget from now
+    (not the old deadline: that would make it overdue, and escalated, the moment it is
+    reopened). The first breach, if any, stays recorded for the KPIs.
+    """
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "reopen")
+    _may(actor, ticket, owner=True)
+    reason = _clean(reason)
+    if not reason:
+        raise InvalidInput(_("Say why the case is reopened."))
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.state = S.RECEIVED
+    ticket.department, ticket.team, ticket.assignee = None, None, None
+    ticket.resolved_at = ticket.closed_at = None
+    ticket.on_time = None
+    ticket.callback_outcome = ""
+    ticket.reopen_count += 1
+    ticket.sla_started_at = now
+    ticket.sla_extension_seconds = 0
+    ticket.escalation_level = 0
+    _refresh_sla(ticket, now=now)
+    return _commit(
+        ticket,
+        actor=actor,
+        action="reopen",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=reason,
+        visibility=Visibility.CUSTOMER,
+        data={
+            "round": ticket.reopen_count,
+            "first_breach": ticket.breached_at.isoformat() if ticket.breached_at else None,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# Clock: pauses and extensions
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_pause(
+    *, actor: Any, ticket: Ticket, version: int | None, reason: str, note: str = ""
+) -> Ticket:
+    """Pause (挂起) the clock for time outside the utility's control (R-CON-2)."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "pause")
+    _may(actor, ticket, owner=True, handler=True)
+    if reason not in PauseReason.values:
+        raise InvalidInput(_("Choose why the clock is paused."))
+    if _open_pause_exists(ticket):
+        raise IllegalTransition(
+            _("The clock of case %(number)s is already paused.") % {"number": ticket.number},
+            ticket=ticket,
+        )
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    pause = TicketPause.objects.create(
+        ticket=ticket, reason=reason, note=_clean(note, 200), started_at=now, started_by=actor
+    )
+    _refresh_sla(ticket, now=now)
+    return _commit(
+        ticket,
+        actor=actor,
+        action="pause",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=f"{pause.get_reason_display()} {pause.note}".strip(),
+        visibility=Visibility.CUSTOMER,
+        data={"pause": pause.pk, "reason": reason},
+    )
+
+
+@transaction.atomic
+def ticket_resume(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
+    """Resume the paused clock; the deadline moves by the paused counted time."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "resume")
+    _may(actor, ticket, owner=True, handler=True)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    pause = _end_open_pause(ticket, actor=actor, now=now)
+    if pause is None:
+        raise IllegalTransition(
+            _("The clock of case %(number)s is not paused.") % {"number": ticket.number},
+            ticket=ticket,
+        )
+    _refresh_sla(ticket, now=now)
+    return _commit(
+        ticket,
+        actor=actor,
+        action="resume",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+        visibility=Visibility.CUSTOMER,
+        data={"pause": pause.pk},
+    )
+
+
+@transaction.atomic
+def ticket_extension_request(
+    *, actor: Any, ticket: Ticket, version: int | None, seconds: int, reason: str
+) -> TicketExtension:
+    """Ask for more time (延期) on the case's clock; a supervisor decides."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "extension_request")
+    _may(actor, ticket, owner=True, handler=True)
+    reason = _clean(reason)
+    if not reason:
+        raise InvalidInput(_("Say why more time is needed."))
+    if seconds <= 0 or seconds > 366 * 86400:
+        raise InvalidInput(_("Ask for a positive extension of at most a year."))
+    if ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists():
+        raise IllegalTransition(
+            _("An extension request is already waiting for a decision."), ticket=ticket
+        )
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    extension = TicketExtension.objects.create(
+        ticket=ticket, seconds=seconds, reason=reason, requested_by=actor, requested_at=now
+    )
+    _commit(
+        ticket,
+        actor=actor,
+        action="extension_request",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=reason,
+        data={"extension": extension.pk, "seconds": seconds},
+    )
+    return extension
+
+
+@transaction.atomic
+def ticket_extension_decide(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    version: int | None,
+    extension: TicketExtension,
+    approve: bool,
+    note: str = "",
+) -> Ticket:
+    """Approve or refuse a pending extension; an approval adds its time to the budget."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "extension_decide")
+    _require(actor, "tickets.supervise")
+    extension = TicketExtension.objects.select_for_update().get(pk=extension.pk)
+    if extension.ticket_id != ticket.pk:
+        raise InvalidInput(_("This extension request belongs to another case."))
+    if extension.status != TicketExtension.Status.PENDING:
+        raise IllegalTransition(_("This extension request was already decided."), ticket=ticket)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    extension.status = (
+        TicketExtension.Status.APPROVED if approve else TicketExtension.Status.REFUSED
+    )
+    extension.decided_by = actor
+    extension.decided_at = now
+    extension.decision_note = _clean(note)
+    extension.save()
+    if approve:
+        ticket.sla_extension_seconds += extension.seconds
+        _refresh_sla(ticket, now=now)
+    _commit(
+        ticket,
+        actor=actor,
+        action="extension_approve" if approve else "extension_refuse",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=extension.decision_note,
+        data={"extension": extension.pk, "seconds": extension.seconds},
+    )
+    _tell(
+        [extension.requested_by, ticket.owner],
+        ticket,
+        (
+            _("Extension for case %(number)s approved.")
+            if approve
+            else _("Extension for case %(number)s refused.")
+        )
+        % {"number": ticket.number},
+        key=f"extension:{extension.pk}",
+    )
+    return ticket
+
+
+# ---------------------------------------------------------------------------
+# Supervision and ownership
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_escalate(*, actor: Any, ticket: Ticket, version: int | None, note: str) -> Ticket:
+    """Escalate (督办): a supervisor puts the case under supervision; handlers and owner
+    are told."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "escalate")
+    _require(actor, "tickets.supervise")
+    note = _clean(note)
+    if not note:
+        raise InvalidInput(_("Say what the escalation asks for."))
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.escalation_level += 1
+    _commit(
+        ticket,
+        actor=actor,
+        action="escalate",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=note,
+        data={"level": ticket.escalation_level},
+    )
+    _tell(
+        [ticket.owner, *handlers_of(ticket)],
+        ticket,
+        _("Case %(number)s is escalated: %(note)s") % {"number": ticket.number, "note": note},
+        key=f"escalate:{ticket.version}",
+        level="alert",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_remind(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
+    """Remind (催办) the people the case sits with; the owner chases on the caller's behalf."""
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "remind")
+    _may(actor, ticket, owner=True)
+    handlers = handlers_of(ticket)
+    if not handlers:
+        raise IllegalTransition(_("The case is with nobody yet: dispatch it first."), ticket=ticket)
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.reminder_count += 1
+    _commit(
+        ticket,
+        actor=actor,
+        action="remind",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+    )
+    _tell(
+        handlers,
+        ticket,
+        _("Reminder about case %(number)s: %(subject)s")
+        % {"number": ticket.number, "subject": ticket.subject},
+        key=f"remind:{ticket.version}",
+        level="warning",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_owner(
+    *, actor: Any, ticket: Ticket, version: int | None, owner: User, reason: str
+) -> Ticket:
+    """Give the case a new first-contact owner (supervisors only, with a reason on record)."""
+    _require(actor, "tickets.change_owner")
+    if actor is None:
+        raise NotAllowed(_("Only a supervisor changes a case's owner."))
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "change_owner")
+    reason = _clean(reason)
+    if not reason:
+        raise InvalidInput(_("Say why the owner changes."))
+    if not owner.is_active or not can(owner, "tickets.create"):
+        raise InvalidInput(_("%(user)s cannot own cases.") % {"user": owner})
+    if owner.pk == ticket.owner_id:
+        raise InvalidInput(_("%(user)s already owns this case.") % {"user": owner})
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    previous = ticket.owner
+    ticket.owner = owner
+    _commit(
+        ticket,
+        actor=actor,
+        action="change_owner",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=reason,
+        data={"from": previous.pk, "to": owner.pk},
+    )
+    _tell(
+        [owner],
+        ticket,
+        _("You now own case %(number)s.") % {"number": ticket.number},
+        key=f"owner:{ticket.version}",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(
+    *, actor: Any, ticket: Ticket, version: int | None, parent: Ticket, note: str = ""
+) -> Ticket:
+    """Merge (并单) a case into the case of the same event (an incident, R-REP-2).
+
+    The merged case keeps its owner and clock; it is resolved when its parent is.
+    """
+    ticket = _lock(ticket, version)
+    _check_state(ticket, "merge")
+    _may(actor, ticket, owner=True)
+    parent = Ticket.objects.select_for_update().get(pk=parent.pk)
+    # Incidents are one level deep: merging into a merged case means into its parent.
+    if parent.parent_id is not None:
+        parent = Ticket.objects.select_for_update().get(pk=parent.parent_id)
+    if parent.pk == ticket.pk:
+        raise InvalidInput(_("A case cannot be merged into itself."))
+    if ticket.parent_id is not None:
+        raise IllegalTransition(
+            _("Case %(number)s is already merged.") % {"number": ticket.number}, ticket=ticket
+        )
+    if ticket.children.exists():
+        raise IllegalTransition(
+            _("Other cases are merged into this one: merge the other way."), ticket=ticket
+        )
+    if parent.state not in OPEN_STATES:
+        raise IllegalTransition(
+            _("Case %(number)s is no longer open.") % {"number": parent.number}, ticket=ticket
+        )
+    before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
+    ticket.parent = parent
+    _commit(
+        ticket,
+        actor=actor,
+        action="merge",
+        before=before,
+        from_state=from_state,
+        now=now,
+        note=_clean(note),
+        data={"parent": parent.pk, "parent_number": parent.number},
+    )
+    TicketEvent.objects.create(
+        ticket=parent,
+        at=now,
+        actor=actor,
+        action="merged_in",
+        note=ticket.number,
+        data={"child": ticket.pk},
+    )
+    return ticket
+
+
+# ---------------------------------------------------------------------------
+# Time-limit state kept current by the sweep and the calendar
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_refresh_clock(*, ticket: Ticket) -> Ticket:
+    """Recompute one open case's clock (after a calendar edit); no new version."""
+    ticket = _lock(ticket, None)
+    if ticket.state in OPEN_STATES:
+        before = (ticket.resolution_deadline, ticket.warn_at, ticket.sla_state, ticket.calendar_gap)
+        _refresh_sla(ticket, now=clock.now())
+        after = (ticket.resolution_deadline, ticket.warn_at, ticket.sla_state, ticket.calendar_gap)
+        if after != before:
+            ticket.save(
+                update_fields=[
+                    "resolution_deadline",
+                    "warn_at",
+                    "sla_state",
+                    "calendar_gap",
+                    "calendar_gap_years",
+                    "breached_at",
+                ]
+            )
+    return ticket
