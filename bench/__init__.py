@@ -1,0 +1,1 @@
+"""Qingquan's benchmark suite: `bin/bench` (see bench/README.md)."""

@@ -1,0 +1,60 @@
+"""The logged-in home page against a bare ASGI endpoint doing the same database reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+
+from bench.context import BenchContext, login_cookie
+from bench.harness import Comparison
+
+
+def _agent_on_shift() -> object:
+    from qingquan.core import clock
+    from qingquan.staff import services
+    from qingquan.staff.models import Shift, User
+    from qingquan.staff.roles import Role
+
+    user = User.objects.filter(username="bench-agent").first()
+    if user is None:
+        user = services.staff_create(
+            actor=None,
+            username="bench-agent",
+            full_name="基准话务员",
+            role=Role.AGENT,
+            password="bench-password-96390",
+            validate=False,
+        )
+        shift, _ = Shift.objects.get_or_create(
+            code="bench-day", defaults={"name": "基准班", "starts": dt.time(0), "ends": dt.time(0)}
+        )
+        services.shift_assign(actor=None, user=user, shift=shift, date=clock.today())
+    return user
+
+
+def cases(ctx: BenchContext) -> list[Comparison]:
+    base = ctx.server()
+    cookies = login_cookie(_agent_on_shift())
+    client = httpx.Client(base_url=base, cookies=cookies, timeout=30)
+    ctx.on_close(client.close)
+
+    def bare() -> None:
+        response = client.get("/__bench/bare-home")
+        assert response.status_code == 200, response.status_code
+
+    def home() -> None:
+        response = client.get("/")
+        assert response.status_code == 200, response.status_code
+
+    return [
+        Comparison(
+            name="home page (logged in)",
+            baseline_label="bare ASGI + raw SQL, same reads",
+            subject_label="Django home view",
+            baseline=bare,
+            subject=home,
+            iterations=300,
+            note="HTTP over loopback to uvicorn, one client, sequential requests",
+        )
+    ]

@@ -1,0 +1,90 @@
+"""What a benchmark module gets: the scale, the database, and a live server to talk to."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class BenchContext:
+    """Shared by the modules of one run on one database."""
+
+    database: str
+    scale: float
+    _server: subprocess.Popen[bytes] | None = None
+    _base_url: str = ""
+    _cleanups: list[Any] = field(default_factory=list)
+
+    def server(self) -> str:
+        """Start (once) uvicorn serving bench.asgi on this database; returns its base URL."""
+        if self._server is None:
+            port = _free_port()
+            env = dict(os.environ)
+            self._server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.asgi:application",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+            self._base_url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"{self._base_url}/healthz", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                raise RuntimeError("bench server did not start")
+        return self._base_url
+
+    def close(self) -> None:
+        for cleanup in self._cleanups:
+            cleanup()
+        if self._server is not None:
+            self._server.terminate()
+            self._server.wait(timeout=10)
+            self._server = None
+
+    def on_close(self, fn: Any) -> None:
+        self._cleanups.append(fn)
+
+
+def login_cookie(user: Any) -> dict[str, str]:
+    """A session cookie for `user`, made the way Django's login does."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return {settings.SESSION_COOKIE_NAME: session.session_key or ""}
