@@ -80,3 +80,8 @@ def me(request: HttpRequest) -> dict[str, Any]:
 from qingquan.tickets.api import router as tickets_router  # noqa: E402
 
 api.add_router("/tickets/", tickets_router)
+
+
+from qingquan.customers.api import router as customers_router  # noqa: E402
+
+api.add_router("/customers/", customers_router)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("roster/", staff_views.roster, name="roster"),
     path("audit/", core_views.audit_log, name="audit"),
     path("notifications/", core_views.notifications, name="notifications"),
+    path("customers/", include("qingquan.customers.urls")),
     path("cases/", include("qingquan.tickets.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

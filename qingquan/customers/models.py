@@ -526,9 +526,18 @@ class BillQuerySet(models.QuerySet["Bill"]):
         return self.open().filter(due_date__lt=today)
 
     def with_paid(self) -> BillQuerySet:
+        """Annotate `paid_sum` (net of reversals) with a subquery, so it combines with
+        other aggregates and window functions without multiplying rows."""
+        paid = (
+            Payment.objects.filter(bill=models.OuterRef("pk"))
+            .order_by()
+            .values("bill")
+            .annotate(s=Sum("amount"))
+            .values("s")
+        )
         return self.annotate(
             paid_sum=Coalesce(
-                Sum("payments__amount"),
+                models.Subquery(paid),
                 Decimal("0.00"),
                 output_field=models.DecimalField(max_digits=12, decimal_places=2),
             )

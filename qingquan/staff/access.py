@@ -41,6 +41,16 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({R.ADMINISTRATOR}),
     "calendar.manage": frozenset({R.ADMINISTRATOR}),
     "tasks.view": frozenset({R.ADMINISTRATOR}),
+    # Customer registry and bills. Agents see callers' numbers masked: they call back
+    # through the platform, never from a number on their screen.
+    "customers.view": frozenset(
+        {R.AGENT, R.SUPERVISOR, R.DISPATCHER, R.BACK_OFFICE, R.CUSTOMER_MANAGER, R.ADMINISTRATOR}
+    ),
+    "customers.view_phone_full": frozenset(
+        {R.SUPERVISOR, R.BACK_OFFICE, R.CUSTOMER_MANAGER, R.ADMINISTRATOR}
+    ),
+    "customers.manage": frozenset({R.BACK_OFFICE, R.ADMINISTRATOR}),
+    "billing.manage": frozenset({R.BACK_OFFICE, R.ADMINISTRATOR}),
     # Cases (工单). Agents take contacts and own the cases they open (首问责任制);
     # departments and crews work the cases handed to them; supervisors run the hotline.
     "tickets.view": ALL_STAFF,
@@ -111,6 +121,12 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("home", _("Home"), "home.view", _("Your shift and what to do next")),
+    NavItem(
+        "customers:search",
+        _("Customers"),
+        "customers.view",
+        _("Find a caller by phone, account number or address"),
+    ),
     NavItem("tickets:mine", _("My cases"), "tickets.view", _("Cases you own or handle")),
     NavItem("tickets:new", _("New case"), "tickets.create", _("Record a contact and open a case")),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),

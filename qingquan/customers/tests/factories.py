@@ -56,7 +56,7 @@ def account(
         actor=None,
         number=kwargs.pop("number", f"{3302000000 + next(_serial)}"),
         customer=cust or customer(),
-        premise=kwargs.pop("premise", None) or premise(),
+        premise=kwargs.pop("premise", None) or premise(**kwargs),
         tariff=tariffs[code],
         kind=kind,
         household_size=household_size,

@@ -1,0 +1,390 @@
+"""Reads of the customer registry that reach staff: the lookup behind the screen pop, and
+a customer's full record. Both decide what the user may see (phone numbers are masked
+unless the role holds `customers.view_phone_full`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
+
+from qingquan.customers import phones
+from qingquan.customers.models import (
+    Account,
+    Bill,
+    BillStatus,
+    Customer,
+    CustomerPhone,
+    Invoice,
+    Payment,
+)
+from qingquan.staff.access import can
+
+RECENT_BILLS = 12
+_DIGITS = re.compile(r"^\+?\d+$")
+
+
+@dataclass
+class PhoneView:
+    number: str
+    label: str
+    is_primary: bool
+    masked: bool
+
+
+@dataclass
+class BillView:
+    id: int
+    period_start: dt.date
+    period_end: dt.date
+    volume: Decimal
+    total: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    status: str
+    status_label: str
+    due_date: dt.date
+    tier_reached: int
+    has_invoice: bool = False
+
+
+@dataclass
+class AccountView:
+    id: int
+    number: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    tariff: str
+    household_size: int
+    address: str
+    district: str
+    latitude: float | None
+    longitude: float | None
+    balance: Decimal
+    bills: list[BillView] = field(default_factory=list)
+
+
+@dataclass
+class CustomerView:
+    """What an agent sees about one customer on answering a call."""
+
+    id: int
+    name: str
+    kind: str
+    kind_label: str
+    elderly_or_impaired: bool
+    sensitive: bool
+    matched_by: str
+    phones: list[PhoneView]
+    accounts: list[AccountView]
+    balance: Decimal
+    # Filled by the cases and interruption-notice apps through their selectors.
+    open_cases: list[Any] = field(default_factory=list)
+    interruptions: list[Any] = field(default_factory=list)
+
+
+def _require_view(user: Any) -> None:
+    if not can(user, "customers.view"):
+        raise PermissionDenied("customers.view")
+
+
+def _phone_view(phone: CustomerPhone, full: bool) -> PhoneView:
+    number = phone.national_digits if full else phones.mask(phone.national_digits)
+    return PhoneView(
+        number=number,
+        label=str(phone.get_label_display()),
+        is_primary=phone.is_primary,
+        masked=not full,
+    )
+
+
+def bill_view(bill: Bill) -> BillView:
+    paid = bill.paid
+    cancelled = bill.status == BillStatus.CANCELLED
+    outstanding = Decimal("0.00") if cancelled else max(bill.total - paid, Decimal(0))
+    return BillView(
+        id=bill.pk,
+        period_start=bill.period_start,
+        period_end=bill.period_end,
+        volume=bill.volume,
+        total=bill.total,
+        paid=paid,
+        outstanding=outstanding,
+        status=bill.status,
+        status_label=str(bill.get_status_display()),
+        due_date=bill.due_date,
+        tier_reached=bill.tier_reached,
+        has_invoice=bool(getattr(bill, "invoice_pk", None)),
+    )
+
+
+def recent_bills(account_ids: list[int], per_account: int = RECENT_BILLS) -> dict[int, list[Bill]]:
+    """The last `per_account` bills of each account, newest first, in one query."""
+    ranked = (
+        Bill.objects.filter(account_id__in=account_ids)
+        .with_paid()
+        .annotate(
+            invoice_pk=F("invoice__id"),
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("account_id")],
+                order_by=[F("period_end").desc(), F("pk").desc()],
+            ),
+        )
+        .filter(rank__lte=per_account)
+        .order_by("account_id", "-period_end", "-pk")
+    )
+    result: dict[int, list[Bill]] = {pk: [] for pk in account_ids}
+    for bill in ranked:
+        result[bill.account_id].append(bill)
+    return result
+
+
+def balances(account_ids: list[int]) -> dict[int, Decimal]:
+    """What each account owes: the unpaid parts of its open bills."""
+    owed: dict[int, Decimal] = dict.fromkeys(account_ids, Decimal("0.00"))
+    rows = (
+        Bill.objects.filter(account_id__in=account_ids)
+        .open()
+        .with_paid()
+        .values_list("account_id", "total", "paid_sum")  # type: ignore[misc]
+    )
+    for account_id, total, paid in rows:
+        owed[account_id] += max(total - paid, Decimal(0))
+    return owed
+
+
+def _views(customers: list[Customer], matched: dict[int, str], user: Any) -> list[CustomerView]:
+    full = can(user, "customers.view_phone_full")
+    account_ids = [a.pk for c in customers for a in c.accounts.all()]
+    bills = recent_bills(account_ids)
+    owed = balances(account_ids)
+    result = []
+    for customer in customers:
+        accounts = [
+            AccountView(
+                id=a.pk,
+                number=a.number,
+                kind=a.kind,
+                kind_label=str(a.get_kind_display()),
+                status=a.status,
+                status_label=str(a.get_status_display()),
+                tariff=a.tariff.name,
+                household_size=a.household_size,
+                address=a.premise.address,
+                district=a.premise.district.name,
+                latitude=a.premise.latitude,
+                longitude=a.premise.longitude,
+                balance=owed[a.pk],
+                bills=[bill_view(b) for b in bills[a.pk]],
+            )
+            for a in customer.accounts.all()
+        ]
+        result.append(
+            CustomerView(
+                id=customer.pk,
+                name=customer.name,
+                kind=customer.kind,
+                kind_label=str(customer.get_kind_display()),
+                elderly_or_impaired=customer.elderly_or_impaired,
+                sensitive=customer.sensitive,
+                matched_by=matched.get(customer.pk, ""),
+                phones=[_phone_view(p, full) for p in customer.phones.all()],
+                accounts=accounts,
+                balance=sum((a.balance for a in accounts), Decimal("0.00")),
+            )
+        )
+    return result
+
+
+def _with_related(qs: Any) -> Any:
+    return qs.prefetch_related(
+        "phones",
+        Prefetch(
+            "accounts",
+            queryset=Account.objects.select_related("premise__district", "tariff").order_by(
+                "number"
+            ),
+        ),
+    )
+
+
+def classify(query: str) -> tuple[str, str]:
+    """("digits", cleaned) for numbers (phone or account), ("text", cleaned) otherwise."""
+    compact = phones.clean_input(query.strip())
+    if compact and _DIGITS.match(compact):
+        return "digits", compact
+    return "text", " ".join(query.split())
+
+
+def customer_lookup(*, user: Any, query: str, limit: int = 20) -> list[CustomerView]:
+    """Customers matching a phone number (any common form), an account number, or part of
+    an address or name, with their accounts, balances and last 12 bills."""
+    _require_view(user)
+    kind, text = classify(query or "")
+    if not text or limit <= 0:
+        return []
+    matched: dict[int, str] = {}
+
+    def add(ids: Any, how: str) -> None:
+        for pk in ids:
+            matched.setdefault(pk, how)
+
+    if kind == "digits":
+        number = phones.try_normalise(text)
+        if number is not None:
+            add(
+                CustomerPhone.objects.filter(national_digits=number[1]).values_list(
+                    "customer_id", flat=True
+                )[:limit],
+                "phone",
+            )
+        add(
+            Account.objects.filter(number=text.lstrip("+")).values_list("customer_id", flat=True),
+            "account",
+        )
+    else:
+        if len(text) < 2:
+            return []
+        words = text.split(" ")
+        by_address = Q()
+        for word in words:
+            by_address &= Q(premise__address__contains=word)
+        add(
+            Account.objects.filter(by_address)
+            .order_by("premise__address")
+            .values_list("customer_id", flat=True)[: limit * 3],
+            "address",
+        )
+        if len(matched) < limit:
+            add(
+                Customer.objects.filter(name__contains=text)
+                .order_by("name")
+                .values_list("pk", flat=True)[:limit],
+                "name",
+            )
+    ids = list(matched)[:limit]
+    customers = {c.pk: c for c in _with_related(Customer.objects.filter(pk__in=ids))}
+    return _views([customers[pk] for pk in ids if pk in customers], matched, user)
+
+
+# One customer's record -------------------------------------------------------------------
+@dataclass
+class BillExplanation:
+    """Why a bill is what it is: this period against the same one a year before."""
+
+    bill: Bill
+    days: int
+    daily: Decimal
+    last_year_volume: Decimal | None
+    change_percent: Decimal | None
+    annual_to_date: Decimal
+    tier_bounds: list[Decimal]
+
+
+def explain(bill: Bill, history: list[Bill]) -> BillExplanation:
+    """Compare `bill` with the bill of the same period last year among `history`, and place
+    its year-to-date volume against the tier bounds of the account's household."""
+    from qingquan.customers.services import annual_volume_before
+
+    days = (bill.period_end - bill.period_start).days + 1
+    try:
+        year_ago = bill.period_start.replace(year=bill.period_start.year - 1)
+    except ValueError:  # 29 February
+        year_ago = bill.period_start - dt.timedelta(days=365)
+    previous = next(
+        (
+            b
+            for b in history
+            if b.status != BillStatus.CANCELLED and abs((b.period_start - year_ago).days) <= 10
+        ),
+        None,
+    )
+    change = None
+    if previous is not None and previous.volume > 0:
+        change = ((bill.volume - previous.volume) / previous.volume * 100).quantize(Decimal("1"))
+    account = bill.account
+    bounds = [
+        bound
+        for tier in account.tariff.tiers_on(bill.period_end)
+        if (bound := tier.bound_for(account.household_size)) is not None
+    ]
+    return BillExplanation(
+        bill=bill,
+        days=days,
+        daily=(bill.volume / days).quantize(Decimal("0.001")),
+        last_year_volume=previous.volume if previous else None,
+        change_percent=change,
+        annual_to_date=annual_volume_before(account, bill.period_start) + bill.volume
+        if bill.period_start.year == bill.period_end.year
+        else bill.volume,
+        tier_bounds=bounds,
+    )
+
+
+@dataclass
+class CustomerRecord:
+    """A customer's full record for the detail page and the API."""
+
+    view: CustomerView
+    customer: Customer
+    bills: dict[int, list[Bill]]
+    payments: dict[int, list[Payment]]
+    invoices: list[Invoice]
+    meters: dict[int, list[Any]]
+
+
+def customer_record(*, user: Any, customer_id: int, months: int = 36) -> CustomerRecord:
+    """Everything about one customer: accounts, bills of the last `months` months with their
+    lines, payments, invoices and meters. Customer.DoesNotExist if there is none."""
+    _require_view(user)
+    customer = _with_related(Customer.objects.filter(pk=customer_id)).get()
+    view = _views([customer], {}, user)[0]
+    account_ids = [a.id for a in view.accounts]
+    bills: dict[int, list[Bill]] = {pk: [] for pk in account_ids}
+    for bill in (
+        Bill.objects.filter(account_id__in=account_ids)
+        .with_paid()
+        .annotate(invoice_pk=F("invoice__id"))
+        .select_related("account__tariff")
+        .prefetch_related("lines")
+        .order_by("-period_end", "-pk")[: months * max(len(account_ids), 1)]
+    ):
+        bills[bill.account_id].append(bill)
+    payments: dict[int, list[Payment]] = {pk: [] for pk in account_ids}
+    for payment in Payment.objects.filter(bill__account_id__in=account_ids).select_related("bill")[
+        :200
+    ]:
+        payments[payment.bill.account_id].append(payment)
+    invoices = list(
+        Invoice.objects.filter(bill__account_id__in=account_ids).select_related("bill__account")[
+            :100
+        ]
+    )
+    meters: dict[int, list[Any]] = {pk: [] for pk in account_ids}
+    for account in customer.accounts.all():
+        meters[account.pk] = list(account.meters.order_by("-installed_on"))
+    return CustomerRecord(
+        view=view,
+        customer=customer,
+        bills=bills,
+        payments=payments,
+        invoices=invoices,
+        meters=meters,
+    )
+
+
+def invoice_for(*, user: Any, invoice_id: int) -> Invoice:
+    """An invoice the user may download (anyone who may see customers)."""
+    _require_view(user)
+    return Invoice.objects.select_related("bill__account__customer", "bill__account__premise").get(
+        pk=invoice_id
+    )
