@@ -64,26 +64,32 @@ def test_notification_is_pushed_to_the_users_group_after_commit(agent):
 
 @pytest.mark.django_db(transaction=True)
 def test_websocket_requires_login_and_delivers_events(agent):
-    from channels.testing.websocket import WebsocketCommunicator
+    # asgiref's communicator directly: channels.testing would pull in daphne.
+    import json
+
+    from asgiref.testing import ApplicationCommunicator
+    from django.contrib.auth.models import AnonymousUser
 
     from qingquan.core.consumers import StaffEventsConsumer
 
+    def socket(user: object) -> ApplicationCommunicator:
+        scope = {"type": "websocket", "path": "/ws/events/", "headers": [], "user": user}
+        return ApplicationCommunicator(StaffEventsConsumer.as_asgi(), scope)
+
     async def scenario() -> None:
-        anonymous = WebsocketCommunicator(StaffEventsConsumer.as_asgi(), "/ws/events/")
-        from django.contrib.auth.models import AnonymousUser
+        anonymous = socket(AnonymousUser())
+        await anonymous.send_input({"type": "websocket.connect"})
+        assert (await anonymous.receive_output(2))["type"] == "websocket.close"
 
-        anonymous.scope["user"] = AnonymousUser()
-        connected, _code = await anonymous.connect()
-        assert not connected
-
-        comm = WebsocketCommunicator(StaffEventsConsumer.as_asgi(), "/ws/events/")
-        comm.scope["user"] = agent
-        connected, _ = await comm.connect()
-        assert connected
+        comm = socket(agent)
+        await comm.send_input({"type": "websocket.connect"})
+        assert (await comm.receive_output(2))["type"] == "websocket.accept"
         await get_channel_layer().group_send(
             user_group(agent.pk), {"type": "push", "event": {"kind": "ping", "title": "hi"}}
         )
-        assert await comm.receive_json_from(timeout=2) == {"kind": "ping", "title": "hi"}
-        await comm.disconnect()
+        frame = await comm.receive_output(2)
+        assert json.loads(frame["text"]) == {"kind": "ping", "title": "hi"}
+        await comm.send_input({"type": "websocket.disconnect", "code": 1000})
+        await comm.wait(1)
 
     async_to_sync(scenario)()
