@@ -9,107 +9,291 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('kind', models.CharField(choices=[('hotline', 'Hotline centre'), ('repair', 'Network repair'), ('billing', 'Billing'), ('metering', 'Metering'), ('connections', 'Connections'), ('customer_service', 'Customer managers'), ('it', 'Information technology')], max_length=20, verbose_name='kind')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hotline", "Hotline centre"),
+                            ("repair", "Network repair"),
+                            ("billing", "Billing"),
+                            ("metering", "Metering"),
+                            ("connections", "Connections"),
+                            ("customer_service", "Customer managers"),
+                            ("it", "Information technology"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'department',
-                'verbose_name_plural': 'departments',
-                'ordering': ['code'],
+                "verbose_name": "department",
+                "verbose_name_plural": "departments",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Shift',
+            name="Shift",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=20, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=40, verbose_name='name')),
-                ('starts', models.TimeField(verbose_name='starts')),
-                ('ends', models.TimeField(verbose_name='ends')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=20, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=40, verbose_name="name")),
+                ("starts", models.TimeField(verbose_name="starts")),
+                ("ends", models.TimeField(verbose_name="ends")),
             ],
             options={
-                'verbose_name': 'shift',
-                'verbose_name_plural': 'shifts',
-                'ordering': ['starts'],
+                "verbose_name": "shift",
+                "verbose_name_plural": "shifts",
+                "ordering": ["starts"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('is_crew', models.BooleanField(default=False, verbose_name='repair crew')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='teams', to='staff.department', verbose_name='department')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                ("is_crew", models.BooleanField(default=False, verbose_name="repair crew")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="teams",
+                        to="staff.department",
+                        verbose_name="department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'team',
-                'verbose_name_plural': 'teams',
-                'ordering': ['department__code', 'code'],
+                "verbose_name": "team",
+                "verbose_name_plural": "teams",
+                "ordering": ["department__code", "code"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('full_name', models.CharField(blank=True, max_length=60, verbose_name='full name')),
-                ('role', models.CharField(choices=[('agent', 'Agent'), ('supervisor', 'Shift supervisor'), ('dispatcher', 'Dispatcher'), ('crew', 'Crew member'), ('back_office', 'Back office'), ('customer_manager', 'Customer manager'), ('administrator', 'Administrator')], default='agent', max_length=20, verbose_name='role')),
-                ('employee_no', models.CharField(blank=True, max_length=20, verbose_name='employee number')),
-                ('extension', models.CharField(blank=True, max_length=10, verbose_name='phone extension')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='members', to='staff.department', verbose_name='department')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='staff.team', verbose_name='team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                (
+                    "full_name",
+                    models.CharField(blank=True, max_length=60, verbose_name="full name"),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("agent", "Agent"),
+                            ("supervisor", "Shift supervisor"),
+                            ("dispatcher", "Dispatcher"),
+                            ("crew", "Crew member"),
+                            ("back_office", "Back office"),
+                            ("customer_manager", "Customer manager"),
+                            ("administrator", "Administrator"),
+                        ],
+                        default="agent",
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "employee_no",
+                    models.CharField(blank=True, max_length=20, verbose_name="employee number"),
+                ),
+                (
+                    "extension",
+                    models.CharField(blank=True, max_length=10, verbose_name="phone extension"),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="members",
+                        to="staff.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="members",
+                        to="staff.team",
+                        verbose_name="team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'staff member',
-                'verbose_name_plural': 'staff',
+                "verbose_name": "staff member",
+                "verbose_name_plural": "staff",
             },
             managers=[
-                ('objects', qingquan.staff.models.StaffManager()),
+                ("objects", qingquan.staff.models.StaffManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ShiftAssignment',
+            name="ShiftAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('shift', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='staff.shift', verbose_name='shift')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shifts', to=settings.AUTH_USER_MODEL, verbose_name='staff member')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="date")),
+                (
+                    "shift",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="staff.shift",
+                        verbose_name="shift",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shifts",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="staff member",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'shift assignment',
-                'verbose_name_plural': 'roster',
-                'ordering': ['date', 'shift__starts'],
-                'indexes': [models.Index(fields=['date', 'shift'], name='staff_shift_date_7efc0f_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'date', 'shift'), name='roster_unique')],
+                "verbose_name": "shift assignment",
+                "verbose_name_plural": "roster",
+                "ordering": ["date", "shift__starts"],
+                "indexes": [
+                    models.Index(fields=["date", "shift"], name="staff_shift_date_7efc0f_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "date", "shift"), name="roster_unique")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(condition=models.Q(('employee_no', ''), _negated=True), fields=('employee_no',), name='staff_unique_employee_no'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("employee_no", ""), _negated=True),
+                fields=("employee_no",),
+                name="staff_unique_employee_no",
+            ),
         ),
     ]
