@@ -15,6 +15,24 @@ from qingquan.staff.roles import Role
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Give each test run its own test database, so that runs at the same time (several
+    developers on one machine, or SQLite and PostgreSQL passes) never drop each other's."""
+    from django.conf import settings
+
+    suffix = f"_{os.getpid()}"
+    test = settings.DATABASES["default"].setdefault("TEST", {})
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        name = str(test.get("NAME") or "test.sqlite3")
+        if not name.endswith(f"{suffix}.sqlite3"):
+            test["NAME"] = name.replace(".sqlite3", f"{suffix}.sqlite3")
+    else:
+        name = test.get("NAME") or f"test_{settings.DATABASES['default']['NAME']}"
+        if not name.endswith(suffix):
+            test["NAME"] = f"{name}{suffix}"
+
+
 @pytest.fixture
 def make_user(db: Any) -> Callable[..., Any]:
     from qingquan.staff.tests.factories import make_user as factory
