@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, selectors, services
@@ -338,11 +338,11 @@ def ticket_detail_out(ticket: Ticket, user: Any) -> dict[str, Any]:
     return data
 
 
-def _error(request: HttpRequest, error: TicketError) -> tuple[int, dict[str, Any]]:
+def _error(request: HttpRequest, error: TicketError) -> Status:
     current = None
     if error.ticket is not None:
         current = ticket_out(Ticket.objects.get(pk=error.ticket.pk), request.user)
-    return error.status, {"detail": error.message, "current": current}
+    return Status(error.status, {"detail": error.message, "current": current})
 
 
 def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -355,7 +355,7 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
         except TicketError as error:
             return _error(request, error)
         except ValidationError as error:
-            return 400, {"detail": " ".join(error.messages), "current": None}
+            return Status(400, {"detail": " ".join(error.messages), "current": None})
 
     return wrapper
 
@@ -393,11 +393,11 @@ def _by_id(label: str, model_name: str, pk: int | None) -> Any:
     return obj
 
 
-def _changed(request: HttpRequest, ticket: Ticket) -> tuple[int, dict[str, Any]]:
+def _changed(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     fresh = Ticket.objects.select_related(
         "kind", "kind__parent", "owner", "department", "team", "assignee", "parent"
     ).get(pk=ticket.pk)
-    return 200, ticket_out(fresh, request.user)
+    return ticket_out(fresh, request.user)
 
 
 # ---------------------------------------------------------------------------
@@ -464,7 +464,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
         note=payload.note,
         tickets=tickets,
     )
-    return 201, _contact_out(contact)
+    return Status(201, _contact_out(contact))
 
 
 @router.get("/kpis", response={200: KpisOut, **ERRORS}, summary="Closure and on-time rates")
@@ -492,13 +492,16 @@ def get_kpis(
             for f in figures
         ]
 
-    return 200, {
-        "start": start,
-        "end": end,
-        "by": by,
-        "closure_rate": out(kpis.closure_rate(start=start, end=end, by=by)),
-        "on_time_rate": out(kpis.on_time_rate(start=start, end=end, by=by)),
-    }
+    return Status(
+        200,
+        {
+            "start": start,
+            "end": end,
+            "by": by,
+            "closure_rate": out(kpis.closure_rate(start=start, end=end, by=by)),
+            "on_time_rate": out(kpis.on_time_rate(start=start, end=end, by=by)),
+        },
+    )
 
 
 @router.get("/mine", response=list[TicketOut], summary="Cases I own, wherever they are")
@@ -579,7 +582,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
         priority=payload.priority,
         contact=contact,
     )
-    return 201, _changed(request, ticket)[1]
+    return Status(201, _changed(request, ticket))
 
 
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS}, summary="One case")
@@ -587,7 +590,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
 def get_ticket(request: HttpRequest, number: str) -> Any:
     """The case with its timeline, pauses, extensions and live clock."""
     ticket = _visible(request, number)
-    return 200, ticket_detail_out(ticket, request.user)
+    return Status(200, ticket_detail_out(ticket, request.user))
 
 
 def _step(path: str, schema: Any, summary: str) -> Callable[[Callable[..., Any]], Any]:
@@ -598,7 +601,7 @@ def _step(path: str, schema: Any, summary: str) -> Callable[[Callable[..., Any]]
         def view(request: HttpRequest, number: str, payload: Any) -> Any:
             ticket = _visible(request, number)
             func(request, ticket, payload)
-            return _changed(request, ticket)
+            return Status(200, _changed(request, ticket))
 
         view.__annotations__ = {
             "request": HttpRequest,

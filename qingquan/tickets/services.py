@@ -177,7 +177,7 @@ def _open_pause_exists(ticket: Ticket) -> bool:
 def _lock(ticket: Ticket | int, version: int | None) -> Ticket:
     pk = ticket if isinstance(ticket, int) else ticket.pk
     locked = (
-        Ticket.objects.select_for_update()
+        Ticket.objects.select_for_update(of=("self",))
         .select_related("kind", "kind__parent", "owner", "department", "team")
         .filter(pk=pk)
         .first()

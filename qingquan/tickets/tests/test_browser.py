@@ -1,0 +1,49 @@
+"""An agent opens a case in the browser, hands it to a department and resolves it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_agent_creates_transfers_and_resolves_a_case(
+    page: Any, login: Any, people: Any, org: Any
+) -> None:
+    agent = people["agent"]
+    login(agent.username)
+    page.click("nav.mainnav a[href='/cases/new/']")
+    form = page.locator("[data-testid=new-case]")
+    form.locator("select[name=kind]").select_option("bill-amount")
+    form.locator("select[name=channel]").select_option("phone")
+    form.locator("input[name=subject]").fill("本月水费比上月高很多")
+    form.locator("input[name=caller_phone]").fill("13805741234")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-testid=case-number]")
+    number = page.locator("[data-testid=case-number]").inner_text().split(" ")[0]
+    assert page.locator("[data-testid=owner]").inner_text() == agent.get_full_name()
+    assert page.locator("[data-testid=deadline]").inner_text().strip()
+
+    # Dispatch to the kind's department (billing is preselected), then resolve.
+    dispatch = page.locator("form[data-action=dispatch]")
+    assert dispatch.locator("select[name=department]").input_value() == str(org["billing"].pk)
+    dispatch.locator("input[name=note]").fill("请核查抄表读数")
+    dispatch.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-testid=timeline] li[data-action=dispatch]")
+    assert page.locator("[data-testid=with]").inner_text() == org["billing"].name
+
+    resolve = page.locator("form[data-action=resolve]")
+    resolve.locator("textarea[name=resolution]").fill("抄表读数有误,已更正并退费")
+    resolve.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-testid=timeline] li[data-action=resolve]")
+    actions = page.locator("[data-testid=timeline] li").evaluate_all(
+        "items => items.map(i => i.dataset.action)"
+    )
+    assert actions == ["create", "dispatch", "resolve"]
+    assert "抄表读数有误" in page.locator("[data-testid=timeline]").inner_text()
+
+    # The case is listed on "My cases" only while open; it is resolved now.
+    page.click("nav.mainnav a[href='/cases/']")
+    assert number not in page.locator("[data-testid=owned]").inner_text()
