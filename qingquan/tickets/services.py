@@ -9,8 +9,7 @@ audit event. Notifications and background work are queued with `transaction.on_c
 `actor=None` means the system (the sweep, a parent case resolving its children); a
 `version=None` skips the version check for the same callers.
 
-Reopening rule (documented in docs/decisions/0004-case-reopen-and-calendar-gaps.md): a
-reopened case goes back to its owner at the hotline with a fresh resolution budget
+Reopening rule: a reopened case goes back to its owner at the hotline with a fresh resolution budget
 counted from the reopening, so it is not escalated at once; the first breach stays on
 the case (`breached_at`), and a case that was ever overdue never counts as on time.
 """
