@@ -7,6 +7,7 @@ from django.db import transaction
 
 from qingquan.areas.services import areas_seed_ningbo
 from qingquan.core import clock
+from qingquan.customers.demo import seed_customers
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
 
@@ -30,4 +31,6 @@ def demo_seed() -> list[DemoLogin]:
     if demo_is_seeded():
         return []
     areas_seed_ningbo()
-    return seed_staff(today=clock.today())
+    logins = seed_staff(today=clock.today())
+    seed_customers()
+    return logins

@@ -591,8 +591,11 @@ class Bill(models.Model):
     @property
     def paid(self) -> Decimal:
         if hasattr(self, "paid_sum"):
-            return Decimal(self.paid_sum)
-        return self.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+            paid = Decimal(self.paid_sum)
+        else:
+            paid = self.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+        # SQLite sums decimals as floats: back to fen.
+        return paid.quantize(Decimal("0.01"))
 
     @property
     def outstanding(self) -> Decimal:

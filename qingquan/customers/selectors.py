@@ -158,7 +158,8 @@ def balances(account_ids: list[int]) -> dict[int, Decimal]:
         .values_list("account_id", "total", "paid_sum")  # type: ignore[misc]
     )
     for account_id, total, paid in rows:
-        owed[account_id] += max(total - paid, Decimal(0))
+        # SQLite sums decimals as floats: back to fen before subtracting.
+        owed[account_id] += max(total - Decimal(paid).quantize(Decimal("0.01")), Decimal(0))
     return owed
 
 
