@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "qingquan.areas",
     "qingquan.customers",
     "qingquan.tickets",
+    "qingquan.partners",
+    "qingquan.open311",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ from django.views.static import serve
 
 from qingquan.api import api
 from qingquan.core import views as core_views
+from qingquan.partners.api import partner_api
 from qingquan.staff import views as staff_views
 
 urlpatterns = [
@@ -21,6 +22,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    path("api/partner/v1/", partner_api.urls),
+    path("open311/", include("qingquan.open311.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -70,6 +70,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "tickets.sla_alerts": frozenset({R.SUPERVISOR}),
     # Case kinds and time-limit policies (服务承诺) in the back office.
     "tickets.configure": frozenset({R.ADMINISTRATOR}),
+    # Partner systems: API clients and their keys, webhooks, the delivery log.
+    "partners.manage": frozenset({R.ADMINISTRATOR}),
 }
 
 

@@ -1,0 +1,492 @@
+"""The partner REST API: its own NinjaAPI at /api/partner/v1/ (OpenAPI at
+/api/partner/v1/openapi.json, docs at /api/partner/v1/docs), kept apart from the staff
+API (/api/v1/, session auth) so that its contract, authentication and error format can
+evolve for outside systems only.
+
+Authentication: ``Authorization: Bearer qq_<prefix>_<secret>`` (one key of a
+`PartnerClient`); each key is rate-limited per minute (429 with Retry-After). Every
+error answers ``{"error": {"code": ..., "message": ...}}``. Every create takes an
+``Idempotency-Key`` header. A client sees only the cases it brought in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Field, Header, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from qingquan.core import clock
+from qingquan.partners import selectors, services
+from qingquan.partners.errors import PartnerError, RateLimited
+from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
+from qingquan.tickets.errors import TicketError
+from qingquan.tickets.models import Ticket, TicketState
+
+
+class PartnerKeyAuth(HttpBearer):
+    """A partner API key as a bearer token; counts the request against the key's limit."""
+
+    openapi_description = "A partner API key: `Authorization: Bearer qq_<prefix>_<secret>`."
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        key = services.authenticate(token)
+        if key is None:
+            return None
+        services.rate_limit_hit(key=key)
+        return key
+
+
+partner_api = NinjaAPI(
+    title="Qingquan partner API",
+    version="1",
+    description=(
+        "Open API of the 清泉 water-utility hotline for partner systems (provincial service "
+        "platform, mini-programs, city hotline): cases, limited customer verification, "
+        "bills. See docs/api.md."
+    ),
+    urls_namespace="partner_api",
+    auth=PartnerKeyAuth(),
+)
+
+
+# ---------------------------------------------------------------------------
+# One error format
+# ---------------------------------------------------------------------------
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+def error_response(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    response = partner_api.create_response(
+        request, {"error": {"code": code, "message": message}}, status=status
+    )
+    return response
+
+
+@partner_api.exception_handler(PartnerError)
+def _partner_error(request: HttpRequest, exc: PartnerError) -> HttpResponse:
+    response = error_response(request, exc.status, exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@partner_api.exception_handler(TicketError)
+def _ticket_error(request: HttpRequest, exc: TicketError) -> HttpResponse:
+    codes = {400: "invalid_request", 403: "forbidden", 409: "conflict"}
+    return error_response(request, exc.status, codes.get(exc.status, "error"), exc.message)
+
+
+@partner_api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = error_response(
+        request, 401, "unauthorized", _("Send a valid, unrevoked API key as a bearer token.")
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@partner_api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    parts = []
+    for error in exc.errors[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "payload"))
+        parts.append(f"{where}: {error.get('msg', '')}")
+    message = "; ".join(parts) or _("Invalid request.")
+    return error_response(request, 422, "invalid_request", message)
+
+
+@partner_api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, exc.status_code, "error", str(exc))
+
+
+@partner_api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+    429: ErrorOut,
+}
+
+
+# ---------------------------------------------------------------------------
+# Schemas
+# ---------------------------------------------------------------------------
+
+
+class NoteOut(Schema):
+    at: dt.datetime
+    action: str
+    note: str
+
+
+class CaseOut(Schema):
+    number: str = Field(description="The utility's case number, e.g. 20261128-0042")
+    external_id: str | None = Field(description="Your id of the case, if you sent one")
+    kind: str
+    kind_name: str
+    channel: str
+    subject: str
+    description: str
+    address: str
+    state: str = Field(description=", ".join(TicketState.values))
+    status: str = Field(description="open or closed")
+    department: str | None = Field(description="The department handling it")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expected_at: dt.datetime | None = Field(description="The resolution deadline")
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    resolution: str
+    callback_outcome: str
+    version: int
+
+
+class CaseDetailOut(CaseOut):
+    notes: list[NoteOut] = Field(description="The customer-visible timeline")
+
+
+class CasePage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[CaseOut]
+
+
+class CaseIn(Schema):
+    kind: str = Field(description="Case kind code (GET /kinds), e.g. repair-burst")
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    caller_name: str = Field("", max_length=60)
+    caller_phone: str = Field("", max_length=40)
+    address: str = Field("", max_length=200)
+    account_number: str = Field("", max_length=20, description="The customer's 户号, if known")
+    external_id: str = Field(
+        "", max_length=100, description="Your id of the case: the same id twice is one case"
+    )
+
+
+class NoteIn(Schema):
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class RemindIn(Schema):
+    note: str = Field("", max_length=4000)
+
+
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class CaseFilters(Schema):
+    state: str | None = Field(None, description=", ".join(TicketState.values))
+    status: str | None = Field(None, description="open or closed")
+    kind: str | None = None
+    external_id: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    updated_since: dt.datetime | None = None
+    page: int = Field(1, ge=1, le=100000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class KindOut(Schema):
+    code: str
+    name: str
+    parent: str | None
+
+
+class VerifyIn(Schema):
+    account_number: str = Field(min_length=1, max_length=20)
+    phone: str = Field(min_length=1, max_length=40, description="A phone number on the account")
+
+
+class PhoneIn(Schema):
+    phone: str = Field(min_length=1, max_length=40, description="A phone number on the account")
+
+
+class AccountOut(Schema):
+    account_number: str
+    customer_name: str = Field(description="Masked, e.g. 王**")
+    address: str
+    status: str
+    balance: str = Field(description="Amount owed, yuan")
+
+
+class BillOut(Schema):
+    period_start: dt.date
+    period_end: dt.date
+    volume: str
+    total: str
+    paid: str
+    outstanding: str
+    status: str
+    due_date: dt.date
+
+
+def local(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(clock.SHANGHAI) if value else None
+
+
+def case_out(partner_case: PartnerCase, *, detail: bool = False) -> dict[str, Any]:
+    ticket: Ticket = partner_case.ticket
+    data: dict[str, Any] = {
+        "number": ticket.number,
+        "external_id": partner_case.external_id or None,
+        "kind": ticket.kind.code,
+        "kind_name": str(ticket.kind),
+        "channel": ticket.channel,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "address": ticket.address,
+        "state": ticket.state,
+        "status": "open" if ticket.is_open else "closed",
+        "department": ticket.department.name if ticket.department_id else None,  # type: ignore[union-attr]
+        "created_at": local(ticket.created_at),
+        "updated_at": local(ticket.updated_at),
+        "expected_at": local(ticket.resolution_deadline),
+        "resolved_at": local(ticket.resolved_at),
+        "closed_at": local(ticket.closed_at),
+        "resolution": ticket.resolution,
+        "callback_outcome": ticket.callback_outcome,
+        "version": ticket.version,
+    }
+    if detail:
+        data["notes"] = [
+            {"at": local(e.at), "action": e.action, "note": e.note}
+            for e in selectors.customer_notes(ticket)
+        ]
+    return data
+
+
+def _client(request: HttpRequest) -> PartnerClient:
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    return key.client
+
+
+# ---------------------------------------------------------------------------
+# Endpoints
+# ---------------------------------------------------------------------------
+
+
+@partner_api.get("/kinds", response={200: list[KindOut], **ERRORS}, tags=["cases"])
+def kinds(request: HttpRequest) -> list[dict[str, Any]]:
+    """The case kinds a partner may use (top-level kinds and their sub-kinds)."""
+    _client(request)
+    return [
+        {"code": k.code, "name": k.name, "parent": k.parent.code if k.parent else None}
+        for k in selectors.intake_kinds()
+    ]
+
+
+@partner_api.post(
+    "/cases", response={201: CaseDetailOut, 200: CaseDetailOut, **ERRORS}, tags=["cases"]
+)
+def case_create(
+    request: HttpRequest,
+    payload: CaseIn,
+    response: HttpResponse,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+) -> Status:
+    """Open a case. A retry with the same Idempotency-Key answers the first response
+    (header `Idempotent-Replayed: true`); the same `external_id` twice is one case (200)."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+    body = payload.dict()
+
+    def create() -> tuple[int, Any]:
+        kind = services.kind_for_intake(payload.kind)
+        partner_case, created = services.partner_case_create(
+            client=client,
+            kind=kind,
+            subject=payload.subject,
+            description=payload.description,
+            caller_name=payload.caller_name,
+            caller_phone=payload.caller_phone,
+            address=payload.address,
+            account_number=payload.account_number,
+            external_id=payload.external_id,
+        )
+        out = CaseDetailOut.model_validate(case_out(partner_case, detail=True))
+        return (201 if created else 200), out.model_dump(mode="json")
+
+    status, data, replayed = services.idempotent(
+        client=client, key=idempotency_key, payload=body, create=create
+    )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(status, data)
+
+
+@partner_api.get("/cases", response={200: CasePage, **ERRORS}, tags=["cases"])
+def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+    """The client's cases, newest first, filtered and paginated."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_READ)
+    qs = selectors.cases_of(client)
+    if filters.state:
+        qs = qs.filter(ticket__state=filters.state)
+    if filters.status == "open":
+        qs = qs.filter(ticket__state__in=selectors.OPEN)
+    elif filters.status == "closed":
+        qs = qs.exclude(ticket__state__in=selectors.OPEN)
+    elif filters.status:
+        raise PartnerError(_("status is open or closed."))
+    if filters.kind:
+        kind = Q(ticket__kind__code=filters.kind) | Q(ticket__kind__parent__code=filters.kind)
+        qs = qs.filter(kind)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    for value in (filters.created_from, filters.created_to, filters.updated_since):
+        if value is not None and value.tzinfo is None:
+            raise PartnerError(
+                _("Give datetimes with their offset, e.g. 2026-11-28T09:00:00+08:00.")
+            )
+    if filters.created_from:
+        qs = qs.filter(ticket__created_at__gte=filters.created_from)
+    if filters.created_to:
+        qs = qs.filter(ticket__created_at__lt=filters.created_to)
+    if filters.updated_since:
+        qs = qs.filter(ticket__updated_at__gte=filters.updated_since)
+    count = qs.count()
+    start = (filters.page - 1) * filters.page_size
+    items = [case_out(pc) for pc in qs[start : start + filters.page_size]]
+    return {"count": count, "page": filters.page, "page_size": filters.page_size, "items": items}
+
+
+@partner_api.get("/cases/{number}", response={200: CaseDetailOut, **ERRORS}, tags=["cases"])
+def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    """One of the client's cases with its customer-visible timeline."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_READ)
+    return case_out(selectors.case_of(client, number), detail=True)
+
+
+def _after_step(client: PartnerClient, number: str) -> dict[str, Any]:
+    out = CaseDetailOut.model_validate(case_out(selectors.case_of(client, number), detail=True))
+    return out.model_dump(mode="json")
+
+
+@partner_api.post("/cases/{number}/notes", response={201: CaseDetailOut, **ERRORS}, tags=["cases"])
+def case_note(
+    request: HttpRequest,
+    number: str,
+    payload: NoteIn,
+    response: HttpResponse,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+) -> Status:
+    """The customer adds information to the case (recorded as a contact; the owner is told)."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+
+    def create() -> tuple[int, Any]:
+        services.partner_case_note(client=client, number=number, note=payload.note)
+        return 201, _after_step(client, number)
+
+    status, data, replayed = services.idempotent(
+        client=client,
+        key=idempotency_key,
+        payload={"path": f"cases/{number}/notes", **payload.dict()},
+        create=create,
+    )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(status, data)
+
+
+@partner_api.post(
+    "/cases/{number}/reminders", response={201: CaseDetailOut, **ERRORS}, tags=["cases"]
+)
+def case_remind(
+    request: HttpRequest,
+    number: str,
+    payload: RemindIn,
+    response: HttpResponse,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+) -> Status:
+    """The customer chases the case (催办); 409 when it is with nobody yet or closed."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+
+    def create() -> tuple[int, Any]:
+        services.partner_case_remind(client=client, number=number, note=payload.note)
+        return 201, _after_step(client, number)
+
+    status, data, replayed = services.idempotent(
+        client=client,
+        key=idempotency_key,
+        payload={"path": f"cases/{number}/reminders", **payload.dict()},
+        create=create,
+    )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(status, data)
+
+
+@partner_api.post("/cases/{number}/reopen", response={201: CaseDetailOut, **ERRORS}, tags=["cases"])
+def case_reopen(
+    request: HttpRequest,
+    number: str,
+    payload: ReasonIn,
+    response: HttpResponse,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+) -> Status:
+    """The customer disagrees with the resolution: the case goes back to its owner."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+
+    def create() -> tuple[int, Any]:
+        services.partner_case_reopen(client=client, number=number, reason=payload.reason)
+        return 201, _after_step(client, number)
+
+    status, data, replayed = services.idempotent(
+        client=client,
+        key=idempotency_key,
+        payload={"path": f"cases/{number}/reopen", **payload.dict()},
+        create=create,
+    )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(status, data)
+
+
+@partner_api.get("/accounts/verify", response={200: AccountOut, **ERRORS}, tags=["customers"])
+def account_verify(request: HttpRequest, params: Query[VerifyIn]) -> dict[str, Any]:
+    """Check that an account number and a phone number belong together (limited view:
+    masked name, address, status, balance). 404 when they do not match."""
+    client = _client(request)
+    services.require_scope(client, Scope.CUSTOMERS_READ)
+    return selectors.verified_account(account_number=params.account_number, phone=params.phone)
+
+
+@partner_api.get(
+    "/accounts/{account_number}/bills", response={200: list[BillOut], **ERRORS}, tags=["bills"]
+)
+def account_bills(
+    request: HttpRequest, account_number: str, params: Query[PhoneIn]
+) -> list[dict[str, Any]]:
+    """The last twelve bills of a verified account (the phone must be on the account)."""
+    client = _client(request)
+    services.require_scope(client, Scope.BILLS_READ)
+    return selectors.verified_bills(account_number=account_number, phone=params.phone)

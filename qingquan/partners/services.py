@@ -1,0 +1,575 @@
+"""Writes of the open APIs: clients and keys, idempotent case intake, partner steps.
+
+Cases from partners are received by `qingquan.tickets.services.ticket_create` as the
+system (`actor=None`) with a contact recorded on the client's channel whose agent is the
+client's integration inbox owner, so that owner is the case's first-contact owner
+(首问责任制) until a supervisor re-assigns it (docs/api.md, "Who owns partner cases").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from qingquan.core import clock
+from qingquan.core.audit import audit_record
+from qingquan.core.notifications import notify
+from qingquan.partners.errors import (
+    Forbidden,
+    IdempotencyConflict,
+    NotFound,
+    PartnerError,
+    RateLimited,
+)
+from qingquan.partners.models import (
+    ApiKey,
+    IdempotencyRecord,
+    PartnerCase,
+    PartnerClient,
+    RateWindow,
+    Scope,
+    Subscription,
+    WebhookEvent,
+    hash_key,
+    new_key_material,
+)
+from qingquan.staff.access import can
+from qingquan.tickets import services as ticket_services
+from qingquan.tickets.errors import InvalidInput
+from qingquan.tickets.models import CaseKind, Channel, Ticket
+
+RATE_WINDOW_SECONDS = 60
+
+# ---------------------------------------------------------------------------
+# Clients, keys, subscriptions (administrators, from the back office)
+# ---------------------------------------------------------------------------
+
+
+def check_client_fields(*, channel: str, scopes: list[str], intake_owner: Any) -> None:
+    """The rules of a client record (channel, scopes, a case-owning inbox owner)."""
+    if channel not in Channel.values:
+        raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if unknown:
+        raise InvalidInput(_("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)})
+    owner = intake_owner
+    if owner is None or not owner.is_active or not can(owner, "tickets.create"):
+        raise InvalidInput(
+            _("The integration inbox owner must be an active staff member who may open cases.")
+        )
+
+
+def _require_manage(actor: Any) -> None:
+    if actor is not None and not can(actor, "partners.manage"):
+        raise Forbidden(_("Your role may not manage partner clients (partners.manage)."))
+
+
+def _client_state(client: PartnerClient) -> dict[str, Any]:
+    return {
+        "code": client.code,
+        "name": client.name,
+        "channel": client.channel,
+        "scopes": list(client.scopes),
+        "intake_owner": client.intake_owner_id,
+        "rate_limit_per_minute": client.rate_limit_per_minute,
+        "is_active": client.is_active,
+    }
+
+
+@transaction.atomic
+def partner_client_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    channel: str,
+    scopes: list[str],
+    intake_owner: Any,
+    rate_limit_per_minute: int = 120,
+    is_active: bool = True,
+) -> tuple[PartnerClient, str]:
+    """Register a partner system and issue its first API key.
+
+    Returns the client and the key's plaintext, which is shown once and never stored.
+    """
+    _require_manage(actor)
+    check_client_fields(channel=channel, scopes=scopes, intake_owner=intake_owner)
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or not name:
+        raise InvalidInput(_("A partner client needs a code and a name."))
+    if PartnerClient.objects.filter(code=code).exists():
+        raise InvalidInput(_("A partner client with code %(code)s exists.") % {"code": code})
+    if rate_limit_per_minute < 1:
+        raise InvalidInput(_("Allow at least one request per minute."))
+    client = PartnerClient.objects.create(
+        code=code,
+        name=name,
+        channel=channel,
+        scopes=sorted(set(scopes)),
+        intake_owner=intake_owner,
+        rate_limit_per_minute=rate_limit_per_minute,
+        is_active=is_active,
+        created_at=clock.now(),
+    )
+    audit_record(
+        actor=actor, action="partners.client_create", obj=client, after=_client_state(client)
+    )
+    _key, plaintext = api_key_issue(actor=actor, client=client, label=_("first key"))
+    return client, plaintext
+
+
+@transaction.atomic
+def partner_client_update(*, actor: Any, client: PartnerClient, **changes: Any) -> PartnerClient:
+    """Change a client's name, channel, scopes, inbox owner, rate limit or active flag."""
+    _require_manage(actor)
+    allowed = {"name", "channel", "scopes", "intake_owner", "rate_limit_per_minute", "is_active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput(_("These fields cannot be changed: %(f)s.") % {"f": ", ".join(unknown)})
+    locked = PartnerClient.objects.select_for_update().get(pk=client.pk)
+    before = _client_state(locked)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    check_client_fields(
+        channel=locked.channel, scopes=list(locked.scopes), intake_owner=locked.intake_owner
+    )
+    if locked.rate_limit_per_minute < 1:
+        raise InvalidInput(_("Allow at least one request per minute."))
+    locked.scopes = sorted(set(locked.scopes))
+    locked.save()
+    audit_record(
+        actor=actor,
+        action="partners.client_update",
+        obj=locked,
+        before=before,
+        after=_client_state(locked),
+    )
+    return locked
+
+
+@transaction.atomic
+def api_key_issue(*, actor: Any, client: PartnerClient, label: str = "") -> tuple[ApiKey, str]:
+    """Issue a new key for `client`; returns the key record and its plaintext (shown once)."""
+    _require_manage(actor)
+    prefix, plaintext = new_key_material()
+    key = ApiKey.objects.create(
+        client=client,
+        prefix=prefix,
+        key_hash=hash_key(plaintext),
+        label=str(label)[:80],
+        created_at=clock.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="partners.key_issue",
+        obj=client,
+        after={"prefix": prefix, "label": key.label},
+    )
+    return key, plaintext
+
+
+@transaction.atomic
+def api_key_revoke(*, actor: Any, key: ApiKey) -> ApiKey:
+    """Revoke a key: every later request with it answers 401."""
+    _require_manage(actor)
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor, action="partners.key_revoke", obj=key.client, after={"prefix": key.prefix}
+        )
+    return key
+
+
+@transaction.atomic
+def subscription_save(
+    *,
+    actor: Any,
+    client: PartnerClient,
+    url: str,
+    events: list[str],
+    secret: str = "",
+    is_active: bool = True,
+    subscription: Subscription | None = None,
+) -> Subscription:
+    """Create or change a webhook subscription (a secret is generated when none is given)."""
+    _require_manage(actor)
+    from django.core.exceptions import ValidationError
+    from django.core.validators import URLValidator
+
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise InvalidInput(_("Give the webhook's full http(s) URL.")) from None
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if not events or unknown:
+        raise InvalidInput(_("Choose events among: %(e)s.") % {"e": ", ".join(WebhookEvent.values)})
+    before = None
+    if subscription is None:
+        subscription = Subscription(client=client, created_at=clock.now())
+    else:
+        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        before = {
+            "url": subscription.url,
+            "events": subscription.events,
+            "active": subscription.is_active,
+        }
+    subscription.url = url
+    subscription.events = sorted(set(events))
+    subscription.is_active = is_active
+    subscription.secret = secret or subscription.secret or secrets.token_urlsafe(32)
+    subscription.save()
+    audit_record(
+        actor=actor,
+        action="partners.subscription_save",
+        obj=subscription,
+        before=before,
+        after={"url": url, "events": subscription.events, "active": is_active},
+    )
+    return subscription
+
+
+# ---------------------------------------------------------------------------
+# Authentication and rate limits (every partner request)
+# ---------------------------------------------------------------------------
+
+
+def authenticate(token: str) -> ApiKey | None:
+    """The usable key whose plaintext is `token` (active client, not revoked), or None."""
+    parts = (token or "").strip().split("_")
+    if len(parts) < 3 or parts[0] != "qq":
+        return None
+    key = ApiKey.objects.select_related("client").filter(prefix=parts[1]).first()
+    if key is None or not secrets.compare_digest(key.key_hash, hash_key(token.strip())):
+        return None
+    if key.revoked_at is not None or not key.client.is_active:
+        return None
+    now = clock.now()
+    if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def rate_limit_hit(*, key: ApiKey, now: dt.datetime | None = None) -> None:
+    """Count one request on `key` in the current fixed one-minute window.
+
+    Raises RateLimited (429, with the seconds until the window ends) past the client's
+    limit. The counter is a row per (key, window) incremented with an UPDATE, so every
+    process of the platform shares it.
+    """
+    now = now or clock.now()
+    stamp = int(now.timestamp())
+    window = stamp // RATE_WINDOW_SECONDS
+    if not RateWindow.objects.filter(key=key, window=window).update(count=F("count") + 1):
+        try:
+            with transaction.atomic():
+                RateWindow.objects.create(key=key, window=window, count=1)
+        except IntegrityError:
+            RateWindow.objects.filter(key=key, window=window).update(count=F("count") + 1)
+        # Yesterday's windows are of no use any more.
+        RateWindow.objects.filter(key=key, window__lt=window - 1440).delete()
+    count = RateWindow.objects.filter(key=key, window=window).values_list("count", flat=True).get()
+    if count > key.client.rate_limit_per_minute:
+        retry_after = RATE_WINDOW_SECONDS - stamp % RATE_WINDOW_SECONDS
+        raise RateLimited(
+            _("Too many requests: at most %(n)s a minute per key.")
+            % {"n": key.client.rate_limit_per_minute},
+            retry_after=retry_after,
+        )
+
+
+def require_scope(client: PartnerClient, scope: str) -> None:
+    if not client.has_scope(scope):
+        raise Forbidden(_("This client may not do this (scope %(scope)s).") % {"scope": scope})
+
+
+# ---------------------------------------------------------------------------
+# Idempotent creation
+# ---------------------------------------------------------------------------
+
+
+def request_hash(payload: Any) -> str:
+    """A stable hash of a request body (keys sorted), to spot a reused idempotency key."""
+    return hash_key(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def idempotent(
+    *,
+    client: PartnerClient,
+    key: str,
+    payload: Any,
+    create: Callable[[], tuple[int, Any]],
+) -> tuple[int, Any, bool]:
+    """Run `create` once per (client, idempotency key); returns (status, body, replayed).
+
+    The key's row is inserted first, in the same transaction as the creation, so a
+    concurrent retry waits on the unique index (PostgreSQL) or the write lock (SQLite)
+    and then finds the stored answer. The same key with a different body answers 422.
+    A creation that fails stores nothing: a retry runs it again.
+    """
+    key = (key or "").strip()
+    if not key or len(key) > 200:
+        raise PartnerError(
+            _("Send an Idempotency-Key header (1 to 200 characters) with every create."),
+            code="idempotency_key_missing",
+        )
+    digest = request_hash(payload)
+    stored = IdempotencyRecord.objects.filter(client=client, key=key).first()
+    if stored is None:
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    client=client, key=key, request_hash=digest, created_at=clock.now()
+                )
+                status, body = create()
+                record.status_code, record.response = status, body
+                record.save(update_fields=["status_code", "response"])
+                return status, body, False
+        except IntegrityError:
+            stored = IdempotencyRecord.objects.filter(client=client, key=key).first()
+            if stored is None:  # the conflict was not about the key: a real error
+                raise
+    if stored.request_hash != digest:
+        raise IdempotencyConflict(_("This Idempotency-Key was used with a different request body."))
+    return stored.status_code, stored.response, True
+
+
+# ---------------------------------------------------------------------------
+# Cases from partners
+# ---------------------------------------------------------------------------
+
+
+def kind_for_intake(code: str) -> CaseKind:
+    kinds = CaseKind.objects.select_related("parent", "policy", "parent__policy")
+    kind = kinds.filter(code=code).first()
+    if kind is None or not kind.is_active:
+        raise NotFound(_("No case kind %(code)s.") % {"code": code}, code="unknown_kind")
+    return kind
+
+
+def partner_case_create(
+    *,
+    client: PartnerClient,
+    kind: CaseKind,
+    subject: str,
+    description: str = "",
+    caller_name: str = "",
+    caller_phone: str = "",
+    address: str = "",
+    external_id: str = "",
+    account_number: str = "",
+    source: str = PartnerCase.Source.API,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address_id: str = "",
+    media_url: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> tuple[PartnerCase, bool]:
+    """Receive a case from a partner; returns (partner case, created).
+
+    The same external id from the same client is one case: a second creation returns
+    the first (also when two arrive at once: the unique constraint decides).
+    """
+    external_id = (external_id or "").strip()[:100]
+    if external_id:
+        existing = PartnerCase.objects.filter(client=client, external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            return _create_locked(
+                client=client,
+                kind=kind,
+                subject=subject,
+                description=description,
+                caller_name=caller_name,
+                caller_phone=caller_phone,
+                address=address,
+                external_id=external_id,
+                account_number=account_number,
+                source=source,
+                latitude=latitude,
+                longitude=longitude,
+                address_id=address_id,
+                media_url=media_url,
+                attributes=attributes or {},
+            ), True
+    except IntegrityError:
+        existing = (
+            PartnerCase.objects.filter(client=client, external_id=external_id).first()
+            if external_id
+            else None
+        )
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _create_locked(
+    *,
+    client: PartnerClient,
+    kind: CaseKind,
+    subject: str,
+    description: str,
+    caller_name: str,
+    caller_phone: str,
+    address: str,
+    external_id: str,
+    account_number: str,
+    source: str,
+    latitude: float | None,
+    longitude: float | None,
+    address_id: str,
+    media_url: str,
+    attributes: dict[str, Any],
+) -> PartnerCase:
+    from qingquan.customers.models import Account
+
+    owner = client.intake_owner
+    if not owner.is_active or not can(owner, "tickets.create"):
+        raise PartnerError(
+            _("This client's integration inbox owner cannot own cases; tell the utility."),
+            code="intake_unavailable",
+            status=409,
+        )
+    account = None
+    if account_number:
+        account = (
+            Account.objects.select_related("customer", "premise")
+            .filter(number=account_number.strip())
+            .first()
+        )
+        if account is None:
+            raise InvalidInput(_("No account %(number)s.") % {"number": account_number})
+    now = clock.now()
+    contact = ticket_services.contact_record(
+        actor=None,
+        channel=client.channel,
+        from_address=caller_phone,
+        started_at=now,
+        agent=owner,
+        customer=account.customer if account else None,
+        note=_("Received from %(client)s") % {"client": client.name}
+        + (f" ({external_id})" if external_id else ""),
+    )
+    ticket = ticket_services.ticket_create(
+        actor=None,
+        kind=kind,
+        channel=client.channel,
+        subject=subject,
+        description=description,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        address=address or (account.premise.address if account else ""),
+        customer=account.customer if account else None,
+        account=account,
+        premise=account.premise if account else None,
+        contact=contact,
+    )
+    partner_case = PartnerCase.objects.create(
+        client=client,
+        ticket=ticket,
+        external_id=external_id,
+        source=source,
+        token=PartnerCase.new_token(),
+        latitude=latitude,
+        longitude=longitude,
+        address_id=address_id[:100],
+        media_url=media_url[:500],
+        attributes=attributes,
+        created_at=now,
+    )
+    audit_record(
+        actor=None,
+        action="partners.case_create",
+        obj=partner_case,
+        after={"client": client.code, "ticket": ticket.number, "external_id": external_id},
+        note=client.name,
+    )
+    link = reverse("tickets:detail", args=[ticket.number])
+    notify(
+        recipient=owner,
+        title=_("New case %(number)s from %(client)s: please take it or have it re-assigned.")
+        % {"number": ticket.number, "client": client.name},
+        link=link,
+        dedupe_key=f"partner-intake:{ticket.pk}",
+    )
+    return partner_case
+
+
+def _own_case(client: PartnerClient, number: str) -> PartnerCase:
+    partner_case = (
+        PartnerCase.objects.select_related("ticket", "ticket__kind", "ticket__department")
+        .filter(client=client, ticket__number=number)
+        .first()
+    )
+    if partner_case is None:
+        raise NotFound(_("No case %(number)s of this client.") % {"number": number})
+    return partner_case
+
+
+def partner_case_note(*, client: PartnerClient, number: str, note: str) -> Ticket:
+    """The customer adds information to their case (补充材料) through the partner.
+
+    Recorded as a contact on the client's channel, linked to the case's timeline; the
+    owner is told.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(_("A note needs text."))
+    with transaction.atomic():
+        partner_case = _own_case(client, number)
+        ticket = partner_case.ticket
+        contact = ticket_services.contact_record(
+            actor=None,
+            channel=client.channel,
+            agent=ticket.owner,
+            customer=ticket.customer,
+            note=note[:4000],
+        )
+        ticket_services.contact_link(actor=None, contact=contact, ticket=ticket)
+        audit_record(
+            actor=None,
+            action="partners.case_note",
+            obj=partner_case,
+            after={"contact": contact.pk},
+            note=client.name,
+        )
+        notify(
+            recipient=ticket.owner,
+            title=_("Case %(number)s: the customer added information through %(client)s.")
+            % {"number": ticket.number, "client": client.name},
+            link=reverse("tickets:detail", args=[ticket.number]),
+            dedupe_key=f"partner-note:{contact.pk}",
+        )
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def partner_case_remind(*, client: PartnerClient, number: str, note: str = "") -> Ticket:
+    """The customer chases their case (催办): the people it sits with are reminded."""
+    with transaction.atomic():
+        partner_case = _own_case(client, number)
+        return ticket_services.ticket_remind(
+            actor=None,
+            ticket=partner_case.ticket,
+            version=None,
+            note=(note or "").strip() or _("Reminder from %(client)s") % {"client": client.name},
+        )
+
+
+def partner_case_reopen(*, client: PartnerClient, number: str, reason: str) -> Ticket:
+    """The customer disagrees with the resolution: the case reopens with its owner."""
+    with transaction.atomic():
+        partner_case = _own_case(client, number)
+        return ticket_services.ticket_reopen(
+            actor=None, ticket=partner_case.ticket, version=None, reason=reason
+        )

@@ -1,0 +1,265 @@
+"""Outbound webhooks: case events → outbox rows → signed HTTP deliveries.
+
+Events are detected without touching the case workflow: every new `TicketEvent` (the
+case timeline) is looked at once its transaction commits (`signals.py`), and for each
+active subscription of the client that brought the case in, one `Delivery` row is
+written (unique per subscription, timeline entry and event, so a replay writes nothing).
+
+Deliveries are claimed atomically (an UPDATE … WHERE status='pending' on one row: of two
+workers only one gets a row count of 1), POSTed with an HMAC-SHA256 signature over
+"<timestamp>.<body>", and retried with exponential backoff until `MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import httpx
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from qingquan.core import clock
+from qingquan.partners.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    PartnerCase,
+    Subscription,
+    WebhookEvent,
+)
+from qingquan.tickets.models import OPEN_STATES, Ticket, TicketEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min … (doubling) between attempts
+TIMEOUT_SECONDS = 10
+STALE_CLAIM = dt.timedelta(minutes=5)
+BATCH = 100
+
+
+def events_for(entry: TicketEvent) -> list[str]:
+    """The webhook events one timeline entry stands for."""
+    events: list[str] = []
+    if entry.action == "create":
+        events.append(WebhookEvent.CREATED)
+    elif entry.to_state and entry.from_state and entry.to_state != entry.from_state:
+        events.append(WebhookEvent.STATUS_CHANGED)
+    if entry.action == "resolve":
+        events.append(WebhookEvent.RESOLVED)
+    if entry.action == "callback":
+        events.append(WebhookEvent.CALLBACK_DONE)
+    return events
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with the Asia/Shanghai offset (+08:00), or None."""
+    return value.astimezone(clock.SHANGHAI).isoformat(timespec="seconds") if value else None
+
+
+def case_summary(ticket: Ticket, partner_case: PartnerCase) -> dict[str, Any]:
+    """What a partner learns about its case in a webhook (no staff-internal detail)."""
+    return {
+        "number": ticket.number,
+        "external_id": partner_case.external_id or None,
+        "kind": ticket.kind.code,
+        "state": ticket.state,
+        "status": "open" if ticket.state in OPEN_STATES else "closed",
+        "department": ticket.department.name if ticket.department_id else None,  # type: ignore[union-attr]
+        "resolution": ticket.resolution or None,
+        "callback_outcome": ticket.callback_outcome or None,
+        "expected_at": iso(ticket.resolution_deadline),
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "version": ticket.version,
+    }
+
+
+def outbox_write(*, event_id: int) -> list[Delivery]:
+    """Write one outbox row per subscribed event for timeline entry `event_id`.
+
+    Runs after the entry's transaction committed; safe to run twice.
+    """
+    entry = (
+        TicketEvent.objects.select_related("ticket", "ticket__kind", "ticket__department")
+        .filter(pk=event_id)
+        .first()
+    )
+    if entry is None:
+        return []
+    events = events_for(entry)
+    if not events:
+        return []
+    partner_case = PartnerCase.objects.filter(ticket_id=entry.ticket_id).first()
+    if partner_case is None:
+        return []
+    subscriptions = list(
+        Subscription.objects.filter(client_id=partner_case.client_id, is_active=True)
+    )
+    now = clock.now()
+    written: list[Delivery] = []
+    for subscription in subscriptions:
+        for event in events:
+            if event not in subscription.events:
+                continue
+            delivery_id = uuid.uuid4()
+            payload = {
+                "id": str(delivery_id),
+                "event": event,
+                "occurred_at": iso(entry.at),
+                "action": entry.action,
+                "from_state": entry.from_state or None,
+                "to_state": entry.to_state or None,
+                "note": entry.note if entry.visibility == TicketEvent.Visibility.CUSTOMER else "",
+                "case": case_summary(entry.ticket, partner_case),
+            }
+            try:
+                with transaction.atomic():
+                    written.append(
+                        Delivery.objects.create(
+                            subscription=subscription,
+                            delivery_id=delivery_id,
+                            event=event,
+                            source_event_id=entry.pk,
+                            ticket=entry.ticket,
+                            payload=payload,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+            except IntegrityError:
+                continue  # already in the outbox
+    if written:
+        from qingquan.partners import tasks
+
+        transaction.on_commit(tasks.deliver_webhooks.enqueue)
+    return written
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value: ``sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300
+) -> bool:
+    """What a receiver does (and the tests): check the signature and the timestamp's age."""
+    try:
+        stamp = int(timestamp)
+    except ValueError:
+        return False
+    if abs(time.time() - stamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, stamp, body), signature)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before the next attempt after `attempts` failures (doubling, capped at 6 h)."""
+    return dt.timedelta(seconds=min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def claim(delivery_id: int, *, worker: str, now: dt.datetime) -> bool:
+    """Take one due delivery for this worker; False if another worker has it."""
+    return bool(
+        Delivery.objects.filter(
+            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        ).update(status=DeliveryStatus.SENDING, claimed_at=now, claimed_by=worker)
+    )
+
+
+def send(delivery: Delivery, *, now: dt.datetime | None = None) -> bool:
+    """POST one claimed delivery; record the attempt; schedule a retry on failure."""
+    subscription = delivery.subscription
+    body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Qingquan-Webhooks/1",
+        "X-Qingquan-Delivery": str(delivery.delivery_id),
+        "X-Qingquan-Event": delivery.event,
+        "X-Qingquan-Timestamp": str(stamp),
+        "X-Qingquan-Signature": sign(subscription.secret, stamp, body),
+    }
+    started = time.monotonic()
+    status_code: int | None = None
+    error = ""
+    try:
+        response = httpx.post(
+            subscription.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS
+        )
+        status_code = response.status_code
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    elapsed = int((time.monotonic() - started) * 1000)
+    now = clock.now()
+    ok = not error
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery, at=now, status_code=status_code, error=error, duration_ms=elapsed
+        )
+        attempts = delivery.attempts + 1
+        if ok:
+            changes: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
+        elif attempts >= MAX_ATTEMPTS:
+            changes = {"status": DeliveryStatus.FAILED}
+        else:
+            changes = {"status": DeliveryStatus.PENDING, "next_attempt_at": now + backoff(attempts)}
+        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+            attempts=attempts,
+            last_status_code=status_code,
+            last_error=error,
+            claimed_at=None,
+            claimed_by="",
+            **changes,
+        )
+    if not ok:
+        logger.info("webhook delivery %s failed: %s", delivery.delivery_id, error)
+    return ok
+
+
+def deliver_due(*, worker: str = "", now: dt.datetime | None = None, limit: int = BATCH) -> int:
+    """Send every due delivery this worker manages to claim; returns how many succeeded."""
+    now = now or clock.now()
+    worker = worker or uuid.uuid4().hex[:12]
+    # A worker that died mid-send leaves its claim: after a while the row is due again.
+    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
+        status=DeliveryStatus.PENDING, claimed_at=None, claimed_by=""
+    )
+    due = list(
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    delivered = 0
+    for pk in due:
+        if not claim(pk, worker=worker, now=now):
+            continue
+        delivery = Delivery.objects.select_related("subscription").get(pk=pk)
+        delivered += send(delivery)
+    return delivered
+
+
+@transaction.atomic
+def delivery_retry(*, actor: Any, delivery: Delivery) -> Delivery:
+    """Send a failed (or waiting) delivery again now (from the admin)."""
+    from qingquan.core.audit import audit_record
+
+    Delivery.objects.filter(
+        Q(status=DeliveryStatus.FAILED) | Q(status=DeliveryStatus.PENDING), pk=delivery.pk
+    ).update(status=DeliveryStatus.PENDING, next_attempt_at=clock.now())
+    audit_record(actor=actor, action="partners.delivery_retry", obj=delivery)
+    from qingquan.partners import tasks
+
+    transaction.on_commit(tasks.deliver_webhooks.enqueue)
+    return Delivery.objects.get(pk=delivery.pk)
