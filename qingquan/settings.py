@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "qingquan.tickets",
     "qingquan.partners",
     "qingquan.open311",
+    "qingquan.telephony",
+    "qingquan.console",
 ]
 
 MIDDLEWARE = [

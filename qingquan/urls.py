@@ -19,6 +19,8 @@ urlpatterns = [
     path("notifications/", core_views.notifications, name="notifications"),
     path("customers/", include("qingquan.customers.urls")),
     path("cases/", include("qingquan.tickets.urls")),
+    path("telephony/", include("qingquan.telephony.urls")),
+    path("console/", include("qingquan.console.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

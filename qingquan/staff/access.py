@@ -72,6 +72,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "tickets.configure": frozenset({R.ADMINISTRATOR}),
     # Partner systems: API clients and their keys, webhooks, the delivery log.
     "partners.manage": frozenset({R.ADMINISTRATOR}),
+    # The agent console (screen pop, fast intake, my cases) and the live wallboard.
+    "console.use": frozenset({R.AGENT, R.SUPERVISOR}),
+    "wallboard.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # The demo call simulator (演示工具) posts real call events as a phone system would.
+    "telephony.simulate": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
 }
 
 
@@ -131,6 +136,15 @@ NAVIGATION: list[NavItem] = [
     ),
     NavItem("tickets:mine", _("My cases"), "tickets.view", _("Cases you own or handle")),
     NavItem("tickets:new", _("New case"), "tickets.create", _("Record a contact and open a case")),
+    NavItem("console:home", _("Console"), "console.use", _("Calls, screen pop and fast intake")),
+    NavItem("console:cases", _("Case search"), "console.use", _("My cases, my team, search")),
+    NavItem("console:wallboard", _("Wallboard"), "wallboard.view", _("Live hotline status")),
+    NavItem(
+        "telephony:simulator",
+        _("Call simulator"),
+        "telephony.simulate",
+        _("Demo tool: post call events"),
+    ),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),
     NavItem("audit", _("Audit log"), "audit.view", _("Every change, who made it and when")),
     NavItem("admin:index", _("Back office"), "admin.site", _("Records and settings")),

@@ -1,0 +1,342 @@
+"""Console reads: the screen pop, case lists and search, one case's console view, and the
+wallboard. Each checks the capability first (`console.use`, `wallboard.view`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+
+from qingquan.console.models import Attachment, CaseNote
+from qingquan.core import clock
+from qingquan.customers import phones
+from qingquan.customers.models import Customer
+from qingquan.customers.selectors import CustomerView, customer_lookup
+from qingquan.staff.access import can
+from qingquan.staff.selectors import on_shift
+from qingquan.telephony.models import AgentState, AgentStatus, Call, CallOutcome, CallState
+from qingquan.tickets import kpis
+from qingquan.tickets.models import OPEN_STATES, Contact, SlaState, Ticket
+from qingquan.tickets.selectors import active_kinds, case_clock, my_cases
+
+REPEAT_WINDOW = dt.timedelta(days=7)
+CASES_PER_CUSTOMER = 8
+SERVICE_LEVEL_SECONDS = 20
+
+
+def _require(user: Any, capability: str = "console.use") -> None:
+    if not can(user, capability):
+        raise PermissionDenied(capability)
+
+
+# ---------------------------------------------------------------------------
+# Screen pop
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class CaseRow:
+    ticket: Ticket
+    clock: Any
+
+
+@dataclass
+class Pop:
+    """Everything the agent sees on answering: who is calling and what they have with us."""
+
+    call: Call | None
+    number: str
+    number_shown: str
+    customers: list[CustomerView]
+    cases: dict[int, list[CaseRow]] = field(default_factory=dict)
+    contacts_7d: int = 0
+    query: str = ""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.customers)
+
+    @property
+    def entries(self) -> list[tuple[CustomerView, list[CaseRow]]]:
+        return [(c, self.cases.get(c.id, [])) for c in self.customers]
+
+    @property
+    def repeat_caller(self) -> bool:
+        return self.contacts_7d >= 1
+
+
+def _cases_of(customer_ids: list[int], now: dt.datetime) -> dict[int, list[CaseRow]]:
+    result: dict[int, list[CaseRow]] = {pk: [] for pk in customer_ids}
+    rows = (
+        Ticket.objects.filter(customer_id__in=customer_ids)
+        .select_related("kind", "kind__parent")
+        .prefetch_related("pauses")
+        .order_by("-created_at")[: CASES_PER_CUSTOMER * max(len(customer_ids), 1) * 2]
+    )
+    for ticket in sorted(
+        rows, key=lambda t: (t.state not in OPEN_STATES, -t.created_at.timestamp())
+    ):
+        bucket = result.setdefault(ticket.customer_id or 0, [])
+        if len(bucket) < CASES_PER_CUSTOMER:
+            bucket.append(CaseRow(ticket, case_clock(ticket, now=now)))
+    return result
+
+
+def screen_pop(*, user: Any, call: Call | None = None, query: str = "") -> Pop:
+    """The caller's customers and accounts (balance, recent bills), open and recent cases with
+    their clocks, interruption notices (the lookup's slot), and the repeat-caller count."""
+    _require(user)
+    now = clock.now()
+    number = call.from_number if call is not None else ""
+    text = query or number
+    customers = customer_lookup(user=user, query=text, limit=5) if text else []
+    ids = [c.id for c in customers]
+    since = now - REPEAT_WINDOW
+    contacts_7d = 0
+    digits = phones.try_normalise(number)
+    numbers = {number} | ({digits[1]} if digits else set())
+    numbers.discard("")
+    if numbers or ids:
+        scope = Q(from_address__in=numbers) | Q(customer_id__in=ids)
+        recent = Contact.objects.filter(scope, started_at__gte=since)
+        if call is not None and call.contact_id:
+            recent = recent.exclude(pk=call.contact_id)
+        contacts_7d = recent.count()
+    full = can(user, "customers.view_phone_full")
+    shown = number if full else phones.mask(digits[1] if digits else number)
+    return Pop(
+        call=call,
+        number=number,
+        number_shown=shown,
+        customers=customers,
+        cases=_cases_of(ids, now) if ids else {},
+        contacts_7d=contacts_7d,
+        query=query,
+    )
+
+
+def intake_kinds() -> list[dict[str, Any]]:
+    """Top-level kinds with their sub-kinds, numbered 1..9 for the keyboard shortcuts."""
+    kinds = active_kinds()
+    tops = [k for k in kinds if k.parent_id is None]
+    return [
+        {"key": i, "kind": top, "children": [k for k in kinds if k.parent_id == top.pk]}
+        for i, top in enumerate(tops[:9], start=1)
+    ]
+
+
+def customer_for_pop(*, user: Any, customer_id: int) -> Customer:
+    _require(user)
+    return Customer.objects.get(pk=customer_id)
+
+
+# ---------------------------------------------------------------------------
+# Case lists and search
+# ---------------------------------------------------------------------------
+
+
+def console_cases(user: Any) -> Any:
+    """Cases an agent may read in the console: every case (hotline agents answer callers
+    about any case); changes still go through tickets' pages and services."""
+    _require(user)
+    return Ticket.objects.select_related("kind", "kind__parent", "owner", "department", "team")
+
+
+def mine(user: Any) -> Any:
+    _require(user)
+    return my_cases(user).select_related("assignee")
+
+
+def team_queue(user: Any) -> Any:
+    """Open cases owned by my team (the agents I share a shift team with)."""
+    _require(user)
+    if not user.team_id:
+        return Ticket.objects.none()
+    return (
+        console_cases(user)
+        .open()
+        .filter(owner__team_id=user.team_id)
+        .order_by("resolution_deadline", "created_at")
+    )
+
+
+def case_search(*, user: Any, text: str) -> Any:
+    """Case number, phone, account number, address, or Chinese words in subject/description
+    (all words must appear; Chinese needs no spaces: a 2+ character phrase matches)."""
+    qs = console_cases(user)
+    text = " ".join((text or "").split())
+    if not text:
+        return qs.none()
+    compact = phones.clean_input(text)
+    if compact.isdigit() or (compact[:8].isdigit() and "-" in text):
+        number = phones.try_normalise(compact)
+        digits_q = (
+            Q(number__startswith=text)
+            | Q(caller_phone__contains=compact)
+            | Q(account__number=compact)
+            | Q(customer__phones__national_digits=number[1] if number else compact)
+        )
+        return qs.filter(digits_q).distinct().order_by("-created_at")
+    words_q = Q()
+    for word in text.split(" "):
+        words_q &= (
+            Q(subject__icontains=word)
+            | Q(description__icontains=word)
+            | Q(address__icontains=word)
+            | Q(caller_name__icontains=word)
+        )
+    return qs.filter(words_q).order_by("-created_at")
+
+
+@dataclass
+class CaseView:
+    ticket: Ticket
+    clock: Any
+    events: list[Any]
+    notes: list[CaseNote]
+    attachments: list[Attachment]
+    contacts: list[Contact]
+
+
+def case_view(*, user: Any, number: str) -> CaseView:
+    """One case as the console shows it (timeline, notes, attachments, contacts)."""
+    ticket = console_cases(user).get(number=number)
+    return CaseView(
+        ticket=ticket,
+        clock=case_clock(ticket),
+        events=list(ticket.events.select_related("actor")),
+        notes=list(ticket.notes.select_related("author")),
+        attachments=list(ticket.attachments.select_related("uploaded_by")),
+        contacts=list(ticket.contacts.select_related("agent").order_by("-started_at")[:20]),
+    )
+
+
+def attachment_for(*, user: Any, pk: int) -> Attachment:
+    _require(user)
+    return Attachment.objects.select_related("ticket").get(pk=pk)
+
+
+# ---------------------------------------------------------------------------
+# Wallboard
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class AgentRow:
+    user: Any
+    status: str
+    status_label: str
+    since: dt.datetime | None
+    call: Call | None
+    on_shift: bool
+
+
+@dataclass
+class Wallboard:
+    now: dt.datetime
+    agents: list[AgentRow]
+    counts: dict[str, int]
+    waiting: list[Call]
+    contacts_by_channel: list[tuple[str, int]]
+    cases_by_kind: list[kpis.Figure]
+    near_breach: list[Ticket]
+    breached_open: int
+    closure: kpis.Figure
+    on_time: kpis.Figure
+    calls: dict[str, Any]
+
+
+def _today(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    local = now.astimezone(clock.SHANGHAI)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + dt.timedelta(days=1)
+
+
+def wallboard(*, user: Any) -> Wallboard:
+    """The hotline now: agents and states, waiting calls, today's contacts and rates."""
+    _require(user, "wallboard.view")
+    now = clock.now()
+    start, end = _today(now)
+    states = {s.user_id: s for s in AgentState.objects.select_related("user", "call")}
+    rows: list[AgentRow] = []
+    seen: set[int] = set()
+    for shift in on_shift(at=now):
+        person = shift.assignment.user
+        if person.pk in seen or not can(person, "console.use"):
+            continue
+        seen.add(person.pk)
+        state = states.get(person.pk)
+        rows.append(_agent_row(person, state, on_shift=True))
+    for user_id, state in states.items():
+        if user_id not in seen and state.status != AgentStatus.OFFLINE:
+            seen.add(user_id)
+            rows.append(_agent_row(state.user, state, on_shift=False))
+    rows.sort(key=lambda r: (r.status == AgentStatus.OFFLINE, r.user.get_full_name()))
+    counts = {value: 0 for value in AgentStatus.values}
+    for row in rows:
+        counts[row.status] += 1
+    waiting = list(Call.objects.waiting().order_by("rang_at"))
+    channel_labels = dict(Contact._meta.get_field("channel").choices or [])
+    by_channel = [
+        (str(channel_labels.get(r["channel"], r["channel"])), r["n"])
+        for r in Contact.objects.filter(started_at__gte=start, started_at__lt=end)
+        .values("channel")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+    ]
+    open_cases = Ticket.objects.open()
+    near = list(
+        open_cases.filter(
+            Q(sla_state=SlaState.WARNING)
+            | Q(sla_state=SlaState.OK, resolution_deadline__lt=now + dt.timedelta(hours=2))
+        )
+        .select_related("kind", "kind__parent", "owner")
+        .order_by("resolution_deadline")[:10]
+    )
+    calls_today = Call.objects.filter(rang_at__gte=start, rang_at__lt=end, direction="inbound")
+    answered = calls_today.filter(outcome=CallOutcome.ANSWERED) | calls_today.filter(
+        state=CallState.ANSWERED
+    )
+    waits = [c.wait_seconds for c in answered.only("rang_at", "answered_at") if c.answered_at]
+    abandoned = calls_today.filter(outcome=CallOutcome.ABANDONED).count()
+    offered = len(waits) + abandoned
+    calls = {
+        "offered": offered,
+        "answered": len(waits),
+        "abandoned": abandoned,
+        "asa": round(sum(w or 0 for w in waits) / len(waits)) if waits else None,
+        "service_level": (
+            sum(1 for w in waits if (w or 0) <= SERVICE_LEVEL_SECONDS) / offered
+            if offered
+            else None
+        ),
+        "longest_wait": max((int((now - c.rang_at).total_seconds()) for c in waiting), default=0),
+    }
+    return Wallboard(
+        now=now,
+        agents=rows,
+        counts=counts,
+        waiting=waiting,
+        contacts_by_channel=by_channel,
+        cases_by_kind=kpis.closure_rate(start=start, end=end, by="kind"),
+        near_breach=near,
+        breached_open=open_cases.filter(sla_state=SlaState.BREACHED).count(),
+        closure=kpis.closure_rate(start=start, end=end)[0],
+        on_time=kpis.on_time_rate(start=start, end=end)[0],
+        calls=calls,
+    )
+
+
+def _agent_row(person: Any, state: AgentState | None, *, on_shift: bool) -> AgentRow:
+    status = state.status if state else AgentStatus.OFFLINE
+    return AgentRow(
+        user=person,
+        status=status,
+        status_label=str(AgentStatus(status).label),
+        since=state.since if state else None,
+        call=state.call if state and status == AgentStatus.ON_CALL else None,
+        on_shift=on_shift,
+    )

@@ -1,0 +1,228 @@
+"""Calls from the phone system, the events that describe them, and agents' states.
+
+The phone system (any PBX) posts CTI-webhook events (ring, answer, hangup) to
+`/telephony/events`; `qingquan.telephony.services.call_event_handle` turns them into these
+records. Views never save them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a PBX token (SHA-256; tokens are long random strings)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Pbx(models.Model):
+    """A phone system allowed to post call events, identified by its token."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    token_hash = models.CharField(_("token (SHA-256)"), max_length=64, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("phone system")
+        verbose_name_plural = _("phone systems")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BlockedNumber(models.Model):
+    """A number whose calls the platform asks the PBX to reject (harassment, robocalls)."""
+
+    number = models.CharField(_("number (national digits)"), max_length=20, unique=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("blocked number")
+        verbose_name_plural = _("blocked numbers")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class CallState(models.TextChoices):
+    RINGING = "ringing", _("Waiting")
+    ANSWERED = "answered", _("Talking")
+    ENDED = "ended", _("Ended")
+
+
+class CallOutcome(models.TextChoices):
+    ANSWERED = "answered", _("Answered")
+    ABANDONED = "abandoned", _("Abandoned")
+    REJECTED = "rejected", _("Rejected (blocked number)")
+
+
+class HangupCause(models.TextChoices):
+    NORMAL = "normal", _("Normal clearing")
+    BUSY = "busy", _("Busy")
+    CANCEL = "cancel", _("Caller hung up")
+    NO_ANSWER = "no_answer", _("No answer")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+    TRANSFER = "transfer", _("Transferred")
+
+
+class CallQuerySet(models.QuerySet["Call"]):
+    def waiting(self) -> CallQuerySet:
+        return self.filter(state=CallState.RINGING, direction=Direction.INBOUND)
+
+    def live(self) -> CallQuerySet:
+        return self.exclude(state=CallState.ENDED)
+
+
+class Call(models.Model):
+    """One call as the phone system reported it, with its contact record once answered."""
+
+    pbx = models.ForeignKey(Pbx, verbose_name=_("phone system"), on_delete=models.PROTECT)
+    call_id = models.CharField(_("call id"), max_length=80)
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=Direction.choices, default=Direction.INBOUND
+    )
+    from_number = models.CharField(_("from"), max_length=40, blank=True)
+    to_number = models.CharField(_("to"), max_length=40, blank=True)
+    queue = models.CharField(_("queue"), max_length=40, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=CallState.choices, default=CallState.RINGING
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=CallOutcome.choices, blank=True)
+    extension = models.CharField(_("extension"), max_length=10, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="calls",
+    )
+    rang_at = models.DateTimeField(_("rang"), db_index=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    hangup_cause = models.CharField(
+        _("hangup cause"), max_length=20, choices=HangupCause.choices, blank=True
+    )
+    recording_ref = models.CharField(_("recording"), max_length=200, blank=True)
+    contact = models.OneToOneField(
+        "tickets.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call",
+    )
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-rang_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pbx", "call_id"], name="call_unique_per_pbx")
+        ]
+        indexes = [
+            models.Index(fields=["state", "rang_at"], name="call_state_rang"),
+            models.Index(fields=["agent", "state"], name="call_agent_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.from_number}"
+
+    @property
+    def wait_seconds(self) -> int | None:
+        end = self.answered_at or self.ended_at
+        return int((end - self.rang_at).total_seconds()) if end else None
+
+    @property
+    def talk_seconds(self) -> int | None:
+        if self.answered_at and self.ended_at:
+            return int((self.ended_at - self.answered_at).total_seconds())
+        return None
+
+
+class CallEvent(models.Model):
+    """One event as received (idempotency: a repeated event id is answered, not applied)."""
+
+    pbx = models.ForeignKey(Pbx, verbose_name=_("phone system"), on_delete=models.PROTECT)
+    event_id = models.CharField(_("event id"), max_length=80)
+    call = models.ForeignKey(
+        Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("event"), max_length=10)
+    received_at = models.DateTimeField(_("received"))
+    payload = models.JSONField(_("payload"), default=dict)
+    reply = models.JSONField(_("reply"), default=dict)
+
+    class Meta:
+        verbose_name = _("call event")
+        verbose_name_plural = _("call events")
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pbx", "event_id"], name="call_event_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.kind}"
+
+
+class AgentStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    ON_CALL = "on_call", _("On a call")
+    WRAP_UP = "wrap_up", _("After-call work")
+    BREAK = "break", _("On a break")
+    OFFLINE = "offline", _("Signed out")
+
+
+class AgentState(models.Model):
+    """What an agent is doing now: set by call events and by the agent's own buttons."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="agent_state",
+    )
+    status = models.CharField(
+        _("state"), max_length=10, choices=AgentStatus.choices, default=AgentStatus.OFFLINE
+    )
+    since = models.DateTimeField(_("since"))
+    call = models.ForeignKey(
+        Call,
+        verbose_name=_("current call"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("agent state")
+        verbose_name_plural = _("agent states")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.status}"

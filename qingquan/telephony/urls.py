@@ -1,0 +1,12 @@
+from django.urls import path
+
+from qingquan.telephony import views
+
+app_name = "telephony"
+
+urlpatterns = [
+    path("events", views.events, name="events"),
+    path("simulator/", views.simulator, name="simulator"),
+    path("state/", views.agent_state, name="state"),
+    path("state/panel/", views.agent_state_panel, name="state_panel"),
+]

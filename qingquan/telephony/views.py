@@ -1,0 +1,154 @@
+"""The CTI webhook (`POST /telephony/events`) and the demo call simulator."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from qingquan.staff.access import require
+from qingquan.telephony import selectors, services
+from qingquan.telephony.models import HangupCause
+
+
+def _token(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-Pbx-Token", "").strip()
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": message}, status=status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+@csrf_exempt
+@require_POST
+def events(request: HttpRequest) -> HttpResponse:
+    """Receive one call event from a phone system (token in `Authorization: Bearer …`)."""
+    pbx = services.pbx_authenticate(_token(request))
+    if pbx is None:
+        return _error(403, _("Unknown or inactive phone-system token."))
+    try:
+        data = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, _("The body is not valid JSON."))
+    try:
+        event = services.parse_event(data)
+        result = services.call_event_handle(pbx=pbx, event=event)
+    except services.TelephonyError as error:
+        return _error(400, error.message)
+    return JsonResponse(
+        {**result.reply, "duplicate": result.duplicate},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+DEMO_SCENARIOS = ("ring", "answer", "hangup", "ring_answer", "abandon")
+
+
+def _post_event(request: HttpRequest, token: str, payload: dict[str, Any]) -> tuple[int, Any]:
+    url = request.build_absolute_uri(reverse("telephony:events"))
+    try:
+        response = httpx.post(
+            url, json=payload, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+    except httpx.HTTPError as error:
+        return 0, {"error": str(error)}
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": response.text[:200]}
+    return response.status_code, body
+
+
+@require("telephony.simulate")
+def simulator(request: HttpRequest) -> HttpResponse:
+    """演示工具: post real call events to this platform's own webhook, as a PBX would."""
+    from qingquan.telephony.demo import DEMO_PBX_TOKEN
+
+    values = {
+        "token": DEMO_PBX_TOKEN,
+        "from": "13800005678",
+        "extension": "",
+        "queue": "96390",
+        "cause": "normal",
+        "call_id": "",
+        "recording": "",
+    }
+    results: list[tuple[str, int, Any]] = []
+    if request.method == "POST":
+        values.update({k: request.POST.get(k, "").strip() for k in values})
+        action = request.POST.get("action", "")
+        if action not in DEMO_SCENARIOS:
+            results.append((action, 400, {"error": _("Choose what the phone system does.")}))
+        else:
+            if action in ("ring", "ring_answer", "abandon") or not values["call_id"]:
+                values["call_id"] = f"sim-{uuid.uuid4().hex[:12]}"
+            steps = {"ring_answer": ["ring", "answer"], "abandon": ["ring", "hangup"]}.get(
+                action, [action]
+            )
+            for step in steps:
+                payload = {
+                    "event_id": uuid.uuid4().hex,
+                    "type": step,
+                    "call_id": values["call_id"],
+                    "from": values["from"],
+                    "to": "96390",
+                    "direction": "inbound",
+                    "queue": values["queue"],
+                    "extension": values["extension"] if step != "ring" else "",
+                    "cause": (values["cause"] if action != "abandon" else "cancel")
+                    if step == "hangup"
+                    else "",
+                    "recording": values["recording"] if step == "hangup" else "",
+                }
+                status, body = _post_event(request, values["token"], payload)
+                results.append((step, status, body))
+    return render(
+        request,
+        "telephony/simulator.html",
+        {
+            "values": values,
+            "results": results,
+            "causes": HangupCause.choices,
+            "agents": selectors.agents_with_extension(),
+            "recent": selectors.recent_calls(user=request.user)[:15],
+        },
+    )
+
+
+@require("console.use")
+@require_POST
+def agent_state(request: HttpRequest) -> HttpResponse:
+    """The agent's own state buttons (available, after-call work, break, signed out)."""
+    try:
+        services.agent_state_set(actor=request.user, status=request.POST.get("status", ""))
+    except services.TelephonyError as error:
+        response = render(
+            request,
+            "telephony/_state.html",
+            {"state": selectors.agent_state_of(request.user), "error": error.message},
+            status=400 if not request.htmx else 200,
+        )
+        return response
+    return render(
+        request, "telephony/_state.html", {"state": selectors.agent_state_of(request.user)}
+    )
+
+
+@require("console.use")
+def agent_state_panel(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "telephony/_state.html", {"state": selectors.agent_state_of(request.user)}
+    )
