@@ -23,8 +23,13 @@ from qingquan.telephony.models import Call
 from qingquan.tickets.models import CaseKind, Ticket
 
 
+def _htmx(request: HttpRequest) -> bool:
+    """True for requests made by HTMX (django-htmx sets request.htmx)."""
+    return bool(getattr(request, "htmx", False))
+
+
 def _call(request: HttpRequest, call_id: int | str | None) -> Call | None:
-    if not call_id:
+    if call_id is None or call_id == "":
         return None
     try:
         return telephony.call_for(user=request.user, call_pk=int(call_id))
@@ -77,7 +82,7 @@ def pop(request: HttpRequest, call_id: int) -> HttpResponse:
     """The screen pop of one call (fragment for HTMX, full page otherwise)."""
     call = _call(request, call_id)
     data = selectors.screen_pop(user=request.user, call=call, query=request.GET.get("q", ""))
-    template = "console/_pop.html" if request.htmx else "console/pop_page.html"
+    template = "console/_pop.html" if _htmx(request) else "console/pop_page.html"
     return render(request, template, _pop_context(request, data))
 
 
@@ -86,7 +91,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
     """A screen pop without a call (walk-in, callback, or a number typed by hand)."""
     query = request.GET.get("q", "").strip()
     data = selectors.screen_pop(user=request.user, query=query)
-    template = "console/_pop.html" if request.htmx else "console/pop_page.html"
+    template = "console/_pop.html" if _htmx(request) else "console/pop_page.html"
     return render(request, template, _pop_context(request, data))
 
 
@@ -98,10 +103,11 @@ def _intake_from(request: HttpRequest, call: Call | None) -> services.Intake:
     if kind is not None and top and kind.top.code != top:
         kind = CaseKind.objects.select_related("parent").filter(code=top).first()
     account = None
-    if post.get("account"):
+    account_id = post.get("account", "")
+    if account_id.isdigit():
         account = (
             Account.objects.select_related("premise__district", "customer")
-            .filter(pk=post.get("account") if post.get("account", "").isdigit() else 0)
+            .filter(pk=int(account_id))
             .first()
         )
     customer = None
@@ -124,7 +130,7 @@ def _intake_from(request: HttpRequest, call: Call | None) -> services.Intake:
 
 
 def _go(request: HttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
+    if _htmx(request):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
         return response
@@ -148,8 +154,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             intake_error=error.message,
             intake_field=error.field,
         )
-        template = "console/_pop.html" if request.htmx else "console/pop_page.html"
-        return render(request, template, context, status=200 if request.htmx else 400)
+        template = "console/_pop.html" if _htmx(request) else "console/pop_page.html"
+        return render(request, template, context, status=200 if _htmx(request) else 400)
     if ticket.is_open:
         messages.success(request, _("Case %(number)s opened.") % {"number": ticket.number})
     else:
@@ -166,7 +172,8 @@ def link_case(request: HttpRequest, call_id: int) -> HttpResponse:
     call = _call(request, call_id)
     assert call is not None
     try:
-        ticket = selectors.console_cases(request.user).get(number=request.POST.get("number", ""))
+        number = request.POST.get("number", "")
+        ticket = selectors.console_cases(request.user).get(number=number)
         services.call_link_case(actor=request.user, call=call, ticket=ticket)
     except Ticket.DoesNotExist:
         messages.error(request, _("No such case."))
@@ -211,7 +218,7 @@ def cases(request: HttpRequest) -> HttpResponse:
         "mine": selectors.mine(request.user)[:200],
         "team": selectors.team_queue(request.user)[:200],
     }
-    template = "console/_results.html" if request.htmx and query else "console/cases.html"
+    template = "console/_results.html" if _htmx(request) and query else "console/cases.html"
     return render(request, template, context)
 
 
@@ -283,7 +290,7 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
         item = selectors.attachment_for(user=request.user, pk=pk)
     except ObjectDoesNotExist:
         raise Http404("attachment") from None
-    return FileResponse(
+    return FileResponse(  # type: ignore[return-value]
         item.file.open("rb"),
         content_type=item.content_type,
         as_attachment=item.kind != "photo",
@@ -295,5 +302,5 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
 def wallboard(request: HttpRequest) -> HttpResponse:
     """The supervisors' live wallboard (push plus polling)."""
     board = selectors.wallboard(user=request.user)
-    template = "console/_wallboard.html" if request.htmx else "console/wallboard.html"
+    template = "console/_wallboard.html" if _htmx(request) else "console/wallboard.html"
     return render(request, template, {"board": board})

@@ -209,8 +209,8 @@ def agent_state_set(*, actor: Any, status: str) -> AgentState:
         raise TelephonyError(_("Choose available, after-call work, break or signed out."))
     now = clock.now()
     current = AgentState.objects.select_for_update().filter(user=actor).first()
-    if current is not None and current.status == AgentStatus.ON_CALL:
-        live = Call.objects.filter(pk=current.call_id, state=CallState.ANSWERED).exists()
+    if current is not None and current.status == AgentStatus.ON_CALL and current.call_id:
+        live = Call.objects.filter(id=current.call_id, state=CallState.ANSWERED).exists()
         if live:
             raise TelephonyError(_("You are on a call; the state changes when it ends."))
     before = current.status if current else ""

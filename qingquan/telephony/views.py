@@ -19,6 +19,11 @@ from qingquan.telephony import selectors, services
 from qingquan.telephony.models import HangupCause
 
 
+def _htmx(request: HttpRequest) -> bool:
+    """True for requests made by HTMX (django-htmx sets request.htmx)."""
+    return bool(getattr(request, "htmx", False))
+
+
 def _token(request: HttpRequest) -> str:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
@@ -139,7 +144,7 @@ def agent_state(request: HttpRequest) -> HttpResponse:
             request,
             "telephony/_state.html",
             {"state": selectors.agent_state_of(request.user), "error": error.message},
-            status=400 if not request.htmx else 200,
+            status=400 if not _htmx(request) else 200,
         )
         return response
     return render(

@@ -87,6 +87,7 @@ def test_answered_call_records_contact_state_and_pushes_a_screen_pop(make_user: 
     assert post(event("answer", 12, extension="8001")).status_code == 200
     call.refresh_from_db()
     assert call.agent == agent and call.wait_seconds == 12
+    assert call.contact is not None
     assert call.contact.agent == agent and call.contact.customer == customer
     assert AgentState.objects.get(user=agent).status == AgentStatus.ON_CALL
 
