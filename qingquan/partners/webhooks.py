@@ -202,7 +202,7 @@ def send(delivery: Delivery, *, now: dt.datetime | None = None) -> bool:
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     elapsed = int((time.monotonic() - started) * 1000)
-    now = clock.now()
+    now = now or clock.now()
     ok = not error
     with transaction.atomic():
         DeliveryAttempt.objects.create(
@@ -246,7 +246,7 @@ def deliver_due(*, worker: str = "", now: dt.datetime | None = None, limit: int 
         if not claim(pk, worker=worker, now=now):
             continue
         delivery = Delivery.objects.select_related("subscription").get(pk=pk)
-        delivered += send(delivery)
+        delivered += send(delivery, now=now)
     return delivered
 
 

@@ -101,7 +101,9 @@ def test_retry_with_same_key_replays_and_creates_one_case(api):
 
 def test_same_key_different_body_is_422(api):
     assert post(api, "/cases", CASE, key="k").status_code == 201
-    assert_error(post(api, "/cases", {**CASE, "subject": "别的"}, key="k"), 422, "idempotency_key_reused")
+    assert_error(
+        post(api, "/cases", {**CASE, "subject": "别的"}, key="k"), 422, "idempotency_key_reused"
+    )
     assert Ticket.objects.count() == 1
 
 
@@ -128,8 +130,9 @@ def test_same_external_id_twice_is_one_case(api):
 def test_bad_input_is_4xx_in_one_error_format(api):
     assert_error(post(api, "/cases", {"kind": "repair-leak"}), 422, "invalid_request")
     assert_error(post(api, "/cases", {**CASE, "subject": ""}, key="z"), 422)
-    response = api.post(f"{BASE}/cases", "{not json", content_type="application/json",
-                        HTTP_IDEMPOTENCY_KEY="j")
+    response = api.post(
+        f"{BASE}/cases", "{not json", content_type="application/json", HTTP_IDEMPOTENCY_KEY="j"
+    )
     assert 400 <= response.status_code < 500
     assert_error(api.get(f"{BASE}/cases?page=0"), 422)
     assert_error(api.get(f"{BASE}/cases?status=maybe"), 400)
@@ -168,7 +171,9 @@ def test_note_remind_and_reopen(api, inbox, org, make_user):
     make_user(Role.DISPATCHER, department=org["repair"])
     # Nobody handles it yet: a reminder is a conflict, not a 500.
     assert_error(post(api, f"/cases/{number}/reminders", {}, key="r1"), 409)
-    ticket_services.ticket_dispatch(actor=None, ticket=ticket, version=None, department=org["repair"])
+    ticket_services.ticket_dispatch(
+        actor=None, ticket=ticket, version=None, department=org["repair"]
+    )
     assert post(api, f"/cases/{number}/reminders", {"note": "请尽快"}, key="r2").status_code == 201
     assert Ticket.objects.get(number=number).reminder_count == 1
     # Reopening an open case is a conflict; after resolution it works.
