@@ -106,13 +106,28 @@ class RegistryAdmin(ServiceAdmin):
 class CustomerAdmin(RegistryAdmin):
     list_display = ["name", "kind", "uscc", "elderly_or_impaired", "sensitive", "created_at"]
     list_filter = ["kind", "elderly_or_impaired", "sensitive"]
-    search_fields = ["name", "=uscc", "=phones__national_digits", "=accounts__number"]
-    fields = ["kind", "name", "uscc", "id_number", "elderly_or_impaired", "sensitive", "note"]
+    search_fields = [
+        "name",
+        "=uscc",
+        "=phones__national_digits",
+        "=accounts__number",
+        "=legacy_ref",
+    ]
+    fields = [
+        "kind",
+        "name",
+        "uscc",
+        "id_number",
+        "elderly_or_impaired",
+        "sensitive",
+        "note",
+        "legacy_ref",
+    ]
     inlines = [PhoneInline, AccountInline]
     show_full_result_count = False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        data = {name: form.cleaned_data[name] for name in services.CUSTOMER_FIELDS}
+        data = {k: v for k, v in form.cleaned_data.items() if k in services.CUSTOMER_FIELDS}
         if change:
             saved = services.customer_update(
                 actor=request.user, customer=Customer.objects.get(pk=obj.pk), **data

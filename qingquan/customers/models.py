@@ -60,6 +60,9 @@ class Customer(models.Model):
     elderly_or_impaired = models.BooleanField(_("elderly or impaired"), default=False)
     sensitive = models.BooleanField(_("sensitive"), default=False)
     note = models.TextField(_("note"), blank=True)
+    legacy_ref = models.CharField(
+        _("reference in the previous system"), max_length=40, blank=True, db_index=True
+    )
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
 
@@ -188,6 +191,9 @@ class Premise(models.Model):
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
     # NULL, not "": "not yet tied to the network" must differ from any node id, and the
     # network issue will add a unique-per-node index that must ignore untied premises.
+    legacy_ref = models.CharField(
+        _("reference in the previous system"), max_length=40, blank=True, db_index=True
+    )
     network_node = models.CharField(  # noqa: DJ001
         _("network node"), max_length=40, null=True, blank=True
     )

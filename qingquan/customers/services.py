@@ -54,7 +54,16 @@ ABSURD_FLOOR_M3_PER_DAY = Decimal(2)
 # Permanent flow Q3 (m³/h) by meter size (GB/T 778.1): more per day is physically impossible.
 Q3_BY_SIZE_MM = {15: 2.5, 20: 4, 25: 6.3, 32: 10, 40: 16, 50: 25, 80: 63, 100: 100, 150: 250}
 
-CUSTOMER_FIELDS = ["kind", "name", "uscc", "id_number", "elderly_or_impaired", "sensitive", "note"]
+CUSTOMER_FIELDS = [
+    "kind",
+    "name",
+    "uscc",
+    "id_number",
+    "elderly_or_impaired",
+    "sensitive",
+    "note",
+    "legacy_ref",
+]
 PREMISE_FIELDS = [
     "district",
     "street",
@@ -66,6 +75,7 @@ PREMISE_FIELDS = [
     "latitude",
     "longitude",
     "network_node",
+    "legacy_ref",
 ]
 ACCOUNT_FIELDS = ["number", "customer", "premise", "kind", "tariff", "status", "household_size"]
 METER_FIELDS = ["account", "serial", "size_mm", "installed_on", "initial_reading", "removed_on"]
@@ -100,6 +110,7 @@ def customer_create(
     elderly_or_impaired: bool = False,
     sensitive: bool = False,
     note: str = "",
+    legacy_ref: str = "",
     phone_numbers: Iterable[str] = (),
 ) -> Customer:
     """Register a customer, with their phone numbers (the first one is primary)."""
@@ -112,6 +123,7 @@ def customer_create(
         elderly_or_impaired=elderly_or_impaired,
         sensitive=sensitive,
         note=note,
+        legacy_ref=legacy_ref,
         created_at=now,
         updated_at=now,
     )
