@@ -10,6 +10,7 @@ from qingquan.core import clock
 from qingquan.customers.demo import seed_customers
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
+from qingquan.telephony.demo import seed_telephony
 
 
 class DemoRefused(Exception):
@@ -33,4 +34,5 @@ def demo_seed() -> list[DemoLogin]:
     areas_seed_ningbo()
     logins = seed_staff(today=clock.today())
     seed_customers()
+    seed_telephony()
     return logins

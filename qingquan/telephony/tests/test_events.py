@@ -167,3 +167,13 @@ def test_simulator_is_for_supervisors_only(agent: Any, supervisor: Any) -> None:
     response = client.get("/telephony/simulator/")
     assert response.status_code == 200
     assert "演示工具" in response.content.decode() or "Demo tool" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_pbx_token_authenticates_and_is_seeded_once() -> None:
+    from qingquan.telephony.demo import DEMO_PBX_TOKEN, seed_telephony
+
+    first = seed_telephony()
+    assert seed_telephony() == first
+    assert services.pbx_authenticate(DEMO_PBX_TOKEN) == first
+    assert first.token_hash != DEMO_PBX_TOKEN  # stored hashed
