@@ -10,6 +10,7 @@ import httpx
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -31,28 +32,47 @@ def _token(request: HttpRequest) -> str:
     return request.headers.get("X-Pbx-Token", "").strip()
 
 
-def _error(status: int, message: str) -> JsonResponse:
+def _error(status: int, message: str, english: str) -> JsonResponse:
     return JsonResponse(
-        {"error": message}, status=status, json_dumps_params={"ensure_ascii": False}
+        {"error": message, "error_en": english},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
     )
+
+
+def _english(check: Any, *args: Any) -> str:
+    """The same refusal in English (PBX integrators read the replies too)."""
+    with translation.override("en"):
+        try:
+            check(*args)
+        except services.TelephonyError as error:
+            return error.message
+    return ""
 
 
 @csrf_exempt
 @require_POST
 def events(request: HttpRequest) -> HttpResponse:
-    """Receive one call event from a phone system (token in `Authorization: Bearer …`)."""
+    """Receive one call event from a phone system (token in `Authorization: Bearer …`).
+
+    Errors answer {"error": <active language, Chinese by default>, "error_en": <English>}.
+    """
     pbx = services.pbx_authenticate(_token(request))
     if pbx is None:
-        return _error(403, _("Unknown or inactive phone-system token."))
+        with translation.override("en"):
+            english = _("Unknown or inactive phone-system token.")
+        return _error(403, _("Unknown or inactive phone-system token."), english)
     try:
         data = json.loads(request.body or b"")
     except (ValueError, UnicodeDecodeError):
-        return _error(400, _("The body is not valid JSON."))
+        with translation.override("en"):
+            english = _("The body is not valid JSON.")
+        return _error(400, _("The body is not valid JSON."), english)
     try:
         event = services.parse_event(data)
         result = services.call_event_handle(pbx=pbx, event=event)
     except services.TelephonyError as error:
-        return _error(400, error.message)
+        return _error(400, error.message, _english(services.parse_event, data) or error.message)
     return JsonResponse(
         {**result.reply, "duplicate": result.duplicate},
         json_dumps_params={"ensure_ascii": False},

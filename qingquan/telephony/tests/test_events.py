@@ -55,14 +55,15 @@ def event(kind: str, n: int, **extra: Any) -> dict[str, Any]:
 def test_bad_token_is_403_and_bad_payload_400_with_a_message(pbx: Any) -> None:
     assert post(event("ring", 0), token="wrong-token-xxxxxxxxxx").status_code == 403
     response = post(None, raw=b"{not json")
-    assert response.status_code == 400 and "JSON" in response.json()["error"]
+    assert response.status_code == 400 and "JSON" in response.json()["error_en"]
+    assert response.json()["error"] == "请求体不是有效的 JSON。"
     response = post({"type": "ring"})
     assert response.status_code == 400
-    assert "event_id" in response.json()["error"] and "call_id" in response.json()["error"]
+    assert "event_id" in response.json()["error_en"] and "call_id" in response.json()["error_en"]
     response = post(event("answer", 1))  # no extension
-    assert response.status_code == 400 and "extension" in response.json()["error"]
+    assert response.status_code == 400 and "extension" in response.json()["error_en"]
     response = post(event("hangup", 2, cause="exploded"))
-    assert response.status_code == 400 and "cause" in response.json()["error"]
+    assert response.status_code == 400 and "cause" in response.json()["error_en"]
     assert Call.objects.count() == 0
 
 
