@@ -74,8 +74,9 @@ class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
     can_delete = False
-    fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    shown = ("prefix", "label", "created_at", "last_used_at", "revoked_at")
+    fields = shown
+    readonly_fields = shown
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -155,8 +156,9 @@ class PartnerClientAdmin(PartnersAdmin):
 class ApiKeyAdmin(PartnersAdmin):
     list_display = ["__str__", "client", "label", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["client"]
-    fields = ["client", "prefix", "label", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    shown = ("client", "prefix", "label", "created_at", "last_used_at", "revoked_at")
+    fields = shown
+    readonly_fields = shown
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -208,8 +210,9 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["at", "status_code", "error", "duration_ms"]
-    readonly_fields = fields
+    shown = ("at", "status_code", "error", "duration_ms")
+    fields = shown
+    readonly_fields = shown
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -232,7 +235,7 @@ class DeliveryAdmin(PartnersAdmin):
     list_filter = ["status", "event", "subscription__client"]
     search_fields = ["delivery_id", "ticket__number"]
     date_hierarchy = "created_at"
-    fields = [
+    shown = (
         "delivery_id",
         "subscription",
         "event",
@@ -245,8 +248,9 @@ class DeliveryAdmin(PartnersAdmin):
         "created_at",
         "delivered_at",
         "payload",
-    ]
-    readonly_fields = fields
+    )
+    fields = shown
+    readonly_fields = shown
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now"]
 

@@ -21,7 +21,7 @@ CASE = {"kind": "repair-leak", "subject": "小区门口漏水", "caller_phone": 
 
 
 def post(api: Client, path: str, body: dict[str, Any], key: str = "k1", **extra: Any) -> Any:
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    headers: dict[str, Any] = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     headers.update(extra)
     return api.post(f"{BASE}{path}", json.dumps(body), content_type="application/json", **headers)
 
@@ -135,7 +135,9 @@ def test_bad_input_is_4xx_in_one_error_format(api):
     )
     assert 400 <= response.status_code < 500
     assert_error(api.get(f"{BASE}/cases?page=0"), 422)
-    assert_error(api.get(f"{BASE}/cases?status=maybe"), 400)
+    assert_error(api.get(f"{BASE}/cases?status=maybe"), 422)
+    assert_error(api.get(f"{BASE}/cases?updated_since=0.5"), 422)
+    assert_error(api.get(f"{BASE}/cases?created_from=2026-01-01T00:00:00"), 422)
     assert_error(api.get(f"{BASE}/cases/20990101-0001"), 404, "not_found")
 
 
