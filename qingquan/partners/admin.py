@@ -28,6 +28,7 @@ from qingquan.partners.models import (
     Subscription,
     WebhookEvent,
 )
+from qingquan.staff.access import can
 from qingquan.tickets.errors import TicketError
 
 
@@ -79,6 +80,15 @@ class ApiKeyInline(admin.TabularInline):
     readonly_fields = shown
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can(request.user, "partners.manage")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -134,10 +144,6 @@ class PartnerClientAdmin(PartnersAdmin):
             request,
             gettext("API key (copy it now, it is shown only once): %(key)s") % {"key": plaintext},
         )
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # The keys inline is read-only: nothing to save.
-        return None
 
     @admin.action(description=_("Issue a new API key"))
     def issue_key(self, request: HttpRequest, queryset: QuerySet[PartnerClient]) -> None:
@@ -215,6 +221,15 @@ class DeliveryAttemptInline(admin.TabularInline):
     readonly_fields = shown
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can(request.user, "partners.manage")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
