@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "qingquan.open311",
     "qingquan.telephony",
     "qingquan.console",
+    "qingquan.knowledge",
 ]
 
 MIDDLEWARE = [

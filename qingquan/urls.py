@@ -21,6 +21,7 @@ urlpatterns = [
     path("cases/", include("qingquan.tickets.urls")),
     path("telephony/", include("qingquan.telephony.urls")),
     path("console/", include("qingquan.console.urls")),
+    path("knowledge/", include("qingquan.knowledge.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from qingquan.console import selectors, services
 from qingquan.console.models import Visibility
 from qingquan.customers.models import Account
+from qingquan.knowledge import selectors as knowledge
 from qingquan.staff.access import require
 from qingquan.telephony import selectors as telephony
 from qingquan.telephony.models import Call
@@ -232,10 +233,15 @@ def _case(request: HttpRequest, number: str) -> selectors.CaseView:
 @require("console.use")
 def case(request: HttpRequest, number: str) -> HttpResponse:
     """A case in the console: facts, clock, timeline, contacts, notes and files."""
+    view = _case(request, number)
     return render(
         request,
         "console/case.html",
-        {"view": _case(request, number), "visibilities": Visibility.choices},
+        {
+            "view": view,
+            "visibilities": Visibility.choices,
+            "articles": knowledge.articles_of_case(user=request.user, ticket=view.ticket),
+        },
     )
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from qingquan.areas.services import areas_seed_ningbo
 from qingquan.core import clock
 from qingquan.customers.demo import seed_customers
+from qingquan.knowledge.demo import seed_knowledge
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
 from qingquan.telephony.demo import seed_telephony
@@ -35,4 +36,5 @@ def demo_seed() -> list[DemoLogin]:
     logins = seed_staff(today=clock.today())
     seed_customers()
     seed_telephony()
+    seed_knowledge()
     return logins

@@ -77,6 +77,10 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "wallboard.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # The demo call simulator (演示工具) posts real call events as a phone system would.
     "telephony.simulate": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # Knowledge base: everyone reads; agents propose edits; supervisors publish them.
+    "knowledge.view": ALL_STAFF,
+    "knowledge.propose": frozenset({R.AGENT, R.SUPERVISOR}),
+    "knowledge.publish": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
 }
 
 
@@ -139,6 +143,15 @@ NAVIGATION: list[NavItem] = [
     NavItem("console:home", _("Console"), "console.use", _("Calls, screen pop and fast intake")),
     NavItem("console:cases", _("Case search"), "console.use", _("My cases, my team, search")),
     NavItem("console:wallboard", _("Wallboard"), "wallboard.view", _("Live hotline status")),
+    NavItem(
+        "knowledge:index", _("Knowledge base"), "knowledge.view", _("Answers to common questions")
+    ),
+    NavItem(
+        "knowledge:review",
+        _("Knowledge proposals"),
+        "knowledge.publish",
+        _("Review and publish article edits"),
+    ),
     NavItem(
         "telephony:simulator",
         _("Call simulator"),

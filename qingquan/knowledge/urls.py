@@ -1,0 +1,15 @@
+from django.urls import path
+
+from qingquan.knowledge import views
+
+app_name = "knowledge"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/", views.propose, name="propose"),
+    path("review/", views.review, name="review"),
+    path("review/<int:pk>/", views.decide, name="decide"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.propose, name="edit"),
+    path("<int:pk>/link/", views.link, name="link"),
+]
