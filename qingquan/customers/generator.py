@@ -445,12 +445,22 @@ class _IdBlock:
 
 
 def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Plain multi-row INSERTs (the ORM's per-object work dominates at this volume)."""
+    """COPY on PostgreSQL, multi-row INSERTs elsewhere (the ORM's per-object work would
+    dominate at this volume)."""
     if not rows:
         return
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     names = ", ".join(ops.quote_name(c) for c in columns)
+    if connection.vendor == "postgresql":
+        # COPY: PostgreSQL's bulk path, an order of magnitude faster than INSERT here.
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     # SQLite allows 32766 parameters per statement; stay well below.
     per_statement = max(1, 900 // len(columns)) if connection.vendor == "sqlite" else 1000
     with connection.cursor() as cursor:
