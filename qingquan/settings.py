@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "qingquan.open311",
     "qingquan.telephony",
     "qingquan.console",
+    "qingquan.surveys",
+    "qingquan.reports",
     "qingquan.knowledge",
 ]
 

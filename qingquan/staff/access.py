@@ -77,6 +77,13 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "wallboard.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # The demo call simulator (演示工具) posts real call events as a phone system would.
     "telephony.simulate": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # Follow-up callbacks (回访): owners call back their customers; customer managers make
+    # their twice-yearly calls; supervisors record for anyone.
+    "surveys.callback": frozenset({R.AGENT, R.SUPERVISOR, R.CUSTOMER_MANAGER}),
+    # Statistics (统计分析): customer managers see the figures of their own cases only.
+    "reports.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR, R.CUSTOMER_MANAGER}),
+    "reports.view_all": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "reports.subscribe": frozenset({R.ADMINISTRATOR}),
     # Knowledge base: everyone reads; agents propose edits; supervisors publish them.
     "knowledge.view": ALL_STAFF,
     "knowledge.propose": frozenset({R.AGENT, R.SUPERVISOR}),
@@ -158,6 +165,10 @@ NAVIGATION: list[NavItem] = [
         "telephony.simulate",
         _("Demo tool: post call events"),
     ),
+    NavItem(
+        "surveys:mine", _("My callbacks"), "surveys.callback", _("Follow-up calls due and overdue")
+    ),
+    NavItem("reports:kpis", _("Statistics"), "reports.view", _("KPIs, charts, drill-down, exports")),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),
     NavItem("audit", _("Audit log"), "audit.view", _("Every change, who made it and when")),
     NavItem("admin:index", _("Back office"), "admin.site", _("Records and settings")),

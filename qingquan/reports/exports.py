@@ -1,0 +1,107 @@
+"""The KPI report as an Excel workbook (openpyxl) and as a PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from qingquan.reports import selectors
+from qingquan.reports.periods import Period
+
+COLUMNS = (
+    ("label", "Breakdown"),
+    ("contacts", "Contacts handled"),
+    ("created", "Cases created"),
+    ("done", "Created and resolved"),
+    ("closure_rate", "Closure rate"),
+    ("resolved", "Cases resolved"),
+    ("on_time", "Resolved on time"),
+    ("on_time_rate", "On-time rate"),
+    ("cb_satisfied", "Satisfied"),
+    ("cb_fairly", "Fairly satisfied"),
+    ("cb_dissatisfied", "Dissatisfied"),
+    ("cb_unreachable", "Unreachable"),
+    ("cb_declined", "Declined"),
+    ("satisfaction", "Callback satisfaction"),
+)
+RATES = {"closure_rate", "on_time_rate", "satisfaction"}
+
+
+def column_titles() -> list[str]:
+    titles = {
+        "label": _("Breakdown"),
+        "contacts": _("Contacts handled"),
+        "created": _("Cases created"),
+        "done": _("Created and resolved"),
+        "closure_rate": _("Closure rate"),
+        "resolved": _("Cases resolved"),
+        "on_time": _("Resolved on time"),
+        "on_time_rate": _("On-time rate"),
+        "cb_satisfied": _("Satisfied"),
+        "cb_fairly": _("Fairly satisfied"),
+        "cb_dissatisfied": _("Dissatisfied"),
+        "cb_unreachable": _("Unreachable"),
+        "cb_declined": _("Declined"),
+        "satisfaction": _("Callback satisfaction"),
+    }
+    return [titles[key] for key, _title in COLUMNS]
+
+
+def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
+    """Everything a report shows: overall, the breakdown, and the previous period."""
+    return {
+        "period": period,
+        "by": by,
+        "by_label": selectors.BREAKDOWNS.get(by or "", ""),
+        "compare": selectors.comparison(user=user, period=period),
+        "overall": selectors.kpi_table(user=user, period=period)[0],
+        "rows": selectors.kpi_table(user=user, period=period, by=by) if by else [],
+        "columns": column_titles(),
+    }
+
+
+def excel(*, user: Any, period: Period, by: str | None) -> bytes:
+    """A workbook: sheet 1 the overall figures and the breakdown, sheet 2 the comparison."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    data = report_data(user=user, period=period, by=by)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _("KPIs")[:31]
+    sheet.append([_("Qingquan 96390 KPI report"), period.label])
+    sheet.append([])
+    sheet.append(data["columns"])
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    lines = [data["overall"], *data["rows"]]
+    for row in lines:
+        values = row.as_dict()
+        sheet.append([values[key] for key, _t in COLUMNS])
+        for index, (key, _t) in enumerate(COLUMNS, start=1):
+            if key in RATES:
+                sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
+    sheet.column_dimensions["A"].width = 24
+    previous = book.create_sheet(_("Previous period")[:31])
+    previous.append([_("Period"), *data["columns"][1:]])
+    for label, row in (
+        (period.label, data["compare"]["current"]),
+        (period.previous().label, data["compare"]["previous"]),
+    ):
+        values = row.as_dict()
+        previous.append([label, *(values[key] for key, _t in COLUMNS[1:])])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def pdf(*, user: Any, period: Period, by: str | None) -> bytes:
+    """The same report as a PDF (Noto CJK fonts render the Chinese)."""
+    from weasyprint import HTML
+
+    html = render_to_string("reports/report_pdf.html", report_data(user=user, period=period, by=by))
+    return HTML(string=html).write_pdf()  # type: ignore[no-any-return]

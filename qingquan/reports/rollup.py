@@ -1,0 +1,289 @@
+"""Incremental KPI rollups, their recomputation from the raw rows, and the proof that
+the two agree.
+
+Each case's contribution (the rows and counts it adds) is a pure function of the case
+and its completed callbacks (`contribution`). When a case changes — every change writes a
+`TicketEvent` — or one of its callbacks is completed, `refresh_ticket` recomputes the
+contribution, applies the difference to `KpiDaily` and stores the new contribution, in
+the same transaction as the change. Contacts only ever add one to their day's row.
+
+`recompute` builds the same tables from the raw rows alone; `consistency_check` lists
+every difference (none, when all is well) and `reconcile` rewrites the rollups from the
+recomputation (the nightly task).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from qingquan.core import clock
+from qingquan.reports.models import (
+    DIMENSIONS,
+    MEASURES,
+    ContactDaily,
+    KpiDaily,
+    TicketContribution,
+)
+from qingquan.surveys.models import CallbackTask
+from qingquan.tickets.models import DONE_STATES, Contact, Ticket
+
+Key = tuple[str, str, str, str, int, int]  # day (ISO), kind, district, channel, owner, dept
+ContactKey = tuple[str, str, int]  # day (ISO), channel, agent
+
+CB_MEASURE = {
+    "satisfied": "cb_satisfied",
+    "fairly_satisfied": "cb_fairly",
+    "dissatisfied": "cb_dissatisfied",
+    "unreachable": "cb_unreachable",
+    "declined": "cb_declined",
+}
+
+TICKET_FIELDS = (
+    "pk",
+    "created_at",
+    "resolved_at",
+    "state",
+    "on_time",
+    "channel",
+    "owner_id",
+    "department_id",
+    "kind__code",
+    "kind__parent__code",
+    "district__code",
+)
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The Asia/Shanghai day of an instant (rollup days are local days)."""
+    return moment.astimezone(clock.SHANGHAI).date()
+
+
+def contribution(
+    row: dict[str, Any], callbacks: Iterable[tuple[dt.datetime, str]]
+) -> dict[Key, Counter[str]]:
+    """The rollup counts one case adds: ``row`` holds TICKET_FIELDS, ``callbacks`` the
+    (completed_at, outcome) of its completed callbacks."""
+    dims = (
+        row["kind__parent__code"] or row["kind__code"],
+        row["district__code"] or "",
+        row["channel"],
+        row["owner_id"],
+        row["department_id"] or 0,
+    )
+    result: dict[Key, Counter[str]] = defaultdict(Counter)
+    done = row["state"] in DONE_STATES
+    created = result[(local_day(row["created_at"]).isoformat(), *dims)]  # type: ignore[arg-type]
+    created["created"] += 1
+    if done:
+        created["done"] += 1
+    if done and row["resolved_at"] is not None:
+        resolved = result[(local_day(row["resolved_at"]).isoformat(), *dims)]  # type: ignore[arg-type]
+        resolved["resolved"] += 1
+        if row["on_time"]:
+            resolved["on_time"] += 1
+    for completed_at, outcome in callbacks:
+        if completed_at is None or outcome not in CB_MEASURE:
+            continue
+        result[(local_day(completed_at).isoformat(), *dims)][CB_MEASURE[outcome]] += 1  # type: ignore[arg-type]
+    return result
+
+
+def _encode(rows: dict[Key, Counter[str]]) -> list[list[Any]]:
+    return [[list(key), dict(counts)] for key, counts in sorted(rows.items()) if +counts]
+
+
+def _decode(rows: list[list[Any]]) -> dict[Key, Counter[str]]:
+    return {tuple(key): Counter(counts) for key, counts in rows}  # type: ignore[misc]
+
+
+def _dims(key: Key) -> dict[str, Any]:
+    return dict(zip(DIMENSIONS, (dt.date.fromisoformat(key[0]), *key[1:]), strict=True))
+
+
+def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
+    """Add ``counts`` to the row with ``dims``, creating it when missing."""
+    counts = {m: n for m, n in counts.items() if n}
+    if not counts:
+        return
+    increments = {m: F(m) + n for m, n in counts.items()}
+    if model.objects.filter(**dims).update(**increments):
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(**dims, **counts)
+    except IntegrityError:  # created meanwhile by a concurrent transaction
+        model.objects.filter(**dims).update(**increments)
+
+
+def _ticket_row(ticket_id: int) -> dict[str, Any] | None:
+    return Ticket.objects.filter(pk=ticket_id).values(*TICKET_FIELDS).first()
+
+
+def _callbacks_of(ticket_id: int) -> list[tuple[dt.datetime, str]]:
+    return list(
+        CallbackTask.objects.filter(
+            ticket_id=ticket_id, status=CallbackTask.Status.DONE
+        ).values_list("completed_at", "outcome")
+    )
+
+
+def refresh_ticket(ticket_id: int) -> None:
+    """Bring the rollups up to date with one case (call inside the changing transaction)."""
+    with transaction.atomic():
+        row = _ticket_row(ticket_id)
+        if row is None:
+            return
+        new = contribution(row, _callbacks_of(ticket_id))
+        state = TicketContribution.objects.select_for_update().filter(ticket_id=ticket_id).first()
+        old = _decode(state.rows) if state is not None else {}
+        for key in set(new) | set(old):
+            delta = Counter(new.get(key, Counter()))
+            delta.subtract(old.get(key, Counter()))
+            _add(KpiDaily, _dims(key), dict(delta))
+        encoded = _encode(new)
+        if state is None:
+            TicketContribution.objects.create(ticket_id=ticket_id, rows=encoded)
+        elif state.rows != encoded:
+            state.rows = encoded
+            state.save(update_fields=["rows"])
+
+
+def contact_added(contact: Contact) -> None:
+    """Count one new contact in its day's row."""
+    _add(
+        ContactDaily,
+        {
+            "day": local_day(contact.started_at),
+            "channel": contact.channel,
+            "agent_id": contact.agent_id or 0,
+        },
+        {"contacts": 1},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Recomputation and the consistency check
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Recomputed:
+    kpi: dict[Key, Counter[str]]
+    contacts: dict[ContactKey, int]
+    per_ticket: dict[int, dict[Key, Counter[str]]]
+
+
+def recompute() -> Recomputed:
+    """Every rollup count computed afresh from cases, callbacks and contacts."""
+    callbacks: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
+    for ticket_id, completed_at, outcome in (
+        CallbackTask.objects.filter(ticket__isnull=False, status=CallbackTask.Status.DONE)
+        .values_list("ticket_id", "completed_at", "outcome")
+        .iterator(chunk_size=5000)
+    ):
+        callbacks[ticket_id].append((completed_at, outcome))
+    kpi: dict[Key, Counter[str]] = defaultdict(Counter)
+    per_ticket: dict[int, dict[Key, Counter[str]]] = {}
+    for row in Ticket.objects.order_by().values(*TICKET_FIELDS).iterator(chunk_size=5000):
+        rows = contribution(row, callbacks.get(row["pk"], ()))
+        per_ticket[row["pk"]] = rows
+        for key, counts in rows.items():
+            kpi[key].update(counts)
+    contacts: Counter[ContactKey] = Counter()
+    for started_at, channel, agent_id in (
+        Contact.objects.order_by()
+        .values_list("started_at", "channel", "agent_id")
+        .iterator(chunk_size=5000)
+    ):
+        contacts[(local_day(started_at).isoformat(), channel, agent_id or 0)] += 1
+    return Recomputed(kpi=dict(kpi), contacts=dict(contacts), per_ticket=per_ticket)
+
+
+def _stored() -> tuple[dict[Key, Counter[str]], dict[ContactKey, int]]:
+    kpi: dict[Key, Counter[str]] = {}
+    for row in KpiDaily.objects.values(*DIMENSIONS, *MEASURES).iterator(chunk_size=5000):
+        counts = Counter({m: row[m] for m in MEASURES if row[m]})
+        if counts:
+            key = (row["day"].isoformat(), *(row[d] for d in DIMENSIONS[1:]))
+            kpi[key] = counts  # type: ignore[index]
+    contacts = {
+        (day.isoformat(), channel, agent): n
+        for day, channel, agent, n in ContactDaily.objects.values_list(
+            "day", "channel", "agent_id", "contacts"
+        )
+        if n
+    }
+    return kpi, contacts
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str
+    key: tuple[Any, ...]
+    measure: str
+    stored: int
+    recomputed: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.table} {'/'.join(map(str, self.key))} {self.measure}: "
+            f"rollup {self.stored}, raw rows {self.recomputed}"
+        )
+
+
+def consistency_check() -> list[Difference]:
+    """Every difference between the rollups and a recomputation from the raw rows."""
+    fresh = recompute()
+    kpi, contacts = _stored()
+    diffs = []
+    for key in sorted(set(kpi) | set(fresh.kpi)):
+        a, b = kpi.get(key, Counter()), fresh.kpi.get(key, Counter())
+        for measure in MEASURES:
+            if a.get(measure, 0) != b.get(measure, 0):
+                diffs.append(Difference("kpi", key, measure, a.get(measure, 0), b.get(measure, 0)))
+    for ckey in sorted(set(contacts) | set(fresh.contacts)):
+        if contacts.get(ckey, 0) != fresh.contacts.get(ckey, 0):
+            diffs.append(
+                Difference(
+                    "contacts", ckey, "contacts", contacts.get(ckey, 0), fresh.contacts.get(ckey, 0)
+                )
+            )
+    return diffs
+
+
+@transaction.atomic
+def reconcile() -> int:
+    """Rewrite the rollups from the raw rows; returns how many differences were fixed."""
+    diffs = consistency_check()
+    if not diffs:
+        return 0
+    fresh = recompute()
+    KpiDaily.objects.all().delete()
+    KpiDaily.objects.bulk_create(
+        [KpiDaily(**_dims(key), **counts) for key, counts in fresh.kpi.items() if +counts],
+        batch_size=2000,
+    )
+    ContactDaily.objects.all().delete()
+    ContactDaily.objects.bulk_create(
+        [
+            ContactDaily(day=dt.date.fromisoformat(k[0]), channel=k[1], agent_id=k[2], contacts=n)
+            for k, n in fresh.contacts.items()
+        ],
+        batch_size=2000,
+    )
+    TicketContribution.objects.all().delete()
+    TicketContribution.objects.bulk_create(
+        [
+            TicketContribution(ticket_id=pk, rows=_encode(rows))
+            for pk, rows in fresh.per_ticket.items()
+        ],
+        batch_size=2000,
+    )
+    return len(diffs)

@@ -1,0 +1,180 @@
+"""Statistics pages: the KPI dashboard (charts, tables, comparison), drill-down lists,
+Excel and PDF exports; and the public service-commitments page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from qingquan.reports import commitments, exports, selectors
+from qingquan.reports.periods import KINDS, PeriodError, from_query
+from qingquan.staff.access import require
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    return {k: request.GET.get(k, "") for k in ("period", "date", "end", "by")}
+
+
+def _bad(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "reports/error.html", {"message": message}, status=400)
+
+
+def drill_url(params: dict[str, str], metric: str, key: str | None = None) -> str:
+    query = {k: v for k, v in params.items() if v and k in ("period", "date", "end")}
+    query["metric"] = metric
+    if key is not None and params.get("by"):
+        query["by"] = params["by"]
+        query["key"] = key
+    return f"{reverse('reports:drill')}?{urlencode(query)}"
+
+
+FIGURES = (
+    "contacts",
+    "created",
+    "done",
+    "resolved",
+    "on_time",
+    "late",
+    "cb_satisfied",
+    "cb_fairly",
+    "cb_dissatisfied",
+    "cb_unreachable",
+    "cb_declined",
+)
+
+
+def _links(params: dict[str, str], row: selectors.Row) -> dict[str, str]:
+    by = params.get("by") or None
+    links = {}
+    for metric in FIGURES:
+        if metric == "contacts" and by not in (None, "channel", "agent"):
+            continue
+        links[metric] = drill_url(params, metric, row.key if by else None)
+    return links
+
+
+@require("reports.view")
+def kpis(request: HttpRequest) -> HttpResponse:
+    """The KPIs for a period and breakdown, as charts and tables, with drill-down links."""
+    params = _params(request)
+    by = params["by"] or None
+    try:
+        period = from_query(params)
+        data = exports.report_data(user=request.user, period=period, by=by)
+    except (PeriodError, selectors.ReportError) as error:
+        return _bad(request, str(error))
+    overall = data["overall"]
+    rows = [(row, _links(params, row)) for row in data["rows"]]
+    chart = {
+        "labels": [r.label for r in data["rows"]],
+        "keys": [r.key for r in data["rows"]],
+        "closure": [_pct(r.closure_rate) for r in data["rows"]],
+        "on_time": [_pct(r.on_time_rate) for r in data["rows"]],
+        "satisfaction": [_pct(r.satisfaction) for r in data["rows"]],
+        "created": [r.created for r in data["rows"]],
+        "unreachable": [r.cb_unreachable for r in data["rows"]],
+        "drill": [drill_url(params, "created", r.key) for r in data["rows"]],
+        "names": {
+            "closure": _("Closure rate"),
+            "on_time": _("On-time rate"),
+            "satisfaction": _("Callback satisfaction"),
+            "created": _("Cases created"),
+            "unreachable": _("Unreachable"),
+        },
+    }
+    export_query = urlencode({k: v for k, v in params.items() if v})
+    return render(
+        request,
+        "reports/kpis.html",
+        {
+            **data,
+            "params": params,
+            "kinds": KINDS.items(),
+            "breakdowns": selectors.BREAKDOWNS.items(),
+            "overall_links": _links({**params, "by": ""}, overall),
+            "table": rows,
+            "chart": chart,
+            "export_query": export_query,
+        },
+    )
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 2)
+
+
+@require("reports.view")
+def drill(request: HttpRequest) -> HttpResponse:
+    """The cases, callbacks or contacts behind one figure."""
+    params = _params(request)
+    metric = request.GET.get("metric", "")
+    key = request.GET.get("key")
+    try:
+        period = from_query(params)
+        qs = selectors.drill(
+            user=request.user, period=period, metric=metric, by=params["by"] or None, key=key
+        )
+    except (PeriodError, selectors.ReportError) as error:
+        return _bad(request, str(error))
+    page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    model = qs.model._meta.model_name
+    return render(
+        request,
+        "reports/drill.html",
+        {
+            "page": page,
+            "count": page.paginator.count,
+            "model": model,
+            "metric": metric,
+            "period": period,
+            "by_label": selectors.BREAKDOWNS.get(params["by"], ""),
+            "key": key,
+            "back": f"{reverse('reports:kpis')}?"
+            + urlencode({k: v for k, v in params.items() if v}),
+        },
+    )
+
+
+@require("reports.view")
+def excel(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    try:
+        period = from_query(params)
+        body = exports.excel(user=request.user, period=period, by=params["by"] or None)
+    except (PeriodError, selectors.ReportError) as error:
+        return _bad(request, str(error))
+    response = HttpResponse(
+        body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="kpis-{period.start.isoformat()}-{period.last.isoformat()}.xlsx"'
+    )
+    return response
+
+
+@require("reports.view")
+def pdf(request: HttpRequest) -> HttpResponse:
+    params = _params(request)
+    try:
+        period = from_query(params)
+        body = exports.pdf(user=request.user, period=period, by=params["by"] or None)
+    except (PeriodError, selectors.ReportError) as error:
+        return _bad(request, str(error))
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="kpis-{period.start.isoformat()}-{period.last.isoformat()}.pdf"'
+    )
+    return response
+
+
+def public_commitments(request: HttpRequest) -> HttpResponse:
+    """服务承诺: the published commitments and this month's performance (no login, no
+    personal data: only counts)."""
+    context: dict[str, Any] = commitments.this_month()
+    return render(request, "reports/commitments.html", context)
