@@ -21,6 +21,15 @@ def immediate_tasks(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def english() -> Any:
+    """Messages in English (the source language), whatever the default language is."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def commit_hooks(request: Any, monkeypatch: Any) -> None:
     """Run on-commit hooks when a service's transaction ends, as in production.
 
@@ -71,6 +80,18 @@ def at() -> Any:
     yield go
     for traveller in travellers:
         traveller.stop()
+
+
+@pytest.fixture
+def reference_data(db: Any) -> None:
+    """Re-create the migration-seeded kinds and calendar if a transactional test's flush
+    removed them (the seeds are idempotent)."""
+    from qingquan.core.calendar import calendar_seed
+    from qingquan.tickets.kinds_seed import seed
+    from qingquan.tickets.models import CaseKind, SlaPolicy
+
+    seed(SlaPolicy, CaseKind)
+    calendar_seed(years=range(2025, 2028))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def client_for(user: Any) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 

@@ -12,7 +12,10 @@ from qingquan.tickets import services
 from qingquan.tickets.errors import StaleVersion
 from qingquan.tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("reference_data"),
+]
 
 
 def run_in_threads(count: int, work: Any) -> list[Any]:
