@@ -9,5 +9,6 @@ from qingquan.tickets.tests.conftest import (  # noqa: F401
     new_case,
     org,
     people,
+    reference_data,
     sh,
 )
