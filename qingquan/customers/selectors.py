@@ -326,7 +326,7 @@ def explain(bill: Bill, history: list[Bill]) -> BillExplanation:
         daily=(bill.volume / days).quantize(Decimal("0.001")),
         last_year_volume=previous.volume if previous else None,
         change_percent=change,
-        annual_to_date=annual_volume_before(account, bill.period_start) + bill.volume
+        annual_to_date=annual_volume_before(account, bill.period_start, history) + bill.volume
         if bill.period_start.year == bill.period_end.year
         else bill.volume,
         tier_bounds=bounds,

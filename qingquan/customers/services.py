@@ -532,19 +532,32 @@ def meter_spans(
     return spans, previous, current
 
 
-def annual_volume_before(account: Account, start: dt.date) -> Decimal:
+def annual_volume_before(
+    account: Account, start: dt.date, bills: Iterable[Bill] | None = None
+) -> Decimal:
     """The m³ already billed to the account in `start`'s calendar year, before `start`.
 
-    A bill straddling New Year counts for its days inside the year.
+    A bill straddling New Year counts for its days inside the year. `bills` may give the
+    account's bills already fetched (the customer page has them) to save a query.
     """
     year_start = dt.date(start.year, 1, 1)
+    if bills is None:
+        bills = (
+            account.bills.not_cancelled()
+            .filter(period_end__gte=year_start, period_start__lt=start)
+            .only("period_start", "period_end", "volume", "status")
+        )
     total = Decimal("0.000")
-    bills = account.bills.not_cancelled().filter(period_end__gte=year_start, period_start__lt=start)
-    for bill in bills.only("period_start", "period_end", "volume"):
+    for bill in bills:
+        if (
+            bill.status == BillStatus.CANCELLED
+            or bill.period_end < year_start
+            or bill.period_start >= start
+        ):
+            continue
         days = (bill.period_end - bill.period_start).days + 1
-        inside = (
-            min(bill.period_end, start - dt.timedelta(days=1)) - max(bill.period_start, year_start)
-        ).days + 1
+        last = min(bill.period_end, start - dt.timedelta(days=1))
+        inside = (last - max(bill.period_start, year_start)).days + 1
         total += bill.volume if inside >= days else bill.volume * inside / days
     return total.quantize(Decimal("0.001"))
 

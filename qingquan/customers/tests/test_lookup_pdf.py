@@ -138,3 +138,13 @@ def test_qr_payload_carries_number_amount_and_code(household: Account) -> None:
     assert str(invoice.amount) in payload
     assert invoice.verification_code in payload
     assert invoices.qr_data_uri(payload).startswith("data:image/png;base64,")
+
+
+def test_lookup_query_count_does_not_grow_with_results(
+    household: Account, agent: Any, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(5):
+        f.account(f.customer(name=f"解放{n}", phones=()), road="解放南路88号")
+    with django_assert_max_num_queries(8):
+        found = selectors.customer_lookup(user=agent, query="解放南路88号")
+    assert len(found) == 6
