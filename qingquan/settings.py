@@ -20,7 +20,21 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 QINGQUAN_ENV = CONFIG.env
 QINGQUAN_EMBEDDED = CONFIG.embedded
 
+# Qingquan's apps come first: their templates and translations take precedence over
+# Django's own (e.g. our 退出登录 over the admin's 注销 for "Log out").
 INSTALLED_APPS = [
+    "qingquan.core",
+    "qingquan.staff",
+    "qingquan.areas",
+    "qingquan.customers",
+    "qingquan.tickets",
+    "qingquan.partners",
+    "qingquan.open311",
+    "qingquan.telephony",
+    "qingquan.console",
+    "qingquan.knowledge",
+    "qingquan.surveys",
+    "qingquan.reports",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -34,18 +48,6 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
-    "qingquan.core",
-    "qingquan.staff",
-    "qingquan.areas",
-    "qingquan.customers",
-    "qingquan.tickets",
-    "qingquan.partners",
-    "qingquan.open311",
-    "qingquan.telephony",
-    "qingquan.console",
-    "qingquan.surveys",
-    "qingquan.reports",
-    "qingquan.knowledge",
 ]
 
 MIDDLEWARE = [
@@ -93,7 +95,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "qingquan.sqlite3",
+            "NAME": str(DATA_DIR / "qingquan.sqlite3"),
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -105,7 +107,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["TEST"] = {"NAME": DATA_DIR / "test.sqlite3"}
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work and push ----------------------------------------------------------------
