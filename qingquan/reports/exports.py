@@ -104,4 +104,4 @@ def pdf(*, user: Any, period: Period, by: str | None) -> bytes:
     from weasyprint import HTML
 
     html = render_to_string("reports/report_pdf.html", report_data(user=user, period=period, by=by))
-    return HTML(string=html).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html).write_pdf()

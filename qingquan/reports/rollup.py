@@ -66,7 +66,7 @@ def local_day(moment: dt.datetime) -> dt.date:
 
 
 def contribution(
-    row: dict[str, Any], callbacks: Iterable[tuple[dt.datetime, str]]
+    row: dict[str, Any], callbacks: Iterable[tuple[dt.datetime | None, str]]
 ) -> dict[Key, Counter[str]]:
     """The rollup counts one case adds: ``row`` holds TICKET_FIELDS, ``callbacks`` the
     (completed_at, outcome) of its completed callbacks."""
@@ -79,19 +79,19 @@ def contribution(
     )
     result: dict[Key, Counter[str]] = defaultdict(Counter)
     done = row["state"] in DONE_STATES
-    created = result[(local_day(row["created_at"]).isoformat(), *dims)]  # type: ignore[arg-type]
+    created = result[(local_day(row["created_at"]).isoformat(), *dims)]
     created["created"] += 1
     if done:
         created["done"] += 1
     if done and row["resolved_at"] is not None:
-        resolved = result[(local_day(row["resolved_at"]).isoformat(), *dims)]  # type: ignore[arg-type]
+        resolved = result[(local_day(row["resolved_at"]).isoformat(), *dims)]
         resolved["resolved"] += 1
         if row["on_time"]:
             resolved["on_time"] += 1
     for completed_at, outcome in callbacks:
         if completed_at is None or outcome not in CB_MEASURE:
             continue
-        result[(local_day(completed_at).isoformat(), *dims)][CB_MEASURE[outcome]] += 1  # type: ignore[arg-type]
+        result[(local_day(completed_at).isoformat(), *dims)][CB_MEASURE[outcome]] += 1
     return result
 
 
@@ -100,7 +100,7 @@ def _encode(rows: dict[Key, Counter[str]]) -> list[list[Any]]:
 
 
 def _decode(rows: list[list[Any]]) -> dict[Key, Counter[str]]:
-    return {tuple(key): Counter(counts) for key, counts in rows}  # type: ignore[misc]
+    return {tuple(key): Counter(counts) for key, counts in rows}
 
 
 def _dims(key: Key) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def _ticket_row(ticket_id: int) -> dict[str, Any] | None:
     return Ticket.objects.filter(pk=ticket_id).values(*TICKET_FIELDS).first()
 
 
-def _callbacks_of(ticket_id: int) -> list[tuple[dt.datetime, str]]:
+def _callbacks_of(ticket_id: int) -> list[tuple[dt.datetime | None, str]]:
     return list(
         CallbackTask.objects.filter(
             ticket_id=ticket_id, status=CallbackTask.Status.DONE
@@ -182,7 +182,7 @@ class Recomputed:
 
 def recompute() -> Recomputed:
     """Every rollup count computed afresh from cases, callbacks and contacts."""
-    callbacks: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
+    callbacks: dict[int, list[tuple[dt.datetime | None, str]]] = defaultdict(list)
     for ticket_id, completed_at, outcome in (
         CallbackTask.objects.filter(ticket__isnull=False, status=CallbackTask.Status.DONE)
         .values_list("ticket_id", "completed_at", "outcome")
@@ -212,7 +212,7 @@ def _stored() -> tuple[dict[Key, Counter[str]], dict[ContactKey, int]]:
         counts = Counter({m: row[m] for m in MEASURES if row[m]})
         if counts:
             key = (row["day"].isoformat(), *(row[d] for d in DIMENSIONS[1:]))
-            kpi[key] = counts  # type: ignore[index]
+            kpi[key] = counts
     contacts = {
         (day.isoformat(), channel, agent): n
         for day, channel, agent, n in ContactDaily.objects.values_list(
@@ -238,9 +238,9 @@ class Difference:
         )
 
 
-def consistency_check() -> list[Difference]:
+def consistency_check(fresh: Recomputed | None = None) -> list[Difference]:
     """Every difference between the rollups and a recomputation from the raw rows."""
-    fresh = recompute()
+    fresh = fresh or recompute()
     kpi, contacts = _stored()
     diffs = []
     for key in sorted(set(kpi) | set(fresh.kpi)):
@@ -261,10 +261,10 @@ def consistency_check() -> list[Difference]:
 @transaction.atomic
 def reconcile() -> int:
     """Rewrite the rollups from the raw rows; returns how many differences were fixed."""
-    diffs = consistency_check()
+    fresh = recompute()
+    diffs = consistency_check(fresh)
     if not diffs:
         return 0
-    fresh = recompute()
     KpiDaily.objects.all().delete()
     KpiDaily.objects.bulk_create(
         [KpiDaily(**_dims(key), **counts) for key, counts in fresh.kpi.items() if +counts],

@@ -145,9 +145,11 @@ def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
     if by == "department":
         from qingquan.staff.models import Department
 
-        found = dict(Department.objects.filter(pk__in=keys).values_list("pk", "name"))
-        found[0] = _("Hotline (no department)")
-        return found
+        departments: dict[Any, str] = dict(
+            Department.objects.filter(pk__in=keys).values_list("pk", "name")
+        )
+        departments[0] = _("Hotline (no department)")
+        return departments
     return {}
 
 

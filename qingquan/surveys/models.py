@@ -143,7 +143,7 @@ class CallbackTask(models.Model):
         indexes = [models.Index(fields=["assignee", "status", "due_at"], name="callback_todo")]
 
     def __str__(self) -> str:
-        target = self.ticket.number if self.ticket_id else str(self.customer)
+        target = self.ticket.number if self.ticket is not None else str(self.customer)
         return f"{self.get_purpose_display()} {target}"
 
     @property

@@ -225,7 +225,7 @@ def callback_attempt_record(
     CallbackAttempt.objects.create(task=task, at=now, actor=actor, outcome=outcome, note=note)
     task.attempts += 1
     task.version += 1
-    policy = policy_for(task.ticket.kind) if task.ticket_id else CallbackPolicy()
+    policy = policy_for(task.ticket.kind) if task.ticket is not None else CallbackPolicy()
     if outcome == Outcome.UNREACHABLE and task.attempts < max(1, policy.max_attempts):
         task.next_attempt_at = next_attempt_time(now, policy.retry_hours)
         task.save()

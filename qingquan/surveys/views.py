@@ -21,7 +21,7 @@ from qingquan.tickets.errors import TicketError
 def mine(request: HttpRequest) -> HttpResponse:
     """My open callbacks, overdue first, with the form to record each call."""
     now = clock.now()
-    rows = list(selectors.open_callbacks(request.user).filter(assignee=request.user)[:300])
+    rows = list(selectors.open_callbacks(request.user).filter(assignee_id=request.user.pk)[:300])
     context: dict[str, Any] = {
         "overdue": [t for t in rows if t.due_at < now],
         "due": [t for t in rows if t.due_at >= now],
@@ -34,7 +34,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         ]
     context["done"] = (
         selectors.callbacks_for(request.user)
-        .filter(assignee=request.user, status=CallbackTask.Status.DONE)
+        .filter(assignee_id=request.user.pk, status=CallbackTask.Status.DONE)
         .order_by("-completed_at")[:20]
     )
     return render(request, "surveys/mine.html", context)
@@ -89,7 +89,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "surveys/survey_closed.html", {"message": str(error)}, status=error.status
         )
-    error = ""
+    message = ""
     if request.method == "POST":
         try:
             services.survey_answer(
@@ -102,7 +102,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
                 request, "surveys/survey_closed.html", {"message": str(exc)}, status=exc.status
             )
         except TicketError as exc:
-            error = str(exc)
+            message = str(exc)
         else:
             return render(request, "surveys/survey_thanks.html")
     return render(
@@ -111,7 +111,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         {
             "task": task,
             "answers": [(a.value, a.label) for a in services.SURVEY_ANSWERS],
-            "error": error,
+            "error": message,
         },
-        status=400 if error else 200,
+        status=400 if message else 200,
     )

@@ -36,7 +36,7 @@ def test_march_figures_are_exact(crafted: Any, people: Any) -> None:
 
 
 def test_rollups_agree_with_the_tickets_kpis(crafted: Any, people: Any) -> None:
-    span = {"start": MARCH.start_at, "end": MARCH.end_at}
+    span: dict[str, Any] = {"start": MARCH.start_at, "end": MARCH.end_at}
     (closure,) = kpis.closure_rate(**span)
     (on_time,) = kpis.on_time_rate(**span)
     (row,) = selectors.kpi_table(user=people["supervisor"], period=MARCH)

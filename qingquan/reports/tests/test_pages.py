@@ -133,7 +133,9 @@ def test_reports_are_emailed_through_a_real_smtp_server(crafted: Any, settings: 
     monthly = by_rcpt["chief@example.cn"]
     parts = list(monthly.walk())
     text = next(p for p in parts if p.get_content_type() == "text/plain")
-    body = text.get_payload(decode=True).decode()
+    payload = text.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    body = payload.decode()
     assert "2026-03-01" in body and "60.00%" in body and "66.67%" in body
     assert any(p.get_filename() == "kpis-2026-03-01.xlsx" for p in parts)
     assert "2026-03-31" in str(by_rcpt["duty@example.cn"]["Subject"])

@@ -77,6 +77,7 @@ def test_unreachable_is_retried_at_other_times_then_final(
         assert task.attempts == attempt + 1
         if attempt < 2:
             assert task.is_open
+            assert task.next_attempt_at is not None
             times.append(task.next_attempt_at)
     # Each retry is proposed at another time of day, within calling hours.
     local = [t.astimezone(sh(2026, 1, 1).tzinfo) for t in times]
