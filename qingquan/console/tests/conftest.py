@@ -16,6 +16,19 @@ TOKEN = "console-test-pbx-token-0001"
 _ids = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def case_kinds(request: Any) -> None:
+    """The default case kinds (a data migration seeds them, but a transactional test that
+    ran earlier may have flushed them). Idempotent: created by code when missing."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from qingquan.tickets.kinds_seed import seed
+    from qingquan.tickets.models import CaseKind, SlaPolicy
+
+    seed(SlaPolicy, CaseKind)
+
+
 @pytest.fixture
 def pbx(db: Any) -> Any:
     return telephony.pbx_create(actor=None, name="PBX-T", token=TOKEN)[0]
