@@ -9,6 +9,7 @@ from qingquan.areas.services import areas_seed_ningbo
 from qingquan.core import clock
 from qingquan.customers.demo import seed_customers
 from qingquan.knowledge.demo import seed_knowledge
+from qingquan.reports.demo import seed_reports
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
 from qingquan.telephony.demo import seed_telephony
@@ -37,4 +38,5 @@ def demo_seed() -> list[DemoLogin]:
     seed_customers()
     seed_telephony()
     seed_knowledge()
+    seed_reports()
     return logins
