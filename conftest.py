@@ -28,6 +28,17 @@ def fast_password_hashing() -> None:
     ]
 
 
+@pytest.fixture(autouse=True)
+def fresh_calendar_cache() -> Iterator[None]:
+    """Each test reads the calendar table afresh (a rolled-back test's rows must not linger
+    in the process-wide cache)."""
+    from qingquan.core.calendar import _forget
+
+    _forget()
+    yield
+    _forget()
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """Give each test run its own test database, so that runs at the same time (several

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +16,17 @@ from qingquan.core.models import CalendarDay
 from qingquan.core.sla import WorkCalendar, calendar_days_from_chinesecalendar
 
 _cache_lock = threading.Lock()
-_cache: dict[str, Any] = {"version": None, "calendar": None}
+_cache: dict[str, Any] = {"version": None, "calendar": None, "checked": 0.0}
+# How long a process trusts its cached calendar before asking the table whether it changed.
+# Edits are rare (next year's holidays, once each autumn); an edit made in this process
+# is seen at once, one made in another process within this many seconds.
+RECHECK_SECONDS = 60.0
+
+
+def _forget() -> None:
+    with _cache_lock:
+        _cache["version"] = None
+        _cache["checked"] = 0.0
 
 
 def calendar_seed(*, actor: Any = None, years: Iterable[int]) -> int:
@@ -32,6 +43,8 @@ def calendar_seed(*, actor: Any = None, years: Iterable[int]) -> int:
     ]
     with transaction.atomic():
         CalendarDay.objects.bulk_create(rows, batch_size=1000)
+        _forget()
+        transaction.on_commit(_forget)
         if rows:
             audit_record(
                 actor=actor,
@@ -57,6 +70,9 @@ def calendar_set_day(
     row.note = note
     row.source = CalendarDay.Source.MANUAL
     row.save()
+    # Forget now (this transaction sees the change) and again once others can see it.
+    _forget()
+    transaction.on_commit(_forget)
     audit_record(
         actor=actor,
         action="calendar.set_day",
@@ -69,16 +85,22 @@ def calendar_set_day(
 
 def load_calendar() -> WorkCalendar:
     """The whole calendar table as a WorkCalendar, cached until the table changes."""
+    with _cache_lock:
+        fresh = time.monotonic() - _cache["checked"] < RECHECK_SECONDS
+        if fresh and _cache["calendar"] is not None:
+            return _cache["calendar"]
     version = CalendarDay.objects.aggregate(n=Count("id"), last=Max("updated_at"))
     key = f"{version['n']}:{version['last']}"
     with _cache_lock:
         if _cache["version"] == key and _cache["calendar"] is not None:
+            _cache["checked"] = time.monotonic()
             return _cache["calendar"]
     days = dict(CalendarDay.objects.values_list("date", "is_working_day"))
     calendar = WorkCalendar.from_days(days)
     with _cache_lock:
         _cache["version"] = key
         _cache["calendar"] = calendar
+        _cache["checked"] = time.monotonic()
     return calendar
 
 
