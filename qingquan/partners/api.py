@@ -165,6 +165,12 @@ class CaseOut(Schema):
     version: int
 
 
+class ContactOut(Schema):
+    at: dt.datetime
+    channel: str
+    note: str
+
+
 class CaseDetailOut(CaseOut):
     notes: list[NoteOut] = Field(description="The customer-visible timeline")
 
@@ -387,6 +393,21 @@ def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
     client = _client(request)
     services.require_scope(client, Scope.CASES_READ)
     return case_out(selectors.case_of(client, number), detail=True)
+
+
+@partner_api.get(
+    "/cases/{number}/contacts", response={200: list[ContactOut], **ERRORS}, tags=["cases"]
+)
+def case_contacts(request: HttpRequest, number: str) -> list[dict[str, Any]]:
+    """The contacts of the case made through this client: the one that opened it and
+    every note added since."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_READ)
+    partner_case = selectors.case_of(client, number)
+    return [
+        {"at": local(c.started_at), "channel": c.channel, "note": c.note}
+        for c in selectors.contacts_of(client, partner_case)
+    ]
 
 
 def _after_step(client: PartnerClient, number: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from qingquan.customers.models import Account
 from qingquan.customers.selectors import balances, bill_view, recent_bills
 from qingquan.partners.errors import NotFound
 from qingquan.partners.models import PartnerCase, PartnerClient
-from qingquan.tickets.models import OPEN_STATES, CaseKind, Ticket, TicketEvent
+from qingquan.tickets.models import OPEN_STATES, CaseKind, Contact, Ticket, TicketEvent
 
 OPEN = OPEN_STATES
 
@@ -40,6 +40,13 @@ def customer_notes(ticket: Ticket) -> list[TicketEvent]:
     """The customer-visible entries of a case's timeline."""
     entries = ticket.events.filter(visibility=TicketEvent.Visibility.CUSTOMER)
     return list(entries.order_by("at", "id"))
+
+
+def contacts_of(client: PartnerClient, partner_case: PartnerCase) -> list[Contact]:
+    """The contacts of the case that came in on the client's channel (what it sent)."""
+    return list(
+        partner_case.ticket.contacts.filter(channel=client.channel).order_by("started_at", "id")
+    )
 
 
 def intake_kinds() -> list[CaseKind]:

@@ -348,6 +348,24 @@ def idempotent(
 # ---------------------------------------------------------------------------
 
 
+IDEMPOTENCY_RETENTION = dt.timedelta(days=30)
+DELIVERY_RETENTION = dt.timedelta(days=90)
+
+
+def purge_old_records(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete idempotency records older than 30 days and delivered webhooks (with their
+    attempt log) older than 90 days; failed deliveries stay for the administrators."""
+    from qingquan.partners.models import Delivery, DeliveryStatus
+
+    now = now or clock.now()
+    keys, _ = IdempotencyRecord.objects.filter(created_at__lt=now - IDEMPOTENCY_RETENTION).delete()
+    old = Delivery.objects.filter(
+        status=DeliveryStatus.DELIVERED, delivered_at__lt=now - DELIVERY_RETENTION
+    )
+    deliveries, _ = old.delete()
+    return {"idempotency_records": keys, "deliveries": deliveries}
+
+
 def kind_for_intake(code: str) -> CaseKind:
     kinds = CaseKind.objects.select_related("parent", "policy", "parent__policy")
     kind = kinds.filter(code=code).first()

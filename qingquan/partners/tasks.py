@@ -18,3 +18,12 @@ def deliver_webhooks() -> int:
     from qingquan.partners.webhooks import deliver_due
 
     return deliver_due()
+
+
+@every(3600)
+@task()
+def purge_partner_records() -> dict[str, int]:
+    """Forget idempotency keys and delivered webhooks past their retention period."""
+    from qingquan.partners.services import purge_old_records
+
+    return purge_old_records()

@@ -169,6 +169,9 @@ def test_note_remind_and_reopen(api, inbox, org, make_user):
     assert response.status_code == 201
     ticket = Ticket.objects.get(number=number)
     assert ticket.contacts.count() == 2
+    contacts = api.get(f"{BASE}/cases/{number}/contacts").json()
+    assert [c["note"] for c in contacts][1] == "照片已补充"
+    assert all(c["channel"] == "provincial" for c in contacts)
     assert ticket.events.filter(action="contact").exists()
     make_user(Role.DISPATCHER, department=org["repair"])
     # Nobody handles it yet: a reminder is a conflict, not a 500.
@@ -205,3 +208,15 @@ def test_openapi_is_published_at_a_stable_url():
     schema = response.json()
     assert "/api/partner/v1/cases" in schema["paths"]
     assert "PartnerKeyAuth" in schema["components"]["securitySchemes"]
+
+
+def test_old_idempotency_records_and_deliveries_are_purged(api):
+    import datetime as dt
+
+    from qingquan.core import clock
+
+    post(api, "/cases", CASE, key="old")
+    assert services.purge_old_records()["idempotency_records"] == 0
+    later = clock.now() + dt.timedelta(days=31)
+    assert services.purge_old_records(now=later)["idempotency_records"] == 1
+    assert not IdempotencyRecord.objects.exists()
