@@ -85,3 +85,13 @@ api.add_router("/tickets/", tickets_router)
 from qingquan.customers.api import router as customers_router  # noqa: E402
 
 api.add_router("/customers/", customers_router)
+
+
+from qingquan.surveys.api import router as surveys_router  # noqa: E402
+
+api.add_router("/callbacks/", surveys_router)
+
+
+from qingquan.reports.api import router as reports_router  # noqa: E402
+
+api.add_router("/reports/", reports_router)
