@@ -234,6 +234,12 @@ def generate_city(
         done += size
         if progress:
             progress(done, accounts)
+    if connection.vendor == "postgresql":
+        # Fresh statistics: without them the planner scans the freshly filled bill table
+        # for a screen pop (seen: 750 ms instead of 16 ms at 100k accounts).
+        with connection.cursor() as cursor:
+            for model in (*_TABLES.values(), Account, Customer, CustomerPhone, Premise, Meter):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     seconds = time.perf_counter() - started
     first_district = District.objects.order_by("code").first()
     if first_district is not None and accounts:
