@@ -18,8 +18,10 @@ _ids = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def case_kinds(request: Any) -> None:
-    """The default case kinds (a data migration seeds them, but a transactional test that
-    ran earlier may have flushed them). Idempotent: created by code when missing."""
+    """The default case kinds and this year's working-day calendar: data migrations seed
+    them, but a transactional test that ran earlier flushes every table (these tests do
+    not use serialized_rollback, which breaks on content types after such a flush).
+    Idempotent: only what is missing is created."""
     if request.node.get_closest_marker("django_db") is None:
         return
     request.getfixturevalue("_django_db_helper")
@@ -27,6 +29,13 @@ def case_kinds(request: Any) -> None:
     from qingquan.tickets.models import CaseKind, SlaPolicy
 
     seed(SlaPolicy, CaseKind)
+    from qingquan.core import clock
+    from qingquan.core.calendar import calendar_seed
+    from qingquan.core.models import CalendarDay
+
+    year = clock.today().year
+    if not CalendarDay.objects.filter(date__year=year).exists():
+        calendar_seed(years=[year - 1, year, year + 1])
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from qingquan.tickets.models import Ticket, TicketState
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"

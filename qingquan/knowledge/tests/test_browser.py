@@ -11,7 +11,7 @@ from qingquan.knowledge.demo import seed_knowledge
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"

@@ -73,7 +73,7 @@ def test_inactive_pbx_is_refused(pbx: Any) -> None:
     assert post(event("ring", 0)).status_code == 403
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_answered_call_records_contact_state_and_pushes_a_screen_pop(make_user: Any) -> None:
     services.pbx_create(actor=None, name="PBX-A", token=TOKEN)
     agent = make_user("agent", extension="8001")
