@@ -16,11 +16,16 @@ def ticket_event_saved(sender: Any, instance: TicketEvent, created: bool, **kwar
     """Once the entry's transaction commits, write the outbox rows for its events."""
     if not created or kwargs.get("raw"):
         return
-    event_id = instance.pk
+    from qingquan.partners.webhooks import events_for
+
+    # Most timeline entries (notes, pauses, reminders…) are no webhook event: no cost.
+    if not events_for(instance):
+        return
+    event_id, ticket_id = instance.pk, instance.ticket_id
 
     def write() -> None:
         from qingquan.partners.webhooks import outbox_write
 
-        outbox_write(event_id=event_id)
+        outbox_write(event_id=event_id, ticket_id=ticket_id)
 
     transaction.on_commit(write)

@@ -82,11 +82,19 @@ def case_summary(ticket: Ticket, partner_case: PartnerCase) -> dict[str, Any]:
     }
 
 
-def outbox_write(*, event_id: int) -> list[Delivery]:
+def outbox_write(*, event_id: int, ticket_id: int | None = None) -> list[Delivery]:
     """Write one outbox row per subscribed event for timeline entry `event_id`.
 
-    Runs after the entry's transaction committed; safe to run twice.
+    Runs after the entry's transaction committed; safe to run twice. Cases that no
+    subscribed partner brought in cost one indexed query.
     """
+    if (
+        ticket_id is not None
+        and not PartnerCase.objects.filter(
+            ticket_id=ticket_id, client__subscriptions__is_active=True
+        ).exists()
+    ):
+        return []
     entry = (
         TicketEvent.objects.select_related("ticket", "ticket__kind", "ticket__department")
         .filter(pk=event_id)

@@ -213,3 +213,13 @@ def test_two_workers_never_deliver_twice(partner, receiver):
     assert Delivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 12
     assert DeliveryAttempt.objects.count() == 12
     connection.close()
+
+
+@pytest.mark.django_db
+def test_cases_not_from_partners_send_nothing(partner, receiver, inbox):
+    subscribe(partner[0], receiver.url)
+    ticket_services.ticket_create(
+        actor=inbox, kind=CaseKind.objects.get(code="bill"), channel="phone", subject="电话来单"
+    )
+    assert Delivery.objects.count() == 0
+    assert webhooks.outbox_write(event_id=0) == []
