@@ -29,6 +29,26 @@ def fast_password_hashing() -> None:
 
 
 @pytest.fixture(autouse=True)
+def reference_data(request: Any) -> None:
+    """Data that migrations seed (the working-day calendar, case kinds and time limits).
+
+    A transactional test flushes every table when it ends, so a later test would find them
+    empty; this puts them back, only when missing (two cheap queries otherwise)."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from qingquan.core.calendar import calendar_seed
+    from qingquan.core.models import CalendarDay
+    from qingquan.tickets.kinds_seed import seed
+    from qingquan.tickets.models import CaseKind, SlaPolicy
+
+    if not CalendarDay.objects.exists():
+        calendar_seed(years=range(2004, 2101))
+    if not CaseKind.objects.exists():
+        seed(SlaPolicy, CaseKind)
+
+
+@pytest.fixture(autouse=True)
 def fresh_calendar_cache() -> Iterator[None]:
     """Each test reads the calendar table afresh (a rolled-back test's rows must not linger
     in the process-wide cache)."""
