@@ -178,3 +178,40 @@ def test_demo_pbx_token_authenticates_and_is_seeded_once() -> None:
     assert seed_telephony() == first
     assert services.pbx_authenticate(DEMO_PBX_TOKEN) == first
     assert first.token_hash != DEMO_PBX_TOKEN  # stored hashed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answer_reaches_the_agents_open_console_over_the_websocket(make_user: Any) -> None:
+    from asgiref.sync import sync_to_async
+    from asgiref.testing import ApplicationCommunicator
+
+    from qingquan.core.consumers import StaffEventsConsumer
+
+    services.pbx_create(actor=None, name="PBX-WS", token=TOKEN)
+    agent = make_user("agent", extension="8301")
+    other = make_user("agent", extension="8302")
+
+    def socket(user: Any) -> ApplicationCommunicator:
+        scope = {"type": "websocket", "path": "/ws/events/", "headers": [], "user": user}
+        return ApplicationCommunicator(StaffEventsConsumer.as_asgi(), scope)
+
+    async def scenario() -> None:
+        mine, theirs = socket(agent), socket(other)
+        for comm in (mine, theirs):
+            await comm.send_input({"type": "websocket.connect"})
+            assert (await comm.receive_output(2))["type"] == "websocket.accept"
+        await sync_to_async(post)(event("ring", 0))
+        await sync_to_async(post)(event("answer", 3, extension="8301"))
+        call = await sync_to_async(Call.objects.get)()
+        frames = []
+        while not await mine.receive_nothing(0.2):
+            frames.append(json.loads((await mine.receive_output(1))["text"]))
+        assert {"kind": "screen_pop", "call_id": call.pk, "url": f"/console/calls/{call.pk}/"} in (
+            frames
+        )
+        assert await theirs.receive_nothing(0.3)  # the other agent gets no pop
+        for comm in (mine, theirs):
+            await comm.send_input({"type": "websocket.disconnect", "code": 1000})
+            await comm.wait(1)
+
+    async_to_sync(scenario)()
