@@ -15,12 +15,13 @@ recomputation (the nightly task).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from qingquan.core import clock
@@ -258,32 +259,79 @@ def consistency_check(fresh: Recomputed | None = None) -> list[Difference]:
     return diffs
 
 
+def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Plain multi-row inserts (the nightly rewrite touches every row: no model objects)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_batch = max(1, 900 // len(columns))  # SQLite's bound-parameter limit
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_batch):
+            batch = rows[start : start + per_batch]
+            cursor.execute(
+                # Table and column names come from the model, quoted; values are bound.
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(batch))}",  # noqa: S608
+                [value for row in batch for value in row],
+            )
+
+
 @transaction.atomic
 def reconcile() -> int:
-    """Rewrite the rollups from the raw rows; returns how many differences were fixed."""
+    """Make the rollups equal to a recomputation from the raw rows, touching only what
+    differs; returns how many differences were fixed (0 when all was well)."""
     fresh = recompute()
     diffs = consistency_check(fresh)
     if not diffs:
         return 0
-    KpiDaily.objects.all().delete()
-    KpiDaily.objects.bulk_create(
-        [KpiDaily(**_dims(key), **counts) for key, counts in fresh.kpi.items() if +counts],
-        batch_size=2000,
-    )
-    ContactDaily.objects.all().delete()
-    ContactDaily.objects.bulk_create(
+    kpi_keys = {d.key for d in diffs if d.table == "kpi"}
+    contact_keys = {d.key for d in diffs if d.table == "contacts"}
+    wrong_days = {dt.date.fromisoformat(key[0]) for key in kpi_keys}
+    # Rewrite every rollup row of the days that differ (all rows when building afresh).
+    for day_batch in _chunks(sorted(wrong_days), 500):
+        KpiDaily.objects.filter(day__in=day_batch).delete()
+    _insert(
+        KpiDaily,
+        list(DIMENSIONS) + list(MEASURES),
         [
-            ContactDaily(day=dt.date.fromisoformat(k[0]), channel=k[1], agent_id=k[2], contacts=n)
+            (dt.date.fromisoformat(key[0]), *key[1:], *(counts.get(m, 0) for m in MEASURES))
+            for key, counts in fresh.kpi.items()
+            if dt.date.fromisoformat(key[0]) in wrong_days and +counts
+        ],
+    )
+    for ckey in contact_keys:
+        ContactDaily.objects.filter(
+            day=dt.date.fromisoformat(ckey[0]), channel=ckey[1], agent_id=ckey[2]
+        ).delete()
+    _insert(
+        ContactDaily,
+        ["day", "channel", "agent_id", "contacts"],
+        [
+            (dt.date.fromisoformat(k[0]), k[1], k[2], n)
             for k, n in fresh.contacts.items()
+            if k in contact_keys and n
         ],
-        batch_size=2000,
     )
-    TicketContribution.objects.all().delete()
-    TicketContribution.objects.bulk_create(
-        [
-            TicketContribution(ticket_id=pk, rows=_encode(rows))
-            for pk, rows in fresh.per_ticket.items()
-        ],
-        batch_size=2000,
+    # Each case's stored contribution must match too, or its next change would apply a
+    # wrong delta.
+    stored = dict(TicketContribution.objects.values_list("ticket_id", "rows"))
+    stale = {
+        pk: _encode(rows)
+        for pk, rows in fresh.per_ticket.items()
+        if stored.get(pk) != _encode(rows)
+    }
+    gone = [pk for pk in stored if pk not in fresh.per_ticket]
+    for batch in _chunks(sorted(stale) + gone, 500):
+        TicketContribution.objects.filter(ticket_id__in=batch).delete()
+    _insert(
+        TicketContribution,
+        ["ticket_id", "rows"],
+        [(pk, json.dumps(rows)) for pk, rows in stale.items()],
     )
     return len(diffs)
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
