@@ -222,9 +222,8 @@ def cases(ctx: BenchContext) -> list[Comparison | Measurement]:
     t0 = time.perf_counter()
     total = _generate(wanted)
     generated = time.perf_counter() - t0
-    from qingquan.tickets.models import Ticket
-
     from qingquan.reports.models import ContactDaily, KpiDaily, TicketContribution
+    from qingquan.tickets.models import Ticket
 
     size = Ticket.objects.count()
     # A full rebuild: every rollup row and stored contribution recomputed from raw rows.
