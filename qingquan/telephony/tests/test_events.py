@@ -215,3 +215,17 @@ def test_answer_reaches_the_agents_open_console_over_the_websocket(make_user: An
             await comm.wait(1)
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_management_commands_register_a_pbx_and_block_a_number() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("pbx_create", "Asterisk-1", stdout=out)
+    token = out.getvalue().split("Bearer ")[1].split("'")[0]
+    assert services.pbx_authenticate(token) is not None
+    call_command("block_number", "0574-8765 4321", "robocall", stdout=io.StringIO())
+    assert services.is_blocked("057487654321")
