@@ -300,17 +300,16 @@ def reconcile() -> int:
             if dt.date.fromisoformat(key[0]) in wrong_days and +counts
         ],
     )
-    for ckey in contact_keys:
-        ContactDaily.objects.filter(
-            day=dt.date.fromisoformat(ckey[0]), channel=ckey[1], agent_id=ckey[2]
-        ).delete()
+    contact_days = {dt.date.fromisoformat(key[0]) for key in contact_keys}
+    for day_batch in _chunks(sorted(contact_days), 500):
+        ContactDaily.objects.filter(day__in=day_batch).delete()
     _insert(
         ContactDaily,
         ["day", "channel", "agent_id", "contacts"],
         [
             (dt.date.fromisoformat(k[0]), k[1], k[2], n)
             for k, n in fresh.contacts.items()
-            if k in contact_keys and n
+            if dt.date.fromisoformat(k[0]) in contact_days and n
         ],
     )
     # Each case's stored contribution must match too, or its next change would apply a
