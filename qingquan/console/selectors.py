@@ -54,6 +54,8 @@ class Pop:
     cases: dict[int, list[CaseRow]] = field(default_factory=dict)
     contacts_7d: int = 0
     query: str = ""
+    # Cases opened from this number without a customer record (unknown callers).
+    phone_cases: list[CaseRow] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
@@ -105,6 +107,15 @@ def screen_pop(*, user: Any, call: Call | None = None, query: str = "") -> Pop:
         if call is not None and call.contact_id:
             recent = recent.exclude(pk=call.contact_id)
         contacts_7d = recent.count()
+    phone_cases: list[CaseRow] = []
+    if numbers and not ids:
+        rows = (
+            Ticket.objects.filter(caller_phone__in=numbers)
+            .select_related("kind", "kind__parent")
+            .prefetch_related("pauses")
+            .order_by("-created_at")[:CASES_PER_CUSTOMER]
+        )
+        phone_cases = [CaseRow(t, case_clock(t, now=now)) for t in rows]
     full = can(user, "customers.view_phone_full")
     shown = number if full else phones.mask(digits[1] if digits else number)
     return Pop(
@@ -115,6 +126,7 @@ def screen_pop(*, user: Any, call: Call | None = None, query: str = "") -> Pop:
         cases=_cases_of(ids, now) if ids else {},
         contacts_7d=contacts_7d,
         query=query,
+        phone_cases=phone_cases,
     )
 
 

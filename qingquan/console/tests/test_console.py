@@ -52,10 +52,19 @@ def test_screen_pop_of_a_known_caller(pbx: Any, on_line: Any, known_caller: Any)
 def test_screen_pop_of_an_unknown_caller_offers_search_and_quick_creation(
     pbx: Any, on_line: Any
 ) -> None:
+    earlier = services.intake_submit(
+        actor=on_line,
+        intake=services.Intake(
+            kind=CaseKind.objects.get(code="consultation"),
+            subject="询问营业厅地址",
+            caller_phone="13911112222",
+        ),
+    )
     call = answer_call(pbx, on_line, "13911112222")
     client = client_for(on_line)
     text = client.get(f"/console/calls/{call.pk}/").content.decode()
     assert "Unknown number" in text and 'data-testid="quick-customer"' in text
+    assert "Earlier cases from this number" in text and earlier.number in text
     response = client.post("/console/customers/new/", {"call": call.pk, "name": ""})
     assert response.status_code == 302  # back to the pop with the message
     response = client.post("/console/customers/new/", {"call": call.pk, "name": "陈先生"})
