@@ -77,6 +77,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "wallboard.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # The demo call simulator (演示工具) posts real call events as a phone system would.
     "telephony.simulate": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # Blocking harassing numbers (the PBX is told to reject their calls).
+    "telephony.block": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # Follow-up callbacks (回访): owners call back their customers; customer managers make
     # their twice-yearly calls; supervisors record for anyone.
     "surveys.callback": frozenset({R.AGENT, R.SUPERVISOR, R.CUSTOMER_MANAGER}),

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from qingquan.core import clock
 from qingquan.staff.access import can
 from qingquan.staff.models import User
-from qingquan.telephony.models import AgentState, AgentStatus, Call, CallState
+from qingquan.telephony.models import AgentState, AgentStatus, BlockedNumber, Call, CallState
 
 
 def agents_with_extension() -> QuerySet[User]:
@@ -60,3 +60,7 @@ def recent_calls(*, user: Any) -> QuerySet[Call]:
 
 def waiting_calls() -> QuerySet[Call]:
     return Call.objects.waiting().order_by("rang_at")
+
+
+def blocked_numbers() -> QuerySet[BlockedNumber]:
+    return BlockedNumber.objects.filter(active=True).select_related("created_by")

@@ -159,6 +159,15 @@ def blocked_number_add(*, actor: Any, number: str, reason: str) -> BlockedNumber
     return blocked
 
 
+@transaction.atomic
+def blocked_number_remove(*, actor: Any, blocked: BlockedNumber) -> BlockedNumber:
+    """Lift a block: the number's calls reach the queue again."""
+    BlockedNumber.objects.filter(pk=blocked.pk).update(active=False)
+    blocked.refresh_from_db()
+    audit_record(actor=actor, action="telephony.unblock", obj=blocked, after={"active": False})
+    return blocked
+
+
 def is_blocked(number: str) -> bool:
     digits = _national(number)
     return bool(digits) and BlockedNumber.objects.filter(number=digits, active=True).exists()

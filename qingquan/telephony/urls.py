@@ -7,6 +7,7 @@ app_name = "telephony"
 urlpatterns = [
     path("events", views.events, name="events"),
     path("simulator/", views.simulator, name="simulator"),
+    path("blocked/", views.blocked, name="blocked"),
     path("state/", views.agent_state, name="state"),
     path("state/panel/", views.agent_state_panel, name="state_panel"),
 ]

@@ -177,3 +177,28 @@ def agent_state_panel(request: HttpRequest) -> HttpResponse:
     return render(
         request, "telephony/_state.html", {"state": selectors.agent_state_of(request.user)}
     )
+
+
+@require("telephony.block")
+def blocked(request: HttpRequest) -> HttpResponse:
+    """Numbers whose calls the phone system is told to reject (harassment, robocalls)."""
+    error = ""
+    values = {"number": "", "reason": ""}
+    if request.method == "POST":
+        try:
+            if request.POST.get("unblock"):
+                item = selectors.blocked_numbers().filter(pk=request.POST["unblock"]).first()
+                if item is not None:
+                    services.blocked_number_remove(actor=request.user, blocked=item)
+            else:
+                values = {k: request.POST.get(k, "") for k in values}
+                services.blocked_number_add(actor=request.user, **values)
+                values = {"number": "", "reason": ""}
+        except services.TelephonyError as exc:
+            error = exc.message
+    return render(
+        request,
+        "telephony/blocked.html",
+        {"items": selectors.blocked_numbers(), "values": values, "error": error},
+        status=400 if error else 200,
+    )

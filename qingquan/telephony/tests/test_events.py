@@ -229,3 +229,20 @@ def test_management_commands_register_a_pbx_and_block_a_number() -> None:
     assert services.pbx_authenticate(token) is not None
     call_command("block_number", "0574-8765 4321", "robocall", stdout=io.StringIO())
     assert services.is_blocked("057487654321")
+
+
+@pytest.mark.django_db
+def test_supervisor_blocks_and_unblocks_a_number(pbx: Any, agent: Any, supervisor: Any) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(agent)
+    assert client.get("/telephony/blocked/").status_code == 403
+    client.force_login(supervisor)
+    assert client.post("/telephony/blocked/", {"number": "", "reason": "x"}).status_code == 400
+    assert (
+        client.post("/telephony/blocked/", {"number": "13800005678", "reason": "骚扰"}).status_code
+        == 200
+    )
+    assert post(event("ring", 0)).json()["action"] == "reject"
+    blocked = services.BlockedNumber.objects.get()
+    client.post("/telephony/blocked/", {"unblock": blocked.pk})
+    assert post(event("ring", 1, call_id="c2")).json()["action"] == "continue"
