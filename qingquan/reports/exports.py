@@ -7,6 +7,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from qingquan.reports import selectors
 from qingquan.reports.periods import Period
@@ -87,7 +88,7 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
                 sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
     sheet.column_dimensions["A"].width = 24
     previous = book.create_sheet(_("Previous period")[:31])
-    previous.append([_("Period"), *data["columns"][1:]])
+    previous.append([pgettext("reporting period", "Period"), *data["columns"][1:]])
     for label, row in (
         (period.label, data["compare"]["current"]),
         (period.previous().label, data["compare"]["previous"]),
