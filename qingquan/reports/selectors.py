@@ -120,7 +120,8 @@ def scope_for(user: Any) -> int | None:
     return None if can(user, "reports.view_all") else int(user.pk)
 
 
-def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
+def labels(by: str, keys: list[Any]) -> dict[Any, str]:
+    """Display names for breakdown values (kind codes, user and department ids…)."""
     if by == "kind":
         from qingquan.tickets.models import CaseKind
 
@@ -179,9 +180,9 @@ def kpi_table(*, user: Any, period: Period, by: str | None = None) -> list[Row]:
     if contact_column:
         for key, n in cqs.values_list(contact_column).annotate(n=Sum("contacts")).order_by():
             rows.setdefault(key, Row(key=str(key), label="")).contacts = n or 0
-    labels = _labels(by, list(rows))
+    names = labels(by, list(rows))
     for key, row in rows.items():
-        row.label = str(labels.get(key, key))
+        row.label = str(names.get(key, key))
     return [r for _k, r in sorted(rows.items(), key=lambda kv: str(kv[0]))]
 
 

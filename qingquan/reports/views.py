@@ -105,6 +105,22 @@ def kpis(request: HttpRequest) -> HttpResponse:
     )
 
 
+def metric_labels() -> dict[str, str]:
+    return {
+        "contacts": _("Contacts handled"),
+        "created": _("Cases created"),
+        "done": _("Created and resolved"),
+        "resolved": _("Cases resolved"),
+        "on_time": _("Resolved on time"),
+        "late": _("Resolved late"),
+        "cb_satisfied": _("Callbacks: satisfied"),
+        "cb_fairly": _("Callbacks: fairly satisfied"),
+        "cb_dissatisfied": _("Callbacks: dissatisfied"),
+        "cb_unreachable": _("Callbacks: unreachable"),
+        "cb_declined": _("Callbacks: declined"),
+    }
+
+
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 2)
 
@@ -123,6 +139,12 @@ def drill(request: HttpRequest) -> HttpResponse:
     except (PeriodError, selectors.ReportError) as error:
         return _bad(request, str(error))
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    key_label = key
+    if params["by"] and key is not None:
+        lookup: Any = key
+        if params["by"] in ("agent", "department"):
+            lookup = int(key) if key.isdigit() else None
+        key_label = str(selectors.labels(params["by"], [lookup]).get(lookup, key))
     model = qs.model._meta.model_name
     return render(
         request,
@@ -132,6 +154,8 @@ def drill(request: HttpRequest) -> HttpResponse:
             "count": page.paginator.count,
             "model": model,
             "metric": metric,
+            "metric_label": metric_labels().get(metric, metric),
+            "key_label": key_label,
             "period": period,
             "by_label": selectors.BREAKDOWNS.get(params["by"], ""),
             "key": key,

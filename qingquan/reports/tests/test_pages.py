@@ -60,6 +60,9 @@ def test_bad_drill_parameters_are_400(client: Any, people: Any) -> None:
     assert client.get("/reports/drill/?metric=nothing").status_code == 400
     assert client.get("/reports/drill/?metric=created&by=agent&key=abc").status_code == 400
     assert client.get("/reports/drill/?metric=contacts&by=kind&key=bill").status_code == 400
+    assert client.get("/reports/drill/?metric=contacts&by=agent&key=x").status_code == 200
+    assert client.get("/reports/drill/?metric=created&by=agent&key=").status_code == 400
+    assert client.get("/reports/drill/?metric=created&date=2026-02-30").status_code == 400
 
 
 def test_access(client: Any, people: Any) -> None:
