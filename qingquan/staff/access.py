@@ -79,6 +79,10 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "telephony.simulate": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # Blocking harassing numbers (the PBX is told to reject their calls).
     "telephony.block": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # Knowledge base: everyone reads; agents propose edits; supervisors publish them.
+    "knowledge.view": ALL_STAFF,
+    "knowledge.propose": frozenset({R.AGENT, R.SUPERVISOR}),
+    "knowledge.publish": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # Follow-up callbacks (回访): owners call back their customers; customer managers make
     # their twice-yearly calls; supervisors record for anyone.
     "surveys.callback": frozenset({R.AGENT, R.SUPERVISOR, R.CUSTOMER_MANAGER}),
@@ -86,10 +90,6 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "reports.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR, R.CUSTOMER_MANAGER}),
     "reports.view_all": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     "reports.subscribe": frozenset({R.ADMINISTRATOR}),
-    # Knowledge base: everyone reads; agents propose edits; supervisors publish them.
-    "knowledge.view": ALL_STAFF,
-    "knowledge.propose": frozenset({R.AGENT, R.SUPERVISOR}),
-    "knowledge.publish": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
 }
 
 
@@ -170,13 +170,13 @@ NAVIGATION: list[NavItem] = [
     NavItem(
         "surveys:mine", _("My callbacks"), "surveys.callback", _("Follow-up calls due and overdue")
     ),
-    NavItem("reports:kpis", _("Statistics"), "reports.view", _("KPIs, charts, drill-down, exports")),
+    NavItem(
+        "reports:kpis", _("Statistics"), "reports.view", _("KPIs, charts, drill-down, exports")
+    ),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),
     NavItem("audit", _("Audit log"), "audit.view", _("Every change, who made it and when")),
-    NavItem("admin:index", _("Back office"), "admin.site", _("Records and settings")),
-    NavItem(
-        "password_change", _("Change password"), "profile.password", _("Your login password")
-    ),
+    NavItem("admin:index", _("Management screens"), "admin.site", _("Records and settings")),
+    NavItem("password_change", _("Change password"), "profile.password", _("Your login password")),
 ]
 
 

@@ -46,7 +46,7 @@ def race(count: int, send: Any) -> list[Any]:
     return results
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_retries_with_one_idempotency_key_create_one_case(partner):
     key = partner[1]
 
@@ -69,7 +69,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_case(partner):
     connection.close()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_creations_with_one_external_id_create_one_case(partner):
     key = partner[1]
     body = {**CASE, "external_id": "ZLB-2026-77"}

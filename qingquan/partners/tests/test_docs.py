@@ -24,7 +24,7 @@ def test_docs_have_examples_for_both_apis():
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl, jq")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_curl_examples_run_against_a_live_server(live_server, make_client, tmp_path):
     from qingquan.partners.models import PartnerCase
     from qingquan.tickets.models import Ticket

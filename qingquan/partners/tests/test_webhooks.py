@@ -178,7 +178,7 @@ def test_a_claimed_delivery_is_not_claimed_again(partner, receiver):
     assert webhooks.deliver_due(now=now + webhooks.STALE_CLAIM + dt.timedelta(seconds=1)) == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_workers_never_deliver_twice(partner, receiver):
     """Two workers run the delivery loop at the same time over many rows."""
     from django.db import connection

@@ -13,7 +13,7 @@ from qingquan.tickets import services
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("reference_data")
 def test_supervisor_drills_down_and_downloads_excel(
     page: Any, login: Any, people: Any, new_case: Any, tmp_path: Any

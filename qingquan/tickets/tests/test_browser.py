@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("reference_data")
 def test_agent_creates_transfers_and_resolves_a_case(
     page: Any, login: Any, people: Any, org: Any

@@ -13,7 +13,7 @@ from qingquan.tickets.errors import StaleVersion
 from qingquan.tickets.models import Ticket
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("reference_data"),
 ]
 
