@@ -22,10 +22,10 @@ def remember() -> None:
 
 
 @pytest.fixture
-def registered():
+def registered(monkeypatch):
+    # Only this job: the apps' own periodic jobs have other periods.
+    monkeypatch.setattr(periodic, "REGISTRY", {})
     periodic.every(60)(remember)
-    yield
-    periodic.REGISTRY.pop(f"{remember.func.__module__}.{remember.func.__name__}", None)
 
 
 @pytest.mark.django_db(transaction=True)
