@@ -13,6 +13,7 @@ from qingquan.reports.demo import seed_reports
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
 from qingquan.telephony.demo import seed_telephony
+from qingquan.tickets.demo import seed_tickets
 
 
 class DemoRefused(Exception):
@@ -36,6 +37,7 @@ def demo_seed() -> list[DemoLogin]:
     areas_seed_ningbo()
     logins = seed_staff(today=clock.today())
     seed_customers()
+    seed_tickets(today=clock.today())
     seed_telephony()
     seed_knowledge()
     seed_reports()
