@@ -26,6 +26,8 @@ def fast_password_hashing() -> None:
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+    # The demo's generated city is volume, not behaviour: a small one keeps tests quick.
+    settings.QINGQUAN_DEMO_ACCOUNTS = 200
 
 
 # Data migrations that seed reference data, each with a model that is empty without it.

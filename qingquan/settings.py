@@ -3,6 +3,7 @@ through qingquan.config (see docs/operations.md for the variables)."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,8 @@ DEBUG = CONFIG.debug
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 QINGQUAN_ENV = CONFIG.env
 QINGQUAN_EMBEDDED = CONFIG.embedded
+# How many generated customer accounts the demo loads (tests use fewer).
+QINGQUAN_DEMO_ACCOUNTS = int(os.environ.get("QINGQUAN_DEMO_ACCOUNTS", "3000"))
 
 # Qingquan's apps come first: their templates and translations take precedence over
 # Django's own (e.g. our 退出登录 over the admin's 注销 for "Log out").

@@ -36,7 +36,7 @@ def demo_seed() -> list[DemoLogin]:
         return []
     areas_seed_ningbo()
     logins = seed_staff(today=clock.today())
-    seed_customers()
+    seed_customers(count=settings.QINGQUAN_DEMO_ACCOUNTS)
     seed_tickets(today=clock.today())
     seed_telephony()
     seed_knowledge()

@@ -25,14 +25,22 @@ def seeded():
     return logins
 
 
-def test_demo_has_ningbo_districts_streets_and_communities(seeded):
+def test_the_demo(seeded):
+    """One seeding (it takes seconds), every promise about it checked."""
+    _ningbo_districts_streets_and_communities()
+    _one_login_per_role_and_each_works(seeded)
+    _twenty_six_agents_cover_twenty_four_hours()
+    _seeding_twice_changes_nothing()
+
+
+def _ningbo_districts_streets_and_communities():
     names = set(District.objects.values_list("name", flat=True))
     assert {"海曙区", "江北区", "鄞州区", "镇海区", "北仑区", "奉化区"} <= names
     assert Street.objects.filter(district__name="海曙区", name="鼓楼街道").exists()
     assert Community.objects.count() >= 3 * Street.objects.count()
 
 
-def test_one_login_per_role_and_each_works(seeded):
+def _one_login_per_role_and_each_works(seeded):
     assert {login.role for login in seeded} == set(Role)
     for login in seeded:
         client = Client()
@@ -41,7 +49,7 @@ def test_one_login_per_role_and_each_works(seeded):
         assert login.full_name in client.get("/").content.decode()
 
 
-def test_twenty_six_agents_cover_twenty_four_hours(seeded):
+def _twenty_six_agents_cover_twenty_four_hours():
     assert User.objects.filter(role=Role.AGENT).count() == 26
     for hour in range(24):
         at = dt.datetime(2026, 11, 28, hour, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -52,7 +60,7 @@ def test_twenty_six_agents_cover_twenty_four_hours(seeded):
         assert supervisors, hour
 
 
-def test_seeding_twice_changes_nothing(seeded):
+def _seeding_twice_changes_nothing():
     count = User.objects.count()
     assert demo.demo_seed() == []
     assert User.objects.count() == count

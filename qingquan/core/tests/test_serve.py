@@ -51,6 +51,7 @@ def test_serve_first_run_prints_working_demo_logins(tmp_path):
     }
     env.pop("DATABASE_URL", None)
     env["QINGQUAN_DATA_DIR"] = str(tmp_path / "var")
+    env["QINGQUAN_DEMO_ACCOUNTS"] = "200"  # the generated city's size is not under test
     out = (tmp_path / "serve.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "qingquan.cli", "serve", "--port", str(port)],
