@@ -169,9 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="run a background task worker").set_defaults(func=cmd_worker)
-    sub.add_parser("migrate", help="create or update the database").set_defaults(
-        func=cmd_migrate
-    )
+    sub.add_parser("migrate", help="create or update the database").set_defaults(func=cmd_migrate)
 
     admin = sub.add_parser("createadmin", help="create an administrator account")
     admin.add_argument("username")
@@ -180,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=cmd_createadmin)
 
     sub.add_parser("seed-demo", help="load the demo data").set_defaults(func=cmd_seed_demo)
-    sub.add_parser(
-        "check-production", help="check the configuration for production"
-    ).set_defaults(func=cmd_check_production)
+    sub.add_parser("check-production", help="check the configuration for production").set_defaults(
+        func=cmd_check_production
+    )
 
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
