@@ -266,7 +266,8 @@ def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_batch = max(1, 900 // len(columns))  # SQLite's bound-parameter limit
+    # SQLite binds at most 999 parameters per statement; PostgreSQL 65 535.
+    per_batch = max(1, (900 if connection.vendor == "sqlite" else 30000) // len(columns))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_batch):
             batch = rows[start : start + per_batch]
