@@ -109,9 +109,12 @@ def administrator(make_user: Callable[..., Any]) -> Any:
     return make_user(Role.ADMINISTRATOR)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser).
+
+    One per test: Playwright's sync API keeps an event loop running in the test thread
+    while it is open, and later tests that call async_to_sync must not find one."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -52,7 +52,8 @@ def test_lockout_after_repeated_failures(page, login, agent):
     for _ in range(5):
         login(agent.username, "not-my-password")
     login(agent.username, PASSWORD)  # even the right password is refused now
-    assert "账号已锁定" in page.get_by_test_id("locked-out").inner_text()
+    assert "已锁定" in page.get_by_test_id("locked-out").inner_text()
+    assert page.get_by_role("heading", level=1).inner_text() == "账号已锁定"
 
 
 def test_english_ui_on_request(browser, live_server, agent):
