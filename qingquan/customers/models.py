@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from qingquan.customers import ids, phones
 
@@ -111,7 +112,7 @@ class Customer(models.Model):
 
 class PhoneLabel(models.TextChoices):
     MOBILE = "mobile", _("Mobile")
-    HOME = "home", _("Home")
+    HOME = "home", pgettext_lazy("phone label", "Home")
     WORK = "work", _("Work")
     OTHER = "other", _("Other")
 
@@ -249,7 +250,7 @@ class AccountKind(models.TextChoices):
 class AccountStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("account status", "Closed")
 
 
 class Tariff(models.Model):
@@ -471,7 +472,7 @@ class Meter(models.Model):
 class ReadingSource(models.TextChoices):
     MANUAL = "manual", _("Meter reader")
     REMOTE = "remote", _("Remote reading")
-    CUSTOMER = "customer", _("Customer")
+    CUSTOMER = "customer", pgettext_lazy("reading source", "Customer")
     ESTIMATED = "estimated", _("Estimated")
     FINAL = "final", _("Final (meter removed)")
 
@@ -517,7 +518,7 @@ class BillStatus(models.TextChoices):
     UNPAID = "unpaid", _("Unpaid")
     PARTIALLY_PAID = "partially_paid", _("Partially paid")
     PAID = "paid", _("Paid")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("bill status", "Cancelled")
 
 
 class BillQuerySet(models.QuerySet["Bill"]):
@@ -633,8 +634,8 @@ class BillLine(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=BillLineKind.choices)
     tier = models.PositiveSmallIntegerField(_("tier"), null=True, blank=True)
-    start = models.DateField(_("from"))
-    end = models.DateField(_("to"))
+    start = models.DateField(pgettext_lazy("period", "from"))
+    end = models.DateField(pgettext_lazy("period", "to"))
     volume = models.DecimalField(_("volume (m³)"), max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(_("unit price"), max_digits=8, decimal_places=2)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
@@ -717,7 +718,7 @@ class Invoice(models.Model):
 
 class PaperInvoiceStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")
-    DISPATCHED = "dispatched", _("Dispatched")
+    DISPATCHED = "dispatched", pgettext_lazy("paper invoice", "Dispatched")
     DELIVERED = "delivered", _("Delivered")
 
 

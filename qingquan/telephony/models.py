@@ -12,6 +12,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def token_digest(token: str) -> str:
@@ -83,9 +84,9 @@ class HangupCause(models.TextChoices):
     BUSY = "busy", _("Busy")
     CANCEL = "cancel", _("Caller hung up")
     NO_ANSWER = "no_answer", _("No answer")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", pgettext_lazy("call", "Rejected")
     FAILED = "failed", _("Failed")
-    TRANSFER = "transfer", _("Transferred")
+    TRANSFER = "transfer", pgettext_lazy("call", "Transferred")
 
 
 class CallQuerySet(models.QuerySet["Call"]):
@@ -104,8 +105,8 @@ class Call(models.Model):
     direction = models.CharField(
         _("direction"), max_length=10, choices=Direction.choices, default=Direction.INBOUND
     )
-    from_number = models.CharField(_("from"), max_length=40, blank=True)
-    to_number = models.CharField(_("to"), max_length=40, blank=True)
+    from_number = models.CharField(pgettext_lazy("call", "from"), max_length=40, blank=True)
+    to_number = models.CharField(pgettext_lazy("call", "to"), max_length=40, blank=True)
     queue = models.CharField(_("queue"), max_length=40, blank=True)
     state = models.CharField(
         _("state"), max_length=10, choices=CallState.choices, default=CallState.RINGING
@@ -174,7 +175,7 @@ class CallEvent(models.Model):
         Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="events"
     )
     kind = models.CharField(_("event"), max_length=10)
-    received_at = models.DateTimeField(_("received"))
+    received_at = models.DateTimeField(pgettext_lazy("call event", "received"))
     payload = models.JSONField(_("payload"), default=dict)
     reply = models.JSONField(_("reply"), default=dict)
 

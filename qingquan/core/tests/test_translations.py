@@ -68,3 +68,19 @@ def test_catalogue_holds_every_string_in_the_code(app, tmp_path):
     assert missing == [], (
         f"{app.name}: strings not in the catalogue (run bin/messages): {missing[:10]}"
     )
+
+
+def test_same_english_word_keeps_its_meaning_in_each_app():
+    """All catalogues share one namespace; ambiguous words carry a context (pgettext)."""
+    from django.utils import translation
+
+    from qingquan.customers.models import AccountStatus, PhoneLabel
+    from qingquan.staff.access import NAVIGATION
+    from qingquan.tickets.models import TicketState
+
+    with translation.override("zh-hans"):
+        assert str(TicketState.CLOSED.label) == "已关闭"
+        assert str(TicketState.DISPATCHED.label) == "已派单"
+        assert str(AccountStatus.CLOSED.label) == "销户"
+        assert str(PhoneLabel.HOME.label) == "住宅电话"
+        assert str(NAVIGATION[0].label) == "首页"
