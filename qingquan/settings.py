@@ -93,7 +93,7 @@ TEMPLATES = [
 
 # Databases -----------------------------------------------------------------------------
 if CONFIG.database_url:
-    DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=0)}
 else:
     DATABASES = {
         "default": {
@@ -111,6 +111,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every concurrent request runs in its own thread; persistent per-thread
+    # connections (CONN_MAX_AGE) leak until PostgreSQL refuses new clients. A pool per
+    # process bounds them instead (docs/decisions/0005-postgresql-pool.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("QINGQUAN_DB_POOL_SIZE", "16")),
+        "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work and push ----------------------------------------------------------------
