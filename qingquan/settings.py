@@ -209,8 +209,16 @@ if CONFIG.production:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
 
-EMAIL_HOST = "127.0.0.1"
-EMAIL_PORT = 25
+# Outgoing mail (daily and monthly reports): SMTP when a host is configured; otherwise
+# each message is written to $QINGQUAN_DATA_DIR/mail/, so the demo never fails on a
+# missing mail server.
+EMAIL_HOST = os.environ.get("QINGQUAN_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("QINGQUAN_EMAIL_PORT", "25"))
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = "qingquan@localhost"
 
 LOGGING = {
