@@ -20,13 +20,19 @@ def configure(database: str) -> None:
     """Point the settings at this run's own database (never the platform's data)."""
     if database == "sqlite":
         os.environ.pop("DATABASE_URL", None)
-        os.environ["QINGQUAN_DATA_DIR"] = str(ROOT / "var" / "bench-sqlite")
+        os.environ["QINGQUAN_DATA_DIR"] = str(_data_root() / "bench-sqlite")
     else:
         url = os.environ.get("QINGQUAN_BENCH_POSTGRES_URL", POSTGRES_DEFAULT)
         _ensure_postgres_database(url)
         os.environ["DATABASE_URL"] = url
-        os.environ["QINGQUAN_DATA_DIR"] = str(ROOT / "var" / "bench-postgres")
+        os.environ["QINGQUAN_DATA_DIR"] = str(_data_root() / "bench-postgres")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qingquan.settings")
+
+
+def _data_root() -> Path:
+    """QINGQUAN_BENCH_DATA_DIR lets two runs keep separate SQLite data (with a separate
+    QINGQUAN_BENCH_POSTGRES_URL for PostgreSQL)."""
+    return Path(os.environ.get("QINGQUAN_BENCH_DATA_DIR", str(ROOT / "var")))
 
 
 def _ensure_postgres_database(url: str) -> None:
