@@ -25,6 +25,8 @@ class Comparison:
     max_ratio: float | None = None
     # For throughput comparisons: each call does `units` operations (ratio stays time-based).
     units: int = 1
+    # e.g. 150.0 for "the subject's median under 150 ms", whatever the baseline does.
+    max_subject_ms: float | None = None
     note: str = ""
 
 
@@ -88,7 +90,14 @@ def summarise(comparison: Comparison, base: list[float], subj: list[float]) -> R
     base_ms = statistics.median(base) * 1000 / comparison.units
     subj_ms = statistics.median(subj) * 1000 / comparison.units
     ratio = subj_ms / base_ms if base_ms > 0 else float("inf")
-    ok = None if comparison.max_ratio is None else ratio <= comparison.max_ratio
+    checks = []
+    targets = []
+    if comparison.max_ratio is not None:
+        checks.append(ratio <= comparison.max_ratio)
+        targets.append(f"≤ {comparison.max_ratio}×")
+    if comparison.max_subject_ms is not None:
+        checks.append(subj_ms <= comparison.max_subject_ms)
+        targets.append(f"subject ≤ {comparison.max_subject_ms:g} ms")
     return Result(
         name=comparison.name,
         kind="comparison",
@@ -97,8 +106,8 @@ def summarise(comparison: Comparison, base: list[float], subj: list[float]) -> R
         baseline_median_ms=round(base_ms, 4),
         subject_median_ms=round(subj_ms, 4),
         ratio=round(ratio, 3),
-        target=f"≤ {comparison.max_ratio}×" if comparison.max_ratio is not None else "",
-        ok=ok,
+        target=", ".join(targets),
+        ok=all(checks) if checks else None,
         note=comparison.note,
         samples={"baseline": base, "subject": subj},
     )
