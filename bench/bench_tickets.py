@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
+from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
@@ -19,7 +21,7 @@ CLIENTS = 16
 CSRF = "b" * 32  # an unmasked CSRF secret: Django accepts it as cookie and header alike
 
 # Row templates captured from one case created through the service (column → value).
-TEMPLATES: dict[str, dict[str, Any]] = {}
+TEMPLATES: dict[str, Any] = {}
 
 
 def _row(table: str, pk: int) -> dict[str, Any]:
@@ -50,19 +52,29 @@ def _create_template(agent: Any, kind: Any) -> None:
 def _load_templates() -> None:
     """Read the template case's rows (in whichever process serves the bare endpoint)."""
     from qingquan.core.models import AuditEvent
+    from qingquan.reports.models import TicketContribution
     from qingquan.tickets.models import Ticket, TicketEvent
 
     if TEMPLATES:
         return
     ticket = Ticket.objects.filter(subject=TEMPLATE_SUBJECT).latest("id")
+    contact = ticket.contacts.get()
     TEMPLATES["tickets_ticket"] = _row("tickets_ticket", ticket.pk)
-    TEMPLATES["tickets_contact"] = _row("tickets_contact", ticket.contacts.get().pk)
+    TEMPLATES["tickets_contact"] = _row("tickets_contact", contact.pk)
     TEMPLATES["tickets_ticketevent"] = _row(
         "tickets_ticketevent", TicketEvent.objects.filter(ticket=ticket).get().pk
     )
     TEMPLATES["core_auditevent"] = _row(
         "core_auditevent",
         AuditEvent.objects.filter(action="ticket.create", object_id=str(ticket.pk)).get().pk,
+    )
+    TEMPLATES["contact_audit"] = _row(
+        "core_auditevent",
+        AuditEvent.objects.filter(action="contact.record", object_id=str(contact.pk)).get().pk,
+    )
+    TEMPLATES["kind_code"] = ticket.kind.top.code
+    TEMPLATES["contribution_rows"] = (
+        TicketContribution.objects.filter(ticket=ticket).values_list("rows", flat=True).get()
     )
 
 
@@ -84,22 +96,104 @@ def _insert(cursor: Any, table: str, values: dict[str, Any]) -> int:
     return int(cursor.lastrowid)
 
 
-def _bare_create(subject: str) -> str:
-    """The rows ticket_create writes (counter, contact, case, link, event, two audit rows)."""
+def _count(cursor: Any, table: str, measure: str, keys: dict[str, Any]) -> None:
+    """Add one to a rollup row (as the reports listeners do), creating it when missing."""
+    from qingquan.reports.models import MEASURES
+
+    where = " AND ".join(f"{k} = %s" for k in keys)
+    sql = f"UPDATE {table} SET {measure} = {measure} + 1 WHERE {where}"
+    cursor.execute(sql, list(keys.values()))
+    if cursor.rowcount == 0:
+        zeros = {m: 0 for m in MEASURES} if table == "reports_kpidaily" else {}
+        _insert(cursor, table, {**keys, **zeros, measure: 1})
+
+
+def _authenticate(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """What the platform's middleware and API auth do per request, with raw SQL: the
+    session row, the user row, the session hash and the CSRF token."""
+    import hmac
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+    from django.utils.crypto import salted_hmac
+
+    cookies = SimpleCookie()
+    token = ""
+    for name, value in headers:
+        if name == b"cookie":
+            cookies.load(value.decode())
+        elif name == b"x-csrftoken":
+            token = value.decode()
+    if "csrftoken" not in cookies or not hmac.compare_digest(cookies["csrftoken"].value, token):
+        return None
+    key = cookies["sessionid"].value if "sessionid" in cookies else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s",
+            [key, dt.datetime.now(dt.UTC)],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        session = SessionStore().decode(row[0])
+        cursor.execute(
+            "SELECT * FROM staff_user WHERE id = %s AND is_active", [session["_auth_user_id"]]
+        )
+        names = [c[0] for c in cursor.description]
+        user_row = cursor.fetchone()
+    if user_row is None:
+        return None
+    user = dict(zip(names, user_row, strict=True))
+    expected = salted_hmac(
+        "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+        user["password"],
+        algorithm="sha256",
+    ).hexdigest()
+    if not hmac.compare_digest(expected, session.get("_auth_user_hash", "")):
+        return None
+    return int(user["id"])
+
+
+NUMBER_SQL = (
+    "INSERT INTO tickets_daycounter (day, last) VALUES (%s, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last = tickets_daycounter.last + 1 "
+    "RETURNING last, (SELECT token FROM tickets_kindsversion WHERE id = 1)"
+)
+
+
+def _bare_create(subject: str, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The reads and rows of POST /api/v1/tickets/: session, user and CSRF; then the
+    contact, its day's contact count and audit row, the case number (with the kinds'
+    token), the case (its clock and timers are columns), the contact link, the timeline
+    entry, the day's KPI count and the case's stored contribution, and the case's audit
+    row. Partner outbox: none (a case received by staff is no partner's)."""
     from django.db import connection, transaction
 
     _load_templates()
+    user_id = _authenticate(headers)
+    if user_id is None:
+        return None
     now = dt.datetime.now(dt.UTC)
     day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    contact = TEMPLATES["tickets_contact"]
+    event = TEMPLATES["tickets_ticketevent"]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE tickets_daycounter SET last = last + 1 WHERE day = %s", [day])
-        if cursor.rowcount == 0:
-            cursor.execute("INSERT INTO tickets_daycounter (day, last) VALUES (%s, 1)", [day])
-        cursor.execute("SELECT last FROM tickets_daycounter WHERE day = %s", [day])
-        number = f"{day:%Y%m%d}-{cursor.fetchone()[0]:04d}"
         contact_id = _insert(
-            cursor, "tickets_contact", {**TEMPLATES["tickets_contact"], "started_at": now}
+            cursor, "tickets_contact", {**contact, "started_at": now, "agent_id": user_id}
         )
+        _count(
+            cursor,
+            "reports_contactdaily",
+            "contacts",
+            {"day": day, "channel": contact["channel"], "agent_id": user_id},
+        )
+        _insert(
+            cursor,
+            "core_auditevent",
+            {**TEMPLATES["contact_audit"], "object_id": str(contact_id), "at": now},
+        )
+        cursor.execute(NUMBER_SQL, [day])
+        number = f"{day:%Y%m%d}-{cursor.fetchone()[0]:04d}"
         ticket_id = _insert(
             cursor,
             "tickets_ticket",
@@ -107,6 +201,8 @@ def _bare_create(subject: str) -> str:
                 **TEMPLATES["tickets_ticket"],
                 "number": number,
                 "subject": subject,
+                "owner_id": user_id,
+                "created_by_id": user_id,
                 "created_at": now,
                 "updated_at": now,
                 "sla_started_at": now,
@@ -119,14 +215,31 @@ def _bare_create(subject: str) -> str:
         _insert(
             cursor,
             "tickets_ticketevent",
-            {**TEMPLATES["tickets_ticketevent"], "ticket_id": ticket_id, "at": now},
+            {**event, "ticket_id": ticket_id, "at": now},
         )
-        for object_id in (contact_id, ticket_id):
-            _insert(
-                cursor,
-                "core_auditevent",
-                {**TEMPLATES["core_auditevent"], "object_id": str(object_id), "at": now},
-            )
+        ticket = TEMPLATES["tickets_ticket"]
+        _count(
+            cursor,
+            "reports_kpidaily",
+            "created",
+            {
+                "day": day,
+                "kind": TEMPLATES["kind_code"],
+                "district": "",
+                "channel": ticket["channel"],
+                "owner_id": user_id,
+                "department_id": 0,
+            },
+        )
+        cursor.execute(
+            "INSERT INTO reports_ticketcontribution (ticket_id, rows) VALUES (%s, %s)",
+            [ticket_id, json.dumps(TEMPLATES["contribution_rows"])],
+        )
+        _insert(
+            cursor,
+            "core_auditevent",
+            {**TEMPLATES["core_auditevent"], "object_id": str(ticket_id), "at": now},
+        )
     return number
 
 
@@ -138,15 +251,17 @@ async def bare_ticket_create(scope: dict[str, Any], receive: Any, send: Any) -> 
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    number = await sync_to_async(_bare_create)("基准")
+    payload = json.loads(body or b"{}")
+    number = await sync_to_async(_bare_create)(payload.get("subject", "基准"), scope["headers"])
+    status = 201 if number is not None else 403
     await send(
         {
             "type": "http.response.start",
-            "status": 201,
+            "status": status,
             "headers": [(b"content-type", b"application/json")],
         }
     )
-    await send({"type": "http.response.body", "body": f'{{"number": "{number}"}}'.encode()})
+    await send({"type": "http.response.body", "body": json.dumps({"number": number}).encode()})
 
 
 def _setup() -> tuple[Any, Any]:
@@ -283,7 +398,9 @@ def cases(ctx: BenchContext) -> list[Comparison | Measurement]:
             name=f"create a case, {CLIENTS} concurrent clients",
             baseline_label="bare ASGI + raw SQL inserting the same rows",
             subject_label="POST /api/v1/tickets/ (service, history, clock, audit)",
-            baseline=_concurrent_posts(base, cookies, "/__bench/bare-ticket-create", {}, per_round),
+            baseline=_concurrent_posts(
+                base, cookies, "/__bench/bare-ticket-create", payload, per_round
+            ),
             subject=_concurrent_posts(base, cookies, "/api/v1/tickets/", payload, per_round),
             iterations=20,
             warmup=2,

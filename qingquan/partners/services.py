@@ -506,6 +506,21 @@ def _create_locked(
         attributes=attributes,
         created_at=now,
     )
+    # The case's "create" timeline entry becomes webhook deliveries once this commits
+    # (signals.py leaves "create" entries to this intake, the only way a case becomes a
+    # partner's).
+    create_entry = (
+        ticket.events.filter(action="create").order_by("id").values_list("pk", flat=True).first()
+    )
+    if create_entry is not None:
+        ticket_id = ticket.pk
+
+        def write_outbox() -> None:
+            from qingquan.partners.webhooks import outbox_write
+
+            outbox_write(event_id=create_entry, ticket_id=ticket_id)
+
+        transaction.on_commit(write_outbox)
     audit_record(
         actor=None,
         action="partners.case_create",

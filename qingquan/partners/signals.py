@@ -16,6 +16,11 @@ def ticket_event_saved(sender: Any, instance: TicketEvent, created: bool, **kwar
     """Once the entry's transaction commits, write the outbox rows for its events."""
     if not created or kwargs.get("raw"):
         return
+    # A case's "create" entry is written before the case can be a partner's (PartnerCase
+    # comes next, in services._create_locked, which queues that entry's outbox itself):
+    # cases received by staff cost nothing here.
+    if instance.action == "create":
+        return
     from qingquan.partners.webhooks import events_for
 
     # Most timeline entries (notes, pauses, reminders…) are no webhook event: no cost.

@@ -21,8 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from qingquan.core import clock
 from qingquan.reports.models import (
@@ -109,18 +108,30 @@ def _dims(key: Key) -> dict[str, Any]:
 
 
 def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
-    """Add ``counts`` to the row with ``dims``, creating it when missing."""
+    """Add ``counts`` to the row with ``dims``, creating it when missing: one upsert on
+    the table's unique dimensions (atomic under concurrency on both databases)."""
     counts = {m: n for m, n in counts.items() if n}
     if not counts:
         return
-    increments = {m: F(m) + n for m, n in counts.items()}
-    if model.objects.filter(**dims).update(**increments):
-        return
-    try:
-        with transaction.atomic():
-            model.objects.create(**dims, **counts)
-    except IntegrityError:  # created meanwhile by a concurrent transaction
-        model.objects.filter(**dims).update(**increments)
+    table = model._meta.db_table
+    measures = [f.column for f in model._meta.concrete_fields if f.column in _MEASURE_COLUMNS]
+    columns = [*dims, *measures]
+    q = connection.ops.quote_name
+    values = [
+        *(model._meta.get_field(name).get_db_prep_save(v, connection) for name, v in dims.items()),
+        *(counts.get(m, 0) for m in measures),
+    ]
+    sets = ", ".join(f"{q(m)} = {q(table)}.{q(m)} + EXCLUDED.{q(m)}" for m in counts)
+    sql = (
+        f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608 (model metadata)
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(q(d) for d in dims)}) DO UPDATE SET {sets}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+
+
+_MEASURE_COLUMNS = frozenset({*MEASURES, "contacts"})
 
 
 def _ticket_row(ticket_id: int) -> dict[str, Any] | None:
@@ -154,6 +165,33 @@ def refresh_ticket(ticket_id: int) -> None:
         elif state.rows != encoded:
             state.rows = encoded
             state.save(update_fields=["rows"])
+
+
+def ticket_created(ticket: Ticket) -> None:
+    """Count a case created in this transaction, from the case in memory.
+
+    Same result as `refresh_ticket` for a case with no contribution yet (a new case has
+    none, and no callbacks), without reading the case, its callbacks and its stored
+    contribution back.
+    """
+    kind = ticket.kind
+    row = {
+        "pk": ticket.pk,
+        "created_at": ticket.created_at,
+        "resolved_at": ticket.resolved_at,
+        "state": ticket.state,
+        "on_time": ticket.on_time,
+        "channel": ticket.channel,
+        "owner_id": ticket.owner_id,
+        "department_id": ticket.department_id,
+        "kind__code": kind.code,
+        "kind__parent__code": kind.parent.code if kind.parent_id else None,  # type: ignore[union-attr]
+        "district__code": ticket.district.code if ticket.district_id else None,  # type: ignore[union-attr]
+    }
+    new = contribution(row, ())
+    for key, counts in new.items():
+        _add(KpiDaily, _dims(key), dict(counts))
+    TicketContribution.objects.create(ticket_id=ticket.pk, rows=_encode(new))
 
 
 def contact_added(contact: Contact) -> None:

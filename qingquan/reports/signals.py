@@ -14,7 +14,12 @@ from qingquan.tickets.models import Contact, TicketEvent
 
 @receiver(post_save, sender=TicketEvent, dispatch_uid="reports.rollup_ticket_event")
 def on_ticket_event(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
-    if created:
+    if not created:
+        return
+    if instance.action == "create" and TicketEvent.ticket.is_cached(instance):
+        # A new case: its contribution needs no reads (nothing was counted for it yet).
+        rollup.ticket_created(instance.ticket)
+    else:
         rollup.refresh_ticket(instance.ticket_id)
 
 

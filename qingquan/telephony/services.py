@@ -33,8 +33,8 @@ from qingquan.telephony.models import (
     Pbx,
     token_digest,
 )
-from qingquan.tickets.models import Channel, Contact
-from qingquan.tickets.services import contact_record
+from qingquan.tickets.models import Channel, Contact, ContactOutcome
+from qingquan.tickets.services import contact_end, contact_record
 
 
 class TelephonyError(Exception):
@@ -348,12 +348,14 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     )
     call.ended_at = ended_at
     if answered and call.contact_id:
-        # tickets offers no "end a contact" service yet: its duration and recording are
-        # written here, inside this audited transaction (see the report of issue #5).
-        Contact.objects.filter(pk=call.contact_id).update(
+        contact_end(
+            actor=call.agent,
+            contact=Contact(pk=call.contact_id),
             ended_at=ended_at,
-            duration_seconds=call.talk_seconds,
-            recording_ref=(event.recording or call.recording_ref)[:200],
+            talk_seconds=call.talk_seconds,
+            wait_seconds=call.wait_seconds,
+            outcome=ContactOutcome.ANSWERED,
+            recording_ref=event.recording or call.recording_ref,
         )
     elif not answered and call.direction == Direction.INBOUND:
         contact = contact_record(
@@ -365,6 +367,8 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
             customer=_customer_of(call.from_number),
             note=_("Abandoned after %(wait)s s waiting (%(cause)s)")
             % {"wait": call.wait_seconds, "cause": cause},
+            wait_seconds=call.wait_seconds,
+            outcome=ContactOutcome.ABANDONED,
         )
         Call.objects.filter(pk=call.pk).update(contact=contact)
     if call.agent_id:

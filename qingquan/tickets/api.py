@@ -19,9 +19,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from qingquan.staff.models import Department, Team, User
-from qingquan.tickets import kpis, selectors, services
+from qingquan.tickets import kpis, reference, selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
-from qingquan.tickets.models import CaseKind, Channel, Ticket, TicketExtension
+from qingquan.tickets.models import Channel, Ticket, TicketExtension
 
 router: Router = Router(tags=["tickets"])
 
@@ -257,6 +257,12 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Erro
 # ---------------------------------------------------------------------------
 
 
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Instants in UTC, as read back from the database (a case fresh from a service holds
+    some in Asia/Shanghai)."""
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
 def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
     return {
         "id": ticket.pk,
@@ -278,14 +284,14 @@ def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
         "team": ticket.team.code if ticket.team else None,
         "assignee": ticket.assignee.username if ticket.assignee else None,
         "parent": ticket.parent.number if ticket.parent else None,
-        "created_at": ticket.created_at,
-        "resolved_at": ticket.resolved_at,
-        "closed_at": ticket.closed_at,
-        "resolution_deadline": ticket.resolution_deadline,
-        "warn_at": ticket.warn_at,
+        "created_at": _utc(ticket.created_at),
+        "resolved_at": _utc(ticket.resolved_at),
+        "closed_at": _utc(ticket.closed_at),
+        "resolution_deadline": _utc(ticket.resolution_deadline),
+        "warn_at": _utc(ticket.warn_at),
         "sla_state": ticket.sla_state,
         "paused": ticket.sla_state == "paused",
-        "breached_at": ticket.breached_at,
+        "breached_at": _utc(ticket.breached_at),
         "on_time": ticket.on_time,
         "calendar_gap": ticket.calendar_gap,
         "calendar_gap_years": list(ticket.calendar_gap_years or []),
@@ -554,7 +560,7 @@ def list_tickets(
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
     """Receive a case; the caller (or the agent of `contact_id`) becomes its owner."""
     api_require(request, "tickets.create")
-    kind = CaseKind.objects.filter(code=payload.kind).select_related("parent", "policy").first()
+    kind = reference.kind_by_code(payload.kind)
     if kind is None:
         raise InvalidInput(f"Unknown case kind {payload.kind!r}.")
     from qingquan.areas.models import District
@@ -582,7 +588,8 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
         priority=payload.priority,
         contact=contact,
     )
-    return Status(201, _changed(request, ticket))
+    # The service's case is complete (kind, owner and every column it wrote): no refetch.
+    return Status(201, ticket_out(ticket, request.user))
 
 
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS}, summary="One case")

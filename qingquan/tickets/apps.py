@@ -8,3 +8,6 @@ class TicketsConfig(AppConfig):
     name = "qingquan.tickets"
     label = "tickets"
     verbose_name = _("Cases")
+
+    def ready(self) -> None:
+        from qingquan.tickets import reference  # noqa: F401  (kind/policy edit receivers)

@@ -107,3 +107,12 @@ def calendar_deadline(start: dt.datetime, seconds: int | None) -> dt.datetime | 
         clock=sla.Clock(kind=sla.ClockKind.CALENDAR), start=start, budget_seconds=seconds
     )
     return result.deadline
+
+
+def response_deadline(ticket: Ticket, seconds: int | None) -> dt.datetime | None:
+    """The first-response deadline on the case's own clock from its start (None without
+    a response budget). Pauses do not move it: a case is answered before it waits."""
+    if seconds is None:
+        return None
+    clock = ticket.sla_clock(load_calendar())
+    return sla.deadline(clock=clock, start=ticket.sla_started_at, budget_seconds=seconds).deadline

@@ -206,6 +206,24 @@ class CaseKind(models.Model):
         return None
 
 
+class KindsVersion(models.Model):
+    """One row whose token changes with every edit of a case kind or time-limit policy.
+
+    Processes cache kinds and policies (`qingquan.tickets.reference`); case creation reads
+    this token in the same statement that takes the case number, so a cache that another
+    process made stale is noticed before a case is promised the old time limit.
+    """
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("case kinds version")
+        verbose_name_plural = _("case kinds versions")
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class DayCounter(models.Model):
     """The last case number handed out on one local day (for 20261128-0042 numbers)."""
 
@@ -347,6 +365,7 @@ class Ticket(models.Model):
         verbose_name=_("owner"),
         on_delete=models.PROTECT,
         related_name="owned_tickets",
+        db_index=False,  # the (…, state) index below leads with it
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -363,6 +382,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,  # the (…, state) index below leads with it
     )
     team = models.ForeignKey(
         "staff.Team",
@@ -371,6 +391,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,  # the (…, state) index below leads with it
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -412,8 +433,18 @@ class Ticket(models.Model):
     sla_resolution_seconds = models.PositiveIntegerField(_("resolution budget (s)"))
     sla_extension_seconds = models.PositiveIntegerField(_("approved extensions (s)"), default=0)
     sla_started_at = models.DateTimeField(_("clock started"))
+    response_deadline = models.DateTimeField(_("response deadline"), null=True, blank=True)
     arrival_deadline = models.DateTimeField(_("arrival deadline"), null=True, blank=True)
     restoration_deadline = models.DateTimeField(_("restoration deadline"), null=True, blank=True)
+    # Armed timers of the other budgets: the deadline while it can still be missed, None
+    # once it is met or its breach was announced (the sweep claims due timers by nulling
+    # them in the same UPDATE, so two workers never announce one breach twice).
+    response_due = models.DateTimeField(_("response timer"), null=True, blank=True)
+    arrival_due = models.DateTimeField(_("arrival timer"), null=True, blank=True)
+    restoration_due = models.DateTimeField(_("restoration timer"), null=True, blank=True)
+    response_breached_at = models.DateTimeField(_("response overdue"), null=True, blank=True)
+    arrival_breached_at = models.DateTimeField(_("arrival overdue"), null=True, blank=True)
+    restoration_breached_at = models.DateTimeField(_("restoration overdue"), null=True, blank=True)
     # Denormalised from the SLA engine by the services, so lists and the sweep filter by
     # index instead of running the engine over every open case.
     resolution_deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
@@ -442,6 +473,21 @@ class Ticket(models.Model):
             models.Index(fields=["department", "state"], name="ticket_dept_state"),
             models.Index(fields=["team", "state"], name="ticket_team_state"),
             models.Index(fields=["state", "created_at"], name="ticket_state_created"),
+            models.Index(
+                fields=["response_due"],
+                name="ticket_response_due",
+                condition=models.Q(response_due__isnull=False),
+            ),
+            models.Index(
+                fields=["arrival_due"],
+                name="ticket_arrival_due",
+                condition=models.Q(arrival_due__isnull=False),
+            ),
+            models.Index(
+                fields=["restoration_due"],
+                name="ticket_restoration_due",
+                condition=models.Q(restoration_due__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -619,14 +665,29 @@ class TicketExtension(models.Model):
         return f"{self.ticket.number} +{self.seconds}s {self.status}"
 
 
+class ContactOutcome(models.TextChoices):
+    """How a contact ended (for calls: answered by an agent, or abandoned waiting)."""
+
+    ANSWERED = "answered", _("Answered")
+    ABANDONED = "abandoned", _("Abandoned")
+
+
 class Contact(models.Model):
-    """One contact with the public (R-INTAKE-2): a call, a message, a visit."""
+    """One contact with the public (R-INTAKE-2): a call, a message, a visit.
+
+    `duration_seconds` is the talk time (from answer to end); `wait_seconds` the time a
+    caller waited before being answered or giving up.
+    """
 
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     from_address = models.CharField(_("from (number or address)"), max_length=120, blank=True)
     started_at = models.DateTimeField(_("started"), db_index=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+    wait_seconds = models.PositiveIntegerField(_("waiting (s)"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=ContactOutcome.choices, blank=True
+    )
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("agent"),

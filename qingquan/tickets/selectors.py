@@ -39,6 +39,22 @@ def ticket_for(*, user: Any, number: str) -> Ticket:
     return ticket
 
 
+def ticket_to_open(*, user: Any, number: str) -> Ticket:
+    """The case `number` for its page: any case for those who may look cases up
+    (`tickets.look_up`, e.g. an agent answering a repeat caller), otherwise as
+    `ticket_for`. Which steps the page offers is `services.allowed_actions`' answer."""
+    if can(user, "tickets.view") and can(user, "tickets.look_up"):
+        ticket = (
+            Ticket.objects.select_related("kind", "kind__parent", "owner", "department", "team")
+            .filter(number=number)
+            .first()
+        )
+        if ticket is None:
+            raise NotAllowed(f"No case {number}.")
+        return ticket
+    return ticket_for(user=user, number=number)
+
+
 def my_cases(user: Any, *, include_done: bool = False) -> TicketQuerySet:
     """Every case `user` owns, wherever it is now, soonest deadline first (R-INTAKE-3).
 

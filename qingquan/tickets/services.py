@@ -20,8 +20,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
@@ -29,7 +28,7 @@ from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
 from qingquan.staff.access import CAPABILITIES, can
 from qingquan.staff.models import Department, Team, User
-from qingquan.tickets import clocks
+from qingquan.tickets import clocks, reference
 from qingquan.tickets.errors import IllegalTransition, InvalidInput, NotAllowed, StaleVersion
 from qingquan.tickets.models import (
     DONE_STATES,
@@ -38,7 +37,7 @@ from qingquan.tickets.models import (
     CaseKind,
     Channel,
     Contact,
-    DayCounter,
+    ContactOutcome,
     PauseReason,
     Priority,
     SlaState,
@@ -131,6 +130,13 @@ def _require(actor: Any, capability: str) -> None:
 def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
     """The steps `user` may take on `ticket` now (for buttons and forms)."""
     result = []
+    paused: list[bool] = []
+
+    def open_pause() -> bool:
+        if not paused:
+            paused.append(_open_pause_exists(ticket))
+        return paused[0]
+
     checks = {
         "dispatch": lambda: can(user, "tickets.dispatch") and is_owner_side(user, ticket),
         "transfer": lambda: is_owner_side(user, ticket) or is_handler(user, ticket),
@@ -142,15 +148,15 @@ def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
         "close": lambda: is_owner_side(user, ticket),
         "reopen": lambda: is_owner_side(user, ticket),
         "pause": lambda: (
-            not _open_pause_exists(ticket)
-            and (is_owner_side(user, ticket) or is_handler(user, ticket))
+            (is_owner_side(user, ticket) or is_handler(user, ticket)) and not open_pause()
         ),
         "resume": lambda: (
-            _open_pause_exists(ticket) and (is_owner_side(user, ticket) or is_handler(user, ticket))
+            (is_owner_side(user, ticket) or is_handler(user, ticket)) and open_pause()
         ),
         "extension_request": lambda: is_handler(user, ticket) or is_owner_side(user, ticket),
         "extension_decide": lambda: (
             can(user, "tickets.supervise")
+            and not getattr(ticket, "_just_created", False)
             and ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists()
         ),
         "escalate": lambda: can(user, "tickets.supervise"),
@@ -165,6 +171,8 @@ def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
 
 
 def _open_pause_exists(ticket: Ticket) -> bool:
+    if getattr(ticket, "_just_created", False):  # set by ticket_create: no pauses yet
+        return False
     return ticket.pauses.filter(ended_at__isnull=True).exists()
 
 
@@ -228,6 +236,7 @@ def _commit(
     data: dict[str, Any] | None = None,
 ) -> Ticket:
     """Save the case with a new version, its timeline entry and its audit event."""
+    _disarm_met_timers(ticket)
     ticket.version += 1
     ticket.updated_at = now
     ticket.save()
@@ -251,6 +260,33 @@ def _commit(
         note=note,
     )
     return ticket
+
+
+def _disarm_met_timers(ticket: Ticket) -> None:
+    """Stop watching the budgets the case has met: the response once it left "received",
+    the arrival once the crew is on site, every budget once it is resolved."""
+    if ticket.state != S.RECEIVED:
+        ticket.response_due = None
+    if ticket.arrived_at is not None or ticket.state in DONE_STATES:
+        ticket.arrival_due = None
+    if ticket.state in DONE_STATES:
+        ticket.restoration_due = None
+
+
+def _rearm_timers(ticket: Ticket, *, paused: dt.timedelta) -> None:
+    """After a pause: the response, arrival and restoration deadlines not yet missed move
+    by the paused time (calendar time, as those budgets count) and are watched again;
+    `_commit` disarms those already met."""
+    for deadline, due, stamp in (
+        ("response_deadline", "response_due", "response_breached_at"),
+        ("arrival_deadline", "arrival_due", "arrival_breached_at"),
+        ("restoration_deadline", "restoration_due", "restoration_breached_at"),
+    ):
+        value = getattr(ticket, deadline)
+        if value is None or getattr(ticket, stamp) is not None:
+            continue
+        setattr(ticket, deadline, value + paused)
+        setattr(ticket, due, value + paused)
 
 
 def _refresh_sla(ticket: Ticket, *, now: dt.datetime) -> None:
@@ -318,22 +354,26 @@ def handlers_of(ticket: Ticket) -> list[User]:
     return []
 
 
-def _next_number(now: dt.datetime) -> str:
-    """The next readable case number of the local day, e.g. 20261128-0042.
+NUMBER_SQL = (
+    "INSERT INTO tickets_daycounter (day, last) VALUES (%s, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last = tickets_daycounter.last + 1 "
+    "RETURNING last, (SELECT token FROM tickets_kindsversion WHERE id = 1)"
+)
 
-    The counter row is incremented with an UPDATE (row lock until commit), so concurrent
-    creations on PostgreSQL queue on the row and SQLite serialises writers anyway.
+
+def _next_number(now: dt.datetime) -> tuple[str, str | None]:
+    """The next readable case number of the local day (e.g. 20261128-0042) and the
+    current token of the case kinds (`reference`), in one round trip.
+
+    The upsert takes the counter row's lock until commit, so concurrent creations on
+    PostgreSQL queue on the row (and SQLite serialises writers anyway): numbers are
+    unique and without gaps among committed cases of a day.
     """
     day = now.astimezone(clock.SHANGHAI).date()
-    if not DayCounter.objects.filter(day=day).update(last=F("last") + 1):
-        try:
-            with transaction.atomic():
-                DayCounter.objects.create(day=day, last=1)
-        except IntegrityError:
-            # Another transaction created the day's row first: take the next value.
-            DayCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = DayCounter.objects.filter(day=day).values_list("last", flat=True).get()
-    return f"{day:%Y%m%d}-{last:04d}"
+    with connection.cursor() as cursor:
+        cursor.execute(NUMBER_SQL, [day])
+        last, token = cursor.fetchone()
+    return f"{day:%Y%m%d}-{last:04d}", token
 
 
 # ---------------------------------------------------------------------------
@@ -354,10 +394,45 @@ def contact_record(
     customer: Any = None,
     note: str = "",
     tickets: Iterable[Ticket] = (),
+    wait_seconds: int | None = None,
+    outcome: str = "",
 ) -> Contact:
     """Record one contact (R-INTAKE-2) and link it to the cases it opened or touched."""
+    return _contact_insert(
+        wait_seconds=wait_seconds,
+        outcome=outcome,
+        actor=actor,
+        channel=channel,
+        from_address=from_address,
+        started_at=started_at,
+        ended_at=ended_at,
+        agent=agent,
+        recording_ref=recording_ref,
+        customer=customer,
+        note=note,
+        tickets=tickets,
+    )
+
+
+def _contact_insert(
+    *,
+    actor: Any,
+    channel: str,
+    from_address: str = "",
+    started_at: dt.datetime | None = None,
+    ended_at: dt.datetime | None = None,
+    agent: Any = None,
+    recording_ref: str = "",
+    customer: Any = None,
+    note: str = "",
+    tickets: Iterable[Ticket] = (),
+    wait_seconds: int | None = None,
+    outcome: str = "",
+) -> Contact:
+    """contact_record's work, inside the caller's transaction (no savepoint)."""
     if channel not in Channel.values:
         raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
+    _check_times(wait_seconds=wait_seconds, outcome=outcome)
     started_at = clock.ensure_aware(started_at or clock.now())
     if ended_at is not None:
         clock.ensure_aware(ended_at)
@@ -373,6 +448,8 @@ def contact_record(
         recording_ref=_clean(recording_ref, 200),
         customer=customer,
         note=_clean(note),
+        wait_seconds=wait_seconds,
+        outcome=outcome,
     )
     ticket_list = list(tickets)
     if ticket_list:
@@ -386,6 +463,59 @@ def contact_record(
             "from": contact.from_address,
             "tickets": [t.pk for t in ticket_list],
         },
+    )
+    return contact
+
+
+def _check_times(*, wait_seconds: int | None, outcome: str) -> None:
+    if wait_seconds is not None and wait_seconds < 0:
+        raise InvalidInput(_("Waiting time cannot be negative."))
+    if outcome and outcome not in ContactOutcome.values:
+        raise InvalidInput(_("Unknown contact outcome %(outcome)s.") % {"outcome": outcome})
+
+
+@transaction.atomic
+def contact_end(
+    *,
+    actor: Any,
+    contact: Contact,
+    ended_at: dt.datetime,
+    talk_seconds: int | None = None,
+    wait_seconds: int | None = None,
+    outcome: str = "",
+    recording_ref: str = "",
+) -> Contact:
+    """Record the end of a contact: when it ended, the talk time (`duration_seconds`,
+    from the end minus the start unless given), the caller's waiting time, how it ended
+    and the recording. A contact ends once; the change is audited."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    ended_at = clock.ensure_aware(ended_at)
+    if contact.ended_at is not None:
+        raise InvalidInput(_("This contact has already ended."))
+    if ended_at < contact.started_at:
+        raise InvalidInput(_("A contact cannot end before it starts."))
+    if talk_seconds is not None and talk_seconds < 0:
+        raise InvalidInput(_("Talk time cannot be negative."))
+    _check_times(wait_seconds=wait_seconds, outcome=outcome)
+    fields = ("ended_at", "duration_seconds", "wait_seconds", "outcome", "recording_ref")
+    before = {name: getattr(contact, name) for name in fields}
+    contact.ended_at = ended_at
+    contact.duration_seconds = (
+        talk_seconds
+        if talk_seconds is not None
+        else int((ended_at - contact.started_at).total_seconds())
+    )
+    if wait_seconds is not None:
+        contact.wait_seconds = wait_seconds
+    contact.outcome = outcome or contact.outcome
+    contact.recording_ref = _clean(recording_ref, 200) or contact.recording_ref
+    contact.save(update_fields=list(fields))
+    audit_record(
+        actor=actor,
+        action="contact.end",
+        obj=contact,
+        before=before,
+        after={name: getattr(contact, name) for name in fields},
     )
     return contact
 
@@ -437,8 +567,6 @@ def ticket_create(
     case and the clock starts now.
     """
     _require(actor, "tickets.create")
-    if not kind.is_active:
-        raise InvalidInput(_("The case kind %(kind)s is no longer used.") % {"kind": kind})
     if channel not in Channel.values:
         raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
     if priority and priority not in Priority.values:
@@ -448,10 +576,9 @@ def ticket_create(
         raise InvalidInput(_("A case needs a subject."))
     if account is not None and customer is None:
         customer = getattr(account, "customer", None)
-    policy = kind.effective_policy()
     now = clock.now()
     if contact is None:
-        contact = contact_record(
+        contact = _contact_insert(
             actor=actor,
             channel=channel,
             from_address=caller_phone,
@@ -461,8 +588,15 @@ def ticket_create(
     owner = contact.agent or actor
     if owner is None:
         raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
+    number, token = _next_number(now)
+    # The kind and its policy as they are now (the cached catalogue, reloaded if any kind
+    # or policy changed since, in any process): the case is promised today's time limit.
+    kind = reference.catalogue(token).by_pk.get(kind.pk) or kind
+    if not kind.is_active:
+        raise InvalidInput(_("The case kind %(kind)s is no longer used.") % {"kind": kind})
+    policy = kind.effective_policy()
     ticket = Ticket(
-        number=_next_number(now),
+        number=number,
         kind=kind,
         channel=channel,
         priority=priority or kind.effective_priority(),
@@ -489,9 +623,14 @@ def ticket_create(
         arrival_deadline=clocks.calendar_deadline(now, policy.arrival_seconds),
         restoration_deadline=clocks.calendar_deadline(now, policy.restoration_seconds),
     )
+    ticket.response_deadline = clocks.response_deadline(ticket, policy.response_seconds)
+    ticket.response_due = ticket.response_deadline
+    ticket.arrival_due = ticket.arrival_deadline
+    ticket.restoration_due = ticket.restoration_deadline
     _refresh_sla(ticket, now=now)
-    ticket.save()
-    contact.tickets.add(ticket)
+    ticket.save(force_insert=True)
+    ticket._just_created = True  # type: ignore[attr-defined]  # no pauses or extensions
+    Contact.tickets.through.objects.create(contact_id=contact.pk, ticket_id=ticket.pk)
     TicketEvent.objects.create(
         ticket=ticket,
         at=now,
@@ -888,6 +1027,8 @@ def ticket_pause(
     pause = TicketPause.objects.create(
         ticket=ticket, reason=reason, note=_clean(note, 200), started_at=now, started_by=actor
     )
+    # Paused time never counts: the other budgets' timers stop too (re-armed on resume).
+    ticket.response_due = ticket.arrival_due = ticket.restoration_due = None
     _refresh_sla(ticket, now=now)
     return _commit(
         ticket,
@@ -915,6 +1056,7 @@ def ticket_resume(*, actor: Any, ticket: Ticket, version: int | None, note: str 
             _("The clock of case %(number)s is not paused.") % {"number": ticket.number},
             ticket=ticket,
         )
+    _rearm_timers(ticket, paused=now - pause.started_at)
     _refresh_sla(ticket, now=now)
     return _commit(
         ticket,

@@ -79,7 +79,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 def _visible(request: HttpRequest, number: str) -> Ticket:
     try:
-        return selectors.ticket_for(user=request.user, number=number)
+        return selectors.ticket_to_open(user=request.user, number=number)
     except NotAllowed:
         raise Http404(number) from None
 

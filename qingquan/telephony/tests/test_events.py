@@ -106,6 +106,14 @@ def test_answered_call_records_contact_state_and_pushes_a_screen_pop(make_user: 
     contact = Contact.objects.get()
     assert contact.duration_seconds == 180
     assert contact.recording_ref == "rec/2026/11/28/c1.wav"
+    # Through tickets' contact_end: talk and waiting time, outcome, and an audit row.
+    assert contact.wait_seconds == 12 and contact.outcome == "answered"
+    assert contact.ended_at == call.ended_at
+    from qingquan.core.models import AuditEvent
+
+    audit = AuditEvent.objects.get(action="contact.end", object_id=str(contact.pk))
+    assert audit.before is not None and audit.after is not None
+    assert audit.after["duration_seconds"] == 180 and audit.before["ended_at"] is None
     assert AgentState.objects.get(user=agent).status == AgentStatus.WRAP_UP
 
 
@@ -132,6 +140,7 @@ def test_unanswered_call_is_an_abandoned_contact(pbx: Any) -> None:
     assert call.outcome == CallOutcome.ABANDONED and call.hangup_cause == "cancel"
     contact = Contact.objects.get()
     assert contact.agent is None and contact.duration_seconds == 40
+    assert contact.wait_seconds == 40 and contact.outcome == "abandoned"
     assert "40" in contact.note
 
 

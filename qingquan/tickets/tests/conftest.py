@@ -153,3 +153,8 @@ def new_case(people: dict[str, Any], kind: Callable[[str], Any]) -> Callable[...
         return services.ticket_create(actor=actor or people["agent"], kind=kind(code), **params)
 
     return make
+
+
+def resolution_counts(counts: dict[str, int]) -> dict[str, int]:
+    """The resolution clock's part of a sweep's counts (warnings and breaches)."""
+    return {"warning": counts["warning"], "breached": counts["breached"]}
