@@ -95,3 +95,13 @@ api.add_router("/callbacks/", surveys_router)
 from qingquan.reports.api import router as reports_router  # noqa: E402
 
 api.add_router("/reports/", reports_router)
+
+
+from qingquan.telephony.api import router as telephony_router  # noqa: E402
+
+api.add_router("/telephony/", telephony_router)
+
+
+from qingquan.knowledge.api import router as knowledge_router  # noqa: E402
+
+api.add_router("/knowledge/", knowledge_router)

@@ -80,6 +80,8 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "wallboard.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # The demo call simulator (演示工具) posts real call events as a phone system would.
     "telephony.simulate": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # The calls waiting in the queue (agents pick up, supervisors and the wallboard watch).
+    "telephony.queue": frozenset({R.AGENT, R.SUPERVISOR, R.ADMINISTRATOR}),
     # Blocking harassing numbers (the PBX is told to reject their calls).
     "telephony.block": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # Knowledge base: everyone reads; agents propose edits; supervisors publish them.

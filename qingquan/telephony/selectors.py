@@ -64,3 +64,84 @@ def waiting_calls() -> QuerySet[Call]:
 
 def blocked_numbers() -> QuerySet[BlockedNumber]:
     return BlockedNumber.objects.filter(active=True).select_related("created_by")
+
+
+# ---------------------------------------------------------------------------
+# The telephony API's reads (contacts, the queue, the caller's own state)
+# ---------------------------------------------------------------------------
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used (the API answers 400 with this message)."""
+
+
+def contacts_filtered(
+    *,
+    user: Any,
+    day_from: dt.date | None = None,
+    day_to: dt.date | None = None,
+    agent: str = "",
+    channel: str = "",
+    outcome: str = "",
+) -> QuerySet[Any]:
+    """Contacts ``user`` may see (their own; all with `tickets.view_all`), newest first,
+    filtered by local days ``day_from``..``day_to`` (both included), the agent's username,
+    the channel and the call outcome (``none`` for contacts that were not calls).
+
+    PermissionDenied for a role without `tickets.view`, or when someone who sees only
+    their own contacts asks for another agent's."""
+    from qingquan.telephony.models import CallOutcome
+    from qingquan.tickets.models import Channel
+    from qingquan.tickets.selectors import contacts_visible_to
+
+    if not can(user, "tickets.view"):
+        raise PermissionDenied("tickets.view")
+    qs = contacts_visible_to(user)
+    if agent:
+        if not can(user, "tickets.view_all") and agent != user.username:
+            raise PermissionDenied("tickets.view_all")
+        qs = qs.filter(agent__username=agent)
+    if channel:
+        if channel not in Channel.values:
+            raise FilterError(
+                f"Unknown channel {channel!r}; use one of {', '.join(Channel.values)}."
+            )
+        qs = qs.filter(channel=channel)
+    if outcome:
+        if outcome == "none":
+            qs = qs.filter(call__isnull=True)
+        elif outcome in CallOutcome.values:
+            qs = qs.filter(call__outcome=outcome)
+        else:
+            choices = ", ".join([*CallOutcome.values, "none"])
+            raise FilterError(f"Unknown outcome {outcome!r}; use one of {choices}.")
+    if day_from and day_to and day_to < day_from:
+        raise FilterError("date_to is before date_from.")
+    if day_from:
+        qs = qs.filter(started_at__gte=_local_midnight(day_from))
+    if day_to:
+        qs = qs.filter(started_at__lt=_local_midnight(day_to + dt.timedelta(days=1)))
+    return qs.select_related("call").order_by("-started_at", "-id")
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=clock.SHANGHAI)
+
+
+def contact_for(*, user: Any, pk: int) -> Any:
+    """One contact ``user`` may see; Contact.DoesNotExist otherwise (also for others')."""
+    return contacts_filtered(user=user).get(pk=pk)
+
+
+def own_state(*, user: Any) -> AgentState:
+    """The caller's own console state (agents and supervisors only)."""
+    if not can(user, "console.use"):
+        raise PermissionDenied("console.use")
+    return agent_state_of(user)
+
+
+def calls_waiting(*, user: Any) -> QuerySet[Call]:
+    """Inbound calls ringing in the queue, longest waiting first."""
+    if not can(user, "telephony.queue"):
+        raise PermissionDenied("telephony.queue")
+    return waiting_calls()
