@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from qingquan.reports import selectors
+from qingquan.reports import charts, selectors
 from qingquan.reports.periods import Period
 
 COLUMNS = (
@@ -100,9 +101,26 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
     return out.getvalue()
 
 
+def chart_title(data: dict[str, Any]) -> str:
+    return _("By %(by)s") % {"by": data["by_label"]} if data["by"] else ""
+
+
+def svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
 def pdf(*, user: Any, period: Period, by: str | None) -> bytes:
     """The same report as a PDF (Noto CJK fonts render the Chinese)."""
+    return pdf_of(report_data(user=user, period=period, by=by))
+
+
+def pdf_of(data: dict[str, Any]) -> bytes:
+    """The PDF of `report_data`: the tables, and with a breakdown the page's chart as SVG
+    (WeasyPrint draws its text with the PDF's fonts, so the labels stay text)."""
     from weasyprint import HTML
 
-    html = render_to_string("reports/report_pdf.html", report_data(user=user, period=period, by=by))
+    chart = ""
+    if data["rows"]:
+        chart = svg_data_uri(charts.svg(data["rows"], title=chart_title(data)))
+    html = render_to_string("reports/report_pdf.html", {**data, "chart_src": chart})
     return HTML(string=html).write_pdf()

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from qingquan.reports import commitments, exports, selectors
+from qingquan.reports import charts, commitments, exports, selectors
 from qingquan.reports.periods import KINDS, PeriodError, from_query
 from qingquan.staff.access import require
 
@@ -72,21 +72,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
     overall = data["overall"]
     rows = [(row, _links(params, row)) for row in data["rows"]]
     chart = {
-        "labels": [r.label for r in data["rows"]],
+        **charts.series(data["rows"]),
         "keys": [r.key for r in data["rows"]],
-        "closure": [_pct(r.closure_rate) for r in data["rows"]],
-        "on_time": [_pct(r.on_time_rate) for r in data["rows"]],
-        "satisfaction": [_pct(r.satisfaction) for r in data["rows"]],
-        "created": [r.created for r in data["rows"]],
-        "unreachable": [r.cb_unreachable for r in data["rows"]],
         "drill": [drill_url(params, "created", r.key) for r in data["rows"]],
-        "names": {
-            "closure": _("Closure rate"),
-            "on_time": _("On-time rate"),
-            "satisfaction": _("Callback satisfaction"),
-            "created": _("Cases created"),
-            "unreachable": _("Unreachable"),
-        },
     }
     export_query = urlencode({k: v for k, v in params.items() if v})
     return render(
@@ -119,10 +107,6 @@ def metric_labels() -> dict[str, str]:
         "cb_unreachable": _("Callbacks: unreachable"),
         "cb_declined": _("Callbacks: declined"),
     }
-
-
-def _pct(value: float | None) -> float | None:
-    return None if value is None else round(value * 100, 2)
 
 
 @require("reports.view")
