@@ -298,11 +298,22 @@ def consistency_check(fresh: Recomputed | None = None) -> list[Difference]:
 
 
 def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Plain multi-row inserts (the nightly rewrite touches every row: no model objects)."""
+    """Plain multi-row inserts (the nightly rewrite touches every row: no model objects).
+
+    On PostgreSQL one COPY: Django's client-side parameter binding makes multi-row INSERTs
+    of a million rollup rows some fifteen times slower."""
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     # SQLite binds at most 999 parameters per statement; PostgreSQL 65 535.
     per_batch = max(1, (900 if connection.vendor == "sqlite" else 30000) // len(columns))
