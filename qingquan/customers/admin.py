@@ -5,13 +5,17 @@ voided by services, so their screens are read-only apart from the actions shown.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +44,64 @@ def _adopt(obj: Any, saved: Any) -> None:
     """Point the admin's unsaved object at what the service saved."""
     obj.pk = saved.pk
     obj._state.adding = False
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+
+class ClearFlagForm(forms.Form):
+    note = forms.CharField(label=_("note"), max_length=200)
+
+
+class ReplaceMeterForm(forms.Form):
+    replaced_on = forms.DateField(label=_("replaced on"))
+    final_reading = forms.DecimalField(label=_("final reading"), max_digits=12, decimal_places=3)
+    new_serial = forms.CharField(label=_("new meter's serial number"), max_length=30)
+    new_size_mm = forms.IntegerField(label=_("new meter's size (mm)"), required=False)
+    new_initial_reading = forms.DecimalField(
+        label=_("new meter's initial reading"), max_digits=12, decimal_places=3, initial=0
+    )
+
+
+def _action_form(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    form_class: type[forms.Form],
+    apply: Callable[[Any, dict[str, Any]], Any],
+) -> TemplateResponse | None:
+    """An admin action that first asks for what the service needs (a reason, a reading),
+    then calls it for each selected record; a refusal is shown per record."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done = 0
+            for obj in queryset:
+                try:
+                    apply(obj, form.cleaned_data)
+                    done += 1
+                except ValidationError as exc:
+                    model_admin.message_user(
+                        request, f"{obj}: {' '.join(exc.messages)}", messages.WARNING
+                    )
+            model_admin.message_user(request, _("%(n)d record(s) done.") % {"n": done})
+            return None
+    else:
+        form = form_class()
+    return TemplateResponse(
+        request,
+        "admin/customers/action_form.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": _("Confirm"),
+            "form": form,
+            "objects": list(queryset),
+            "action": request.POST.get("action", ""),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "opts": model_admin.model._meta,
+        },
+    )
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -229,9 +291,35 @@ class MeterAdmin(RegistryAdmin):
     raw_id_fields = ["account"]
     list_select_related = ["account"]
 
+    actions = ["replace"]
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Replacing a meter needs its final reading: done through meter_replace.
+        # Replacing a meter needs its final reading: the "replace" action (meter_replace).
         return obj is None and super().has_change_permission(request, obj)
+
+    def has_replace_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.change_capability)
+
+    @admin.action(description=_("Replace the selected meter"), permissions=["replace"])
+    def replace(self, request: HttpRequest, queryset: QuerySet[Meter]) -> TemplateResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one meter to replace."), messages.ERROR)
+            return None
+        return _action_form(
+            self,
+            request,
+            queryset,
+            ReplaceMeterForm,
+            lambda meter, data: services.meter_replace(
+                actor=request.user,
+                meter=meter,
+                final_reading=data["final_reading"],
+                replaced_on=data["replaced_on"],
+                new_serial=data["new_serial"],
+                new_size_mm=data["new_size_mm"],
+                new_initial_reading=data["new_initial_reading"],
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         saved = services.meter_create(
@@ -256,12 +344,32 @@ class MeterReadingAdmin(ServiceAdmin):
     raw_id_fields = ["meter"]
     list_select_related = ["meter"]
     show_full_result_count = False
+    actions = ["clear_flag"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_clear_flag_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.change_capability)
+
+    @admin.action(
+        description=_("Confirm the selected flagged readings"), permissions=["clear_flag"]
+    )
+    def clear_flag(
+        self, request: HttpRequest, queryset: QuerySet[MeterReading]
+    ) -> TemplateResponse | None:
+        return _action_form(
+            self,
+            request,
+            queryset.filter(flagged=True),
+            ClearFlagForm,
+            lambda reading, data: services.reading_clear_flag(
+                actor=request.user, reading=reading, note=data["note"]
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         try:
@@ -369,8 +477,27 @@ class PaymentAdmin(ServiceAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
 
+    actions = ["reverse_payments"]
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a payment is reversed by a new row, never deleted
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.change_capability)
+
+    @admin.action(description=_("Reverse the selected payments"), permissions=["reverse"])
+    def reverse_payments(
+        self, request: HttpRequest, queryset: QuerySet[Payment]
+    ) -> TemplateResponse | None:
+        return _action_form(
+            self,
+            request,
+            queryset,
+            ReverseForm,
+            lambda payment, data: services.payment_reverse(
+                actor=request.user, payment=payment, reason=data["reason"]
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         saved = services.payment_record(

@@ -11,23 +11,29 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 
 from qingquan.customers import phones
 from qingquan.customers.models import (
     Account,
+    AccountKind,
+    AccountStatus,
     Bill,
     BillStatus,
     Customer,
+    CustomerKind,
     CustomerPhone,
     Invoice,
     Payment,
+    PhoneLabel,
 )
 from qingquan.staff.access import can
 
 RECENT_BILLS = 12
 _DIGITS = re.compile(r"^\+?\d+$")
+_MOBILE = re.compile(r"^1\d{10}$")
 
 
 @dataclass
@@ -240,18 +246,18 @@ def customer_lookup(*, user: Any, query: str, limit: int = 20) -> list[CustomerV
             matched.setdefault(pk, how)
 
     if kind == "digits":
-        number = phones.try_normalise(text)
-        if number is not None:
-            add(
-                CustomerPhone.objects.filter(national_digits=number[1]).values_list(
-                    "customer_id", flat=True
-                )[:limit],
-                "phone",
-            )
-        add(
-            Account.objects.filter(number=text.lstrip("+")).values_list("customer_id", flat=True),
-            "account",
-        )
+        if _MOBILE.match(text):
+            # A mobile typed as 11 digits is its own national form: no parsing needed (an
+            # invalid one finds nothing, since only valid numbers are stored).
+            national: str | None = text
+        else:
+            number = phones.try_normalise(text)
+            national = number[1] if number else None
+        for customer_id, how in _rows(
+            _MATCH_DIGITS if national else _MATCH_ACCOUNT,
+            [national, limit, text.lstrip("+")] if national else [text.lstrip("+")],
+        ):
+            matched.setdefault(customer_id, how)
     else:
         if len(text) < 2:
             return []
@@ -274,9 +280,180 @@ def customer_lookup(*, user: Any, query: str, limit: int = 20) -> list[CustomerV
                 .values_list("pk", flat=True)[:limit],
                 "name",
             )
-    ids = list(matched)[:limit]
-    customers = {c.pk: c for c in _with_related(Customer.objects.filter(pk__in=ids))}
-    return _views([customers[pk] for pk in ids if pk in customers], matched, user)
+    return _cards(list(matched)[:limit], matched, user)
+
+
+# The screen pop's reads, as plain SQL on rows (no model instances): the lookup runs on
+# every answered call, and building cards from tuples costs a fraction of the ORM's work.
+# Four statements whatever the number of customers, accounts or bills: who matched;
+# customers with their accounts, premises, districts and tariffs; phones; bills (the last
+# RECENT_BILLS of each account and every open one, for the balance) with what was paid on
+# each and the invoice, the payments summed once per bill in a grouped join rather than by
+# a subquery per row. Indexes used: phone national_digits, account number (unique),
+# account customer_id, bill (account_id, period_end), payment bill_id, invoice bill_id.
+_MATCH_ACCOUNT = "SELECT customer_id, 'account' FROM customers_account WHERE number = %s"
+_MATCH_DIGITS = (
+    "SELECT customer_id, how FROM (SELECT customer_id, 'phone' AS how "
+    "FROM customers_customerphone WHERE national_digits = %s LIMIT %s) phone_match "
+    "UNION ALL SELECT customer_id, 'account' FROM customers_account WHERE number = %s"
+)
+_CUSTOMERS = (
+    "SELECT c.id, c.name, c.kind, c.elderly_or_impaired, c.sensitive, a.id, a.number, "
+    "a.kind, a.status, a.household_size, t.name, p.address, d.name, p.latitude, p.longitude "
+    "FROM customers_customer c "
+    "LEFT JOIN customers_account a ON a.customer_id = c.id "
+    "LEFT JOIN customers_premise p ON p.id = a.premise_id "
+    "LEFT JOIN areas_district d ON d.id = p.district_id "
+    "LEFT JOIN customers_tariff t ON t.id = a.tariff_id "
+    "WHERE c.id IN ({ids}) ORDER BY a.number"
+)
+_PHONES = (
+    "SELECT customer_id, national_digits, label, is_primary FROM customers_customerphone "
+    "WHERE customer_id IN ({ids}) ORDER BY is_primary DESC, id"
+)
+_BILLS = (
+    "SELECT r.id, r.account_id, r.period_start, r.period_end, r.volume, r.total, r.status, "
+    "r.due_date, r.tier_reached, r.rn, i.id, ps.paid FROM ("
+    "SELECT b.id, b.account_id, b.period_start, b.period_end, b.volume, b.total, b.status, "
+    "b.due_date, b.tier_reached, ROW_NUMBER() OVER (PARTITION BY b.account_id "
+    "ORDER BY b.period_end DESC, b.id DESC) AS rn "
+    "FROM customers_bill b WHERE b.account_id IN ({ids})) r "
+    "LEFT JOIN customers_invoice i ON i.bill_id = r.id "
+    "LEFT JOIN (SELECT pm.bill_id, SUM(pm.amount) AS paid FROM customers_payment pm "
+    "JOIN customers_bill pb ON pb.id = pm.bill_id WHERE pb.account_id IN ({ids}) "
+    "GROUP BY pm.bill_id) ps ON ps.bill_id = r.id "
+    "WHERE r.rn <= %s OR r.status IN (%s, %s) "
+    "ORDER BY r.account_id, r.rn"
+)
+CENT = Decimal("0.01")
+LITRE = Decimal("0.001")
+ZERO_MONEY = Decimal("0.00")
+_OPEN = (str(BillStatus.UNPAID), str(BillStatus.PARTIALLY_PAID))
+
+
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _in(sql: str, ids: list[int]) -> str:
+    # Only integers from our own queries go into the IN lists.
+    return sql.replace("{ids}", ", ".join(str(int(pk)) for pk in ids))
+
+
+def _decimal(value: Any, places: Decimal) -> Decimal:
+    """A number from the database as a Decimal of `places` (SQLite hands back floats)."""
+    if value is None:
+        return places * 0
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(value).quantize(places)
+
+
+def _date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _cards(ids: list[int], matched: dict[int, str], user: Any) -> list[CustomerView]:
+    """Cards of the customers `ids`, in that order, as `user` may see them."""
+    if not ids:
+        return []
+    full = can(user, "customers.view_phone_full")
+    customers: dict[int, CustomerView] = {}
+    accounts: dict[int, AccountView] = {}
+    labels = _Labels()
+    for (cid, name, ckind, elderly, sensitive, aid, number, akind, status, household, tariff,
+         address, district, lat, lon) in _rows(_in(_CUSTOMERS, ids), []):  # fmt: skip
+        card = customers.get(cid)
+        if card is None:
+            card = customers[cid] = CustomerView(
+                id=cid,
+                name=name,
+                kind=ckind,
+                kind_label=labels.get(CustomerKind, ckind),
+                elderly_or_impaired=bool(elderly),
+                sensitive=bool(sensitive),
+                matched_by=matched.get(cid, ""),
+                phones=[],
+                accounts=[],
+                balance=ZERO_MONEY,
+            )
+        if aid is not None:
+            account = accounts[aid] = AccountView(
+                id=aid,
+                number=number,
+                kind=akind,
+                kind_label=labels.get(AccountKind, akind),
+                status=status,
+                status_label=labels.get(AccountStatus, status),
+                tariff=tariff,
+                household_size=household,
+                address=address,
+                district=district,
+                latitude=lat,
+                longitude=lon,
+                balance=ZERO_MONEY,
+            )
+            card.accounts.append(account)
+    if not customers:
+        return []
+    for cid, digits, label, primary in _rows(_in(_PHONES, list(customers)), []):
+        customers[cid].phones.append(
+            PhoneView(
+                number=digits if full else phones.mask(digits),
+                label=labels.get(PhoneLabel, label),
+                is_primary=bool(primary),
+                masked=not full,
+            )
+        )
+    if accounts:
+        cancelled = str(BillStatus.CANCELLED)
+        for (bid, aid, start, end, volume, total, status, due, tier, rank, invoice,
+             paid) in _rows(_in(_BILLS, list(accounts)), [RECENT_BILLS, *_OPEN]):  # fmt: skip
+            account = accounts[aid]
+            total = _decimal(total, CENT)
+            paid = _decimal(paid, CENT)
+            owed = ZERO_MONEY if status == cancelled or paid >= total else total - paid
+            if status in _OPEN:
+                account.balance += owed
+            if rank <= RECENT_BILLS:
+                account.bills.append(
+                    BillView(
+                        id=bid,
+                        period_start=_date(start),
+                        period_end=_date(end),
+                        volume=_decimal(volume, LITRE),
+                        total=total,
+                        paid=paid,
+                        outstanding=owed,
+                        status=status,
+                        status_label=labels.get(BillStatus, status),
+                        due_date=_date(due),
+                        tier_reached=tier,
+                        has_invoice=invoice is not None,
+                    )
+                )
+        for card in customers.values():
+            card.balance = sum((a.balance for a in card.accounts), ZERO_MONEY)
+    return [customers[pk] for pk in ids if pk in customers]
+
+
+class _Labels:
+    """Choice labels in the active language, each translated once per lookup."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[Any, str], str] = {}
+
+    def get(self, choices: Any, value: str) -> str:
+        key = (choices, value)
+        label = self.cache.get(key)
+        if label is None:
+            try:
+                label = self.cache[key] = str(choices(value).label)
+            except ValueError:
+                label = self.cache[key] = value
+        return label
 
 
 # One customer's record -------------------------------------------------------------------

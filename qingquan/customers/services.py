@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -96,6 +96,77 @@ def _save_clean(obj: Any, unique_message: str = "") -> None:
             obj.save()
     except IntegrityError as exc:  # a concurrent writer won a unique race after full_clean
         raise ValidationError(unique_message or _("This record already exists.")) from exc
+
+
+# Bulk import -----------------------------------------------------------------------------
+@transaction.atomic
+def registry_import(
+    *, actor: Any, records: Sequence[Any], phones: Sequence[CustomerPhone] = ()
+) -> int:
+    """Write new registry records of one model (customers with their phones, premises,
+    accounts or meters) in one bulk insert, with one audit event listing them.
+
+    For the CSV importer, which has already checked every record by its model's rules and
+    looked up references and duplicates for the whole chunk; returns how many were written.
+    """
+    if not records:
+        return 0
+    model = type(records[0])
+    _insert_returning_ids(records)
+    if phones:
+        for phone in phones:
+            phone.customer_id = phone.customer.pk
+        _insert_returning_ids(phones)
+    audit_record(
+        actor=actor,
+        action=f"customers.{model._meta.model_name}.import",
+        obj=records[0],
+        after={"count": len(records), "ids": [r.pk for r in records], "phones": len(phones)},
+        note="CSV import",
+    )
+    return len(records)
+
+
+def _insert_returning_ids(records: Sequence[Any]) -> None:
+    """INSERT … RETURNING id for new records of one model, a few hundred rows a statement,
+    setting each record's pk: bulk_create's result with a fraction of its per-value work
+    (each column's conversion is chosen once, not looked up for every value)."""
+    model = type(records[0])
+    ops = connection.ops
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    adapt: list[Any] = []
+    for f in fields:
+        kind = f.get_internal_type()
+        if kind == "DateField":
+            adapt.append(ops.adapt_datefield_value)
+        elif kind == "DateTimeField":
+            adapt.append(ops.adapt_datetimefield_value)
+        elif kind == "DecimalField":
+            adapt.append(
+                lambda v, f=f: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places)
+            )
+        else:
+            adapt.append(None)
+    table = ops.quote_name(model._meta.db_table)
+    names = ", ".join(ops.quote_name(f.column) for f in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, 900 // len(fields))
+    attnames = [f.attname for f in fields]
+    with connection.cursor() as cursor:
+        for first in range(0, len(records), per_statement):
+            chunk = records[first : first + per_statement]
+            params: list[Any] = []
+            for obj in chunk:
+                values = obj.__dict__
+                for name, conv in zip(attnames, adapt, strict=True):
+                    value = values[name]
+                    params.append(value if conv is None or value is None else conv(value))
+            # Names come from model metadata, values are parameters.
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))} "  # noqa: S608
+            cursor.execute(sql + "RETURNING id", params)
+            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding = False
 
 
 # Customers -------------------------------------------------------------------------------

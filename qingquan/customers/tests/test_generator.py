@@ -70,3 +70,34 @@ def test_seed_customers_adds_the_demo_household_once(agent: Any) -> None:
 def test_generate_city_command(capsys: Any) -> None:
     call_command("generate_city", "--accounts", "12", "--months", "2")
     assert "12 accounts, 24 bills" in capsys.readouterr().out
+
+
+def test_generated_bills_are_what_the_tier_computation_gives() -> None:
+    from qingquan.customers import billing, phones
+    from qingquan.customers.models import BillLine, CustomerPhone
+    from qingquan.customers.services import tier_prices
+
+    generate_city(accounts=40, months=14, today=dt.date(2025, 3, 10), batch_size=15)
+    for account in Account.objects.select_related("tariff"):
+        tiers = tier_prices(account.tariff)
+        annual: dict[int, D] = {}
+        for bill in account.bills.order_by("period_start"):
+            computed = billing.bill_compute(
+                period_start=bill.period_start,
+                period_end=bill.period_end,
+                spans=[billing.MeterSpan("m", bill.previous_reading, bill.current_reading)],
+                tiers=tiers,
+                household_size=account.household_size,
+                annual_volume_before=annual.get(bill.period_start.year, D(0)),
+            )
+            annual[bill.period_start.year] = annual.get(bill.period_start.year, D(0)) + bill.volume
+            assert (bill.total, bill.water_amount, bill.sewage_amount, bill.tier_reached) == (
+                computed.total, computed.water_amount, computed.sewage_amount,
+                computed.tier_reached,
+            )  # fmt: skip
+            lines = BillLine.objects.filter(bill=bill).order_by("pk")
+            assert [(ln.kind, ln.tier, ln.start, ln.end, ln.volume, ln.amount) for ln in lines] == [
+                (ln.kind, ln.tier, ln.start, ln.end, ln.volume, ln.amount) for ln in computed.lines
+            ]
+    for phone in CustomerPhone.objects.all():
+        assert phones.normalise(phone.national_digits) == (phone.number, phone.national_digits)

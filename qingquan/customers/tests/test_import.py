@@ -76,7 +76,10 @@ def test_clean_import_writes_through_the_services(files: dict[str, Path]) -> Non
     # 50 m³ at the flat non-residential price: 50 × (3.85 + 1.40)
     assert Bill.objects.get(account__number="3309000002").total == Decimal("262.50")
     assert Payment.objects.get().amount == 60
-    assert AuditEvent.objects.filter(action="customers.customer.create").count() == 2
+    # One audit event per chunk, naming every record it wrote.
+    [event] = AuditEvent.objects.filter(action="customers.customer.import")
+    assert event.after is not None
+    assert event.after["count"] == 2
 
 
 def test_dry_run_reports_nothing_and_writes_nothing(files: dict[str, Path]) -> None:
@@ -153,3 +156,49 @@ def test_commands_round_trip(files: dict[str, Path], tmp_path: Path, capsys: Any
     assert rows[1][:3] == ["C1", "person", "赵丽华"]
     bills = list(csv.reader((out / "bills.csv").open(encoding="utf-8")))
     assert bills[1] == ["3309000001", "2023-01-01", "2023-01-31", "60.00", "60.00"]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2000])
+def test_duplicates_in_the_file_and_in_the_registry_are_reported(
+    files: dict[str, Path], tmp_path: Path, monkeypatch: Any, chunk_rows: int
+) -> None:
+    from qingquan.customers import importer
+
+    # Chunks of one row: a duplicate of an earlier chunk is found in the database.
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    f = f"{tmp_path}/"
+    files["customers"] = write(Path(f + "c.csv"), [
+        ["ref", "kind", "name", "uscc", "phones"],
+        ["C1", "person", "赵丽华", "", "13800001111"],
+        ["C2", "organisation", "宁波甬江纸业有限公司", "91110000600037341L", ""],
+        ["C1", "person", "赵丽华", "", ""],
+        ["C3", "organisation", "宁波三江食品有限公司", "91110000600037341L", ""],
+        ["C4", "person", "钱多多", "", "13800001111;138 0000 1111"],
+    ])  # fmt: skip
+    files["accounts"] = write(Path(f + "a.csv"), [
+        ["number", "customer_ref", "premise_ref"],
+        ["3309000001", "C1", "P1"],
+        ["3309000001", "C2", "P2"],
+        ["3309000002", "C9", "P2"],
+        ["33090A0003", "C2", "P2"],
+    ])  # fmt: skip
+    files["meters"] = write(Path(f + "m.csv"), [
+        ["serial", "account", "installed_on"],
+        ["IM-1", "3309000001", "2023-01-01"],
+        ["IM-2", "3309000001", "2023-01-01"],
+        ["IM-1", "3309000009", "2023-01-01"],
+    ])  # fmt: skip
+    del files["readings"], files["bills"]
+    report = import_files(files, dry_run=True)
+    found = {(e.file, e.row, e.column) for e in report.errors}
+    assert found == {
+        ("customers", 4, "ref"),
+        ("customers", 5, "uscc"),
+        ("customers", 6, "number"),  # the same number twice for one customer
+        ("accounts", 3, "number"),
+        ("accounts", 4, "customer_ref"),
+        ("accounts", 5, "number"),  # digits only
+        ("meters", 3, ""),  # a second meter installed on 3309000001
+        ("meters", 4, "account"),
+    }
+    assert not Customer.objects.exists()

@@ -148,3 +148,31 @@ def test_lookup_query_count_does_not_grow_with_results(
     with django_assert_max_num_queries(8):
         found = selectors.customer_lookup(user=agent, query="解放南路88号")
     assert len(found) == 6
+
+
+def test_lookup_balance_counts_old_open_bills_but_not_cancelled_ones(
+    household: Account, agent: Any
+) -> None:
+    bills = list(household.bills.order_by("period_end"))
+    for bill in bills[2:]:  # the 12 recent ones paid: only the two oldest stay open
+        services.payment_record(actor=None, bill=bill, amount=bill.total, channel="bank")
+    invoice = services.invoice_issue(actor=None, bill=bills[-1])
+    services.bill_cancel(actor=None, bill=bills[1], reason="重复出账")
+    card = selectors.customer_lookup(user=agent, query="13800005678")[0]
+    account = card.accounts[0]
+    assert [b.id for b in account.bills] == [b.pk for b in reversed(bills[2:])]
+    assert account.balance == card.balance == bills[0].total  # older than the last 12
+    assert account.bills[0].has_invoice and invoice.bill_id == account.bills[0].id
+    assert not any(b.has_invoice for b in account.bills[1:])
+    assert all(b.outstanding == 0 and b.paid == b.total for b in account.bills)
+
+
+def test_lookup_by_phone_is_four_queries(
+    household: Account, agent: Any, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(4):
+        [card] = selectors.customer_lookup(user=agent, query="13800005678")
+    assert card.phones[0].number == "138****5678"
+    assert card.accounts[0].district == "海曙区"
+    assert card.accounts[0].tariff
+    assert card.kind_label == "Person"

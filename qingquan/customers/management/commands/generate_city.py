@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--accounts", type=int, required=True)
         parser.add_argument("--months", type=int, default=24)
         parser.add_argument("--seed", type=int, default=96390)
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=5000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["accounts"] < 1 or not 0 <= options["months"] <= 120:
