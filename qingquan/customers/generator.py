@@ -214,10 +214,10 @@ def generate_city(
     while done < accounts:
         size = min(batch_size, accounts - done)
         bills += _batch(plan=plan, rng=rng, ids=ids, first_number=first_number + done, size=size)
+        ids.sync_sequences()  # after each batch: an interrupted run leaves usable sequences
         done += size
         if progress:
             progress(done, accounts)
-    ids.sync_sequences()
     if connection.vendor == "postgresql":
         # Fresh statistics: without them the planner scans the freshly filled bill table
         # for a screen pop (seen: 750 ms instead of 16 ms at 100k accounts).

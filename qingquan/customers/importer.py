@@ -385,7 +385,10 @@ def _bulk_customers(chunk: Chunk, report: ImportReport) -> None:
 
     good = _checked("customers", chunk, report, build)
     codes = [c.uscc for _n, (c, _p) in good if c.uscc]
-    registered = set(Customer.objects.filter(uscc__in=codes).values_list("uscc", flat=True))
+    # `.exclude(uscc="")` repeats the unique index's condition, so the index is used.
+    registered = set(
+        Customer.objects.filter(uscc__in=codes).exclude(uscc="").values_list("uscc", flat=True)
+    )
     customers, phones = [], []
     for number, (customer, numbers) in good:
         if customer.uscc and customer.uscc in registered:
