@@ -193,28 +193,37 @@ def sla_alerts(ticket_ids: list[int], kind: str) -> int:
     return sent
 
 
-def _claim_sql(vendor: str, *, assign: str, due: str) -> str:
+def _claim_sql(vendor: str, *, assign: str, due: str, order: str = "") -> str:
     """One chunk of due cases, claimed by the UPDATE that flags them: the condition is
     checked again on the row being updated, and PostgreSQL skips rows another sweep has
-    locked, so of two sweeps at once each case goes to exactly one."""
-    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
-    return (
-        f"UPDATE tickets_ticket SET {assign} WHERE id IN "  # noqa: S608 (constant fragments)
-        f"(SELECT id FROM tickets_ticket WHERE {due} LIMIT %s{lock}) AND {due} RETURNING id"
-    )
+    locked, so of two sweeps at once each case goes to exactly one.
+
+    On PostgreSQL the chunk's ids are collected once into an array and the rows found by
+    primary key (a semi-join could otherwise rescan every due row for each chunk).
+    """
+    order_by = f" ORDER BY {order}" if order else ""
+    if vendor == "postgresql":
+        lock = "FOR UPDATE SKIP LOCKED"
+        chunk = f"SELECT id FROM tickets_ticket WHERE {due}{order_by} LIMIT %s {lock}"  # noqa: S608
+        where = f"id = ANY(ARRAY({chunk}))"
+    else:
+        where = f"id IN (SELECT id FROM tickets_ticket WHERE {due}{order_by} LIMIT %s)"  # noqa: S608
+    return f"UPDATE tickets_ticket SET {assign} WHERE {where} AND {due} RETURNING id"  # noqa: S608 (constant fragments)
 
 
-CLAIMS: dict[str, tuple[str, str]] = {
-    # kind: (assignments, condition); each condition is one index range (sla_state and
-    # deadline, or a timer's partial index). Timers need no state condition: the services
+CLAIMS: dict[str, tuple[str, str, str]] = {
+    # kind: (assignments, condition, order); each condition is one index range (sla_state
+    # and deadline, or a timer's partial index, whose order also keeps the planner on the
+    # index when statistics are stale). Timers need no state condition: the services
     # disarm them when the budget is met or the case is resolved.
     "breached": (
         "sla_state = 'breached', breached_at = COALESCE(breached_at, resolution_deadline)",
         "sla_state IN ('ok', 'warning') AND resolution_deadline < %s",
+        "",
     ),
-    "warning": ("sla_state = 'warning'", "sla_state = 'ok' AND warn_at <= %s"),
+    "warning": ("sla_state = 'warning'", "sla_state = 'ok' AND warn_at <= %s", "warn_at"),
     **{
-        kind: (f"{timer} = NULL, {stamp} = {timer}", f"{timer} <= %s")
+        kind: (f"{timer} = NULL, {stamp} = {timer}", f"{timer} <= %s", timer)
         for kind, (timer, stamp) in TIMERS.items()
     },
 }
@@ -222,8 +231,8 @@ CLAIMS: dict[str, tuple[str, str]] = {
 
 def _claim(kind: str, *, now: dt.datetime) -> list[int]:
     """Flag one chunk of cases due for `kind` and queue their alerts; their ids."""
-    assign, due = CLAIMS[kind]
-    sql = _claim_sql(connection.vendor, assign=assign, due=due)
+    assign, due, order = CLAIMS[kind]
+    sql = _claim_sql(connection.vendor, assign=assign, due=due, order=order)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [now, SWEEP_BATCH, now])
         ids = [row[0] for row in cursor.fetchall()]
