@@ -7,6 +7,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from qingquan.staff import services
@@ -105,6 +106,9 @@ def seed_staff(*, today: dt.date) -> list[DemoLogin]:
 
     names = _Names()
     logins: list[DemoLogin] = []
+    # One Argon2 hash for every demo account (they share the password): ~60 hashes would
+    # add a minute to the first start on a slow machine.
+    demo_hash = make_password(DEMO_PASSWORD)
     serial = iter(range(1001, 9999))
 
     def make(role: Role, dept: str, team: str | None = None, login: str | None = None) -> User:
@@ -115,7 +119,8 @@ def seed_staff(*, today: dt.date) -> list[DemoLogin]:
             username=login or f"{role.value.replace('_', '')}{number}",
             full_name=full_name,
             role=role,
-            password=DEMO_PASSWORD,
+            password=None,
+            password_hash=demo_hash,
             department=depts[dept],
             team=teams.get(team) if team else None,
             employee_no=f"QQ{number}",

@@ -24,6 +24,27 @@ def test_create_records_audit_without_password(administrator):
     assert "password" not in event.after
 
 
+def test_an_already_hashed_password_is_kept_and_logs_in():
+    from django.contrib.auth.hashers import make_password
+
+    shared = make_password("qingquan-shared-96390")
+    first, second = (
+        services.staff_create(
+            actor=None,
+            username=name,
+            full_name="演示",
+            role=Role.AGENT,
+            password=None,
+            password_hash=shared,
+        )
+        for name in ("demo-a", "demo-b")
+    )
+    for user in (first, second):
+        user.refresh_from_db()
+        assert user.password == shared
+        assert user.check_password("qingquan-shared-96390")
+
+
 def test_duplicate_login_name_is_refused(agent):
     with pytest.raises(ValidationError) as error:
         factories.make_user(Role.AGENT, username=agent.username.upper())
