@@ -278,16 +278,31 @@ class Difference:
 
 
 def consistency_check(fresh: Recomputed | None = None) -> list[Difference]:
-    """Every difference between the rollups and a recomputation from the raw rows."""
-    fresh = fresh or recompute()
+    """Every difference between the rollups and a recomputation from the raw rows, in key
+    order."""
+    diffs = _differences(fresh or recompute())
+    # Only the differences are sorted, never every key: sorting millions of key tuples
+    # took longer than the whole recomputation on 3 M cases.
+    table_order = {"kpi": 0, "contacts": 1}
+    measure_order = {m: i for i, m in enumerate(MEASURES)}
+    return sorted(
+        diffs, key=lambda d: (table_order[d.table], d.key, measure_order.get(d.measure, 0))
+    )
+
+
+def _differences(fresh: Recomputed) -> list[Difference]:
+    """The differences between the rollups and ``fresh``, unordered."""
     kpi, contacts = _stored()
     diffs = []
-    for key in sorted(set(kpi) | set(fresh.kpi)):
-        a, b = kpi.get(key, Counter()), fresh.kpi.get(key, Counter())
+    empty: Counter[str] = Counter()
+    for key in kpi.keys() | fresh.kpi.keys():
+        a, b = kpi.get(key, empty), fresh.kpi.get(key, empty)
+        if a == b:
+            continue
         for measure in MEASURES:
             if a.get(measure, 0) != b.get(measure, 0):
                 diffs.append(Difference("kpi", key, measure, a.get(measure, 0), b.get(measure, 0)))
-    for ckey in sorted(set(contacts) | set(fresh.contacts)):
+    for ckey in contacts.keys() | fresh.contacts.keys():
         if contacts.get(ckey, 0) != fresh.contacts.get(ckey, 0):
             diffs.append(
                 Difference(
@@ -332,7 +347,7 @@ def reconcile() -> int:
     """Make the rollups equal to a recomputation from the raw rows, touching only what
     differs; returns how many differences were fixed (0 when all was well)."""
     fresh = recompute()
-    diffs = consistency_check(fresh)
+    diffs = _differences(fresh)
     if not diffs:
         return 0
     kpi_keys = {d.key for d in diffs if d.table == "kpi"}
