@@ -129,6 +129,7 @@ def _raw_cards(cursor: Any, customers: list[int]) -> list[tuple[Any, ...]]:
 
 
 IMPORT_ACCOUNTS_AT_SCALE_1 = 50_000  # × 4 files (customers, premises, accounts, meters)
+IMPORT_ROWS_PER_SECOND = 20_000  # issue #3
 
 
 def _import_files(ctx: BenchContext, directory: Path) -> tuple[dict[str, Path], int]:
@@ -268,24 +269,34 @@ def cases(ctx: BenchContext) -> list[Comparison | Measurement]:
         )
     )
     results.append(_import_case(ctx))
+    results.append(_import_case(ctx, dry_run=False))
     return results
 
 
-def _import_case(ctx: BenchContext) -> Measurement:
-    """The CSV import of new customers, premises, accounts and meters, as a dry run: every
-    row checked, written and then rolled back, so the bench database stays as it was."""
+def _import_case(ctx: BenchContext, *, dry_run: bool = True) -> Measurement:
+    """The CSV import of new customers, premises, accounts and meters. A dry run: every
+    row checked, written and then rolled back, so the bench database stays as it was. A
+    real import: committed, timed, then its rows deleted again (not timed)."""
     from qingquan.customers.importer import import_files
+    from qingquan.customers.models import Account, Customer, Meter, Premise
 
     with tempfile.TemporaryDirectory() as tmp:
         files, rows = _import_files(ctx, Path(tmp))
         started = time.perf_counter()
-        report = import_files(files, dry_run=True)
+        report = import_files(files, dry_run=dry_run)
         seconds = time.perf_counter() - started
+    if not dry_run:
+        Meter.objects.filter(serial__startswith="BENCH-M").delete()
+        Account.objects.filter(number__startswith="3399").delete()
+        Premise.objects.filter(legacy_ref__startswith="BENCH-P").delete()
+        Customer.objects.filter(legacy_ref__startswith="BENCH-C").delete()
     if report.errors:
         raise RuntimeError(f"bench import refused rows: {report.errors[:3]}")
+    what = "dry run: checked, written, rolled back" if dry_run else "committed"
+    print(f"  CSV import ({what}): {rows / seconds:,.0f} rows/s", file=sys.stderr)
     return Measurement(
-        name=f"CSV import, {rows:,} rows (dry run: checked, written, rolled back)",
+        name=f"CSV import, {rows:,} rows ({what})",
         seconds=seconds,
-        limit_seconds=rows / 20_000,
-        note=f"{rows / seconds:,.0f} rows/s (target ≥ 20,000 rows/s)",
+        limit_seconds=rows / IMPORT_ROWS_PER_SECOND,
+        note=f"{rows / seconds:,.0f} rows/s (target ≥ {IMPORT_ROWS_PER_SECOND:,} rows/s)",
     )

@@ -15,13 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
 from qingquan.core.audit import audit_record, snapshot
-from qingquan.customers import billing, phones
+from qingquan.customers import billing, import_bulk, phones
 from qingquan.customers.models import (
     Account,
     AccountKind,
@@ -100,73 +100,90 @@ def _save_clean(obj: Any, unique_message: str = "") -> None:
 
 # Bulk import -----------------------------------------------------------------------------
 @transaction.atomic
-def registry_import(
-    *, actor: Any, records: Sequence[Any], phones: Sequence[CustomerPhone] = ()
-) -> int:
-    """Write new registry records of one model (customers with their phones, premises,
-    accounts or meters) in one bulk insert, with one audit event listing them.
+def registry_rows_import(
+    *,
+    actor: Any,
+    model: type[Any],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    phones: Sequence[tuple[int, str, str, bool]] = (),
+) -> list[int]:
+    """Write new rows of one registry table (customers with their phones, premises,
+    accounts, meters, readings) in one bulk write, with one audit event listing them.
 
-    For the CSV importer, which has already checked every record by its model's rules and
-    looked up references and duplicates for the whole chunk; returns how many were written.
+    For the CSV importer, which has checked every row by its model's rules and looked up
+    references and duplicates for the chunk: `rows` are values of `columns` (attnames, no
+    "id"); `phones` are (index of the customer's row, E.164, national digits, primary).
+    Ids come from `import_bulk.take_ids`, safe while the platform is live. Audit: one
+    "customers.<model>.import" event per call, with the count and ids; returns the ids.
     """
-    if not records:
-        return 0
-    model = type(records[0])
-    _insert_returning_ids(records)
+    if not rows:
+        return []
+    ids = import_bulk.take_ids(model, len(rows))
+    import_bulk.insert_rows(
+        model, ["id", *columns], [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+    )
     if phones:
-        for phone in phones:
-            phone.customer_id = phone.customer.pk
-        _insert_returning_ids(phones)
+        phone_ids = import_bulk.take_ids(CustomerPhone, len(phones))
+        import_bulk.insert_rows(
+            CustomerPhone,
+            ["id", "customer_id", "number", "national_digits", "label", "is_primary"],
+            [
+                (pk, ids[index], number, digits, PhoneLabel.MOBILE.value, primary)
+                for pk, (index, number, digits, primary) in zip(phone_ids, phones, strict=True)
+            ],
+        )
+    first = model(id=ids[0], **dict(zip(columns, rows[0], strict=True)))
     audit_record(
         actor=actor,
         action=f"customers.{model._meta.model_name}.import",
-        obj=records[0],
-        after={"count": len(records), "ids": [r.pk for r in records], "phones": len(phones)},
+        obj=first,
+        after={"count": len(rows), "ids": ids, "phones": len(phones)},
         note="CSV import",
     )
-    return len(records)
+    return ids
 
 
-def _insert_returning_ids(records: Sequence[Any]) -> None:
-    """INSERT … RETURNING id for new records of one model, a few hundred rows a statement,
-    setting each record's pk: bulk_create's result with a fraction of its per-value work
-    (each column's conversion is chosen once, not looked up for every value)."""
-    model = type(records[0])
-    ops = connection.ops
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    adapt: list[Any] = []
-    for f in fields:
-        kind = f.get_internal_type()
-        if kind == "DateField":
-            adapt.append(ops.adapt_datefield_value)
-        elif kind == "DateTimeField":
-            adapt.append(ops.adapt_datetimefield_value)
-        elif kind == "DecimalField":
-            adapt.append(
-                lambda v, f=f: ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places)
-            )
-        else:
-            adapt.append(None)
-    table = ops.quote_name(model._meta.db_table)
-    names = ", ".join(ops.quote_name(f.column) for f in fields)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, 900 // len(fields))
-    attnames = [f.attname for f in fields]
-    with connection.cursor() as cursor:
-        for first in range(0, len(records), per_statement):
-            chunk = records[first : first + per_statement]
-            params: list[Any] = []
-            for obj in chunk:
-                values = obj.__dict__
-                for name, conv in zip(attnames, adapt, strict=True):
-                    value = values[name]
-                    params.append(value if conv is None or value is None else conv(value))
-            # Names come from model metadata, values are parameters.
-            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(chunk))} "  # noqa: S608
-            cursor.execute(sql + "RETURNING id", params)
-            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
+@transaction.atomic
+def bills_import(
+    *,
+    actor: Any,
+    columns: Sequence[str],
+    bills: Sequence[tuple[Any, ...]],
+    lines: Sequence[Sequence[billing.Line]],
+    payments: Sequence[tuple[int, Decimal, dt.datetime]] = (),
+) -> list[int]:
+    """Write imported bills (values of `columns`) with their lines, and the payments made
+    on them ((index of the bill, amount, paid at), referenced IMPORT-<bill id> on the bank
+    channel, as `payment_record` would), one bulk write per table.
+
+    For the CSV importer, which priced each bill with `billing.bill_compute` from the same
+    inputs `bill_issue` gathers. Audit: one "customers.bill.import" event per call (count and
+    ids) and one "customers.payment.import" event when there are payments; returns the ids.
+    """
+    ids = registry_rows_import(actor=actor, model=Bill, columns=columns, rows=bills)
+    flat = [(ids[i], ln) for i, bill_lines in enumerate(lines) for ln in bill_lines]
+    line_ids = import_bulk.take_ids(BillLine, len(flat))
+    import_bulk.insert_rows(
+        BillLine,
+        ["id", "bill_id", "kind", "tier", "start", "end", "volume", "unit_price", "amount"],
+        [
+            (pk, bill, ln.kind, ln.tier, ln.start, ln.end, ln.volume, ln.unit_price, ln.amount)
+            for pk, (bill, ln) in zip(line_ids, flat, strict=True)
+        ],
+    )
+    if payments:
+        rows = [
+            (ids[i], amount, PaymentChannel.BANK.value, paid_at, f"IMPORT-{ids[i]}")
+            for i, amount, paid_at in payments
+        ]
+        registry_rows_import(
+            actor=actor,
+            model=Payment,
+            columns=["bill_id", "amount", "channel", "paid_at", "reference"],
+            rows=rows,
+        )
+    return ids
 
 
 # Customers -------------------------------------------------------------------------------
@@ -457,50 +474,68 @@ def _reading_checked(
     valid = meter.readings.valid()
     before = valid.filter(read_on__lte=read_on).order_by("-read_on", "-pk").first()
     after = valid.filter(read_on__gt=read_on).order_by("read_on", "pk").first()
-    prev_value = before.value if before else meter.initial_reading
-    prev_day = before.read_on if before else meter.installed_on
-    if value < prev_value:
-        reading.flagged = True
-        reading.flag_reason = _(
-            "Reading %(v)s is lower than the previous reading %(p)s of %(d)s on meter %(s)s."
-        ) % {"v": value, "p": prev_value, "d": prev_day, "s": meter.serial}
-    elif after is not None and value > after.value:
-        reading.flagged = True
-        reading.flag_reason = _(
-            "Reading %(v)s is higher than the later reading %(p)s of %(d)s on meter %(s)s."
-        ) % {"v": value, "p": after.value, "d": after.read_on, "s": meter.serial}
-    else:
-        days = Decimal(max((read_on - prev_day).days, 1))
-        daily = (value - prev_value) / days
-        limit = Decimal(str(Q3_BY_SIZE_MM.get(meter.size_mm, 250))) * 24
-        history = _average_daily_use(meter, until=prev_day)
-        if daily > limit:
-            reading.flagged = True
-            reading.flag_reason = _(
-                "Reading %(v)s means %(u)s m³ a day, more than a %(mm)s mm meter can pass."
-            ) % {"v": value, "u": daily.quantize(Decimal("0.01")), "mm": meter.size_mm}
-        elif history is not None and daily > max(history * ABSURD_FACTOR, ABSURD_FLOOR_M3_PER_DAY):
-            reading.flagged = True
-            reading.flag_reason = _(
-                "Reading %(v)s means %(u)s m³ a day, over ten times this meter's usual "
-                "%(h)s m³ a day."
-            ) % {
-                "v": value,
-                "u": daily.quantize(Decimal("0.01")),
-                "h": history.quantize(Decimal("0.01")),
-            }
+    reading.flag_reason = reading_flag_reason(
+        serial=meter.serial,
+        installed_on=meter.installed_on,
+        initial_reading=meter.initial_reading,
+        size_mm=meter.size_mm,
+        read_on=read_on,
+        value=value,
+        before=(before.read_on, before.value) if before else None,
+        after=(after.read_on, after.value) if after else None,
+    )
+    reading.flagged = bool(reading.flag_reason)
     return reading
 
 
-def _average_daily_use(meter: Meter, *, until: dt.date) -> Decimal | None:
-    """The meter's average daily use up to `until`, if it has 30 days of history."""
-    last = meter.readings.valid().filter(read_on__lte=until).order_by("-read_on", "-pk").first()
-    if last is None:
-        return None
-    days = (last.read_on - meter.installed_on).days
-    if days < 30:
-        return None
-    return (last.value - meter.initial_reading) / Decimal(days)
+def reading_flag_reason(
+    *,
+    serial: str,
+    installed_on: dt.date,
+    initial_reading: Decimal,
+    size_mm: int,
+    read_on: dt.date,
+    value: Decimal,
+    before: tuple[dt.date, Decimal] | None,
+    after: tuple[dt.date, Decimal] | None,
+) -> str:
+    """Why a reading is suspicious ("" if it is not), from the meter and its valid readings
+    just before (`read_on` or earlier, the last recorded) and just after it (day, value).
+
+    Pure, so the CSV importer decides the same for a chunk of readings held in memory. The
+    meter's usual daily use is that of its history up to `before`.
+    """
+    prev_value = before[1] if before else initial_reading
+    prev_day = before[0] if before else installed_on
+    if value < prev_value:
+        return _(
+            "Reading %(v)s is lower than the previous reading %(p)s of %(d)s on meter %(s)s."
+        ) % {"v": value, "p": prev_value, "d": prev_day, "s": serial}
+    if after is not None and value > after[1]:
+        return _(
+            "Reading %(v)s is higher than the later reading %(p)s of %(d)s on meter %(s)s."
+        ) % {"v": value, "p": after[1], "d": after[0], "s": serial}
+    days = Decimal(max((read_on - prev_day).days, 1))
+    daily = (value - prev_value) / days
+    limit = Decimal(str(Q3_BY_SIZE_MM.get(size_mm, 250))) * 24
+    history: Decimal | None = None
+    if before is not None and (before[0] - installed_on).days >= 30:
+        history = (before[1] - initial_reading) / Decimal((before[0] - installed_on).days)
+    if daily > limit:
+        return _("Reading %(v)s means %(u)s m³ a day, more than a %(mm)s mm meter can pass.") % {
+            "v": value,
+            "u": daily.quantize(Decimal("0.01")),
+            "mm": size_mm,
+        }
+    if history is not None and daily > max(history * ABSURD_FACTOR, ABSURD_FLOOR_M3_PER_DAY):
+        return _(
+            "Reading %(v)s means %(u)s m³ a day, over ten times this meter's usual %(h)s m³ a day."
+        ) % {
+            "v": value,
+            "u": daily.quantize(Decimal("0.01")),
+            "h": history.quantize(Decimal("0.01")),
+        }
+    return ""
 
 
 def reading_record(
