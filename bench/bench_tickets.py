@@ -108,7 +108,7 @@ def _count(cursor: Any, table: str, measure: str, keys: dict[str, Any]) -> None:
         _insert(cursor, table, {**keys, **zeros, measure: 1})
 
 
-def _authenticate(headers: list[tuple[bytes, bytes]]) -> int | None:
+def _authenticate(headers: list[tuple[bytes, bytes]]) -> tuple[int, str] | None:
     """What the platform's middleware and API auth do per request, with raw SQL: the
     session row, the user row, the session hash and the CSRF token."""
     import hmac
@@ -151,7 +151,7 @@ def _authenticate(headers: list[tuple[bytes, bytes]]) -> int | None:
     ).hexdigest()
     if not hmac.compare_digest(expected, session.get("_auth_user_hash", "")):
         return None
-    return int(user["id"])
+    return int(user["id"]), user["full_name"] or user["username"]
 
 
 NUMBER_SQL = (
@@ -170,13 +170,15 @@ def _bare_create(subject: str, headers: list[tuple[bytes, bytes]]) -> str | None
     from django.db import connection, transaction
 
     _load_templates()
-    user_id = _authenticate(headers)
-    if user_id is None:
+    authenticated = _authenticate(headers)
+    if authenticated is None:
         return None
+    user_id, label = authenticated
     now = dt.datetime.now(dt.UTC)
     day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
     contact = TEMPLATES["tickets_contact"]
-    event = TEMPLATES["tickets_ticketevent"]
+    event = {**TEMPLATES["tickets_ticketevent"], "actor_id": user_id}
+    actor = {"actor_id": user_id, "actor_label": label}
     with transaction.atomic(), connection.cursor() as cursor:
         contact_id = _insert(
             cursor, "tickets_contact", {**contact, "started_at": now, "agent_id": user_id}
@@ -190,7 +192,7 @@ def _bare_create(subject: str, headers: list[tuple[bytes, bytes]]) -> str | None
         _insert(
             cursor,
             "core_auditevent",
-            {**TEMPLATES["contact_audit"], "object_id": str(contact_id), "at": now},
+            {**TEMPLATES["contact_audit"], **actor, "object_id": str(contact_id), "at": now},
         )
         cursor.execute(NUMBER_SQL, [day])
         number = f"{day:%Y%m%d}-{cursor.fetchone()[0]:04d}"
@@ -238,7 +240,7 @@ def _bare_create(subject: str, headers: list[tuple[bytes, bytes]]) -> str | None
         _insert(
             cursor,
             "core_auditevent",
-            {**TEMPLATES["core_auditevent"], "object_id": str(ticket_id), "at": now},
+            {**TEMPLATES["core_auditevent"], **actor, "object_id": str(ticket_id), "at": now},
         )
     return number
 
@@ -264,43 +266,58 @@ async def bare_ticket_create(scope: dict[str, Any], receive: Any, send: Any) -> 
     await send({"type": "http.response.body", "body": json.dumps({"number": number}).encode()})
 
 
-def _setup() -> tuple[Any, Any]:
+def _setup() -> tuple[list[Any], Any]:
+    """The agents at the 16 seats (one per client, as in the hotline) and a case kind."""
     from qingquan.staff import services as staff_services
     from qingquan.staff.models import User
     from qingquan.staff.roles import Role
     from qingquan.tickets.models import CaseKind
 
-    agent = User.objects.filter(username="bench-ticket-agent").first()
-    if agent is None:
-        agent = staff_services.staff_create(
-            actor=None,
-            username="bench-ticket-agent",
-            full_name="基准受理员",
-            role=Role.AGENT,
-            password="bench-password-96390",
-            validate=False,
-        )
+    agents = []
+    for seat in range(CLIENTS):
+        username = f"bench-ticket-agent-{seat:02d}"
+        agent = User.objects.filter(username=username).first()
+        if agent is None:
+            agent = staff_services.staff_create(
+                actor=None,
+                username=username,
+                full_name=f"基准受理员{seat:02d}",
+                role=Role.AGENT,
+                password="bench-password-96390",
+                validate=False,
+            )
+        agents.append(agent)
     kind = CaseKind.objects.filter(is_active=True, code="consultation").first()
     kind = kind or CaseKind.objects.filter(is_active=True).order_by("pk").first()
-    return agent, kind
+    return agents, kind
 
 
-def _concurrent_posts(base: str, cookies: dict[str, str], path: str, payload: dict, n: int):
+def _concurrent_posts(
+    base: str, sessions: list[dict[str, str]], path: str, payload: dict, n: int
+) -> Any:
+    """n POSTs shared among the clients, each client an agent at a seat with its session."""
+
     async def run() -> None:
-        async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as client:
-            queue = list(range(n))
+        clients = [
+            httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) for cookies in sessions
+        ]
+        queue = list(range(n))
 
-            async def worker() -> None:
-                while queue:
-                    queue.pop()
-                    response = await client.post(
-                        path,
-                        json=payload,
-                        headers={"X-CSRFToken": CSRF, "Referer": base + "/"},
-                    )
-                    assert response.status_code == 201, (response.status_code, response.text)
+        async def worker(client: httpx.AsyncClient) -> None:
+            while queue:
+                queue.pop()
+                response = await client.post(
+                    path,
+                    json=payload,
+                    headers={"X-CSRFToken": CSRF, "Referer": base + "/"},
+                )
+                assert response.status_code == 201, (response.status_code, response.text)
 
-            await asyncio.gather(*(worker() for _ in range(CLIENTS)))
+        try:
+            await asyncio.gather(*(worker(client) for client in clients))
+        finally:
+            for client in clients:
+                await client.aclose()
 
     def call() -> None:
         asyncio.run(run())
@@ -381,11 +398,11 @@ def _sweep_measurements(count: int) -> list[Measurement]:
 
 
 def cases(ctx: BenchContext) -> list[Comparison | Measurement]:
-    agent, kind = _setup()
-    _create_template(agent, kind)
+    agents, kind = _setup()
+    _create_template(agents[0], kind)
     _load_templates()
     base = ctx.server()
-    cookies = {**login_cookie(agent), "csrftoken": CSRF}
+    sessions = [{**login_cookie(agent), "csrftoken": CSRF} for agent in agents]
     per_round = 64
     payload = {
         "kind": kind.code,
@@ -399,9 +416,9 @@ def cases(ctx: BenchContext) -> list[Comparison | Measurement]:
             baseline_label="bare ASGI + raw SQL inserting the same rows",
             subject_label="POST /api/v1/tickets/ (service, history, clock, audit)",
             baseline=_concurrent_posts(
-                base, cookies, "/__bench/bare-ticket-create", payload, per_round
+                base, sessions, "/__bench/bare-ticket-create", payload, per_round
             ),
-            subject=_concurrent_posts(base, cookies, "/api/v1/tickets/", payload, per_round),
+            subject=_concurrent_posts(base, sessions, "/api/v1/tickets/", payload, per_round),
             iterations=20,
             warmup=2,
             units=per_round,

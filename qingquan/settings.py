@@ -97,11 +97,13 @@ if CONFIG.database_url:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend with the process's writers queued on a lock
+            # (docs/decisions/0006-sqlite-writer-queue.md).
+            "ENGINE": "qingquan.core.sqlite3",
             "NAME": str(DATA_DIR / "qingquan.sqlite3"),
         }
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets readers go on while the worker writes; IMMEDIATE takes the write lock at
     # BEGIN so two writers queue instead of failing halfway through a transaction.
     DATABASES["default"]["OPTIONS"] = {
@@ -109,6 +111,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    DATABASES["default"]["ENGINE"] = "qingquan.core.sqlite3"  # also for a sqlite:// URL
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

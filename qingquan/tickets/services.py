@@ -365,9 +365,9 @@ def _next_number(now: dt.datetime) -> tuple[str, str | None]:
     """The next readable case number of the local day (e.g. 20261128-0042) and the
     current token of the case kinds (`reference`), in one round trip.
 
-    The upsert takes the counter row's lock until commit, so concurrent creations on
-    PostgreSQL queue on the row (and SQLite serialises writers anyway): numbers are
-    unique and without gaps among committed cases of a day.
+    The upsert takes the counter row's lock until the statement's transaction ends, so
+    concurrent creations on PostgreSQL queue on the row (and SQLite serialises writers
+    anyway): numbers of a day are unique.
     """
     day = now.astimezone(clock.SHANGHAI).date()
     with connection.cursor() as cursor:
@@ -542,7 +542,6 @@ def contact_link(*, actor: Any, contact: Contact, ticket: Ticket) -> Contact:
 # ---------------------------------------------------------------------------
 
 
-@transaction.atomic
 def ticket_create(
     *,
     actor: Any,
@@ -564,7 +563,8 @@ def ticket_create(
 
     Without a `contact` one is recorded from the channel and caller's number, so every
     case has the contact that opened it. The kind's time-limit policy is copied onto the
-    case and the clock starts now.
+    case and the clock starts now. The number is a day's sequence: unique, never reused;
+    on PostgreSQL a creation that fails after taking its number leaves a gap.
     """
     _require(actor, "tickets.create")
     if channel not in Channel.values:
@@ -577,6 +577,58 @@ def ticket_create(
     if account is not None and customer is None:
         customer = getattr(account, "customer", None)
     now = clock.now()
+    taken = _number_first(now)
+    with transaction.atomic():
+        return _ticket_insert(
+            actor=actor,
+            kind=kind,
+            channel=channel,
+            subject=subject,
+            description=description,
+            caller_name=caller_name,
+            caller_phone=caller_phone,
+            address=address,
+            district=district,
+            customer=customer,
+            account=account,
+            premise=premise,
+            priority=priority,
+            contact=contact,
+            now=now,
+            taken=taken,
+        )
+
+
+def _number_first(now: dt.datetime) -> tuple[str, str | None] | None:
+    """On PostgreSQL, outside any transaction, the case number is taken in a statement of
+    its own: the counter row is locked for that statement only, not for the whole creation
+    (every creation of the day queues on that one row). SQLite has one writer at a time
+    anyway, so there the number is taken inside the creation's transaction (no gaps)."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _next_number(now)
+    return None
+
+
+def _ticket_insert(
+    *,
+    actor: Any,
+    kind: CaseKind,
+    channel: str,
+    subject: str,
+    description: str,
+    caller_name: str,
+    caller_phone: str,
+    address: str,
+    district: Any,
+    customer: Any,
+    account: Any,
+    premise: Any,
+    priority: str,
+    contact: Contact | None,
+    now: dt.datetime,
+    taken: tuple[str, str | None] | None,
+) -> Ticket:
+    """ticket_create's writes, inside its transaction."""
     if contact is None:
         contact = _contact_insert(
             actor=actor,
@@ -588,7 +640,7 @@ def ticket_create(
     owner = contact.agent or actor
     if owner is None:
         raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
-    number, token = _next_number(now)
+    number, token = taken or _next_number(now)
     # The kind and its policy as they are now (the cached catalogue, reloaded if any kind
     # or policy changed since, in any process): the case is promised today's time limit.
     kind = reference.catalogue(token).by_pk.get(kind.pk) or kind

@@ -1,0 +1,69 @@
+"""Django's SQLite backend, with the process's write transactions queued on a lock.
+
+SQLite allows one writer at a time. When a second thread meets the database's write lock
+SQLite's busy handler sleeps and polls (1, 2, 5 … 100 ms): under 16 agents creating cases
+at once, a transaction that would take 2 ms waits tens of milliseconds for its turn. The
+threads of one process therefore queue on a `threading.Lock` (woken the moment the writer
+commits) before `BEGIN IMMEDIATE`; SQLite's busy timeout still arbitrates between
+processes (a separate `worker`). See docs/decisions/0006-sqlite-writer-queue.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+from django.db.utils import OperationalError
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(name: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.Lock())
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    """One database file's transactions in this process take turns on one lock.
+
+    (The private methods overridden here are not in django-stubs, hence the ignores.)
+    """
+
+    _holds_writer_lock = False
+
+    def _start_transaction_under_autocommit(self) -> None:
+        lock = _writer_lock(str(self.settings_dict["NAME"]))
+        timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+        if not lock.acquire(timeout=timeout):
+            raise OperationalError(f"database is locked (waited {timeout:.0f} s for a writer)")
+        self._holds_writer_lock = True
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+        except BaseException:
+            self._release_writer_lock()
+            raise
+
+    def _release_writer_lock(self) -> None:
+        if self._holds_writer_lock:
+            self._holds_writer_lock = False
+            _writer_lock(str(self.settings_dict["NAME"])).release()
+
+    def _commit(self) -> Any:
+        try:
+            return super()._commit()  # type: ignore[misc]
+        finally:
+            self._release_writer_lock()
+
+    def _rollback(self) -> Any:
+        try:
+            return super()._rollback()  # type: ignore[misc]
+        finally:
+            self._release_writer_lock()
+
+    def _close(self) -> Any:
+        try:
+            return super()._close()  # type: ignore[misc]
+        finally:
+            self._release_writer_lock()
