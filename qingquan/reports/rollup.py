@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,33 +216,56 @@ def contact_added(contact: Contact) -> None:
 class Recomputed:
     kpi: dict[Key, Counter[str]]
     contacts: dict[ContactKey, int]
-    per_ticket: dict[int, dict[Key, Counter[str]]]
 
 
-def recompute() -> Recomputed:
-    """Every rollup count computed afresh from cases, callbacks and contacts."""
+Chunk = list[tuple[int, dict[Key, Counter[str]]]]  # (case id, its contribution), id order
+CHUNK_SIZE = 5000
+
+
+def _callbacks() -> dict[int, list[tuple[dt.datetime | None, str]]]:
     callbacks: dict[int, list[tuple[dt.datetime | None, str]]] = defaultdict(list)
     for ticket_id, completed_at, outcome in (
         CallbackTask.objects.filter(ticket__isnull=False, status=CallbackTask.Status.DONE)
         .values_list("ticket_id", "completed_at", "outcome")
-        .iterator(chunk_size=5000)
+        .iterator(chunk_size=CHUNK_SIZE)
     ):
         callbacks[ticket_id].append((completed_at, outcome))
+    return callbacks
+
+
+def _contributions() -> Iterator[Chunk]:
+    """Every case's contribution, a chunk of cases at a time in id order (each chunk one
+    query by id range: nothing held open, memory flat however many cases there are)."""
+    callbacks = _callbacks()
+    last = 0
+    while True:
+        rows = list(
+            Ticket.objects.filter(pk__gt=last).order_by("pk").values(*TICKET_FIELDS)[:CHUNK_SIZE]
+        )
+        if not rows:
+            return
+        yield [(row["pk"], contribution(row, callbacks.get(row["pk"], ()))) for row in rows]
+        last = rows[-1]["pk"]
+
+
+def recompute(*, on_chunk: Callable[[Chunk], None] | None = None) -> Recomputed:
+    """Every rollup count computed afresh from cases, callbacks and contacts; `on_chunk`
+    sees each chunk of cases' contributions as it goes (reconcile checks the stored ones)."""
     kpi: dict[Key, Counter[str]] = defaultdict(Counter)
-    per_ticket: dict[int, dict[Key, Counter[str]]] = {}
-    for row in Ticket.objects.order_by().values(*TICKET_FIELDS).iterator(chunk_size=5000):
-        rows = contribution(row, callbacks.get(row["pk"], ()))
-        per_ticket[row["pk"]] = rows
-        for key, counts in rows.items():
-            kpi[key].update(counts)
+    for chunk in _contributions():
+        for _, rows in chunk:
+            for key, counts in rows.items():
+                kpi[key].update(counts)
+        if on_chunk is not None:
+            on_chunk(chunk)
     contacts: Counter[ContactKey] = Counter()
     for started_at, channel, agent_id in (
         Contact.objects.order_by()
         .values_list("started_at", "channel", "agent_id")
-        .iterator(chunk_size=5000)
+        .iterator(chunk_size=CHUNK_SIZE)
     ):
         contacts[(local_day(started_at).isoformat(), channel, agent_id or 0)] += 1
-    return Recomputed(kpi=dict(kpi), contacts=dict(contacts), per_ticket=per_ticket)
+    return Recomputed(kpi=dict(kpi), contacts=dict(contacts))
 
 
 def _stored() -> tuple[dict[Key, Counter[str]], dict[ContactKey, int]]:
@@ -344,12 +367,39 @@ def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None
 
 @transaction.atomic
 def reconcile() -> int:
-    """Make the rollups equal to a recomputation from the raw rows, touching only what
-    differs; returns how many differences were fixed (0 when all was well)."""
-    fresh = recompute()
+    """Make the rollups and every case's stored contribution equal to a recomputation
+    from the raw rows, touching only what differs; returns how many differences were
+    fixed (0 when all was well)."""
+    stale_contributions = 0
+
+    def fix_contributions(chunk: Chunk) -> None:
+        # Each case's stored contribution must match too, or its next change would apply
+        # a wrong delta.
+        nonlocal stale_contributions
+        stored = dict(
+            TicketContribution.objects.filter(
+                ticket_id__gte=chunk[0][0], ticket_id__lte=chunk[-1][0]
+            ).values_list("ticket_id", "rows")
+        )
+        stale = {}
+        for pk, rows in chunk:
+            encoded = _encode(rows)
+            if stored.get(pk) != encoded:
+                stale[pk] = encoded
+        for batch in _chunks(sorted(stale), 500):
+            TicketContribution.objects.filter(ticket_id__in=batch).delete()
+        _insert(
+            TicketContribution,
+            ["ticket_id", "rows"],
+            [(pk, json.dumps(rows)) for pk, rows in stale.items()],
+        )
+        stale_contributions += len(stale)
+
+    fresh = recompute(on_chunk=fix_contributions)
+    gone, _ = TicketContribution.objects.exclude(
+        ticket_id__in=Ticket.objects.values("pk")
+    ).delete()
     diffs = _differences(fresh)
-    if not diffs:
-        return 0
     kpi_keys = {d.key for d in diffs if d.table == "kpi"}
     contact_keys = {d.key for d in diffs if d.table == "contacts"}
     wrong_days = {dt.date.fromisoformat(key[0]) for key in kpi_keys}
@@ -377,23 +427,7 @@ def reconcile() -> int:
             if dt.date.fromisoformat(k[0]) in contact_days and n
         ],
     )
-    # Each case's stored contribution must match too, or its next change would apply a
-    # wrong delta.
-    stored = dict(TicketContribution.objects.values_list("ticket_id", "rows"))
-    stale = {
-        pk: _encode(rows)
-        for pk, rows in fresh.per_ticket.items()
-        if stored.get(pk) != _encode(rows)
-    }
-    gone = [pk for pk in stored if pk not in fresh.per_ticket]
-    for batch in _chunks(sorted(stale) + gone, 500):
-        TicketContribution.objects.filter(ticket_id__in=batch).delete()
-    _insert(
-        TicketContribution,
-        ["ticket_id", "rows"],
-        [(pk, json.dumps(rows)) for pk, rows in stale.items()],
-    )
-    return len(diffs)
+    return len(diffs) + stale_contributions + gone
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
