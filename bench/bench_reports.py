@@ -96,20 +96,9 @@ class _Writer:
         self.template = tuple(template)
 
     def write(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        quote = self.connection.ops.quote_name
-        names = ", ".join(quote(c) for c in self.columns)
-        full = (self.template + row for row in rows)
-        with self.connection.cursor() as cursor:
-            if self.connection.vendor == "postgresql":
-                sql = f"COPY {quote(self.table)} ({names}) FROM STDIN"
-                with cursor.cursor.copy(sql) as copy:
-                    for row in full:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(self.columns))
-                cursor.executemany(
-                    f"INSERT INTO {quote(self.table)} ({names}) VALUES ({marks})", list(full)
-                )
+        from qingquan.core import bulk
+
+        bulk.write_rows(self.table, self.columns, (self.template + row for row in rows))
 
 
 def _stamp_function() -> Callable[[int], Any]:

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connection
 
+from qingquan.core import bulk
+
 
 def take_ids(model: Any, count: int) -> list[int]:
     """`count` new primary keys for `model`'s table, in increasing order."""
@@ -62,19 +64,12 @@ def insert_rows(model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]
     defaults = [
         (f.column, f.get_default()) for name, f in fields.items() if name not in set(columns)
     ]
-    ops = connection.ops
     names = [fields[c].column for c in columns] + [c for c, _v in defaults]
     extra = tuple(v for _c, v in defaults)
-    table = ops.quote_name(model._meta.db_table)
-    quoted = ", ".join(ops.quote_name(n) for n in names)
     if connection.vendor == "postgresql":
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy,
-        ):
-            write_row = copy.write_row
-            for row in rows:
-                write_row((*row, *extra) if extra else row)
+        bulk.write_rows(
+            model._meta.db_table, names, ((*row, *extra) for row in rows) if extra else rows
+        )
         return
     adapters = [_sqlite_adapter(fields[c]) for c in columns]
     extra = tuple(
@@ -92,7 +87,4 @@ def insert_rows(model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]
                 values[i] = adapt(values[i])
         return (*values, *extra)
 
-    marks = ", ".join(["%s"] * len(names))
-    sql = f"INSERT INTO {table} ({quoted}) VALUES ({marks})"  # noqa: S608 (names from metadata)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [adapted(row) for row in rows])
+    bulk.write_rows(model._meta.db_table, names, [adapted(row) for row in rows])

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from qingquan.core import clock
+from qingquan.core import bulk, clock
 from qingquan.reports.models import (
     DIMENSIONS,
     MEASURES,
@@ -336,33 +336,9 @@ def _differences(fresh: Recomputed) -> list[Difference]:
 
 
 def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Plain multi-row inserts (the nightly rewrite touches every row: no model objects).
-
-    On PostgreSQL one COPY: Django's client-side parameter binding makes multi-row INSERTs
-    of a million rollup rows some fifteen times slower."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    if connection.vendor == "postgresql":
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # SQLite binds at most 999 parameters per statement; PostgreSQL 65 535.
-    per_batch = max(1, (900 if connection.vendor == "sqlite" else 30000) // len(columns))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
-            cursor.execute(
-                # Table and column names come from the model, quoted; values are bound.
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(batch))}",  # noqa: S608
-                [value for row in batch for value in row],
-            )
+    """Plain bulk rows (the nightly rewrite touches every row: no model objects)."""
+    if rows:
+        bulk.write_rows(model._meta.db_table, columns, rows)
 
 
 @transaction.atomic
@@ -396,9 +372,7 @@ def reconcile() -> int:
         stale_contributions += len(stale)
 
     fresh = recompute(on_chunk=fix_contributions)
-    gone, _ = TicketContribution.objects.exclude(
-        ticket_id__in=Ticket.objects.values("pk")
-    ).delete()
+    gone, _ = TicketContribution.objects.exclude(ticket_id__in=Ticket.objects.values("pk")).delete()
     diffs = _differences(fresh)
     kpi_keys = {d.key for d in diffs if d.table == "kpi"}
     contact_keys = {d.key for d in diffs if d.table == "contacts"}
