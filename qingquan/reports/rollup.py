@@ -17,11 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, DateField, F, Func, Q, Value
+from django.db.models.functions import Coalesce
 
 from qingquan.core import bulk, clock
 from qingquan.reports.models import (
@@ -65,9 +67,20 @@ def local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(clock.SHANGHAI).date()
 
 
+Counts = dict[str, int]  # measure → a positive count (zeros are left out)
+
+
+def _bump(rows: dict[Key, Counts], key: Key, measure: str, n: int = 1) -> None:
+    counts = rows.get(key)
+    if counts is None:
+        rows[key] = {measure: n}
+    else:
+        counts[measure] = counts.get(measure, 0) + n
+
+
 def contribution(
     row: dict[str, Any], callbacks: Iterable[tuple[dt.datetime | None, str]]
-) -> dict[Key, Counter[str]]:
+) -> dict[Key, Counts]:
     """The rollup counts one case adds: ``row`` holds TICKET_FIELDS, ``callbacks`` the
     (completed_at, outcome) of its completed callbacks."""
     dims = (
@@ -77,30 +90,33 @@ def contribution(
         row["owner_id"],
         row["department_id"] or 0,
     )
-    result: dict[Key, Counter[str]] = defaultdict(Counter)
+    result: dict[Key, Counts] = {}
     done = row["state"] in DONE_STATES
-    created = result[(local_day(row["created_at"]).isoformat(), *dims)]
-    created["created"] += 1
-    if done:
-        created["done"] += 1
+    created: Key = (local_day(row["created_at"]).isoformat(), *dims)
+    result[created] = {"created": 1, "done": 1} if done else {"created": 1}
     if done and row["resolved_at"] is not None:
-        resolved = result[(local_day(row["resolved_at"]).isoformat(), *dims)]
-        resolved["resolved"] += 1
+        resolved: Key = (local_day(row["resolved_at"]).isoformat(), *dims)
+        _bump(result, resolved, "resolved")
         if row["on_time"]:
-            resolved["on_time"] += 1
+            _bump(result, resolved, "on_time")
     for completed_at, outcome in callbacks:
         if completed_at is None or outcome not in CB_MEASURE:
             continue
-        result[(local_day(completed_at).isoformat(), *dims)][CB_MEASURE[outcome]] += 1
+        _bump(result, (local_day(completed_at).isoformat(), *dims), CB_MEASURE[outcome])
     return result
 
 
-def _encode(rows: dict[Key, Counter[str]]) -> list[list[Any]]:
-    return [[list(key), dict(counts)] for key, counts in sorted(rows.items()) if +counts]
+def _encode(rows: dict[Key, Counts]) -> list[list[Any]]:
+    encoded = []
+    for key, counts in sorted(rows.items()):
+        positive = {m: n for m, n in counts.items() if n}
+        if positive:
+            encoded.append([list(key), positive])
+    return encoded
 
 
-def _decode(rows: list[list[Any]]) -> dict[Key, Counter[str]]:
-    return {tuple(key): Counter(counts) for key, counts in rows}
+def _decode(rows: list[list[Any]]) -> dict[Key, Counts]:
+    return {tuple(key): counts for key, counts in rows}
 
 
 def _dims(key: Key) -> dict[str, Any]:
@@ -156,8 +172,8 @@ def refresh_ticket(ticket_id: int) -> None:
         state = TicketContribution.objects.select_for_update().filter(ticket_id=ticket_id).first()
         old = _decode(state.rows) if state is not None else {}
         for key in set(new) | set(old):
-            delta = Counter(new.get(key, Counter()))
-            delta.subtract(old.get(key, Counter()))
+            delta = Counter(new.get(key, {}))
+            delta.subtract(old.get(key, {}))
             _add(KpiDaily, _dims(key), dict(delta))
         encoded = _encode(new)
         if state is None:
@@ -214,11 +230,11 @@ def contact_added(contact: Contact) -> None:
 
 @dataclass
 class Recomputed:
-    kpi: dict[Key, Counter[str]]
+    kpi: dict[Key, Counts]
     contacts: dict[ContactKey, int]
 
 
-Chunk = list[tuple[int, dict[Key, Counter[str]]]]  # (case id, its contribution), id order
+Chunk = list[tuple[int, dict[Key, Counts]]]  # (case id, its contribution), id order
 CHUNK_SIZE = 5000
 
 
@@ -248,33 +264,116 @@ def _contributions() -> Iterator[Chunk]:
         last = rows[-1]["pk"]
 
 
-def recompute(*, on_chunk: Callable[[Chunk], None] | None = None) -> Recomputed:
-    """Every rollup count computed afresh from cases, callbacks and contacts; `on_chunk`
-    sees each chunk of cases' contributions as it goes (reconcile checks the stored ones)."""
-    kpi: dict[Key, Counter[str]] = defaultdict(Counter)
-    for chunk in _contributions():
-        for _, rows in chunk:
-            for key, counts in rows.items():
-                kpi[key].update(counts)
-        if on_chunk is not None:
-            on_chunk(chunk)
-    contacts: Counter[ContactKey] = Counter()
-    for started_at, channel, agent_id in (
-        Contact.objects.order_by()
-        .values_list("started_at", "channel", "agent_id")
-        .iterator(chunk_size=CHUNK_SIZE)
+class LocalDay(Func):
+    """The Asia/Shanghai calendar day of a stored instant, computed by the database itself
+    (Django's TruncDate calls back into Python for every row on SQLite)."""
+
+    output_field = DateField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django stores instants on SQLite as UTC text; China has kept UTC+8, without
+        # daylight saving, since 1991.
+        return self.as_sql(compiler, connection, template="date(%(expressions)s, '+8 hours')")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s AT TIME ZONE 'Asia/Shanghai')::date"
+        )
+
+
+def _local_day(field: str) -> LocalDay:
+    return LocalDay(field)
+
+
+def _dims_of(prefix: str = "") -> dict[str, Any]:
+    """A case's rollup dimensions as SQL expressions (as `contribution` reads them)."""
+    return {
+        "d_kind": Coalesce(f"{prefix}kind__parent__code", f"{prefix}kind__code"),
+        "d_district": Coalesce(f"{prefix}district__code", Value("")),
+        "d_channel": F(f"{prefix}channel"),
+        "d_owner": F(f"{prefix}owner_id"),
+        "d_department": Coalesce(f"{prefix}department_id", Value(0)),
+    }
+
+
+def _grouped(rows: Any) -> Iterator[dict[str, Any]]:
+    """The rows of a grouped `.values()` query as plain dicts (for the type checker)."""
+    yield from rows
+
+
+def _key(row: dict[str, Any]) -> Key:
+    return (
+        row["d_day"].isoformat(),
+        row["d_kind"],
+        row["d_district"],
+        row["d_channel"],
+        row["d_owner"],
+        row["d_department"],
+    )
+
+
+def recompute() -> Recomputed:
+    """Every rollup count computed afresh from cases, callbacks and contacts, by grouping
+    in the database (a few aggregate queries, whatever the number of cases).
+
+    This is a second, independent statement of the rules in `contribution`: a case counts
+    as created on its local creation day (and as done there if resolved or closed), as
+    resolved (and on time) on its local resolution day, and each completed callback on its
+    local completion day, all under the case's kind (top level), district, channel, owner
+    and department."""
+    kpi: dict[Key, Counts] = {}
+    done = Q(state__in=DONE_STATES)
+    for row in _grouped(
+        Ticket.objects.order_by()
+        .values(d_day=_local_day("created_at"), **_dims_of())
+        .annotate(created=Count("pk"), done=Count("pk", filter=done))
     ):
-        contacts[(local_day(started_at).isoformat(), channel, agent_id or 0)] += 1
-    return Recomputed(kpi=dict(kpi), contacts=dict(contacts))
+        key = _key(row)
+        _bump(kpi, key, "created", row["created"])
+        if row["done"]:
+            _bump(kpi, key, "done", row["done"])
+    for row in _grouped(
+        Ticket.objects.filter(done, resolved_at__isnull=False)
+        .order_by()
+        .values(d_day=_local_day("resolved_at"), **_dims_of())
+        .annotate(resolved=Count("pk"), on_time=Count("pk", filter=Q(on_time=True)))
+    ):
+        key = _key(row)
+        _bump(kpi, key, "resolved", row["resolved"])
+        if row["on_time"]:
+            _bump(kpi, key, "on_time", row["on_time"])
+    for row in _grouped(
+        CallbackTask.objects.filter(
+            ticket__isnull=False,
+            status=CallbackTask.Status.DONE,
+            completed_at__isnull=False,
+            outcome__in=list(CB_MEASURE),
+        )
+        .order_by()
+        .values("outcome", d_day=_local_day("completed_at"), **_dims_of("ticket__"))
+        .annotate(n=Count("pk"))
+    ):
+        _bump(kpi, _key(row), CB_MEASURE[row["outcome"]], row["n"])
+    contacts = {
+        (row["d_day"].isoformat(), row["channel"], row["d_agent"]): row["n"]
+        for row in _grouped(
+            Contact.objects.order_by()
+            .values(
+                "channel", d_day=_local_day("started_at"), d_agent=Coalesce("agent_id", Value(0))
+            )
+            .annotate(n=Count("pk"))
+        )
+    }
+    return Recomputed(kpi=kpi, contacts=contacts)  # every count here is positive
 
 
-def _stored() -> tuple[dict[Key, Counter[str]], dict[ContactKey, int]]:
-    kpi: dict[Key, Counter[str]] = {}
-    for row in KpiDaily.objects.values(*DIMENSIONS, *MEASURES).iterator(chunk_size=5000):
-        counts = Counter({m: row[m] for m in MEASURES if row[m]})
+def _stored() -> tuple[dict[Key, Counts], dict[ContactKey, int]]:
+    kpi: dict[Key, Counts] = {}
+    measures = list(enumerate(MEASURES, start=len(DIMENSIONS)))
+    for row in KpiDaily.objects.values_list(*DIMENSIONS, *MEASURES).iterator(chunk_size=5000):
+        counts = {m: row[i] for i, m in measures if row[i]}
         if counts:
-            key = (row["day"].isoformat(), *(row[d] for d in DIMENSIONS[1:]))
-            kpi[key] = counts
+            kpi[(row[0].isoformat(), *row[1 : len(DIMENSIONS)])] = counts
     contacts = {
         (day.isoformat(), channel, agent): n
         for day, channel, agent, n in ContactDaily.objects.values_list(
@@ -313,26 +412,29 @@ def consistency_check(fresh: Recomputed | None = None) -> list[Difference]:
     )
 
 
-def _differences(fresh: Recomputed) -> list[Difference]:
-    """The differences between the rollups and ``fresh``, unordered."""
+def _mismatches(fresh: Recomputed) -> Iterator[tuple[str, tuple[Any, ...], Counts, Counts]]:
+    """(table, key, stored counts, recomputed counts) for every key where the rollups and
+    ``fresh`` disagree, unordered."""
     kpi, contacts = _stored()
-    diffs = []
-    empty: Counter[str] = Counter()
+    empty: Counts = {}
     for key in kpi.keys() | fresh.kpi.keys():
         a, b = kpi.get(key, empty), fresh.kpi.get(key, empty)
-        if a == b:
-            continue
-        for measure in MEASURES:
-            if a.get(measure, 0) != b.get(measure, 0):
-                diffs.append(Difference("kpi", key, measure, a.get(measure, 0), b.get(measure, 0)))
+        if a != b:
+            yield "kpi", key, a, b
     for ckey in contacts.keys() | fresh.contacts.keys():
-        if contacts.get(ckey, 0) != fresh.contacts.get(ckey, 0):
-            diffs.append(
-                Difference(
-                    "contacts", ckey, "contacts", contacts.get(ckey, 0), fresh.contacts.get(ckey, 0)
-                )
-            )
-    return diffs
+        x, y = contacts.get(ckey, 0), fresh.contacts.get(ckey, 0)
+        if x != y:
+            yield "contacts", ckey, {"contacts": x}, {"contacts": y}
+
+
+def _differences(fresh: Recomputed) -> list[Difference]:
+    """The differences between the rollups and ``fresh``, one per measure, unordered."""
+    return [
+        Difference(table, key, measure, a.get(measure, 0), b.get(measure, 0))
+        for table, key, a, b in _mismatches(fresh)
+        for measure in (MEASURES if table == "kpi" else ("contacts",))
+        if a.get(measure, 0) != b.get(measure, 0)
+    ]
 
 
 def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -371,12 +473,16 @@ def reconcile() -> int:
         )
         stale_contributions += len(stale)
 
-    fresh = recompute(on_chunk=fix_contributions)
+    for chunk in _contributions():
+        fix_contributions(chunk)
+    fresh = recompute()
     gone, _ = TicketContribution.objects.exclude(ticket_id__in=Ticket.objects.values("pk")).delete()
-    diffs = _differences(fresh)
-    kpi_keys = {d.key for d in diffs if d.table == "kpi"}
-    contact_keys = {d.key for d in diffs if d.table == "contacts"}
-    wrong_days = {dt.date.fromisoformat(key[0]) for key in kpi_keys}
+    fixed = 0
+    wrong_days: set[dt.date] = set()
+    contact_days: set[dt.date] = set()
+    for table, key, a, b in _mismatches(fresh):
+        fixed += sum(a.get(m, 0) != b.get(m, 0) for m in a.keys() | b.keys())
+        (wrong_days if table == "kpi" else contact_days).add(dt.date.fromisoformat(key[0]))
     # Rewrite every rollup row of the days that differ (all rows when building afresh).
     for day_batch in _chunks(sorted(wrong_days), 500):
         KpiDaily.objects.filter(day__in=day_batch).delete()
@@ -384,12 +490,11 @@ def reconcile() -> int:
         KpiDaily,
         list(DIMENSIONS) + list(MEASURES),
         [
-            (dt.date.fromisoformat(key[0]), *key[1:], *(counts.get(m, 0) for m in MEASURES))
+            (day, *key[1:], *(counts.get(m, 0) for m in MEASURES))
             for key, counts in fresh.kpi.items()
-            if dt.date.fromisoformat(key[0]) in wrong_days and +counts
+            if (day := dt.date.fromisoformat(key[0])) in wrong_days
         ],
     )
-    contact_days = {dt.date.fromisoformat(key[0]) for key in contact_keys}
     for day_batch in _chunks(sorted(contact_days), 500):
         ContactDaily.objects.filter(day__in=day_batch).delete()
     _insert(
@@ -401,7 +506,7 @@ def reconcile() -> int:
             if dt.date.fromisoformat(k[0]) in contact_days and n
         ],
     )
-    return len(diffs) + stale_contributions + gone
+    return fixed + stale_contributions + gone
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
