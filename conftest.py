@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,3 +160,16 @@ def login(page: Any) -> Callable[[str, str], Any]:
         return page
 
     return do
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    """Remove the SQLite sidecar files (-wal, -shm) this run's test database left behind
+    once Django has dropped the database itself."""
+    from django.conf import settings
+
+    if not settings.configured or not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    name = str(settings.DATABASES["default"].get("TEST", {}).get("NAME") or "")
+    if name.endswith(f"_{os.getpid()}.sqlite3") and not Path(name).exists():
+        for suffix in ("-wal", "-shm"):
+            Path(name + suffix).unlink(missing_ok=True)
