@@ -8,7 +8,7 @@ import itertools
 import random
 from typing import Any
 
-from bench.context import BenchContext
+from bench.context import BenchContext, bench_user
 from bench.harness import Comparison
 
 # The figure: the pop on the 1 M-account city (shared with bench_customers).
@@ -17,22 +17,7 @@ TOKEN = "bench-console-pbx-token-96390"
 
 
 def _agent() -> Any:
-    from qingquan.staff import services
-    from qingquan.staff.models import User
-    from qingquan.staff.roles import Role
-
-    user = User.objects.filter(username="bench-console-agent").first()
-    if user is None:
-        user = services.staff_create(
-            actor=None,
-            username="bench-console-agent",
-            full_name="基准坐席",
-            role=Role.AGENT,
-            password="bench-password-96390",
-            extension="8999",
-            validate=False,
-        )
-    return user
+    return bench_user("bench-console-agent", "基准坐席", extension="8999")
 
 
 def _pbx() -> Any:

@@ -15,28 +15,14 @@ from typing import Any
 
 from django.db import connection
 
-from bench.context import BenchContext
+from bench.context import BenchContext, bench_user
 from bench.harness import Comparison, Measurement
 
 ACCOUNTS_AT_SCALE_1 = 1_000_000  # the city: a million accounts, 24 months each
 
 
 def _agent() -> Any:
-    from qingquan.staff import services
-    from qingquan.staff.models import User
-    from qingquan.staff.roles import Role
-
-    user = User.objects.filter(username="bench-customers-agent").first()
-    if user is None:
-        user = services.staff_create(
-            actor=None,
-            username="bench-customers-agent",
-            full_name="基准话务员",
-            role=Role.AGENT,
-            password="bench-password-96390",
-            validate=False,
-        )
-    return user
+    return bench_user("bench-customers-agent", "基准话务员")
 
 
 def _ensure_city(ctx: BenchContext) -> tuple[int, float | None]:

@@ -6,30 +6,20 @@ import datetime as dt
 
 import httpx
 
-from bench.context import BenchContext, login_cookie
+from bench.context import BenchContext, bench_user, login_cookie
 from bench.harness import Comparison
 
 
 def _agent_on_shift() -> object:
     from qingquan.core import clock
     from qingquan.staff import services
-    from qingquan.staff.models import Shift, User
-    from qingquan.staff.roles import Role
+    from qingquan.staff.models import Shift
 
-    user = User.objects.filter(username="bench-agent").first()
-    if user is None:
-        user = services.staff_create(
-            actor=None,
-            username="bench-agent",
-            full_name="基准话务员",
-            role=Role.AGENT,
-            password="bench-password-96390",
-            validate=False,
-        )
-        shift, _ = Shift.objects.get_or_create(
-            code="bench-day", defaults={"name": "基准班", "starts": dt.time(0), "ends": dt.time(0)}
-        )
-        services.shift_assign(actor=None, user=user, shift=shift, date=clock.today())
+    user = bench_user("bench-agent", "基准话务员")
+    shift, _ = Shift.objects.get_or_create(
+        code="bench-day", defaults={"name": "基准班", "starts": dt.time(0), "ends": dt.time(0)}
+    )
+    services.shift_assign(actor=None, user=user, shift=shift, date=clock.today())  # idempotent
     return user
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from bench.context import BenchContext
+from bench.context import BenchContext, bench_user
 from bench.harness import Comparison, Measurement
 
 CASES_AT_SCALE_1 = 3_000_000
@@ -47,23 +47,11 @@ TABLE_RUNS = 101  # runs of the rollup read at scale 1 (the median is reported)
 
 
 def _agents() -> list[int]:
-    from qingquan.staff import services
-    from qingquan.staff.models import User
-    from qingquan.staff.roles import Role
 
     people = []
     for index in range(AGENTS):
         name = f"bench-reports-agent-{index}"
-        user = User.objects.filter(username=name).first()
-        if user is None:
-            user = services.staff_create(
-                actor=None,
-                username=name,
-                full_name=f"基准话务员{index}",
-                role=Role.AGENT,
-                password="bench-password-96390",
-                validate=False,
-            )
+        user = bench_user(name, f"基准话务员{index}")
         people.append(int(user.pk))
     return people
 

@@ -14,7 +14,7 @@ import httpx
 from asgiref.sync import sync_to_async
 
 from bench.asgi import bare
-from bench.context import BenchContext, login_cookie
+from bench.context import BenchContext, bench_user, login_cookie
 from bench.harness import Comparison, Measurement
 
 CLIENTS = 16
@@ -268,25 +268,12 @@ async def bare_ticket_create(scope: dict[str, Any], receive: Any, send: Any) -> 
 
 def _setup() -> tuple[list[Any], Any]:
     """The agents at the 16 seats (one per client, as in the hotline) and a case kind."""
-    from qingquan.staff import services as staff_services
-    from qingquan.staff.models import User
-    from qingquan.staff.roles import Role
     from qingquan.tickets.models import CaseKind
 
     agents = []
     for seat in range(CLIENTS):
         username = f"bench-ticket-agent-{seat:02d}"
-        agent = User.objects.filter(username=username).first()
-        if agent is None:
-            agent = staff_services.staff_create(
-                actor=None,
-                username=username,
-                full_name=f"基准受理员{seat:02d}",
-                role=Role.AGENT,
-                password="bench-password-96390",
-                validate=False,
-            )
-        agents.append(agent)
+        agents.append(bench_user(username, f"基准受理员{seat:02d}"))
     kind = CaseKind.objects.filter(is_active=True, code="consultation").first()
     kind = kind or CaseKind.objects.filter(is_active=True).order_by("pk").first()
     return agents, kind

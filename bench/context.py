@@ -88,3 +88,24 @@ def login_cookie(user: Any) -> dict[str, str]:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return {settings.SESSION_COOKIE_NAME: session.session_key or ""}
+
+
+def bench_user(username: str, full_name: str, **extra: Any) -> Any:
+    """The bench's own staff member `username` (an agent unless `role` is given), created
+    once through the platform's service."""
+    from qingquan.staff import services
+    from qingquan.staff.models import User
+    from qingquan.staff.roles import Role
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = services.staff_create(
+            actor=None,
+            username=username,
+            full_name=full_name,
+            role=extra.pop("role", Role.AGENT),
+            password="bench-password-96390",
+            validate=False,
+            **extra,
+        )
+    return user
