@@ -392,8 +392,10 @@ def _bulk_customers(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
 
     good = _checked("customers", chunk, report, build)
     codes = [record[2] for _n, (record, _p) in good if record[2]]
-    # `.exclude(uscc="")` repeats the unique index's condition, so the index is used.
-    registered = set(_found(Customer, "uscc", codes, "uscc <> ''"))
+    # The unique index's own condition, word for word as Django wrote it: SQLite uses a
+    # partial index only for a WHERE it can match to the index's (`uscc <> ''` scanned
+    # the whole table, 7 of the 15 seconds importing 200,000 rows into a city of 1 M).
+    registered = set(_found(Customer, "uscc", codes, "NOT (\"uscc\" = '')"))
     rows: list[tuple[Any, ...]] = []
     numbers: list[tuple[int, str, str, bool]] = []
     for number, (record, found) in good:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from qingquan.core.models import AuditEvent
 from qingquan.customers.importer import import_files
@@ -202,3 +204,20 @@ def test_duplicates_in_the_file_and_in_the_registry_are_reported(
         ("meters", 4, "account"),
     }
     assert not Customer.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_every_registry_lookup_of_an_import_uses_an_index(files: dict[str, Path]) -> None:
+    """On a city of a million customers a scan costs seconds per chunk: each query the
+    import reads the registry with must be answered from an index (e.g. the partial unique
+    index on USCC, which SQLite uses only for a condition worded like the index's)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert import_files(files, dry_run=True).errors == []
+    registry = ("customers_customer", "customers_premise", "customers_account", "customers_meter")
+    looked_up = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert any('"uscc" IN' in sql for sql in looked_up)
+    with connection.cursor() as cursor:
+        for sql in looked_up:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            scans = [row[-1] for row in cursor.fetchall() if row[-1].startswith("SCAN ")]
+            assert not [s for s in scans if s.split()[1] in registry], (sql[:120], scans)
