@@ -97,6 +97,16 @@ class CustomerView:
     interruptions: list[Any] = field(default_factory=list)
 
 
+def phone_shown(*, user: Any, number: str) -> str:
+    """A phone number as `user` may see it anywhere in the platform (a caller's number on a
+    case or a contact too): in full with the full-number right, else masked (138****5678).
+    Text that is not a plain number (an e-mail address, a WeChat id) is shown as it is."""
+    if not number or can(user, "customers.view_phone_full"):
+        return number
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return phones.mask(digits) if len(digits) == len(number) else number
+
+
 def _require_view(user: Any) -> None:
     if not can(user, "customers.view"):
         raise PermissionDenied("customers.view")

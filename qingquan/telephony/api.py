@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from qingquan.customers import phones
+from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.access import can
 from qingquan.telephony import selectors, services
 from qingquan.telephony.models import AgentState, AgentStatus, Call
@@ -25,14 +25,6 @@ from qingquan.tickets.models import Contact
 router: Router = Router(tags=["telephony"])
 
 SETTABLE = [s for s in AgentStatus.values if s != AgentStatus.ON_CALL]
-
-
-def _shown_number(user: Any, number: str) -> str:
-    """Phone numbers masked (138****5678) for roles without the full-number right."""
-    if not number or can(user, "customers.view_phone_full"):
-        return number
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return phones.mask(digits) if len(digits) == len(number) else number
 
 
 class CallOut(Schema):
@@ -105,7 +97,7 @@ def _call_out(user: Any, call: Call) -> dict[str, Any]:
         "id": call.pk,
         "call_id": call.call_id,
         "direction": call.direction,
-        "from_number": _shown_number(user, call.from_number),
+        "from_number": customer_selectors.phone_shown(user=user, number=call.from_number),
         "queue": call.queue,
         "state": call.state,
         "outcome": call.outcome,
@@ -131,7 +123,7 @@ def _contact_out(user: Any, contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.pk,
         "channel": contact.channel,
-        "from_address": _shown_number(user, contact.from_address),
+        "from_address": customer_selectors.phone_shown(user=user, number=contact.from_address),
         "started_at": contact.started_at,
         "ended_at": contact.ended_at,
         "duration_seconds": contact.duration_seconds,

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
@@ -274,7 +275,7 @@ def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
         "subject": ticket.subject,
         "description": ticket.description,
         "caller_name": ticket.caller_name,
-        "caller_phone": ticket.caller_phone,
+        "caller_phone": customer_selectors.phone_shown(user=user, number=ticket.caller_phone),
         "address": ticket.address,
         "state": ticket.state,
         "state_label": str(ticket.get_state_display()),
@@ -436,14 +437,14 @@ def list_contacts(request: HttpRequest, limit: int = 50) -> list[dict[str, Any]]
     """Contacts the caller took (all for supervisors), newest first."""
     api_require(request, "tickets.view")
     rows = selectors.contacts_visible_to(request.user)[: max(1, min(limit, 500))]
-    return [_contact_out(c) for c in rows]
+    return [_contact_out(c, request.user) for c in rows]
 
 
-def _contact_out(contact: Any) -> dict[str, Any]:
+def _contact_out(contact: Any, user: Any) -> dict[str, Any]:
     return {
         "id": contact.pk,
         "channel": contact.channel,
-        "from_address": contact.from_address,
+        "from_address": customer_selectors.phone_shown(user=user, number=contact.from_address),
         "started_at": contact.started_at,
         "ended_at": contact.ended_at,
         "duration_seconds": contact.duration_seconds,
@@ -470,7 +471,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
         note=payload.note,
         tickets=tickets,
     )
-    return Status(201, _contact_out(contact))
+    return Status(201, _contact_out(contact, request.user))
 
 
 @router.get("/kpis", response={200: KpisOut, **ERRORS}, summary="Closure and on-time rates")

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.access import can, require
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import selectors, services
@@ -96,6 +97,9 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "pauses": ticket.pauses.all(),
         "children": ticket.children.all(),
         "actions": actions,
+        "caller_phone": customer_selectors.phone_shown(
+            user=request.user, number=ticket.caller_phone
+        ),
         "pause_reasons": PauseReason.choices,
         "outcomes": CallbackOutcome.choices,
     }

@@ -154,3 +154,23 @@ def test_openapi_documents_the_ticket_endpoints(agent_api: Client) -> None:
     assert "/api/v1/tickets/{number}/resolve" in paths
     assert "/api/v1/tickets/kpis" in paths
     assert "ResolveIn" in schema["components"]["schemas"]
+
+
+def test_callers_numbers_are_masked_for_agents_on_cases_and_contacts(
+    agent_api: Client, people: Any
+) -> None:
+    """Agents call customers back through the platform, so a caller's number on a case or
+    a contact is masked for them (as in the customer lookup); supervisors see it whole."""
+    created = create(agent_api)
+    assert created["caller_phone"] == "138****1111"
+    fetched = agent_api.get(f"/api/v1/tickets/{created['number']}").json()
+    assert fetched["caller_phone"] == "138****1111"
+    contacts = agent_api.get("/api/v1/tickets/contacts").json()
+    assert {c["from_address"] for c in contacts} == {"138****1111"}
+    page = agent_api.get(f"/cases/{created['number']}/").content.decode()
+    assert "138****1111" in page and "13800001111" not in page
+    supervisor = client_for(people["supervisor"])
+    assert supervisor.get(f"/api/v1/tickets/{created['number']}").json()["caller_phone"] == (
+        "13800001111"
+    )
+    assert "13800001111" in supervisor.get(f"/cases/{created['number']}/").content.decode()
