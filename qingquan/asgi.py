@@ -2,10 +2,12 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qingquan.settings")
-django_asgi_app = get_asgi_application()
+
+from qingquan.core.asgi_handler import one_hop_asgi_application
+
+# Django with its middleware chain run in one hop per request (docs/decisions/0007).
+django_asgi_app = one_hop_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

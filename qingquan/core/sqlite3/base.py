@@ -1,11 +1,19 @@
-"""Django's SQLite backend, with the process's write transactions queued on a lock.
+"""Django's SQLite backend, with the process's write transactions queued on a lock and
+its connections kept for reuse.
 
 SQLite allows one writer at a time. When a second thread meets the database's write lock
 SQLite's busy handler sleeps and polls (1, 2, 5 … 100 ms): under 16 agents creating cases
 at once, a transaction that would take 2 ms waits tens of milliseconds for its turn. The
 threads of one process therefore queue on a `threading.Lock` (woken the moment the writer
 commits) before `BEGIN IMMEDIATE`; SQLite's busy timeout still arbitrates between
-processes (a separate `worker`). See docs/decisions/0006-sqlite-writer-queue.md.
+processes (a separate `worker`).
+
+Under ASGI every request runs in a thread of its own, so Django opens a connection per
+request (persistent connections belong to a thread). A new SQLite connection reads the
+whole schema again and starts with a cold page cache, which cost more than the case it
+then created. Closed connections therefore go back to a small pool of the process (as
+Django's own pool does for PostgreSQL) unless a transaction is still open on them.
+See docs/decisions/0006-sqlite-writer-queue.md.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from django.db.utils import OperationalError
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+_IDLE: dict[str, list[Any]] = {}  # database file → connections ready for reuse
+POOL_SIZE = 16
 
 
 def _writer_lock(name: str) -> threading.Lock:
@@ -32,6 +42,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
     """
 
     _holds_writer_lock = False
+
+    def get_new_connection(self, conn_params: Any) -> Any:
+        with _LOCKS_GUARD:
+            idle = _IDLE.get(str(self.settings_dict["NAME"]))
+            if idle:
+                return idle.pop()
+        return super().get_new_connection(conn_params)
 
     def _start_transaction_under_autocommit(self) -> None:
         lock = _writer_lock(str(self.settings_dict["NAME"]))
@@ -64,6 +81,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _close(self) -> Any:
         try:
+            raw = self.connection
+            if raw is not None and not raw.in_transaction and not self.is_in_memory_db():
+                with _LOCKS_GUARD:
+                    idle = _IDLE.setdefault(str(self.settings_dict["NAME"]), [])
+                    if len(idle) < POOL_SIZE:
+                        idle.append(raw)
+                        return None
             return super()._close()  # type: ignore[misc]
         finally:
             self._release_writer_lock()

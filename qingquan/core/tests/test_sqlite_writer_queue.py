@@ -110,3 +110,22 @@ def test_threads_writing_at_once_all_commit() -> None:
     assert errors == []
     assert CalendarDay.objects.filter(date__startswith="2031-02").count() == 8
     assert free()
+
+
+def test_closed_connections_are_kept_for_the_next_request() -> None:
+    connection.ensure_connection()
+    first = connection.connection
+    connection.close()  # the end of a request
+    connection.ensure_connection()
+    assert connection.connection is first  # no new connection, no schema read again
+    assert CalendarDay.objects.count() >= 0  # and it works
+
+
+def test_a_connection_closed_inside_a_transaction_is_not_kept() -> None:
+    with transaction.atomic():
+        day()
+        abandoned = connection.connection
+        connection.close()
+    connection.ensure_connection()
+    assert connection.connection is not abandoned
+    assert not CalendarDay.objects.filter(date="2031-01-01").exists()
