@@ -163,13 +163,31 @@ def login(page: Any) -> Callable[[str, str], Any]:
 
 
 def pytest_sessionfinish(session: Any) -> None:
-    """Remove the SQLite sidecar files (-wal, -shm) this run's test database left behind
-    once Django has dropped the database itself."""
+    """Leave nothing of this run's test database behind once Django has dropped it: the
+    SQLite sidecar files (-wal, -shm), or on PostgreSQL the database itself when a
+    connection still open in some thread made Django's drop fail."""
     from django.conf import settings
 
-    if not settings.configured or not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if not settings.configured:
         return
-    name = str(settings.DATABASES["default"].get("TEST", {}).get("NAME") or "")
-    if name.endswith(f"_{os.getpid()}.sqlite3") and not Path(name).exists():
-        for suffix in ("-wal", "-shm"):
-            Path(name + suffix).unlink(missing_ok=True)
+    database = settings.DATABASES["default"]
+    name = str(database.get("TEST", {}).get("NAME") or "")
+    if not name.endswith(f"_{os.getpid()}") and not name.endswith(f"_{os.getpid()}.sqlite3"):
+        return
+    if database["ENGINE"].endswith("sqlite3"):
+        if not Path(name).exists():
+            for suffix in ("-wal", "-shm"):
+                Path(name + suffix).unlink(missing_ok=True)
+        return
+    import psycopg
+    from psycopg import sql
+
+    server: dict[str, Any] = {
+        "host": database.get("HOST") or None,
+        "port": database.get("PORT") or None,
+        "user": database.get("USER") or None,
+        "password": database.get("PASSWORD") or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(drop.format(sql.Identifier(name)))

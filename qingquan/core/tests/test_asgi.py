@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_the_middleware_chain_is_synchronous() -> None:
     assert isinstance(django_asgi_app, OneHopASGIHandler)
-    assert not iscoroutinefunction(django_asgi_app._middleware_chain)
+    assert not iscoroutinefunction(django_asgi_app._middleware_chain)  # type: ignore[attr-defined]
     # Django's own handler would have built it in async mode (a hop per middleware).
-    assert iscoroutinefunction(ASGIHandler()._middleware_chain)
+    assert iscoroutinefunction(ASGIHandler()._middleware_chain)  # type: ignore[attr-defined]
 
 
 def fetch(method: str, path: str, **kwargs: Any) -> httpx.Response:
