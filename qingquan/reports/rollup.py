@@ -476,7 +476,6 @@ def reconcile() -> int:
     for chunk in _contributions():
         fix_contributions(chunk)
     fresh = recompute()
-    gone, _ = TicketContribution.objects.exclude(ticket_id__in=Ticket.objects.values("pk")).delete()
     fixed = 0
     wrong_days: set[dt.date] = set()
     contact_days: set[dt.date] = set()
@@ -506,7 +505,7 @@ def reconcile() -> int:
             if dt.date.fromisoformat(k[0]) in contact_days and n
         ],
     )
-    return fixed + stale_contributions + gone
+    return fixed + stale_contributions
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
