@@ -61,23 +61,22 @@ def insert_rows(model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]
     if not rows:
         return
     fields = {f.attname: f for f in model._meta.concrete_fields}
-    defaults = [
-        (f.column, f.get_default()) for name, f in fields.items() if name not in set(columns)
-    ]
-    names = [fields[c].column for c in columns] + [c for c, _v in defaults]
-    extra = tuple(v for _c, v in defaults)
+    wanted = set(columns)
+    others = [f for name, f in fields.items() if name not in wanted]
+    names = [fields[c].column for c in columns] + [f.column for f in others]
+    extra = tuple(f.get_default() for f in others)
     if connection.vendor == "postgresql":
         bulk.write_rows(
             model._meta.db_table, names, ((*row, *extra) for row in rows) if extra else rows
         )
         return
+
+    def prepared(field: Any, value: Any) -> Any:
+        adapt = _sqlite_adapter(field)
+        return adapt(value) if adapt is not None and value is not None else value
+
+    extra = tuple(prepared(f, v) for f, v in zip(others, extra, strict=True))
     adapters = [_sqlite_adapter(fields[c]) for c in columns]
-    extra = tuple(
-        _sqlite_adapter(f)(v) if _sqlite_adapter(f) and v is not None else v
-        for f, v in ((fields[a], v) for a, v in zip(
-            [n for n in fields if n not in set(columns)], extra, strict=True
-        ))
-    )  # fmt: skip
     active = [(i, a) for i, a in enumerate(adapters) if a is not None]
 
     def adapted(row: Sequence[Any]) -> tuple[Any, ...]:

@@ -281,10 +281,6 @@ class LocalDay(Func):
         )
 
 
-def _local_day(field: str) -> LocalDay:
-    return LocalDay(field)
-
-
 def _dims_of(prefix: str = "") -> dict[str, Any]:
     """A case's rollup dimensions as SQL expressions (as `contribution` reads them)."""
     return {
@@ -325,7 +321,7 @@ def recompute() -> Recomputed:
     done = Q(state__in=DONE_STATES)
     for row in _grouped(
         Ticket.objects.order_by()
-        .values(d_day=_local_day("created_at"), **_dims_of())
+        .values(d_day=LocalDay("created_at"), **_dims_of())
         .annotate(created=Count("pk"), done=Count("pk", filter=done))
     ):
         key = _key(row)
@@ -335,7 +331,7 @@ def recompute() -> Recomputed:
     for row in _grouped(
         Ticket.objects.filter(done, resolved_at__isnull=False)
         .order_by()
-        .values(d_day=_local_day("resolved_at"), **_dims_of())
+        .values(d_day=LocalDay("resolved_at"), **_dims_of())
         .annotate(resolved=Count("pk"), on_time=Count("pk", filter=Q(on_time=True)))
     ):
         key = _key(row)
@@ -350,7 +346,7 @@ def recompute() -> Recomputed:
             outcome__in=list(CB_MEASURE),
         )
         .order_by()
-        .values("outcome", d_day=_local_day("completed_at"), **_dims_of("ticket__"))
+        .values("outcome", d_day=LocalDay("completed_at"), **_dims_of("ticket__"))
         .annotate(n=Count("pk"))
     ):
         _bump(kpi, _key(row), CB_MEASURE[row["outcome"]], row["n"])
@@ -358,9 +354,7 @@ def recompute() -> Recomputed:
         (row["d_day"].isoformat(), row["channel"], row["d_agent"]): row["n"]
         for row in _grouped(
             Contact.objects.order_by()
-            .values(
-                "channel", d_day=_local_day("started_at"), d_agent=Coalesce("agent_id", Value(0))
-            )
+            .values("channel", d_day=LocalDay("started_at"), d_agent=Coalesce("agent_id", Value(0)))
             .annotate(n=Count("pk"))
         )
     }
@@ -443,38 +437,35 @@ def _insert(model: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None
         bulk.write_rows(model._meta.db_table, columns, rows)
 
 
+def _fix_contributions(chunk: Chunk) -> int:
+    """Rewrite the stored contributions of a chunk of cases that differ from theirs now
+    (else a case's next change would apply a wrong delta); returns how many did."""
+    stored = dict(
+        TicketContribution.objects.filter(
+            ticket_id__gte=chunk[0][0], ticket_id__lte=chunk[-1][0]
+        ).values_list("ticket_id", "rows")
+    )
+    stale = {}
+    for pk, rows in chunk:
+        encoded = _encode(rows)
+        if stored.get(pk) != encoded:
+            stale[pk] = encoded
+    for batch in _chunks(sorted(stale), 500):
+        TicketContribution.objects.filter(ticket_id__in=batch).delete()
+    _insert(
+        TicketContribution,
+        ["ticket_id", "rows"],
+        [(pk, json.dumps(rows)) for pk, rows in stale.items()],
+    )
+    return len(stale)
+
+
 @transaction.atomic
 def reconcile() -> int:
     """Make the rollups and every case's stored contribution equal to a recomputation
     from the raw rows, touching only what differs; returns how many differences were
     fixed (0 when all was well)."""
-    stale_contributions = 0
-
-    def fix_contributions(chunk: Chunk) -> None:
-        # Each case's stored contribution must match too, or its next change would apply
-        # a wrong delta.
-        nonlocal stale_contributions
-        stored = dict(
-            TicketContribution.objects.filter(
-                ticket_id__gte=chunk[0][0], ticket_id__lte=chunk[-1][0]
-            ).values_list("ticket_id", "rows")
-        )
-        stale = {}
-        for pk, rows in chunk:
-            encoded = _encode(rows)
-            if stored.get(pk) != encoded:
-                stale[pk] = encoded
-        for batch in _chunks(sorted(stale), 500):
-            TicketContribution.objects.filter(ticket_id__in=batch).delete()
-        _insert(
-            TicketContribution,
-            ["ticket_id", "rows"],
-            [(pk, json.dumps(rows)) for pk, rows in stale.items()],
-        )
-        stale_contributions += len(stale)
-
-    for chunk in _contributions():
-        fix_contributions(chunk)
+    stale_contributions = sum(_fix_contributions(chunk) for chunk in _contributions())
     fresh = recompute()
     fixed = 0
     wrong_days: set[dt.date] = set()

@@ -579,24 +579,72 @@ def ticket_create(
     now = clock.now()
     taken = _number_first(now)
     with transaction.atomic():
-        return _ticket_insert(
-            actor=actor,
+        if contact is None:
+            contact = _contact_insert(
+                actor=actor,
+                channel=channel,
+                from_address=caller_phone,
+                started_at=now,
+                customer=customer,
+            )
+        owner = contact.agent or actor
+        if owner is None:
+            raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
+        number, token = taken or _next_number(now)
+        # The kind and its policy as they are now (the cached catalogue, reloaded if any kind
+        # or policy changed since, in any process): the case is promised today's time limit.
+        kind = reference.catalogue(token).by_pk.get(kind.pk) or kind
+        if not kind.is_active:
+            raise InvalidInput(_("The case kind %(kind)s is no longer used.") % {"kind": kind})
+        policy = kind.effective_policy()
+        ticket = Ticket(
+            number=number,
             kind=kind,
             channel=channel,
+            priority=priority or kind.effective_priority(),
             subject=subject,
-            description=description,
-            caller_name=caller_name,
-            caller_phone=caller_phone,
-            address=address,
+            description=_clean(description),
+            caller_name=_clean(caller_name, 60),
+            caller_phone=_clean(caller_phone, 40),
+            address=_clean(address, 200),
             district=district,
             customer=customer,
             account=account,
             premise=premise,
-            priority=priority,
-            contact=contact,
-            now=now,
-            taken=taken,
+            state=S.RECEIVED,
+            owner=owner,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+            sla_policy_code=policy.code,
+            sla_clock_kind=policy.clock_kind,
+            sla_schedule=policy.schedule,
+            sla_warn_fraction=policy.warn_fraction,
+            sla_resolution_seconds=policy.resolution_seconds,
+            sla_started_at=now,
+            arrival_deadline=clocks.calendar_deadline(now, policy.arrival_seconds),
+            restoration_deadline=clocks.calendar_deadline(now, policy.restoration_seconds),
         )
+        ticket.response_deadline = clocks.response_deadline(ticket, policy.response_seconds)
+        ticket.response_due = ticket.response_deadline
+        ticket.arrival_due = ticket.arrival_deadline
+        ticket.restoration_due = ticket.restoration_deadline
+        _refresh_sla(ticket, now=now)
+        ticket.save(force_insert=True)
+        ticket._just_created = True  # type: ignore[attr-defined]  # no pauses or extensions
+        Contact.tickets.through.objects.create(contact_id=contact.pk, ticket_id=ticket.pk)
+        TicketEvent.objects.create(
+            ticket=ticket,
+            at=now,
+            actor=actor,
+            action="create",
+            to_state=ticket.state,
+            note=subject,
+            visibility=Visibility.CUSTOMER,
+            data={"contact": contact.pk, "policy": policy.code},
+        )
+        audit_record(actor=actor, action="ticket.create", obj=ticket, after=_snapshot(ticket))
+        return ticket
 
 
 def _number_first(now: dt.datetime) -> tuple[str, str | None] | None:
@@ -607,94 +655,6 @@ def _number_first(now: dt.datetime) -> tuple[str, str | None] | None:
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return _next_number(now)
     return None
-
-
-def _ticket_insert(
-    *,
-    actor: Any,
-    kind: CaseKind,
-    channel: str,
-    subject: str,
-    description: str,
-    caller_name: str,
-    caller_phone: str,
-    address: str,
-    district: Any,
-    customer: Any,
-    account: Any,
-    premise: Any,
-    priority: str,
-    contact: Contact | None,
-    now: dt.datetime,
-    taken: tuple[str, str | None] | None,
-) -> Ticket:
-    """ticket_create's writes, inside its transaction."""
-    if contact is None:
-        contact = _contact_insert(
-            actor=actor,
-            channel=channel,
-            from_address=caller_phone,
-            started_at=now,
-            customer=customer,
-        )
-    owner = contact.agent or actor
-    if owner is None:
-        raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
-    number, token = taken or _next_number(now)
-    # The kind and its policy as they are now (the cached catalogue, reloaded if any kind
-    # or policy changed since, in any process): the case is promised today's time limit.
-    kind = reference.catalogue(token).by_pk.get(kind.pk) or kind
-    if not kind.is_active:
-        raise InvalidInput(_("The case kind %(kind)s is no longer used.") % {"kind": kind})
-    policy = kind.effective_policy()
-    ticket = Ticket(
-        number=number,
-        kind=kind,
-        channel=channel,
-        priority=priority or kind.effective_priority(),
-        subject=subject,
-        description=_clean(description),
-        caller_name=_clean(caller_name, 60),
-        caller_phone=_clean(caller_phone, 40),
-        address=_clean(address, 200),
-        district=district,
-        customer=customer,
-        account=account,
-        premise=premise,
-        state=S.RECEIVED,
-        owner=owner,
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-        sla_policy_code=policy.code,
-        sla_clock_kind=policy.clock_kind,
-        sla_schedule=policy.schedule,
-        sla_warn_fraction=policy.warn_fraction,
-        sla_resolution_seconds=policy.resolution_seconds,
-        sla_started_at=now,
-        arrival_deadline=clocks.calendar_deadline(now, policy.arrival_seconds),
-        restoration_deadline=clocks.calendar_deadline(now, policy.restoration_seconds),
-    )
-    ticket.response_deadline = clocks.response_deadline(ticket, policy.response_seconds)
-    ticket.response_due = ticket.response_deadline
-    ticket.arrival_due = ticket.arrival_deadline
-    ticket.restoration_due = ticket.restoration_deadline
-    _refresh_sla(ticket, now=now)
-    ticket.save(force_insert=True)
-    ticket._just_created = True  # type: ignore[attr-defined]  # no pauses or extensions
-    Contact.tickets.through.objects.create(contact_id=contact.pk, ticket_id=ticket.pk)
-    TicketEvent.objects.create(
-        ticket=ticket,
-        at=now,
-        actor=actor,
-        action="create",
-        to_state=ticket.state,
-        note=subject,
-        visibility=Visibility.CUSTOMER,
-        data={"contact": contact.pk, "policy": policy.code},
-    )
-    audit_record(actor=actor, action="ticket.create", obj=ticket, after=_snapshot(ticket))
-    return ticket
 
 
 # ---------------------------------------------------------------------------

@@ -36,22 +36,25 @@ def _writer_lock(name: str) -> threading.Lock:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    """One database file's transactions in this process take turns on one lock.
+    """One database file's transactions in this process take turns on one lock, and its
+    closed connections wait in the pool for the next request."""
 
-    (The private methods overridden here are not in django-stubs, hence the ignores.)
-    """
-
+    # The private methods overridden below are missing from django-stubs: the `ignore`s.
     _holds_writer_lock = False
+
+    @property
+    def _file(self) -> str:
+        return str(self.settings_dict["NAME"])
 
     def get_new_connection(self, conn_params: Any) -> Any:
         with _LOCKS_GUARD:
-            idle = _IDLE.get(str(self.settings_dict["NAME"]))
+            idle = _IDLE.get(self._file)
             if idle:
                 return idle.pop()
         return super().get_new_connection(conn_params)
 
     def _start_transaction_under_autocommit(self) -> None:
-        lock = _writer_lock(str(self.settings_dict["NAME"]))
+        lock = _writer_lock(self._file)
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
         if not lock.acquire(timeout=timeout):
             raise OperationalError(f"database is locked (waited {timeout:.0f} s for a writer)")
@@ -65,7 +68,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_writer_lock(self) -> None:
         if self._holds_writer_lock:
             self._holds_writer_lock = False
-            _writer_lock(str(self.settings_dict["NAME"])).release()
+            _writer_lock(self._file).release()
 
     def _commit(self) -> Any:
         try:
@@ -84,7 +87,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raw = self.connection
             if raw is not None and not raw.in_transaction and not self.is_in_memory_db():
                 with _LOCKS_GUARD:
-                    idle = _IDLE.setdefault(str(self.settings_dict["NAME"]), [])
+                    idle = _IDLE.setdefault(self._file, [])
                     if len(idle) < POOL_SIZE:
                         idle.append(raw)
                         return None
