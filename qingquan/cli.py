@@ -50,7 +50,6 @@ def _write_logins(logins: Sequence[object]) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     _setup()
-    import uvicorn
     from django.conf import settings
     from django.core.management import call_command
 
@@ -69,12 +68,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print(f"Demo logins / 演示账号: {settings.DATA_DIR / 'demo-logins.txt'}")
     if settings.QINGQUAN_ENV == "production":
         call_command("collectstatic", interactive=False, verbosity=0)
+    worker = None
     if not args.no_worker and args.workers == 1:
         from qingquan.core.worker import start_in_background
 
-        start_in_background()
+        worker = start_in_background()
         print("In-process task worker started / 后台任务已在本进程启动")
     print(f"Qingquan 清泉 serving on {base_url}")
+    try:
+        _run_uvicorn(args)
+    finally:
+        if worker is not None:
+            # uvicorn returns after a SIGTERM's graceful shutdown: let the worker finish its
+            # current task and send, too.
+            worker.shutdown(timeout=30)
+
+
+def _run_uvicorn(args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "qingquan.asgi:application",
         host=args.host,

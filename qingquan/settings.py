@@ -129,7 +129,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        # Periodic jobs have a queue (and a worker thread) of their own, so they never
+        # wait behind bulk work (docs/architecture.md, "Background work").
+        "QUEUES": ["default", "periodic"],
     }
 }
 if CONFIG.redis_url:

@@ -162,3 +162,40 @@ class PeriodicSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}#{self.slot}"
+
+
+class WorkerHeartbeatQuerySet(models.QuerySet["WorkerHeartbeat"]):
+    """Reusable filters over the workers' heartbeats."""
+
+    def silent(self, *, now: Any, seconds: int = 60) -> WorkerHeartbeatQuerySet:
+        """Workers not heard from for more than `seconds` (dead, hung or cut off)."""
+        import datetime as dt
+
+        return self.filter(seen_at__lt=now - dt.timedelta(seconds=seconds))
+
+
+class WorkerHeartbeat(models.Model):
+    """One running background worker (`qingquan worker`, or the one inside `serve`).
+
+    Each worker writes its row every few seconds (`core.worker`); the same beat renews the
+    leases on what it has claimed (outbox rows, tasks). A row not renewed for a lease
+    period means its claims may be taken over; silent for a minute, it is shown to the
+    administrators and supervisors. A worker that stops cleanly deletes its row.
+    """
+
+    worker_id = models.CharField(_("worker"), max_length=64, unique=True)
+    hostname = models.CharField(_("host"), max_length=100)
+    pid = models.PositiveIntegerField(_("process id"))
+    kind = models.CharField(_("kind"), max_length=20)
+    started_at = models.DateTimeField(_("started"))
+    seen_at = models.DateTimeField(_("last heartbeat"), db_index=True)
+
+    objects = WorkerHeartbeatQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.hostname}:{self.pid}"

@@ -11,4 +11,9 @@ class PartnersConfig(AppConfig):
     verbose_name = _("Partner integrations")
 
     def ready(self) -> None:
+        from qingquan.core import outbox
         from qingquan.partners import signals  # noqa: F401  (connects the event listener)
+        from qingquan.partners.models import Delivery
+        from qingquan.partners.webhooks import send_claimed
+
+        outbox.register("partners.webhooks", model=Delivery, send=send_claimed)

@@ -237,7 +237,12 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One webhook message in the outbox, retried with exponential backoff until delivered."""
+    """One webhook message in the outbox, retried with exponential backoff until delivered.
+
+    Written in the same transaction as the case change it reports; sent by the outbox
+    dispatcher of `qingquan.core.outbox` (claimed with a lease, see docs/architecture.md).
+    `delivery_id` is stable across attempts so a receiver can drop a repeat.
+    """
 
     subscription = models.ForeignKey(
         Subscription,
@@ -265,7 +270,10 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"))
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
-    claimed_by = models.CharField(_("claimed by"), max_length=40, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True)
+    # While sending, the claiming worker's heartbeat keeps pushing this forward; past it,
+    # the worker is presumed dead and any other worker may take the row over.
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(
         _("last HTTP status"), null=True, blank=True
     )

@@ -14,8 +14,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -263,21 +262,16 @@ def rate_limit_hit(*, key: ApiKey, now: dt.datetime | None = None) -> None:
     """Count one request on `key` in the current fixed one-minute window.
 
     Raises RateLimited (429, with the seconds until the window ends) past the client's
-    limit. The counter is a row per (key, window) incremented with an UPDATE, so every
-    process of the platform shares it.
+    limit. The counter is a row per (key, window), so every process of the platform
+    shares it.
     """
     now = now or clock.now()
     stamp = int(now.timestamp())
     window = stamp // RATE_WINDOW_SECONDS
-    if not RateWindow.objects.filter(key=key, window=window).update(count=F("count") + 1):
-        try:
-            with transaction.atomic():
-                RateWindow.objects.create(key=key, window=window, count=1)
-        except IntegrityError:
-            RateWindow.objects.filter(key=key, window=window).update(count=F("count") + 1)
-        # Yesterday's windows are of no use any more.
+    count = _count_request(key_id=key.pk, window=window)
+    if count == 1:
+        # A new window: yesterday's are of no use any more.
         RateWindow.objects.filter(key=key, window__lt=window - 1440).delete()
-    count = RateWindow.objects.filter(key=key, window=window).values_list("count", flat=True).get()
     if count > key.client.rate_limit_per_minute:
         retry_after = RATE_WINDOW_SECONDS - stamp % RATE_WINDOW_SECONDS
         raise RateLimited(
@@ -285,6 +279,21 @@ def rate_limit_hit(*, key: ApiKey, now: dt.datetime | None = None) -> None:
             % {"n": key.client.rate_limit_per_minute},
             retry_after=retry_after,
         )
+
+
+def _count_request(*, key_id: int, window: int) -> int:
+    """Add one to the (key, window) counter and return it, in one upsert: two requests
+    opening a window at once never meet a duplicate-key error."""
+    table = RateWindow._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key_id, {quote('window')}, count) VALUES (%s, %s, 1) "  # noqa: S608 (the model's own table and column)
+            f"ON CONFLICT (key_id, {quote('window')}) DO UPDATE SET count = {table}.count + 1 "
+            "RETURNING count",
+            [key_id, window],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def require_scope(client: PartnerClient, scope: str) -> None:
@@ -506,21 +515,16 @@ def _create_locked(
         attributes=attributes,
         created_at=now,
     )
-    # The case's "create" timeline entry becomes webhook deliveries once this commits
+    # The case's "create" timeline entry becomes webhook deliveries in this transaction
     # (signals.py leaves "create" entries to this intake, the only way a case becomes a
-    # partner's).
+    # partner's): committed with the case, or not at all.
     create_entry = (
         ticket.events.filter(action="create").order_by("id").values_list("pk", flat=True).first()
     )
     if create_entry is not None:
-        ticket_id = ticket.pk
+        from qingquan.partners.webhooks import outbox_write
 
-        def write_outbox() -> None:
-            from qingquan.partners.webhooks import outbox_write
-
-            outbox_write(event_id=create_entry, ticket_id=ticket_id)
-
-        transaction.on_commit(write_outbox)
+        outbox_write(event_id=create_entry, ticket_id=ticket.pk)
     audit_record(
         actor=None,
         action="partners.case_create",

@@ -1,10 +1,10 @@
-"""Listens to the case timeline: each new entry may become webhook deliveries."""
+"""Listens to the case timeline: each new entry may become webhook deliveries, written in
+the entry's own transaction (the outbox, `qingquan.core.outbox`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -13,7 +13,8 @@ from qingquan.tickets.models import TicketEvent
 
 @receiver(post_save, sender=TicketEvent, dispatch_uid="partners.ticket_event_outbox")
 def ticket_event_saved(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
-    """Once the entry's transaction commits, write the outbox rows for its events."""
+    """Write the outbox rows for the entry's events now, in the entry's transaction: a
+    rollback drops them with the change, a commit keeps both (no window in between)."""
     if not created or kwargs.get("raw"):
         return
     # A case's "create" entry is written before the case can be a partner's (PartnerCase
@@ -26,11 +27,6 @@ def ticket_event_saved(sender: Any, instance: TicketEvent, created: bool, **kwar
     # Most timeline entries (notes, pauses, reminders…) are no webhook event: no cost.
     if not events_for(instance):
         return
-    event_id, ticket_id = instance.pk, instance.ticket_id
+    from qingquan.partners.webhooks import outbox_write
 
-    def write() -> None:
-        from qingquan.partners.webhooks import outbox_write
-
-        outbox_write(event_id=event_id, ticket_id=ticket_id)
-
-    transaction.on_commit(write)
+    outbox_write(event_id=instance.pk, ticket_id=instance.ticket_id)

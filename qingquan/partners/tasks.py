@@ -1,7 +1,7 @@
-"""Background work of the open APIs: webhook deliveries from the outbox.
+"""Background work of the open APIs: retention of idempotency keys and deliveries.
 
-`deliver_webhooks` runs every 30 s and is also enqueued when new outbox rows are
-written; any number of workers may run it at once (each row is claimed atomically).
+Webhook deliveries are no task: every worker's outbox dispatcher sends them
+(`qingquan.core.outbox`), in batches, without queueing anything per case.
 """
 
 from __future__ import annotations
@@ -9,15 +9,6 @@ from __future__ import annotations
 from django_tasks import task
 
 from qingquan.core.periodic import every
-
-
-@every(30)
-@task()
-def deliver_webhooks() -> int:
-    """Send the due webhook deliveries; returns how many were delivered."""
-    from qingquan.partners.webhooks import deliver_due
-
-    return deliver_due()
 
 
 @every(3600)

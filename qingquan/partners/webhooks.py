@@ -1,13 +1,12 @@
 """Outbound webhooks: case events → outbox rows → signed HTTP deliveries.
 
-Events are detected without touching the case workflow: every new `TicketEvent` (the
-case timeline) is looked at once its transaction commits (`signals.py`), and for each
-active subscription of the client that brought the case in, one `Delivery` row is
-written (unique per subscription, timeline entry and event, so a replay writes nothing).
-
-Deliveries are claimed atomically (an UPDATE … WHERE status='pending' on one row: of two
-workers only one gets a row count of 1), POSTed with an HMAC-SHA256 signature over
-"<timestamp>.<body>", and retried with exponential backoff until `MAX_ATTEMPTS`.
+Every new `TicketEvent` (the case timeline) of a case a subscribed partner brought in is
+turned into `Delivery` rows **in the transaction that writes the entry** (`signals.py`,
+and `services._create_locked` for the "create" entry): unique per subscription, timeline
+entry and event, so a replay writes nothing. The rows are the partners' outbox in
+`qingquan.core.outbox`: the dispatcher of any worker claims due rows with a lease, POSTs
+each with an HMAC-SHA256 signature over "<timestamp>.<body>" and the stable
+`X-Qingquan-Delivery` id, and retries with exponential backoff until `MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import httpx
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from qingquan.core import clock
+from qingquan.core import clock, outbox
 from qingquan.partners.models import (
     Delivery,
     DeliveryAttempt,
@@ -41,7 +40,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min … (doubling) between attempts
 TIMEOUT_SECONDS = 10
-STALE_CLAIM = dt.timedelta(minutes=5)
 BATCH = 100
 
 
@@ -85,8 +83,8 @@ def case_summary(ticket: Ticket, partner_case: PartnerCase) -> dict[str, Any]:
 def outbox_write(*, event_id: int, ticket_id: int | None = None) -> list[Delivery]:
     """Write one outbox row per subscribed event for timeline entry `event_id`.
 
-    Runs after the entry's transaction committed; safe to run twice. Cases that no
-    subscribed partner brought in cost one indexed query.
+    Runs inside the transaction that wrote the entry (a rollback takes the rows with it);
+    safe to run twice. Cases that no subscribed partner brought in cost one indexed query.
     """
     if (
         ticket_id is not None
@@ -117,6 +115,10 @@ def outbox_write(*, event_id: int, ticket_id: int | None = None) -> list[Deliver
         for event in events:
             if event not in subscription.events:
                 continue
+            if Delivery.objects.filter(
+                subscription=subscription, source_event_id=entry.pk, event=event
+            ).exists():
+                continue  # already in the outbox (a replay)
             delivery_id = uuid.uuid4()
             payload = {
                 "id": str(delivery_id),
@@ -145,9 +147,7 @@ def outbox_write(*, event_id: int, ticket_id: int | None = None) -> list[Deliver
             except IntegrityError:
                 continue  # already in the outbox
     if written:
-        from qingquan.partners import tasks
-
-        transaction.on_commit(tasks.deliver_webhooks.enqueue)
+        outbox.wake_on_commit()
     return written
 
 
@@ -175,17 +175,25 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
-def claim(delivery_id: int, *, worker: str, now: dt.datetime) -> bool:
-    """Take one due delivery for this worker; False if another worker has it."""
-    return bool(
-        Delivery.objects.filter(
-            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-        ).update(status=DeliveryStatus.SENDING, claimed_at=now, claimed_by=worker)
+def send_claimed(pk: int, *, worker: str, now: dt.datetime | None = None) -> bool:
+    """Send one delivery claimed by `worker` (the outbox's sender); False if it failed or
+    is no longer this worker's claim."""
+    delivery = (
+        Delivery.objects.select_related("subscription")
+        .filter(pk=pk, status=DeliveryStatus.SENDING, claimed_by=worker)
+        .first()
     )
+    if delivery is None:
+        return False
+    return send(delivery, worker=worker, now=now)
 
 
-def send(delivery: Delivery, *, now: dt.datetime | None = None) -> bool:
-    """POST one claimed delivery; record the attempt; schedule a retry on failure."""
+def send(delivery: Delivery, *, worker: str, now: dt.datetime | None = None) -> bool:
+    """POST one claimed delivery; record the attempt; schedule a retry on failure.
+
+    The outcome is recorded only while the row is still `worker`'s claim: a worker whose
+    lease ran out (and whose row another worker took over) changes nothing.
+    """
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
     stamp = int(time.time())
@@ -194,6 +202,7 @@ def send(delivery: Delivery, *, now: dt.datetime | None = None) -> bool:
         "User-Agent": "Qingquan-Webhooks/1",
         "X-Qingquan-Delivery": str(delivery.delivery_id),
         "X-Qingquan-Event": delivery.event,
+        "X-Qingquan-Attempt": str(delivery.attempts + 1),
         "X-Qingquan-Timestamp": str(stamp),
         "X-Qingquan-Signature": sign(subscription.secret, stamp, body),
     }
@@ -213,9 +222,6 @@ def send(delivery: Delivery, *, now: dt.datetime | None = None) -> bool:
     now = now or clock.now()
     ok = not error
     with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery, at=now, status_code=status_code, error=error, duration_ms=elapsed
-        )
         attempts = delivery.attempts + 1
         if ok:
             changes: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
@@ -223,39 +229,32 @@ def send(delivery: Delivery, *, now: dt.datetime | None = None) -> bool:
             changes = {"status": DeliveryStatus.FAILED}
         else:
             changes = {"status": DeliveryStatus.PENDING, "next_attempt_at": now + backoff(attempts)}
-        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        recorded = Delivery.objects.filter(
+            pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=worker
+        ).update(
             attempts=attempts,
             last_status_code=status_code,
             last_error=error,
             claimed_at=None,
             claimed_by="",
+            lease_until=None,
             **changes,
         )
+        if recorded:
+            DeliveryAttempt.objects.create(
+                delivery=delivery, at=now, status_code=status_code, error=error, duration_ms=elapsed
+            )
     if not ok:
         logger.info("webhook delivery %s failed: %s", delivery.delivery_id, error)
-    return ok
+    return ok and bool(recorded)
 
 
 def deliver_due(*, worker: str = "", now: dt.datetime | None = None, limit: int = BATCH) -> int:
-    """Send every due delivery this worker manages to claim; returns how many succeeded."""
+    """Claim (with a lease) and send the due deliveries; returns how many succeeded."""
     now = now or clock.now()
     worker = worker or uuid.uuid4().hex[:12]
-    # A worker that died mid-send leaves its claim: after a while the row is due again.
-    Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
-        status=DeliveryStatus.PENDING, claimed_at=None, claimed_by=""
-    )
-    due = list(
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    delivered = 0
-    for pk in due:
-        if not claim(pk, worker=worker, now=now):
-            continue
-        delivery = Delivery.objects.select_related("subscription").get(pk=pk)
-        delivered += send(delivery, now=now)
-    return delivered
+    ids = outbox.claim(Delivery, worker=worker, now=now, limit=limit)
+    return sum(send_claimed(pk, worker=worker, now=now) for pk in ids)
 
 
 @transaction.atomic
@@ -267,7 +266,5 @@ def delivery_retry(*, actor: Any, delivery: Delivery) -> Delivery:
         Q(status=DeliveryStatus.FAILED) | Q(status=DeliveryStatus.PENDING), pk=delivery.pk
     ).update(status=DeliveryStatus.PENDING, next_attempt_at=clock.now())
     audit_record(actor=actor, action="partners.delivery_retry", obj=delivery)
-    from qingquan.partners import tasks
-
-    transaction.on_commit(tasks.deliver_webhooks.enqueue)
+    outbox.wake_on_commit()
     return Delivery.objects.get(pk=delivery.pk)

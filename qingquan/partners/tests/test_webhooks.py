@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from qingquan.core import clock
+from qingquan.core import clock, outbox
 from qingquan.partners import services, webhooks
 from qingquan.partners.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEvent
 from qingquan.tickets import services as ticket_services
@@ -155,27 +155,38 @@ def test_outbox_write_is_idempotent(partner, receiver):
 
 
 @pytest.mark.django_db
-def test_on_commit_kick_delivers_at_once(partner, receiver, settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+def test_commit_wakes_the_dispatcher_which_sends_the_batch(partner, receiver):
     client, _key = partner
     subscribe(client, receiver.url, [WebhookEvent.CREATED])
-    new_case(client)
-    assert len(receiver.accepted()) == 1
-    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    outbox.wait_for_work(0)  # clear a wake-up left by an earlier test
+    new_case(client, "K1")
+    new_case(client, "K2")
+    assert outbox.wait_for_work(0)  # the commit woke this process's dispatcher
+    # One dispatcher run sends the whole batch (no task per case).
+    assert outbox.dispatch_once(worker="w1") == 2
+    assert len(receiver.accepted()) == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
 
 
 @pytest.mark.django_db
-def test_a_claimed_delivery_is_not_claimed_again(partner, receiver):
+def test_a_claimed_delivery_is_taken_over_when_its_lease_runs_out(partner, receiver):
     client, _key = partner
     subscribe(client, receiver.url, [WebhookEvent.CREATED])
     new_case(client)
     delivery = Delivery.objects.get()
     now = clock.now()
-    assert webhooks.claim(delivery.pk, worker="a", now=now)
-    assert not webhooks.claim(delivery.pk, worker="b", now=now)
+    assert outbox.claim(Delivery, worker="a", now=now) == [delivery.pk]
+    assert outbox.claim(Delivery, worker="b", now=now) == []
     assert webhooks.deliver_due(worker="b") == 0 and receiver.received == []
-    # A worker that died mid-send: its claim goes stale and the row is due again.
-    assert webhooks.deliver_due(now=now + webhooks.STALE_CLAIM + dt.timedelta(seconds=1)) == 1
+    # Worker a's heartbeat renews its lease: still not b's to take.
+    assert outbox.renew(worker="a", now=now + dt.timedelta(seconds=20)) == 1
+    assert webhooks.deliver_due(worker="b", now=now + outbox.LEASE + dt.timedelta(seconds=1)) == 0
+    # Worker a died: its lease runs out and b takes the row over.
+    later = now + dt.timedelta(seconds=20) + outbox.LEASE + dt.timedelta(seconds=1)
+    assert webhooks.deliver_due(worker="b", now=later) == 1
+    # A late answer from a changes nothing: the row is no longer its claim.
+    assert not webhooks.send_claimed(delivery.pk, worker="a")
+    assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
