@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -92,12 +93,18 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.fail_next = 0
+        self.delay = 0.0  # seconds each answer takes (a slow receiver)
+        self.arrived = 0  # requests received, answered or not yet
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer.lock:
+                    outer.arrived += 1
+                if outer.delay:
+                    time.sleep(outer.delay)
                 with outer.lock:
                     failing = outer.fail_next > 0
                     if failing:
