@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 
 from qingquan.console.models import Attachment, CaseNote
 from qingquan.core import clock
+from qingquan.core.status import silent_workers
 from qingquan.customers import phones
 from qingquan.customers.models import Customer
 from qingquan.customers.selectors import CustomerView, customer_lookup
@@ -259,6 +260,8 @@ class Wallboard:
     closure: kpis.Figure
     on_time: kpis.Figure
     calls: dict[str, Any]
+    # Background workers silent for over a minute: webhooks and SLA alerts may be late.
+    silent_workers: list[Any] = field(default_factory=list)
 
 
 def _today(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -339,6 +342,7 @@ def wallboard(*, user: Any) -> Wallboard:
         closure=kpis.closure_rate(start=start, end=end)[0],
         on_time=kpis.on_time_rate(start=start, end=end)[0],
         calls=calls,
+        silent_workers=silent_workers(now=now),
     )
 
 
