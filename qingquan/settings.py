@@ -123,6 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": int(os.environ.get("QINGQUAN_DB_POOL_SIZE", "16")),
         "timeout": 30,
     }
+    # A pooled connection is checked as it is taken (one empty round trip): after a
+    # PostgreSQL restart no request gets a dead connection, it waits for a new one instead.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work and push ----------------------------------------------------------------

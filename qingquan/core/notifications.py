@@ -71,7 +71,7 @@ def notify(
         "body": note.body,
         "link": note.link,
     }
-    transaction.on_commit(lambda: push_to_user(user_id=note.recipient_id, event=event))
+    transaction.on_commit(lambda: push_to_user(user_id=note.recipient_id, event=event), robust=True)
     return note
 
 

@@ -12,9 +12,11 @@ error answers ``{"error": {"code": ..., "message": ...}}``. Every create takes a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from typing import Annotated, Any, Literal
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -29,6 +31,8 @@ from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
 from qingquan.tickets.errors import TicketError
 from qingquan.tickets.models import Ticket, TicketState
+
+logger = logging.getLogger(__name__)
 
 
 class PartnerKeyAuth(HttpBearer):
@@ -116,6 +120,22 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(request, exc.status_code, "error", str(exc))
 
 
+@partner_api.exception_handler(OperationalError)
+@partner_api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database went away mid-request (a restart, a failover): nothing was committed,
+    so the client may retry the same request, with the same Idempotency-Key."""
+    logger.warning("partner API: database unavailable (%s)", exc)
+    response = error_response(
+        request,
+        503,
+        "unavailable",
+        _("The service is briefly unavailable; send the same request again in a few seconds."),
+    )
+    response["Retry-After"] = "2"
+    return response
+
+
 @partner_api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", _("Not found."))
@@ -129,6 +149,7 @@ ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
     429: ErrorOut,
+    503: ErrorOut,
 }
 
 

@@ -140,17 +140,17 @@ def callback_task_for_resolution(*, ticket_id: int) -> CallbackTask | None:
         return CallbackTask.objects.get(ticket=ticket, round=ticket.reopen_count)
     _audit(None, "create", task, ticket=ticket.number, due=task.due_at)
     link = reverse("surveys:mine")
-    transaction.on_commit(
-        lambda: notify(
-            recipient=task.assignee,
-            title=_("Call back the customer of case %(number)s by %(due)s")
-            % {
-                "number": ticket.number,
-                "due": f"{task.due_at.astimezone(clock.SHANGHAI):%Y-%m-%d %H:%M}",
-            },
-            link=link,
-            dedupe_key=f"callback:{task.pk}",
-        )
+    # Stored in this transaction (pushed to the browser once it commits): nothing after
+    # the commit can fail the resolution that created the task.
+    notify(
+        recipient=task.assignee,
+        title=_("Call back the customer of case %(number)s by %(due)s")
+        % {
+            "number": ticket.number,
+            "due": f"{task.due_at.astimezone(clock.SHANGHAI):%Y-%m-%d %H:%M}",
+        },
+        link=link,
+        dedupe_key=f"callback:{task.pk}",
     )
     return task
 

@@ -1,12 +1,11 @@
 """Resolution → callback task, without touching the tickets app: a case's "resolve"
-timeline entry schedules the task once the resolving transaction commits."""
+timeline entry creates the task in the resolving transaction (committed together or not
+at all: no window after the commit in which a crash or a database restart loses it)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -22,4 +21,4 @@ def _create(ticket_id: int) -> None:
 @receiver(post_save, sender=TicketEvent, dispatch_uid="surveys.callback_on_resolve")
 def on_ticket_event(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
     if created and instance.to_state == TicketState.RESOLVED and instance.action == "resolve":
-        transaction.on_commit(partial(_create, instance.ticket_id))
+        _create(instance.ticket_id)

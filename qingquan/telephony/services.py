@@ -232,7 +232,7 @@ def agent_state_set(*, actor: Any, status: str) -> AgentState:
         before={"status": before},
         after={"status": status},
     )
-    transaction.on_commit(_push_wallboard)
+    transaction.on_commit(_push_wallboard, robust=True)
     return state
 
 
@@ -329,7 +329,7 @@ def _answer(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     _set_state(agent, AgentStatus.ON_CALL, now=at, call=call)
     pop = {"kind": "screen_pop", "call_id": call.pk, "url": pop_url(call)}
     agent_id = agent.pk
-    transaction.on_commit(lambda: push_to_user(user_id=agent_id, event=pop))
+    transaction.on_commit(lambda: push_to_user(user_id=agent_id, event=pop), robust=True)
     return {"action": "continue", "agent": agent.username}
 
 
@@ -420,5 +420,5 @@ def call_event_handle(*, pbx: Pbx, event: EventIn) -> EventResult:
         after={"event": event.event_id, "state": call.state, "outcome": call.outcome},
         note=pbx.name,
     )
-    transaction.on_commit(_push_wallboard)
+    transaction.on_commit(_push_wallboard, robust=True)
     return EventResult(reply=reply, call=call)

@@ -300,8 +300,10 @@ def _refresh_sla(ticket: Ticket, *, now: dt.datetime) -> None:
 
         years = list(facts.gap_years)
         # Read the id at commit time: a new case has none until it is saved.
+        # robust: a failing enqueue after the commit is logged, never the caller's error.
         transaction.on_commit(
-            lambda: tasks.calendar_gap_alert.enqueue(ticket_id=ticket.pk, years=years)
+            lambda: tasks.calendar_gap_alert.enqueue(ticket_id=ticket.pk, years=years),
+            robust=True,
         )
     if facts.state in (SlaState.WARNING, SlaState.BREACHED):
         # A change (a resume, a short budget…) can land a case straight past a
@@ -309,7 +311,9 @@ def _refresh_sla(ticket: Ticket, *, now: dt.datetime) -> None:
         from qingquan.tickets import tasks
 
         kind = str(facts.state)
-        transaction.on_commit(lambda: tasks.sla_alerts.enqueue(ticket_ids=[ticket.pk], kind=kind))
+        transaction.on_commit(
+            lambda: tasks.sla_alerts.enqueue(ticket_ids=[ticket.pk], kind=kind), robust=True
+        )
 
 
 def _clean(text: str, limit: int | None = None) -> str:

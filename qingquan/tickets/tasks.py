@@ -177,7 +177,7 @@ def _send_alerts(tickets: list[Ticket], kind: str, *, supervisors: list[User] | 
         for user_id, event in events:
             push_to_user(user_id=user_id, event=event)
 
-    transaction.on_commit(push)
+    transaction.on_commit(push, robust=True)
     return len(created)
 
 
@@ -236,11 +236,10 @@ def _claim(kind: str, *, now: dt.datetime) -> list[int]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [now, SWEEP_BATCH, now])
         ids = [row[0] for row in cursor.fetchall()]
+        # The alert tasks are queued in the flagging transaction (the task queue is a table
+        # of the same database): a crash right after the commit cannot flag cases silently.
         for start in range(0, len(ids), ALERT_BATCH):
-            chunk = ids[start : start + ALERT_BATCH]
-            transaction.on_commit(
-                lambda chunk=chunk: sla_alerts.enqueue(ticket_ids=chunk, kind=kind)  # type: ignore[misc]
-            )
+            sla_alerts.enqueue(ticket_ids=ids[start : start + ALERT_BATCH], kind=kind)
     return ids
 
 

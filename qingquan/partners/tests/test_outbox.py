@@ -210,3 +210,22 @@ def test_a_killed_workers_claims_are_taken_over_after_its_lease(partner, receive
     # The one repeat a death mid-send allows, under the same delivery id.
     ids = {r["headers"]["x-qingquan-delivery"] for r in receiver.received}
     assert ids == {str(delivery.delivery_id)} and receiver.arrived == 2
+
+
+@pytest.mark.django_db
+def test_a_database_outage_mid_request_answers_503_to_retry(api, monkeypatch):
+    from django.db import OperationalError
+
+    def gone(**kwargs: Any) -> Any:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "partner_case_create", gone)
+    response = api.post(
+        "/api/partner/v1/cases",
+        json.dumps({"kind": "repair-leak", "subject": "漏水"}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="outage",
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response.json()["error"]["code"] == "unavailable"
