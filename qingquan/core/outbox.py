@@ -121,9 +121,9 @@ def renew(*, worker: str, now: dt.datetime | None = None) -> int:
     now = now or clock.now()
     renewed = 0
     for outbox in REGISTRY.values():
-        renewed += outbox.model._default_manager.filter(  # type: ignore[attr-defined]
-            status=SENDING, claimed_by=worker
-        ).update(lease_until=now + LEASE)
+        renewed += outbox.model._default_manager.filter(status=SENDING, claimed_by=worker).update(
+            lease_until=now + LEASE
+        )
     return renewed
 
 
@@ -131,9 +131,9 @@ def release(*, worker: str) -> int:
     """Give back what `worker` claimed but has not sent (a clean stop): due at once."""
     released = 0
     for outbox in REGISTRY.values():
-        released += outbox.model._default_manager.filter(  # type: ignore[attr-defined]
-            status=SENDING, claimed_by=worker
-        ).update(status=PENDING, claimed_by="", claimed_at=None, lease_until=None)
+        released += outbox.model._default_manager.filter(status=SENDING, claimed_by=worker).update(
+            status=PENDING, claimed_by="", claimed_at=None, lease_until=None
+        )
     return released
 
 
@@ -152,7 +152,7 @@ def dispatch_once(
         ids = claim(outbox.model, worker=worker, now=now or clock.now(), limit=limit)
         for pk in ids:
             if should_stop():
-                outbox.model._default_manager.filter(  # type: ignore[attr-defined]
+                outbox.model._default_manager.filter(
                     pk=pk, status=SENDING, claimed_by=worker
                 ).update(status=PENDING, claimed_by="", claimed_at=None, lease_until=None)
                 continue

@@ -78,7 +78,9 @@ def worker(monkeypatch: Any) -> Any:
 def test_connection_cut_mid_task_the_task_is_finished_once(worker: Any, caplog: Any) -> None:
     from django_tasks_db.models import DBTaskResult
 
-    STARTED.clear(), RELEASE.clear(), BACKEND_PIDS.clear()
+    STARTED.clear()
+    RELEASE.clear()
+    BACKEND_PIDS.clear()
     result = cut_in_the_middle.enqueue(marker="test.cut-mid-task")
     assert STARTED.wait(60), "the worker never started the task"
     with connection.cursor() as cursor:
