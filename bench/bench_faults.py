@@ -50,6 +50,7 @@ RESTART_SECONDS = 2.0  # systemd's RestartSec in docs/operations.md
 RETRY_SECONDS = 0.5
 DRAIN_SECONDS = 120  # after the load: time allowed for webhooks and the planted deadline
 SWEEP_PERIOD = 60
+PG_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
 
 
 def _wanted() -> bool:
@@ -309,6 +310,38 @@ def _processes(database: str, port: int, logs: Path) -> dict[str, Proc]:
     }
 
 
+def _log_size() -> int:
+    try:
+        return PG_LOG.stat().st_size
+    except OSError:
+        return 0
+
+
+def _postgres_errors(since: int) -> dict[str, int]:
+    """ERROR lines PostgreSQL logged for this bench's database since `since` (bytes)."""
+    name = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1]
+    if not name or not PG_LOG.exists():
+        return {}
+    with PG_LOG.open("rb") as log:
+        log.seek(since)
+        text = log.read().decode(errors="replace")
+    errors: collections.Counter[str] = collections.Counter()
+    for line in text.splitlines():
+        if f"@{name} " in line and " ERROR: " in line:
+            errors[line.split(" ERROR: ", 1)[1][:60]] += 1
+    return dict(errors)
+
+
+def _server_log_counts(logs: Path) -> dict[str, int]:
+    counts: collections.Counter[str] = collections.Counter()
+    for path in logs.glob("*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            for needle in ("Traceback", "database unavailable", "database back", "took over"):
+                if needle in line:
+                    counts[needle] += 1
+    return dict(counts)
+
+
 def _wait_up(base: str, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -332,6 +365,9 @@ def run_shape(database: str, duration: float) -> dict[str, Any]:
     run = f"f{uuid.uuid4().hex[:6]}"
     logs = ROOT / "var" / f"bench-faults-{database}"
     logs.mkdir(parents=True, exist_ok=True)
+    for old in logs.glob("*.log"):
+        old.unlink()
+    pg_log_start = _log_size()
     receiver = Receiver()
     key = _fixtures(receiver.url, run)
     port = _free_port()
@@ -479,6 +515,8 @@ def run_shape(database: str, duration: float) -> dict[str, Any]:
         "webhook_lag_p99_outside_faults_s": round(_pct(lags_outside, 0.99), 2),
         "planted_deadline_at_s": round(deadline_ts - wall_start, 1),
         "planted_flagged_late_s": round(flagged_at - deadline_ts, 1) if flagged_at else None,
+        "server_logs": _server_log_counts(logs),
+        "postgres_errors": _postgres_errors(pg_log_start) if database == "postgres" else {},
     }
     return report
 
@@ -501,6 +539,8 @@ def _print(report: dict[str, Any]) -> None:
         f"webhook lag ack→receipt p50 {report['webhook_lag_p50_s']} s, p99 "
         f"{report['webhook_lag_p99_s']} s, p99 outside the faults "
         f"{report['webhook_lag_p99_outside_faults_s']} s",
+        f"server logs: {report['server_logs']}; PostgreSQL errors for this database: "
+        f"{report['postgres_errors'] or 'none'}",
         f"planted SLA deadline at {report['planted_deadline_at_s']} s flagged "
         + (
             f"{report['planted_flagged_late_s']} s late"
