@@ -21,10 +21,11 @@ An outbox is a model registered here with `register(...)`. Its rows carry:
 The dispatcher (`dispatch_once`, run in a loop by every worker, see `core.worker`) claims a
 batch of due rows in one statement (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so
 concurrent workers take disjoint batches; on SQLite the transaction holds the one write
-lock) and hands each row to the outbox's `send`, which records the outcome only if the
-row is still its claim. A row is therefore sent twice only if a worker dies (or is cut
-off for longer than the lease) between sending and recording: receivers deduplicate by
-the row's stable id (docs/api.md).
+lock) and hands them to the outbox's `send` in groups of `GROUP`, which sends them and
+records each outcome only if the row is still its claim. A row is therefore sent twice
+only if a worker dies (or is cut off for longer than the lease) between sending a group
+and recording it (at most `GROUP` repeats): receivers deduplicate by the row's stable id
+(docs/api.md).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from qingquan.core import clock
 logger = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=30)
-BATCH = 100
+BATCH = 100  # rows claimed at once
+GROUP = 20  # rows handed to `send` at once (sent, then recorded in one transaction)
 
 PENDING, SENDING = "pending", "sending"
 
@@ -55,16 +57,18 @@ class Outbox:
 
     name: str
     model: type[models.Model]
-    # send(row_pk, worker=..., should_stop=...) -> bool (delivered)
-    send: Callable[..., bool]
+    # send(pks, worker=..., now=...) -> int: sends a group of claimed rows, records each
+    # outcome (only where the row is still the worker's claim); returns how many succeeded
+    send: Callable[..., int]
 
 
 REGISTRY: dict[str, Outbox] = {}
 _wakeup = threading.Event()
 
 
-def register(name: str, *, model: type[models.Model], send: Callable[..., bool]) -> None:
-    """Make `model` an outbox sent by `send(pk, worker=…)` (call from an app's ready())."""
+def register(name: str, *, model: type[models.Model], send: Callable[..., int]) -> None:
+    """Make `model` an outbox sent by `send(pks, worker=…, now=…)` (call from an app's
+    ready())."""
     REGISTRY[name] = Outbox(name=name, model=model, send=send)
 
 
@@ -101,6 +105,9 @@ def claim(
     meanwhile is not taken.
     """
     manager: Any = model._default_manager
+    # A read first: an idle poll takes no write lock (SQLite has one for everybody).
+    if not manager.filter(due(now)).exists():
+        return []
     with transaction.atomic():
         ids = list(
             manager.select_for_update(skip_locked=True)
@@ -150,20 +157,21 @@ def dispatch_once(
     handled = 0
     for outbox in REGISTRY.values():
         ids = claim(outbox.model, worker=worker, now=now or clock.now(), limit=limit)
-        for pk in ids:
+        for start in range(0, len(ids), GROUP):
+            group = ids[start : start + GROUP]
             if should_stop():
                 outbox.model._default_manager.filter(
-                    pk=pk, status=SENDING, claimed_by=worker
+                    pk__in=ids[start:], status=SENDING, claimed_by=worker
                 ).update(status=PENDING, claimed_by="", claimed_at=None, lease_until=None)
-                continue
+                break
             try:
-                outbox.send(pk, worker=worker, now=now)
+                outbox.send(group, worker=worker, now=now)
             except DatabaseError:
-                raise  # the worker's loop waits for the database; the lease runs out
+                raise  # the worker's loop waits for the database; the leases run out
             except Exception:
-                # A bug in a sender: the row stays claimed until its lease runs out.
-                logger.exception("outbox %s: sending row %s failed", outbox.name, pk)
-            handled += 1
+                # A bug in a sender: the rows stay claimed until their lease runs out.
+                logger.exception("outbox %s: sending rows %s failed", outbox.name, group)
+            handled += len(group)
     return handled
 
 

@@ -160,6 +160,8 @@ class TaskRunner:
             tasks = tasks.filter(queue_name__in=self.queues)
         if self.exclude:
             tasks = tasks.exclude(queue_name__in=self.exclude)
+        if not tasks.exists():  # an idle poll takes no write lock
+            return False
         with exclusive_transaction(tasks.db):
             result = tasks.get_locked()
             if result is not None:

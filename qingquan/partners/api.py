@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from typing import Annotated, Any, Literal
 
 from django.db import InterfaceError, OperationalError
@@ -340,6 +341,28 @@ def kinds(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
+RECONNECT_DELAYS = (0.5, 1.0, 2.0, 4.0)  # a database restart takes a few seconds
+
+
+def _reconnecting(write: Any) -> Any:
+    """Run an idempotent write again when the database connection is lost under it (a
+    restart, a failover): nothing of it was committed — or, if the commit itself was cut
+    off, the Idempotency-Key's record answers the retry. The client gets its answer a few
+    seconds late instead of an error; past the last delay the error stands (503)."""
+    from django.db import connection
+
+    for delay in (*RECONNECT_DELAYS, None):
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as error:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("partner API: database connection lost (%s); retrying", error)
+            connection.close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
 @partner_api.post(
     "/cases", response={201: CaseDetailOut, 200: CaseDetailOut, **ERRORS}, tags=["cases"]
 )
@@ -371,8 +394,8 @@ def case_create(
         out = CaseDetailOut.model_validate(case_out(partner_case, detail=True))
         return (201 if created else 200), out.model_dump(mode="json")
 
-    status, data, replayed = services.idempotent(
-        client=client, key=idempotency_key, payload=body, create=create
+    status, data, replayed = _reconnecting(
+        lambda: services.idempotent(client=client, key=idempotency_key, payload=body, create=create)
     )
     if replayed:
         response["Idempotent-Replayed"] = "true"

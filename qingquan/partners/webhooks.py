@@ -18,6 +18,8 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -41,6 +43,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30  # 30 s, 1 min, 2 min, 4 min … (doubling) between attempts
 TIMEOUT_SECONDS = 10
 BATCH = 100
+SENDERS = 8  # deliveries of different cases in flight at once
 
 
 def events_for(entry: TicketEvent) -> list[str]:
@@ -175,25 +178,21 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
-def send_claimed(pk: int, *, worker: str, now: dt.datetime | None = None) -> bool:
-    """Send one delivery claimed by `worker` (the outbox's sender); False if it failed or
-    is no longer this worker's claim."""
-    delivery = (
-        Delivery.objects.select_related("subscription")
-        .filter(pk=pk, status=DeliveryStatus.SENDING, claimed_by=worker)
-        .first()
-    )
-    if delivery is None:
-        return False
-    return send(delivery, worker=worker, now=now)
+@dataclass(frozen=True)
+class Outcome:
+    """What one HTTP attempt of a delivery came to."""
+
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
 
 
-def send(delivery: Delivery, *, worker: str, now: dt.datetime | None = None) -> bool:
-    """POST one claimed delivery; record the attempt; schedule a retry on failure.
-
-    The outcome is recorded only while the row is still `worker`'s claim: a worker whose
-    lease ran out (and whose row another worker took over) changes nothing.
-    """
+def post(delivery: Delivery) -> Outcome:
+    """POST one delivery, signed (no database access: may run in any thread)."""
     subscription = delivery.subscription
     body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
     stamp = int(time.time())
@@ -218,35 +217,82 @@ def send(delivery: Delivery, *, worker: str, now: dt.datetime | None = None) -> 
             error = f"HTTP {status_code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
-    elapsed = int((time.monotonic() - started) * 1000)
-    now = now or clock.now()
-    ok = not error
-    with transaction.atomic():
-        attempts = delivery.attempts + 1
-        if ok:
-            changes: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
-        elif attempts >= MAX_ATTEMPTS:
-            changes = {"status": DeliveryStatus.FAILED}
-        else:
-            changes = {"status": DeliveryStatus.PENDING, "next_attempt_at": now + backoff(attempts)}
-        recorded = Delivery.objects.filter(
-            pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=worker
-        ).update(
-            attempts=attempts,
-            last_status_code=status_code,
-            last_error=error,
-            claimed_at=None,
-            claimed_by="",
-            lease_until=None,
-            **changes,
+    return Outcome(status_code, error, int((time.monotonic() - started) * 1000))
+
+
+def record(delivery: Delivery, outcome: Outcome, *, worker: str, now: dt.datetime) -> bool:
+    """Record an attempt and the row's next state (delivered, retry later, failed), only
+    while the row is still `worker`'s claim: a worker whose lease ran out (and whose row
+    another worker took over) changes nothing. True if delivered and recorded."""
+    attempts = delivery.attempts + 1
+    if outcome.ok:
+        changes: dict[str, Any] = {"status": DeliveryStatus.DELIVERED, "delivered_at": now}
+    elif attempts >= MAX_ATTEMPTS:
+        changes = {"status": DeliveryStatus.FAILED}
+    else:
+        changes = {"status": DeliveryStatus.PENDING, "next_attempt_at": now + backoff(attempts)}
+    recorded = Delivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_by=worker
+    ).update(
+        attempts=attempts,
+        last_status_code=outcome.status_code,
+        last_error=outcome.error,
+        claimed_at=None,
+        claimed_by="",
+        lease_until=None,
+        **changes,
+    )
+    if recorded:
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            at=now,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
         )
-        if recorded:
-            DeliveryAttempt.objects.create(
-                delivery=delivery, at=now, status_code=status_code, error=error, duration_ms=elapsed
-            )
-    if not ok:
-        logger.info("webhook delivery %s failed: %s", delivery.delivery_id, error)
-    return ok and bool(recorded)
+    else:
+        logger.warning("webhook delivery %s: claim lost before recording", delivery.delivery_id)
+    if not outcome.ok:
+        logger.info("webhook delivery %s failed: %s", delivery.delivery_id, outcome.error)
+    return outcome.ok and bool(recorded)
+
+
+def send(delivery: Delivery, *, worker: str, now: dt.datetime | None = None) -> bool:
+    """POST one claimed delivery and record the outcome."""
+    outcome = post(delivery)
+    with transaction.atomic():
+        return record(delivery, outcome, worker=worker, now=now or clock.now())
+
+
+def send_claimed(pks: list[int], *, worker: str, now: dt.datetime | None = None) -> int:
+    """Send a group of deliveries claimed by `worker` (the outbox's sender); returns how
+    many were delivered.
+
+    Different cases are POSTed concurrently (`SENDERS` at a time); one case's deliveries
+    go one after the other, in order. The outcomes are recorded in one transaction per
+    group: on SQLite, where every write waits its turn for the one write lock, a
+    transaction per delivery could not keep up with a burst of new cases.
+    """
+    deliveries = list(
+        Delivery.objects.select_related("subscription")
+        .filter(pk__in=pks, status=DeliveryStatus.SENDING, claimed_by=worker)
+        .order_by("next_attempt_at", "id")
+    )
+    lanes: dict[Any, list[Delivery]] = {}
+    for delivery in deliveries:
+        lanes.setdefault((delivery.subscription_id, delivery.ticket_id), []).append(delivery)
+
+    def run_lane(lane: list[Delivery]) -> list[tuple[Delivery, Outcome]]:
+        return [(delivery, post(delivery)) for delivery in lane]
+
+    if len(lanes) > 1:
+        with ThreadPoolExecutor(max_workers=min(SENDERS, len(lanes))) as pool:
+            results = [pair for lane in pool.map(run_lane, lanes.values()) for pair in lane]
+    else:
+        results = [pair for lane in lanes.values() for pair in run_lane(lane)]
+    now = now or clock.now()
+    with transaction.atomic():
+        return sum(record(d, outcome, worker=worker, now=now) for d, outcome in results)
 
 
 def deliver_due(*, worker: str = "", now: dt.datetime | None = None, limit: int = BATCH) -> int:
@@ -254,7 +300,10 @@ def deliver_due(*, worker: str = "", now: dt.datetime | None = None, limit: int 
     now = now or clock.now()
     worker = worker or uuid.uuid4().hex[:12]
     ids = outbox.claim(Delivery, worker=worker, now=now, limit=limit)
-    return sum(send_claimed(pk, worker=worker, now=now) for pk in ids)
+    return sum(
+        send_claimed(ids[i : i + outbox.GROUP], worker=worker, now=now)
+        for i in range(0, len(ids), outbox.GROUP)
+    )
 
 
 @transaction.atomic

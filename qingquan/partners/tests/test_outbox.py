@@ -212,9 +212,40 @@ def test_a_killed_workers_claims_are_taken_over_after_its_lease(partner, receive
     assert ids == {str(delivery.delivery_id)} and receiver.arrived == 2
 
 
+@pytest.mark.django_db(transaction=True)  # the retry happens outside any transaction
+def test_a_lost_connection_is_retried_by_the_server(api, monkeypatch):
+    from django.db import OperationalError
+
+    from qingquan.partners import api as partner_api
+
+    monkeypatch.setattr(partner_api, "RECONNECT_DELAYS", (0.01, 0.01))
+    create = services.partner_case_create
+    calls: list[int] = []
+
+    def flaky(**kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return create(**kwargs)
+
+    monkeypatch.setattr(services, "partner_case_create", flaky)
+    response = api.post(
+        "/api/partner/v1/cases",
+        json.dumps({"kind": "repair-leak", "subject": "漏水"}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="restart",
+    )
+    assert response.status_code == 201, response.content
+    assert len(calls) == 2 and PartnerCase.objects.count() == 1
+
+
 @pytest.mark.django_db
 def test_a_database_outage_mid_request_answers_503_to_retry(api, monkeypatch):
     from django.db import OperationalError
+
+    from qingquan.partners import api as partner_api
+
+    monkeypatch.setattr(partner_api, "RECONNECT_DELAYS", (0.01,))
 
     def gone(**kwargs: Any) -> Any:
         raise OperationalError("server closed the connection unexpectedly")

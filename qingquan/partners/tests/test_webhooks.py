@@ -185,7 +185,7 @@ def test_a_claimed_delivery_is_taken_over_when_its_lease_runs_out(partner, recei
     later = now + dt.timedelta(seconds=20) + outbox.LEASE + dt.timedelta(seconds=1)
     assert webhooks.deliver_due(worker="b", now=later) == 1
     # A late answer from a changes nothing: the row is no longer its claim.
-    assert not webhooks.send_claimed(delivery.pk, worker="a")
+    assert webhooks.send_claimed([delivery.pk], worker="a") == 0
     assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 1
 
 
