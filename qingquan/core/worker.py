@@ -101,6 +101,14 @@ def _drop_connection() -> None:
         logger.debug("closing a broken connection failed", exc_info=True)
 
 
+def _close_old_connections() -> None:
+    """Django's per-request clean-up, which must not end a loop by raising itself."""
+    try:
+        close_old_connections()
+    except Exception:
+        _drop_connection()
+
+
 def resilient_loop(
     name: str,
     step: Callable[[], bool],
@@ -132,7 +140,7 @@ def resilient_loop(
             outage.recovered()
             delay = 0.5
         finally:
-            close_old_connections()
+            _close_old_connections()
         if not busy and not stop.is_set():
             idle()
     _drop_connection()
