@@ -28,6 +28,10 @@ class BenchContext:
 
     database: str
     scale: float
+    # The peer benchmark's load: seconds per system per round, rounds, connections.
+    duration: float = 30.0
+    rounds: int = 3
+    connections: int = 16
     _server: subprocess.Popen[bytes] | None = None
     _base_url: str = ""
     _cleanups: list[Any] = field(default_factory=list)

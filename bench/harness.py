@@ -41,6 +41,20 @@ class Measurement:
 
 
 @dataclass
+class Figure:
+    """A figure that is neither a time nor a ratio of times, e.g. tickets per second against
+    a peer system; `ratio` and `target` as measured and required."""
+
+    name: str
+    value: float
+    unit: str
+    ratio: float | None = None
+    target: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+
+@dataclass
 class Result:
     name: str
     kind: str
@@ -53,6 +67,8 @@ class Result:
     ok: bool | None = None
     note: str = ""
     samples: dict[str, list[float]] = field(default_factory=dict)
+    # A figure's value with its unit (shown in the subject column).
+    value_text: str = ""
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -129,6 +145,18 @@ def record_measurement(measurement: Measurement) -> Result:
     )
 
 
+def record_figure(figure: Figure) -> Result:
+    return Result(
+        name=figure.name,
+        kind="figure",
+        ratio=None if figure.ratio is None else round(figure.ratio, 3),
+        target=figure.target,
+        ok=figure.ok,
+        note=figure.note,
+        value_text=f"{figure.value:,.1f} {figure.unit}",
+    )
+
+
 def format_table(results: list[dict[str, Any]]) -> str:
     """A plain-text table of results from one or more databases."""
     headers = ["database", "benchmark", "baseline ms", "subject ms", "ratio", "target", "ok"]
@@ -139,7 +167,9 @@ def format_table(results: list[dict[str, Any]]) -> str:
                 r.get("database", ""),
                 r["name"],
                 "" if r["baseline_median_ms"] is None else f"{r['baseline_median_ms']:.3f}",
-                "" if r["subject_median_ms"] is None else f"{r['subject_median_ms']:.3f}",
+                r.get("value_text", "")
+                if r["subject_median_ms"] is None
+                else f"{r['subject_median_ms']:.3f}",
                 "" if r["ratio"] is None else f"{r['ratio']:.2f}×",
                 r["target"],
                 {True: "yes", False: "NO", None: ""}[r["ok"]],

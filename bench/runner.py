@@ -60,6 +60,12 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], required=True)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("-k", dest="select", default=None)
+    parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--first", action="store_true", help="this is the run's first database pass"
+    )
     args = parser.parse_args()
 
     configure(args.database)
@@ -71,13 +77,29 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
     from bench.context import BenchContext
-    from bench.harness import Comparison, Measurement, record_measurement, run_comparison
+    from bench.harness import (
+        Comparison,
+        Figure,
+        Measurement,
+        record_figure,
+        record_measurement,
+        run_comparison,
+    )
 
-    ctx = BenchContext(database=args.database, scale=args.scale)
+    ctx = BenchContext(
+        database=args.database,
+        scale=args.scale,
+        duration=args.duration,
+        rounds=args.rounds,
+        connections=args.connections,
+    )
     results = []
     try:
         for name in modules(args.select):
             module = importlib.import_module(f"bench.{name}")
+            if getattr(module, "ONCE", False) and not args.first:
+                # It sets up its own databases (both kinds): one pass of the run is enough.
+                continue
             print(f"[{args.database}] {name} …", file=sys.stderr, flush=True)
             try:
                 for case in module.cases(ctx):
@@ -85,6 +107,8 @@ def main() -> None:
                         result = run_comparison(case, scale=args.scale)
                     elif isinstance(case, Measurement):
                         result = record_measurement(case)
+                    elif isinstance(case, Figure):
+                        result = record_figure(case)
                     else:
                         raise TypeError(f"{name}.cases() returned {case!r}")
                     data = result.as_json()
