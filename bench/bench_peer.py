@@ -412,12 +412,13 @@ def _profile_start(shape: Shape, out: Path, seconds: float) -> subprocess.Popen[
             "--duration",
             str(max(1, round(seconds))),
             "--rate",
-            "200",
+            "100",
+            # Only samples holding the GIL: where the processes spend CPU in Python.
+            "--gil",
             "--format",
             "raw",
             "--output",
             str(out),
-            "--nonblocking",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -449,6 +450,27 @@ def profile_summary(raw: Path, top: int = 25) -> str:
         return [f"  {n / total:6.1%}  {frame}" for frame, n in best]
 
     return "\n".join([f"{total} samples; inclusive:", *lines(inclusive), "self:", *lines(own)])
+
+
+def _profile(shape: Shape, work: Path, ctx: BenchContext) -> Path:
+    """A window of its own after the rounds (sampling slows the processes down), at least
+    20 s: the partner API under the same load while py-spy samples the web processes."""
+    raw = work / f"profile-{shape.name}.txt"
+    raw.unlink(missing_ok=True)
+    target = shape.partner_target()
+    seconds = max(20.0, ctx.duration)
+    shape.start()
+    try:
+        shape.warm(target, ctx.connections)
+        spy = _profile_start(shape, raw, seconds)
+        run_wrk(
+            target, run="profile", work=work / "load", connections=ctx.connections, seconds=seconds
+        )
+        if spy is not None:
+            spy.wait(timeout=seconds + 60)
+    finally:
+        shape.stop()
+    return raw
 
 
 def _limit(row: Row, shape: Shape, ctx: BenchContext) -> None:
@@ -798,8 +820,8 @@ def cases(ctx: BenchContext) -> list[Figure]:
         run_wrk(peer_target, run="warm", work=work / "load", connections=ctx.connections, seconds=1)
 
     loads: list[float] = []
-    # QINGQUAN_BENCH_PEER_PROFILE=1: py-spy samples each shape's web processes during the
-    # first round's partner API window (the bench extra's py-spy; needs ptrace, i.e. root).
+    # QINGQUAN_BENCH_PEER_PROFILE=1: py-spy samples each shape's web processes in a partner
+    # API window after the rounds (the bench extra's py-spy; needs ptrace, i.e. root).
     profile = os.environ.get("QINGQUAN_BENCH_PEER_PROFILE") == "1"
     profiles: dict[str, Path] = {}
     questions = 0
@@ -829,10 +851,6 @@ def cases(ctx: BenchContext) -> list[Figure]:
                     for row, target in shape_rows:
                         row.cold_ms.append(cold)
                         shape.warm(target, ctx.connections)
-                        spy = None
-                        if profile and n == 0 and "partner" in row.endpoint:
-                            profiles[shape.name] = work / f"profile-{shape.name}.txt"
-                            spy = _profile_start(shape, profiles[shape.name], ctx.duration)
                         _measure(
                             row,
                             target,
@@ -843,11 +861,12 @@ def cases(ctx: BenchContext) -> list[Figure]:
                             written_after=shape.tickets_after,
                             loads=loads,
                         )
-                        if spy is not None:
-                            spy.wait(timeout=ctx.duration + 60)
                 finally:
                     shape.stop()
                 _limit(limits[shape.name], shape, ctx)
+        if profile:
+            for shape in shapes:
+                profiles[shape.name] = _profile(shape, work, ctx)
         if peer_row is not None and peer_tickets:
             peer_row.statements = questions / peer_tickets
         for shape in shapes:

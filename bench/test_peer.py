@@ -1,0 +1,164 @@
+"""The intake benchmark's own logic (no load, no servers): the wrk script, the checks of
+answers against the database, the profile summary, the tarball lookup and the driver-only
+writer of the physical limit."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import bench_peer, peer_limit, peer_osticket
+from bench.peer_load import LoadResult, Target, lua_script
+
+
+def _result(answers: list[tuple[int, str]]) -> LoadResult:
+    return LoadResult(
+        requests=len(answers),
+        seconds=1.0,
+        p50_ms=1.0,
+        p99_ms=2.0,
+        max_ms=3.0,
+        non_2xx=0,
+        socket_errors=0,
+        timeouts=0,
+        answers=answers,
+    )
+
+
+def test_lua_script_makes_every_request_unique_and_sends_the_idempotency_key(
+    tmp_path: Path,
+) -> None:
+    target = Target(
+        label="x",
+        url="http://127.0.0.1:1",
+        path="/api/partner/v1/cases",
+        headers={"Authorization": "Bearer k"},
+        body='{"subject": "基准 {u}", "external_id": "{u}", "caller_phone": "{phone}"}',
+        id_pattern='"number":"([^"]+)"',
+        idempotency=True,
+    )
+    script = lua_script(target, "r1", tmp_path)
+    assert 'headers["Idempotency-Key"] = u' in script
+    assert 'local u = run .. "-" .. tid .. "-" .. counter' in script
+    # The body is the template with the token and the phone spliced in.
+    assert '"{\\"subject\\": \\"基准 " .. u .. "\\", \\"external_id\\": \\"" .. u' in script
+    assert ".. phone .." in script
+    no_key = lua_script(Target(**{**target.__dict__, "idempotency": False}), "r1", tmp_path)
+    assert "Idempotency-Key" not in no_key
+
+
+def test_check_counts_lost_duplicated_and_unanswered_rows() -> None:
+    row = bench_peer.Row("s", "e")
+    answers = [(201, "N1"), (201, "N2"), (201, "N2"), (201, "N9"), (422, "")]
+    written = [
+        ("N1", "基准受理 r1-1-1"),
+        ("N2", "基准受理 r1-1-2"),
+        ("N3", "基准受理 r1-2-1"),
+        ("N4", "基准受理 r1-2-1"),
+    ]
+    bench_peer._check(row, _result(answers), written, "r1")
+    assert row.lost == 1  # N9 answered, not in the database
+    assert row.duplicated == 2  # N2 answered twice; token r1-2-1 written twice
+    assert row.unanswered_written == 2  # N3, N4
+
+
+def test_check_of_a_clean_round_finds_nothing() -> None:
+    row = bench_peer.Row("s", "e")
+    bench_peer._check(
+        row, _result([(201, "A"), (201, "B")]), [("A", "x r2-1-1"), ("B", "x r2-1-2")], "r2"
+    )
+    assert (row.lost, row.duplicated, row.unanswered_written) == (0, 0, 0)
+
+
+def test_profile_summary_counts_inclusive_and_self_samples(tmp_path: Path) -> None:
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "main (a.py:1);handle (b.py:2);save (c.py:3) 6\n"
+        "main (a.py:1);handle (b.py:2) 2\n"
+        "main (a.py:1);idle (d.py:4) 2\n"
+    )
+    summary = bench_peer.profile_summary(raw)
+    assert summary.startswith("10 samples; inclusive:")
+    inclusive, own = summary.split("self:")
+    assert " 100.0%  main (a.py:1)" in inclusive
+    assert "  80.0%  handle (b.py:2)" in inclusive
+    assert "  60.0%  save (c.py:3)" in own
+    assert "  20.0%  handle (b.py:2)" in own
+
+
+def test_tarball_is_taken_from_the_environment_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tar = tmp_path / "osticket-1.18.1.tar.xz"
+    tar.write_bytes(b"")
+    monkeypatch.setenv("QINGQUAN_PEER_TARBALL", str(tar))
+    assert peer_osticket.tarball() == tar
+    monkeypatch.setenv("QINGQUAN_PEER_TARBALL", str(tmp_path / "missing.tar.xz"))
+    with pytest.raises(peer_osticket.Unavailable, match="QINGQUAN_PEER_TARBALL"):
+        peer_osticket.tarball()
+
+
+def test_format_rows_gives_ratios_to_osticket_and_the_limit() -> None:
+    peer = bench_peer.Row("osTicket", "POST", rounds=[_result([])], per_second=[10.0])
+    ours = bench_peer.Row("Qingquan", "POST", shape="embedded", rounds=[_result([])])
+    ours.per_second = [55.0]
+    limit = bench_peer.Row("limit", "16", per_second=[110.0])
+    table = bench_peer.format_rows([peer, ours, limit], peer, {"embedded": limit})
+    line = next(x for x in table.splitlines() if x.startswith("Qingquan"))
+    assert "5.50×" in line
+    assert "50%" in line
+    figures = bench_peer._figures([peer, ours], peer, {"embedded": limit}, "h", 1.0)
+    verdicts = {f.name.rsplit(": ", 1)[1]: f.ok for f in figures if f.ok is not None}
+    assert verdicts["tickets/s"] is True  # 5.5× ≥ 5× on the embedded shape
+    assert verdicts["share of the physical limit"] is True
+    assert verdicts["slowest request"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_physical_limit_writes_a_whole_case_with_the_driver_alone(settings: Any) -> None:
+    """On SQLite (the test database is a file): the limit script's transaction writes the
+    same rows as a case created by the service, with the next number of the day."""
+    from django.db import connection
+
+    from bench.bench_tickets import TEMPLATE_SUBJECT, _create_template, _setup
+    from qingquan.core.models import AuditEvent
+    from qingquan.reports.models import MEASURES
+    from qingquan.tickets.models import Ticket, TicketEvent
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the file-backed check runs on SQLite")
+    agents, kind = _setup()
+    _create_template(agents[0], kind)
+    ticket = Ticket.objects.get(subject=TEMPLATE_SUBJECT)
+    contact = ticket.contacts.get()
+    ids = {
+        "ticket": ticket.pk,
+        "contact": contact.pk,
+        "event": TicketEvent.objects.get(ticket=ticket).pk,
+        "ticket_audit": AuditEvent.objects.get(action="ticket.create").pk,
+        "contact_audit": AuditEvent.objects.get(action="contact.record").pk,
+        "kind_code": ticket.kind.top.code,
+        "agent": agents[0].pk,
+        "measures": list(MEASURES),
+    }
+    path = connection.settings_dict["NAME"]
+    connection.close()
+    writer = peer_limit.Writer(path, postgres=False)
+    rows = peer_limit.templates(writer, json.loads(json.dumps(ids)))
+    audits_before = writer.conn.execute("SELECT COUNT(*) FROM core_auditevent").fetchone()[0]
+    peer_limit.create_case(writer, rows, ids, "t-1")
+    assert writer.statements == 12  # BEGIN, 10 writes, COMMIT
+    with sqlite3.connect(path) as conn:
+        number, subject = conn.execute(
+            "SELECT number, subject FROM tickets_ticket ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        links = conn.execute("SELECT COUNT(*) FROM tickets_contact_tickets").fetchone()[0]
+        audits = conn.execute("SELECT COUNT(*) FROM core_auditevent").fetchone()[0]
+    assert subject == "基准极限 t-1"
+    assert number.endswith("-0002")
+    assert links == 2
+    assert audits == audits_before + 2  # the contact's and the case's
