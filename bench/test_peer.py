@@ -5,7 +5,6 @@ writer of the physical limit."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +119,8 @@ def test_format_rows_gives_ratios_to_osticket_and_the_limit() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_physical_limit_writes_a_whole_case_with_the_driver_alone(settings: Any) -> None:
-    """On SQLite (the test database is a file): the limit script's transaction writes the
-    same rows as a case created by the service, with the next number of the day."""
+    """The limit script's transaction, through sqlite3 or psycopg alone, writes the same
+    rows as a case created by the service, with the next number of the day."""
     from django.db import connection
 
     from bench.bench_tickets import TEMPLATE_SUBJECT, _create_template, _setup
@@ -129,8 +128,6 @@ def test_physical_limit_writes_a_whole_case_with_the_driver_alone(settings: Any)
     from qingquan.reports.models import MEASURES
     from qingquan.tickets.models import Ticket, TicketEvent
 
-    if connection.vendor != "sqlite":
-        pytest.skip("the file-backed check runs on SQLite")
     agents, kind = _setup()
     _create_template(agents[0], kind)
     ticket = Ticket.objects.get(subject=TEMPLATE_SUBJECT)
@@ -145,19 +142,22 @@ def test_physical_limit_writes_a_whole_case_with_the_driver_alone(settings: Any)
         "agent": agents[0].pk,
         "measures": list(MEASURES),
     }
-    path = connection.settings_dict["NAME"]
+    db = connection.settings_dict
+    postgres = connection.vendor == "postgresql"
+    target = (
+        f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+        if postgres
+        else db["NAME"]
+    )
     connection.close()
-    writer = peer_limit.Writer(path, postgres=False)
+    writer = peer_limit.Writer(target, postgres=postgres)
     rows = peer_limit.templates(writer, json.loads(json.dumps(ids)))
     audits_before = writer.conn.execute("SELECT COUNT(*) FROM core_auditevent").fetchone()[0]
     peer_limit.create_case(writer, rows, ids, "t-1")
     assert writer.statements == 12  # BEGIN, 10 writes, COMMIT
-    with sqlite3.connect(path) as conn:
-        number, subject = conn.execute(
-            "SELECT number, subject FROM tickets_ticket ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        links = conn.execute("SELECT COUNT(*) FROM tickets_contact_tickets").fetchone()[0]
-        audits = conn.execute("SELECT COUNT(*) FROM core_auditevent").fetchone()[0]
+    number, subject = Ticket.objects.values_list("number", "subject").latest("id")
+    links = Ticket.contacts.through.objects.count()
+    audits = AuditEvent.objects.count()
     assert subject == "基准极限 t-1"
     assert number.endswith("-0002")
     assert links == 2
