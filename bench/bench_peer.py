@@ -426,8 +426,9 @@ def _profile_start(shape: Shape, out: Path, seconds: float) -> subprocess.Popen[
 
 
 def profile_summary(raw: Path, top: int = 25) -> str:
-    """The frames with the most samples under them (inclusive), and where the samples
-    themselves were taken (self), from py-spy's collapsed stacks."""
+    """From py-spy's collapsed stacks: the project's own frames with the share of samples
+    under them (inclusive), the database driver's share, and where the samples themselves
+    were taken (self)."""
     inclusive: dict[str, int] = {}
     own: dict[str, int] = {}
     total = 0
@@ -446,10 +447,18 @@ def profile_summary(raw: Path, top: int = 25) -> str:
         return "no samples"
 
     def lines(table: dict[str, int]) -> list[str]:
-        best = sorted(table.items(), key=lambda item: -item[1])[:top]
+        best = sorted(table.items(), key=lambda item: (-item[1], item[0]))[:top]
         return [f"  {n / total:6.1%}  {frame}" for frame, n in best]
 
-    return "\n".join([f"{total} samples; inclusive:", *lines(inclusive), "self:", *lines(own)])
+    project = {f: n for f, n in inclusive.items() if "(qingquan/" in f}
+    return "\n".join(
+        [
+            f"{total} samples; inclusive, the project's frames:",
+            *lines(project),
+            "self:",
+            *lines(own),
+        ]
+    )
 
 
 def _profile(shape: Shape, work: Path, ctx: BenchContext) -> Path:

@@ -76,17 +76,17 @@ def test_check_of_a_clean_round_finds_nothing() -> None:
 def test_profile_summary_counts_inclusive_and_self_samples(tmp_path: Path) -> None:
     raw = tmp_path / "profile.txt"
     raw.write_text(
-        "main (a.py:1);handle (b.py:2);save (c.py:3) 6\n"
-        "main (a.py:1);handle (b.py:2) 2\n"
+        "main (a.py:1);handle (qingquan/b.py:2);save (c.py:3) 6\n"
+        "main (a.py:1);handle (qingquan/b.py:2) 2\n"
         "main (a.py:1);idle (d.py:4) 2\n"
     )
     summary = bench_peer.profile_summary(raw)
-    assert summary.startswith("10 samples; inclusive:")
+    assert summary.startswith("10 samples; inclusive, the project's frames:")
     inclusive, own = summary.split("self:")
-    assert " 100.0%  main (a.py:1)" in inclusive
-    assert "  80.0%  handle (b.py:2)" in inclusive
+    assert "main (a.py:1)" not in inclusive  # not the project's
+    assert "  80.0%  handle (qingquan/b.py:2)" in inclusive
     assert "  60.0%  save (c.py:3)" in own
-    assert "  20.0%  handle (b.py:2)" in own
+    assert "  20.0%  handle (qingquan/b.py:2)" in own
 
 
 def test_tarball_is_taken_from_the_environment_first(
