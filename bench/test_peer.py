@@ -162,3 +162,10 @@ def test_physical_limit_writes_a_whole_case_with_the_driver_alone(settings: Any)
     assert number.endswith("-0002")
     assert links == 2
     assert audits == audits_before + 2  # the contact's and the case's
+    writer.statements = 0
+    peer_limit.create_case(writer, rows, ids, "t-2", shared=False)
+    assert writer.statements == 9  # no day counter, no daily counts
+    number, subject = Ticket.objects.values_list("number", "subject").latest("id")
+    assert subject == "基准极限 t-2"
+    assert number.startswith("L")
+    assert len(number) <= 16
