@@ -80,3 +80,31 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return self.body[:40]
+
+
+class Draft(models.Model):
+    """What an agent has typed into a console form and not yet sent, kept on the server per
+    person and per contact or case (the browser keeps its own copy in localStorage), so a
+    reload, a refresh of the call banner or a second tab never loses it. Removed when the
+    form is sent."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # "intake:contact:<id>" or "note:case:<number>" (console.services.DRAFT_KEY).
+    key = models.CharField(_("form"), max_length=120)
+    data = models.JSONField(_("typed values"), default=dict)
+    updated_at = models.DateTimeField(_("saved"))
+
+    class Meta:
+        verbose_name = _("draft")
+        verbose_name_plural = _("drafts")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="console_draft_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -328,6 +328,7 @@ def wallboard(*, user: Any) -> Wallboard:
             if offered
             else None
         ),
+        "in_progress": Call.objects.filter(state=CallState.ANSWERED).count(),
         "longest_wait": max((int((now - c.rang_at).total_seconds()) for c in waiting), default=0),
     }
     return Wallboard(

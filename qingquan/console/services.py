@@ -4,6 +4,7 @@ attachments. Keyword-only, one transaction each, audited; pushes go on commit.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from qingquan.console.models import Attachment, CaseNote, Visibility
+from qingquan.console.models import Attachment, CaseNote, Draft, Visibility
 from qingquan.core import clock
 from qingquan.core.audit import audit_record
 from qingquan.customers.models import Account, Customer
@@ -280,3 +281,54 @@ def attachment_add(
         attachment.file.delete(save=False)  # no orphan file when the record is not written
         raise
     return attachment
+
+
+# ---------------------------------------------------------------------------
+# Drafts (what was typed and not yet sent)
+# ---------------------------------------------------------------------------
+
+# A draft belongs to a contact's intake form or a case's note form.
+DRAFT_KEY = re.compile(r"^(intake:contact:\d{1,12}|note:case:[A-Za-z0-9-]{1,40})$")
+MAX_DRAFT_FIELDS = 40
+MAX_DRAFT_VALUE = 5000
+
+
+def _draft_key(key: str) -> str:
+    if not DRAFT_KEY.match(key or ""):
+        raise ConsoleError(_("Unknown form for a draft."), field="key")
+    return key
+
+
+def draft_get(*, actor: Any, key: str) -> Draft | None:
+    """The actor's own draft of one form, or None."""
+    return Draft.objects.filter(user=actor, key=_draft_key(key)).first()
+
+
+def draft_save(*, actor: Any, key: str, data: Any) -> Draft:
+    """Keep what ``actor`` typed into one form (field name → text), replacing the earlier
+    draft. Not audited on purpose: a draft is the person's own unsent typing, saved every
+    few seconds; what is sent from it is audited by the service that receives it."""
+    if not can(actor, "console.use"):
+        raise ConsoleError(_("Only agents and supervisors keep console drafts."))
+    key = _draft_key(key)
+    if not isinstance(data, dict) or len(data) > MAX_DRAFT_FIELDS:
+        raise ConsoleError(_("A draft is a set of at most 40 named fields."), field="data")
+    clean: dict[str, str] = {}
+    for name, value in data.items():
+        if not isinstance(name, str) or not isinstance(value, str) or len(name) > 60:
+            raise ConsoleError(_("A draft holds text fields only."), field="data")
+        if len(value) > MAX_DRAFT_VALUE:
+            raise ConsoleError(
+                _("A draft field holds at most %(n)d characters.") % {"n": MAX_DRAFT_VALUE},
+                field="data",
+            )
+        clean[name] = value
+    draft, _created = Draft.objects.update_or_create(
+        user=actor, key=key, defaults={"data": clean, "updated_at": clock.now()}
+    )
+    return draft
+
+
+def draft_discard(*, actor: Any, key: str) -> None:
+    """Forget the actor's draft of one form (it was sent)."""
+    Draft.objects.filter(user=actor, key=_draft_key(key)).delete()

@@ -17,5 +17,6 @@ urlpatterns = [
     path("cases/<str:number>/notes/", views.note_add, name="note_add"),
     path("cases/<str:number>/files/", views.attachment_add, name="attachment_add"),
     path("files/<int:pk>/", views.attachment, name="attachment"),
+    path("drafts/<str:key>/", views.draft, name="draft"),
     path("wallboard/", views.wallboard, name="wallboard"),
 ]

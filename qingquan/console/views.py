@@ -4,11 +4,12 @@ the supervisors' wallboard. Pushes arrive over /ws/events/; every live part also
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,34 +39,63 @@ def _call(request: HttpRequest, call_id: int | str | None) -> Call | None:
         raise Http404("call") from None
 
 
+def _banner_context(request: HttpRequest) -> dict[str, Any]:
+    current = telephony.current_call(user=request.user)
+    return {
+        "state": telephony.agent_state_of(request.user),
+        "current": current,
+        "ringing": [] if current is not None else telephony.ringing_for(user=request.user),
+        "pop_url": reverse("console:pop", kwargs={"call_id": current.pk}) if current else "",
+    }
+
+
 @require("console.use")
 def home(request: HttpRequest) -> HttpResponse:
     """The agent console: my state, the live call banner and the screen pop area."""
-    current = telephony.current_call(user=request.user)
-    return render(
-        request,
-        "console/home.html",
-        {
-            "state": telephony.agent_state_of(request.user),
-            "current": current,
-            "pop_url": reverse("console:pop", kwargs={"call_id": current.pk}) if current else "",
-        },
-    )
+    return render(request, "console/home.html", _banner_context(request))
 
 
 @require("console.use")
 def call_banner(request: HttpRequest) -> HttpResponse:
-    """The live call banner (polled every few seconds: works without the websocket)."""
-    current = telephony.current_call(user=request.user)
-    return render(
-        request,
-        "console/_banner.html",
-        {
-            "current": current,
-            "pop_url": reverse("console:pop", kwargs={"call_id": current.pk}) if current else "",
-            "state": telephony.agent_state_of(request.user),
-        },
+    """The live call banner (polled every few seconds: works without the websocket): the
+    call the agent's state is about, or the calls ringing for them."""
+    return render(request, "console/_banner.html", _banner_context(request))
+
+
+def _draft_error(error: services.ConsoleError) -> JsonResponse:
+    return JsonResponse(
+        {"error": error.message, "field": error.field},
+        status=400,
+        json_dumps_params={"ensure_ascii": False},
     )
+
+
+@require("console.use")
+def draft(request: HttpRequest, key: str) -> HttpResponse:
+    """The agent's own draft of one form: GET reads it, POST (JSON object of field → text)
+    keeps it, DELETE forgets it. The console's scripts call this as the agent types."""
+    try:
+        if request.method == "GET":
+            found = services.draft_get(actor=request.user, key=key)
+            if found is None:
+                return JsonResponse({"key": key, "data": None, "updated_at": None})
+            return JsonResponse(
+                {"key": key, "data": found.data, "updated_at": found.updated_at.isoformat()},
+                json_dumps_params={"ensure_ascii": False},
+            )
+        if request.method == "POST":
+            try:
+                data = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                raise services.ConsoleError(_("The draft is not valid JSON."), "data") from None
+            saved = services.draft_save(actor=request.user, key=key, data=data)
+            return JsonResponse({"key": key, "updated_at": saved.updated_at.isoformat()})
+        if request.method == "DELETE":
+            services.draft_discard(actor=request.user, key=key)
+            return JsonResponse({"key": key, "data": None})
+    except services.ConsoleError as error:
+        return _draft_error(error)
+    return JsonResponse({"error": _("Use GET, POST or DELETE.")}, status=405)
 
 
 def _pop_context(request: HttpRequest, pop: selectors.Pop, **extra: Any) -> dict[str, Any]:
@@ -146,6 +176,8 @@ def intake(request: HttpRequest) -> HttpResponse:
     try:
         intake_data = _intake_from(request, call)
         ticket = services.intake_submit(actor=request.user, intake=intake_data)
+        if call is not None and call.contact_id:
+            services.draft_discard(actor=request.user, key=f"intake:contact:{call.contact_id}")
     except services.ConsoleError as error:
         data = selectors.screen_pop(user=request.user, call=call, query=request.POST.get("q", ""))
         context = _pop_context(
@@ -258,6 +290,8 @@ def note_add(request: HttpRequest, number: str) -> HttpResponse:
         )
     except services.ConsoleError as error:
         messages.error(request, error.message)
+    else:
+        services.draft_discard(actor=request.user, key=f"note:case:{view.ticket.number}")
     return redirect("console:case", number=number)
 
 

@@ -48,8 +48,12 @@ Breach
 Calendar gaps
     A year that the :class:`WorkCalendar` does not fully cover is never silently treated
     as an ordinary "weekends only" year *without saying so*. The computation still returns
-    a PROVISIONAL answer, using whatever days of that year the calendar does hold and
-    Monday-Friday for the missing days, and the result carries ``provisional=True`` and
+    a PROVISIONAL answer, using whatever days of that year the calendar does hold and, for
+    the missing days, Monday-Friday minus the public holidays fixed by law
+    (:func:`statutory_holidays`: 《全国年节及纪念日放假办法》 as amended in 2024), so the
+    estimate is never earlier than the official deadline can be for those holidays; only
+    the State Council's weekend swaps (调休) and bridge days stay unknown. The result
+    carries ``provisional=True`` and
     ``calendar_gap_years`` (the uncovered years that were consulted). Callers must flag
     such results loudly on the case and to administrators (who then enter the State
     Council's schedule for that year). Refusing to compute would leave cases without any
@@ -72,6 +76,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -94,6 +99,7 @@ __all__ = [
     "is_on_time",
     "minutes",
     "status",
+    "statutory_holidays",
     "working_days",
 ]
 
@@ -224,7 +230,7 @@ class WorkCalendar:
         known = self.days.get(d)
         if known is not None:
             return known
-        return d.weekday() < 5
+        return d.weekday() < 5 and d not in statutory_holidays(d.year)
 
     def _timeline(self, kind: ClockKind, schedule: Schedule | None) -> _Timeline:
         key = (kind, schedule)
@@ -234,6 +240,38 @@ class WorkCalendar:
             timeline = _WorkingTimeline(self, kind, schedule)
             self._timelines[key] = timeline
         return timeline
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> Mapping[date, str]:
+    """The public holidays fixed by law in ``year``, ``{date: festival}``: 《全国年节及纪念日
+    放假办法》 as amended in 2024 (in force from 2025): 元旦 1 day, 春节 4 days from 除夕,
+    清明 1, 劳动节 2 (1-2 May), 端午 1, 中秋 1, 国庆 3 (1-3 October).
+
+    Lunar dates and the solar term 清明 come from ``lunar_python`` (a maintained calendar
+    library, no data files). The State Council's yearly schedule adds bridge days and moves
+    weekends around these; that part cannot be known before it is published.
+    """
+    # Imported here: the library is needed only for years the calendar table lacks.
+    from lunar_python import Lunar
+
+    def lunar(month: int, day: int) -> date:
+        solar = Lunar.fromYmd(year, month, day).getSolar()
+        return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+    days: dict[date, str] = {date(year, 1, 1): "元旦"}
+    # 除夕 is the day before the first day of the lunar year that begins in ``year``.
+    new_year = lunar(1, 1)
+    for offset in range(-1, 3):
+        days[new_year + timedelta(days=offset)] = "春节"
+    qingming = Lunar.fromYmd(year, 3, 1).getJieQiTable()["清明"]
+    days[date(qingming.getYear(), qingming.getMonth(), qingming.getDay())] = "清明节"
+    days[date(year, 5, 1)] = days[date(year, 5, 2)] = "劳动节"
+    days[lunar(5, 5)] = "端午节"
+    days[lunar(8, 15)] = "中秋节"
+    for day in (1, 2, 3):
+        days[date(year, 10, day)] = "国庆节"
+    return MappingProxyType({d: name for d, name in days.items() if d.year == year})
 
 
 def calendar_days_from_chinesecalendar(*, years: Iterable[int]) -> dict[date, bool]:

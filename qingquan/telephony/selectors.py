@@ -26,19 +26,51 @@ def agent_state_of(user: Any) -> AgentState:
 
 
 def current_call(*, user: Any) -> Call | None:
-    """The call the agent is on now, else their last call if it ended in the last 2 minutes."""
+    """The call the agent's state is about: the live call while on a call, the call just
+    ended during after-call work (or in the last 2 minutes), else None.
+
+    The agent's state row is the one truth (set by the call events), so the banner, the
+    state label and the wallboard cannot disagree; a call whose hangup never arrived does
+    not pop again once the agent has taken another."""
     if not can(user, "console.use"):
         raise PermissionDenied("console.use")
-    live = (
-        Call.objects.filter(agent=user, state=CallState.ANSWERED).order_by("-answered_at").first()
-    )
-    if live is not None:
-        return live
+    state = AgentState.objects.filter(user=user).select_related("call").first()
+    live_states = (AgentStatus.ON_CALL, AgentStatus.WRAP_UP)
+    if state is not None and state.call is not None and state.status in live_states:
+        return state.call
     recent = clock.now() - dt.timedelta(minutes=2)
     return (
         Call.objects.filter(agent=user, state=CallState.ENDED, ended_at__gte=recent)
         .order_by("-ended_at")
         .first()
+    )
+
+
+def ringing_for(*, user: Any) -> list[Call]:
+    """Calls ringing now that this agent may take: offered to their extension, else the
+    queue's waiting calls (longest waiting first), so the console shows a ring before the
+    answer."""
+    if not can(user, "console.use"):
+        raise PermissionDenied("console.use")
+    waiting = Call.objects.waiting().order_by("rang_at")
+    extension = getattr(user, "extension", "")
+    if extension:
+        mine = list(waiting.filter(extension=extension)[:5])
+        if mine:
+            return mine
+    return list(waiting.filter(extension="")[:5])
+
+
+def simulator_live_calls() -> QuerySet[Call]:
+    """Calls of the demo phone system not yet ended (the simulator re-reads them on every
+    visit, so a call survives navigating away)."""
+    from qingquan.telephony.demo import DEMO_PBX_NAME
+
+    return (
+        Call.objects.filter(pbx__name=DEMO_PBX_NAME)
+        .exclude(state=CallState.ENDED)
+        .select_related("agent")
+        .order_by("-rang_at", "-id")
     )
 
 

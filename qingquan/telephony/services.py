@@ -293,7 +293,28 @@ def _ring(call: Call, event: EventIn) -> dict[str, Any]:
             hangup_cause=HangupCause.REJECTED,
         )
         return {"action": "reject", "reason": "blocked"}
+    if event.extension and call.state == CallState.RINGING and not call.extension:
+        # The PBX offers the call to one agent: their console shows it ringing.
+        Call.objects.filter(pk=call.pk).update(extension=event.extension)
+        call.extension = event.extension
     return {"action": "continue"}
+
+
+def _end_stale_calls(agent: User, call: Call, at: dt.datetime) -> None:
+    """An agent answering ``call`` is no longer on any other: a call of theirs still marked
+    answered lost its hangup event. End it now (cause "failed", audited) so the console,
+    the agent's state and the wallboard agree and the old caller does not pop again."""
+    stale = Call.objects.select_for_update().filter(agent=agent, state=CallState.ANSWERED)
+    for old in stale.exclude(pk=call.pk):
+        missing = EventIn(event_id="implicit", type="hangup", call_id=old.call_id, cause="failed")
+        _hangup(old, missing, at)
+        audit_record(
+            actor=None,
+            action="telephony.call.hangup",
+            obj=old,
+            after={"state": CallState.ENDED, "cause": HangupCause.FAILED},
+            note="no hangup event before the agent's next call",
+        )
 
 
 def _answer(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
@@ -326,6 +347,7 @@ def _answer(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
         call.contact = contact
     if agent is None:
         return {"action": "continue", "note": f"no agent with extension {event.extension}"}
+    _end_stale_calls(agent, call, at)
     _set_state(agent, AgentStatus.ON_CALL, now=at, call=call)
     pop = {"kind": "screen_pop", "call_id": call.pk, "url": pop_url(call)}
     agent_id = agent.pk

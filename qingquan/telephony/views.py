@@ -99,7 +99,10 @@ def _post_event(request: HttpRequest, token: str, payload: dict[str, Any]) -> tu
 
 @require("telephony.simulate")
 def simulator(request: HttpRequest) -> HttpResponse:
-    """演示工具: post real call events to this platform's own webhook, as a PBX would."""
+    """演示工具: post real call events to this platform's own webhook, as a PBX would.
+
+    The calls live on the server: every visit re-reads the demo phone system's calls not
+    yet ended, so a call rung here can be answered or hung up after navigating away."""
     from qingquan.telephony.demo import DEMO_PBX_TOKEN
 
     values = {
@@ -112,6 +115,12 @@ def simulator(request: HttpRequest) -> HttpResponse:
         "recording": "",
     }
     results: list[tuple[str, int, Any]] = []
+    live = list(selectors.simulator_live_calls()[:10])
+    if request.method != "POST" and live:
+        latest = live[0]
+        values.update(
+            call_id=latest.call_id, extension=latest.extension or "", **{"from": latest.from_number}
+        )
     if request.method == "POST":
         values.update({k: request.POST.get(k, "").strip() for k in values})
         action = request.POST.get("action", "")
@@ -132,7 +141,8 @@ def simulator(request: HttpRequest) -> HttpResponse:
                     "to": "96390",
                     "direction": "inbound",
                     "queue": values["queue"],
-                    "extension": values["extension"] if step != "ring" else "",
+                    # On ring the PBX offers the call to that extension (it rings there).
+                    "extension": values["extension"],
                     "cause": (values["cause"] if action != "abandon" else "cancel")
                     if step == "hangup"
                     else "",
@@ -140,6 +150,10 @@ def simulator(request: HttpRequest) -> HttpResponse:
                 }
                 status, body = _post_event(request, values["token"], payload)
                 results.append((step, status, body))
+        live = list(selectors.simulator_live_calls()[:10])
+        if action == "hangup" or action == "abandon":
+            # The call just ended: the buttons move on to a call still live, if any.
+            values["call_id"] = live[0].call_id if live else ""
     return render(
         request,
         "telephony/simulator.html",
@@ -149,6 +163,7 @@ def simulator(request: HttpRequest) -> HttpResponse:
             "causes": HangupCause.choices,
             "agents": selectors.agents_with_extension(),
             "recent": selectors.recent_calls(user=request.user)[:15],
+            "live": live,
         },
     )
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from qingquan.core import durations
 from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
@@ -73,6 +74,13 @@ class TicketOut(Schema):
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
     resolution_deadline: dt.datetime | None
+    resolution_deadline_text: str = Field(
+        description="For open cases, the deadline in words in the request's language, "
+        "with its date and time: '截止 2026-12-05 17:30，剩余 2 天 3 小时' or 'due 2026-12-05 "
+        "17:30, 8 h 29 min overdue' (wall-clock time to the deadline; the case's counted "
+        "time is in `clock` of one case). Empty when there is no deadline or the case is "
+        "resolved."
+    )
     warn_at: dt.datetime | None
     sla_state: str
     paused: bool
@@ -117,8 +125,18 @@ class ClockOut(Schema):
     warn_at: dt.datetime | None
     state: str
     paused: bool
-    elapsed_seconds: float
-    remaining_seconds: float
+    elapsed_seconds: float = Field(description="Counted time so far, in seconds.")
+    remaining_seconds: float = Field(
+        description="Counted time left, in seconds (negative once overdue)."
+    )
+    remaining_text: str = Field(
+        description="The time left (or overdue) in words, in the request's language: "
+        "'剩余 1 个工作日 3 小时', '1 working day 3 h left', '已超时 8 小时 29 分'."
+    )
+    elapsed_text: str = Field(description="The counted time in words: '已计时 2 个工作日 1 小时'.")
+    deadline_text: str = Field(
+        description="The deadline's local date and time, 'YYYY-MM-DD HH:MM'."
+    )
     fraction_used: float
     provisional: bool
     calendar_gap_years: list[int]
@@ -289,6 +307,11 @@ def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
         "resolved_at": _utc(ticket.resolved_at),
         "closed_at": _utc(ticket.closed_at),
         "resolution_deadline": _utc(ticket.resolution_deadline),
+        "resolution_deadline_text": (
+            durations.deadline_text(ticket.resolution_deadline)
+            if ticket.resolution_deadline and ticket.is_open
+            else ""
+        ),
         "warn_at": _utc(ticket.warn_at),
         "sla_state": ticket.sla_state,
         "paused": ticket.sla_state == "paused",
@@ -337,6 +360,7 @@ def ticket_detail_out(ticket: Ticket, user: Any) -> dict[str, Any]:
                 "elapsed_seconds": facts.elapsed_seconds,
                 "remaining_seconds": facts.remaining_seconds,
                 "fraction_used": facts.fraction_used,
+                **durations.clock_texts(facts, working_days=facts.working_days),
                 "provisional": bool(facts.gap_years),
                 "calendar_gap_years": list(facts.gap_years),
             }

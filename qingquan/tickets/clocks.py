@@ -29,6 +29,13 @@ class ClockFacts:
     remaining_seconds: float
     fraction_used: float
     gap_years: tuple[int, ...]
+    # A working-day clock counts 86 400 s per working day: its durations read in working days.
+    working_days: bool = False
+
+    @property
+    def unit(self) -> str:
+        """The unit argument of the ``durations`` template filters ("working" or "")."""
+        return "working" if self.working_days else ""
 
 
 def _pauses(ticket: Ticket, pauses: Iterable[TicketPause] | None) -> list[sla.Pause]:
@@ -85,6 +92,7 @@ def compute(
         remaining_seconds=current.remaining_seconds,
         fraction_used=current.fraction_used,
         gap_years=gaps,
+        working_days=clock.kind is sla.ClockKind.WORKING_DAYS,
     )
 
 

@@ -221,13 +221,14 @@ def test_uncovered_year_raises_on_direct_question() -> None:
 
 
 def test_computation_into_2027_is_provisional_but_returns_a_deadline() -> None:
-    # Wed 30 and Thu 31 Dec 2026 (real) = 2 days; 2027 is not covered, so Mon-Fri is
-    # assumed: Fri 1 Jan, Mon 4, Tue 5 -> deadline Wed 6 Jan 00:00, flagged.
+    # Wed 30 and Thu 31 Dec 2026 (real) = 2 days; 2027 is not covered, so Mon-Fri minus
+    # the holidays fixed by law is assumed: Fri 1 Jan is 元旦, so Mon 4, Tue 5, Wed 6 ->
+    # deadline Thu 7 Jan 00:00, flagged.
     result = deadline(clock=WD, start=sh(2026, 12, 30), budget_seconds=working_days(5))
-    assert result.deadline == sh(2027, 1, 6)
+    assert result.deadline == sh(2027, 1, 7)
     assert result.provisional is True
     assert result.calendar_gap_years == frozenset({2027})
-    spent = counted_seconds(clock=WD, start=sh(2026, 12, 30), end=sh(2027, 1, 6))
+    spent = counted_seconds(clock=WD, start=sh(2026, 12, 30), end=sh(2027, 1, 7))
     assert spent.seconds == working_days(5)
     assert spent.calendar_gap_years == frozenset({2027})
     sla = status(
