@@ -167,8 +167,9 @@ def test_wallboard_changes_when_a_call_arrives_from_the_simulator(
         "document.querySelector('[data-testid=waiting]').textContent.trim() === '1'",
         timeout=15_000,
     )
-    sim.locator("select[name=extension]").select_option("8204")
-    sim.locator("button[value=answer]").click()
+    form = sim.get_by_test_id("simulator")  # the live-calls table has its own buttons
+    form.locator("select[name=extension]").select_option("8204")
+    form.locator("button[value=answer]").click()
     sim.get_by_test_id("sim-results").wait_for()
     page.wait_for_function(
         "document.querySelector('[data-testid=\"count-on_call\"]').textContent.trim() === '1'",

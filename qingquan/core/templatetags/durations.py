@@ -47,8 +47,13 @@ def deadline_badge(
 ) -> dict[str, Any]:
     """A deadline coloured by its state (on time / warning / overdue) with its date and time
     and the time left or over; ``remaining`` (counted seconds) when the caller has it, else
-    the wall-clock time to the deadline."""
-    state = state or durations.deadline_state(deadline)
+    the wall-clock time to the deadline. A deadline already past is shown overdue even if
+    the stored state (refreshed by the periodic sweep) does not say so yet."""
+    live = durations.deadline_state(deadline)
+    if not state or live == "breached":
+        state = live
+    if remaining is not None and remaining < 0:
+        state = "breached"
     if remaining is None:
         text = durations.deadline_text(deadline)
     else:
