@@ -136,8 +136,9 @@ def test_clock_into_a_year_without_calendar_is_flagged_and_admins_told(
     case = new_case("connection")
     assert case.calendar_gap is True
     assert case.calendar_gap_years == [2027]
-    # Provisional: 1 Jan 2027 is treated as a weekday until the schedule is entered.
-    assert case.resolution_deadline == sh(2027, 1, 1, 10)
+    # Provisional: 1 Jan 2027 (元旦, fixed by law) is already skipped before the schedule is
+    # entered; the last 10 h fall on Monday 4 January.
+    assert case.resolution_deadline == sh(2027, 1, 4, 10)
     notes = Notification.objects.filter(recipient=people["admin"], dedupe_key="calendar-gap:2027")
     assert notes.count() == 1
     assert "2027" in notes.get().title
