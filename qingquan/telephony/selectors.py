@@ -27,7 +27,8 @@ def agent_state_of(user: Any) -> AgentState:
 
 def current_call(*, user: Any) -> Call | None:
     """The call the agent's state is about: the live call while on a call, the call just
-    ended during after-call work (or in the last 2 minutes), else None.
+    ended during after-call work, else None (for someone without a state row yet: a call
+    of theirs that ended in the last 2 minutes).
 
     The agent's state row is the one truth (set by the call events), so the banner, the
     state label and the wallboard cannot disagree; a call whose hangup never arrived does
@@ -35,9 +36,10 @@ def current_call(*, user: Any) -> Call | None:
     if not can(user, "console.use"):
         raise PermissionDenied("console.use")
     state = AgentState.objects.filter(user=user).select_related("call").first()
-    live_states = (AgentStatus.ON_CALL, AgentStatus.WRAP_UP)
-    if state is not None and state.call is not None and state.status in live_states:
-        return state.call
+    if state is not None:
+        live_states = (AgentStatus.ON_CALL, AgentStatus.WRAP_UP)
+        # Available (or on a break) again: the last call is over for the console too.
+        return state.call if state.status in live_states else None
     recent = clock.now() - dt.timedelta(minutes=2)
     return (
         Call.objects.filter(agent=user, state=CallState.ENDED, ended_at__gte=recent)

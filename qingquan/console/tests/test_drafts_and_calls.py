@@ -162,3 +162,16 @@ def test_the_simulator_finds_its_live_call_after_navigating_away(make_user: Any)
     assert 'data-call-id="sim-live-1"' in page
     assert 'name="call_id" value="sim-live-1"' in page
     assert 'data-testid="sim-answer"' in page
+
+
+@pytest.mark.django_db
+def test_available_again_the_next_ring_shows_not_the_last_call(pbx: Any, make_user: Any) -> None:
+    agent = make_user("agent", extension="8308")
+    call = answer_call(pbx, agent, "13800005555")
+    hangup(pbx, call)
+    assert telephony_selectors.current_call(user=agent) == call  # after-call work
+    telephony.agent_state_set(actor=agent, status="available")
+    ring(pbx, "r-next", "13800006666", extension="8308")
+    assert telephony_selectors.current_call(user=agent) is None
+    banner = client_for(agent).get("/console/banner/").content.decode()
+    assert 'data-ringing="1"' in banner
