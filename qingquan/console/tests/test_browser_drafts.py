@@ -216,5 +216,6 @@ def test_time_limits_read_like_time_on_a_fixed_clock(
         page.goto(f"/cases/{ticket.number}/")
         text = page.get_by_test_id("clock-text").inner_text()
         assert "1 working day 8 h overdue" in text
+        assert page.get_by_test_id("sla-state").inner_text() == "Overdue"
         assert "4 working days 8 h counted" in text
         shot(page, "case-clock-en")
