@@ -100,7 +100,9 @@ def screen_pop(*, user: Any, call: Call | None = None, query: str = "") -> Pop:
     since = now - REPEAT_WINDOW
     contacts_7d = 0
     digits = phones.try_normalise(number)
-    numbers = {number} | ({digits[1]} if digits else set())
+    # Cases and contacts hold the E.164 form since the input rules (older rows: the
+    # national digits or the number as the phone system gave it).
+    numbers = {number} | (set(digits) if digits else set())
     numbers.discard("")
     if numbers or ids:
         scope = Q(from_address__in=numbers) | Q(customer_id__in=ids)
@@ -189,6 +191,7 @@ def case_search(*, user: Any, text: str) -> Any:
         digits_q = (
             Q(number__startswith=text)
             | Q(caller_phone__contains=compact)
+            | Q(caller_phone=number[0] if number else compact)
             | Q(account__number=compact)
             | Q(customer__phones__national_digits=number[1] if number else compact)
         )

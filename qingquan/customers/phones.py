@@ -11,33 +11,15 @@ import re
 
 import phonenumbers
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
 
-REGION = "CN"
-LOCAL_AREA_CODE = "0574"  # Ningbo
-_SEPARATORS = re.compile(r"[\s\-().\u3000]+")
+# The parsing rules are the platform's one set of input rules (core.validation): the same
+# on every interface, for customers' numbers and callers' numbers on cases alike.
+from qingquan.core.validation import LOCAL_AREA_CODE, REGION, clean_input
+from qingquan.core.validation import parse_phone as parse
+
+__all__ = ["LOCAL_AREA_CODE", "REGION", "clean_input", "parse"]
+
 _LOCAL = re.compile(r"^[2-9]\d{6,7}$")
-
-
-def clean_input(raw: str) -> str:
-    """What was typed, without spaces, dashes, dots or brackets (full-width space too)."""
-    return _SEPARATORS.sub("", raw or "")
-
-
-def parse(raw: str) -> phonenumbers.PhoneNumber:
-    """Parse a Chinese phone number in any common form; ValidationError if it is not one."""
-    text = clean_input(raw)
-    if text.startswith("0086"):
-        text = "+86" + text[4:]
-    if _LOCAL.match(text):
-        text = LOCAL_AREA_CODE + text
-    try:
-        number = phonenumbers.parse(text, REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": raw}) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
-    return number
 
 
 def normalise(raw: str) -> tuple[str, str]:

@@ -101,9 +101,18 @@ def phone_shown(*, user: Any, number: str) -> str:
     """A phone number as `user` may see it anywhere in the platform (a caller's number on a
     case or a contact too): in full with the full-number right, else masked (138****5678).
     Text that is not a plain number (an e-mail address, a WeChat id) is shown as it is."""
-    if not number or can(user, "customers.view_phone_full"):
+    if not number:
         return number
+    full = can(user, "customers.view_phone_full")
     digits = "".join(ch for ch in number if ch.isdigit())
+    if number.startswith("+") and len(digits) == len(number) - 1:
+        # E.164, as cases hold callers' numbers since the input rules: shown in its
+        # national form, like customers' numbers.
+        normalised = phones.try_normalise(number)
+        digits = normalised[1] if normalised else digits
+        return digits if full else phones.mask(digits)
+    if full:
+        return number
     return phones.mask(digits) if len(digits) == len(number) else number
 
 

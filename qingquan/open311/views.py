@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from qingquan.core import clock
+from qingquan.core import clock, validation
 from qingquan.open311 import georeport
 from qingquan.open311.georeport import Open311Error
 from qingquan.partners import services as partner_services
@@ -31,6 +32,7 @@ from qingquan.partners.models import PartnerCase, Scope
 from qingquan.tickets.errors import TicketError
 from qingquan.tickets.models import OPEN_STATES
 
+MAX_CODES = 100
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
@@ -46,6 +48,20 @@ def _error(fmt: str, status: int, description: str) -> HttpResponse:
     return _render(fmt, "errors", [{"code": status, "description": description}], status)
 
 
+def _refuse_control_characters(request: HttpRequest) -> None:
+    """Every parameter (query and body) under the platform's character rules: control
+    characters (tab and new lines allowed: free text) refused with a 400 naming it."""
+    for params in (request.GET, request.POST):
+        for name, values in params.lists():
+            for value in [name, *values]:
+                try:
+                    validation.clean_text(
+                        value, field=name, max_length=len(value) or 1, multiline=True
+                    )
+                except ValidationError as error:
+                    raise Open311Error(400, error.messages[0]) from None
+
+
 def open311_view(methods: list[str]) -> Callable[..., Any]:
     """Wrap a view: allowed methods, jurisdiction_id check, errors in the spec's format."""
 
@@ -55,6 +71,7 @@ def open311_view(methods: list[str]) -> Callable[..., Any]:
         def wrapper(request: HttpRequest, fmt: str, **kwargs: Any) -> HttpResponse:
             params = request.POST if request.method == "POST" else request.GET
             try:
+                _refuse_control_characters(request)
                 jurisdiction = params.get("jurisdiction_id", "").strip()
                 if jurisdiction and jurisdiction != georeport.JURISDICTION:
                     raise Open311Error(
@@ -130,9 +147,23 @@ def _float(params: Any, name: str) -> float | None:
     return value
 
 
+def _checked(check: Callable[..., str], params: Any, name: str, **limits: Any) -> str:
+    """Parameter `name` through the platform's input rules (core.validation): refused with a
+    400 naming it and its limit, never cut."""
+    try:
+        return check(params.get(name, ""), field=name, **limits)
+    except ValidationError as error:
+        raise Open311Error(400, error.messages[0]) from None
+
+
+def _api_key(request: HttpRequest) -> str:
+    """The api_key from the form body or, as many clients send it, the query string."""
+    return (request.POST.get("api_key") or request.GET.get("api_key") or "").strip()
+
+
 def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     params = request.POST
-    api_key = params.get("api_key", "").strip()
+    api_key = _api_key(request)
     key = partner_services.authenticate(api_key) if api_key else None
     if key is None:
         raise Open311Error(403, _("api_key was not provided or is invalid."))
@@ -140,15 +171,17 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     client = key.client
     if not client.has_scope(Scope.OPEN311):
         raise Open311Error(403, _("This api_key may not submit Open311 requests."))
-    code = params.get("service_code", "").strip()
+    code = _checked(validation.clean_text, params, "service_code", max_length=40)
     if not code:
         raise Open311Error(400, _("service_code was not provided."))
     kind = georeport.kind_by_code(code)
     if kind is None:
         raise Open311Error(404, _("service_code %(code)s was not found.") % {"code": code})
     lat, lon = _float(params, "lat"), _float(params, "long")
-    address = params.get("address_string", "").strip()
-    address_id = params.get("address_id", "").strip()
+    address = _checked(
+        validation.clean_text, params, "address_string", max_length=validation.ADDRESS
+    )
+    address_id = _checked(validation.clean_text, params, "address_id", max_length=validation.ID)
     if (lat is None) != (lon is None):
         raise Open311Error(400, _("Give both lat and long, or neither."))
     if lat is None and not address and not address_id:
@@ -157,7 +190,9 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     attributes: dict[str, str] = {}
     for attribute in georeport.ATTRIBUTES:
-        value = params.get(f"attribute[{attribute.code}]", "").strip()
+        value = _checked(
+            validation.clean_text, params, f"attribute[{attribute.code}]", max_length=40
+        )
         if attribute.required and not value:
             raise Open311Error(
                 400, _("attribute[%(code)s] is required.") % {"code": attribute.code}
@@ -170,15 +205,21 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             )
         if value:
             attributes[attribute.code] = value
-    media_url = params.get("media_url", "").strip()
-    if media_url and not media_url.startswith(("http://", "https://")):
-        raise Open311Error(400, _("media_url must be an http(s) URL."))
-    description = params.get("description", "").strip()
-    name = " ".join(
-        x for x in (params.get("last_name", "").strip(), params.get("first_name", "").strip()) if x
+    media_url = _checked(validation.clean_url, params, "media_url")
+    description = _checked(
+        validation.clean_text, params, "description", max_length=validation.TEXT, multiline=True
     )
-    phone = params.get("phone", "").strip()
-    email = params.get("email", "").strip()
+    first = _checked(validation.clean_text, params, "first_name", max_length=validation.NAME)
+    last = _checked(validation.clean_text, params, "last_name", max_length=validation.NAME)
+    name = " ".join(x for x in (last, first) if x)
+    if len(name) > validation.NAME:
+        raise Open311Error(
+            400,
+            _("first_name and last_name together are too long: at most %(limit)d characters.")
+            % {"limit": validation.NAME},
+        )
+    phone = _checked(validation.clean_phone, params, "phone")
+    email = _checked(validation.clean_email, params, "email")
     details = [description]
     if email:
         details.append(_("Email: %(email)s") % {"email": email})
@@ -187,18 +228,25 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     for attribute in georeport.ATTRIBUTES:
         if attribute.code in attributes:
             details.append(f"{attribute.description}: {attributes[attribute.code]}")
-    subject = (description.splitlines()[0] if description else kind.name)[:200]
+    full = "\n".join(d for d in details if d)
+    if len(full) > validation.TEXT:
+        room = validation.TEXT - (len(full) - len(description))
+        raise Open311Error(
+            400,
+            _("description is too long: at most %(limit)d characters with the other details.")
+            % {"limit": room},
+        )
     account_number = attributes.get("account_number", "")
     if account_number and not account_number.isdigit():
         raise Open311Error(400, _("attribute[account_number] is digits only."))
     partner_case, _created = partner_services.partner_case_create(
         client=client,
         kind=kind,
-        subject=subject,
-        description="\n".join(d for d in details if d)[:4000],
-        caller_name=name[:60],
-        caller_phone=phone[:40],
-        address=address[:200],
+        subject=_subject(description, kind.name),
+        description=full,
+        caller_name=name,
+        caller_phone=phone,
+        address=address,
         account_number=account_number,
         source=PartnerCase.Source.OPEN311,
         latitude=lat,
@@ -207,10 +255,12 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         media_url=media_url,
         attributes=attributes,
     )
+    # GeoReport v2: service_request_id when the request was created at once, a token only
+    # when it will be created later; cases are created at once (the token stays readable
+    # at GET tokens/{token} for clients that ask).
     data = [
         {
             "service_request_id": partner_case.ticket.number,
-            "token": partner_case.token,
             "service_notice": "",
             "account_id": "",
         }
@@ -218,18 +268,35 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     return _render(fmt, "service_requests", data, status=201)
 
 
+def _subject(description: str, fallback: str) -> str:
+    """The case's subject: the description's first line, shortened with an ellipsis when
+    longer than a subject may be (the description itself is stored whole)."""
+    line = description.splitlines()[0].strip() if description else ""
+    if not line:
+        return str(fallback)
+    if len(line) > validation.SUBJECT:
+        return line[: validation.SUBJECT - 1] + "…"
+    return line
+
+
 def _parse_date(params: Any, name: str) -> dt.datetime | None:
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    value = parse_datetime(raw.replace(" ", "+"))
+    try:
+        value = parse_datetime(raw.replace(" ", "+"))
+    except ValueError:
+        value = None
     if value is None or value.tzinfo is None:
         raise Open311Error(
             400,
             _("%(name)s must be a W3C datetime with its offset, e.g. 2026-11-28T09:00:00+08:00.")
             % {"name": name},
         )
-    return value
+    try:
+        return validation.check_datetime(value, field=name)
+    except ValidationError as error:
+        raise Open311Error(400, error.messages[0]) from None
 
 
 def _public_requests() -> Any:
@@ -249,6 +316,8 @@ def _list(request: HttpRequest, fmt: str) -> HttpResponse:
         qs = qs.filter(ticket__number__in=ids[: georeport.MAX_REQUESTS])
     else:
         codes = [x.strip() for x in params.get("service_code", "").split(",") if x.strip()]
+        if len(codes) > MAX_CODES:
+            raise Open311Error(400, _("Give at most %(n)d service codes.") % {"n": MAX_CODES})
         if codes:
             known = set(
                 georeport.CaseKind.objects.filter(code__in=codes).values_list("code", flat=True)

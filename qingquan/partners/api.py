@@ -24,9 +24,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import BeforeValidator
 
 from qingquan.core import clock
+from qingquan.core import validation as vd
+from qingquan.core.validation import Text
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -111,7 +113,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     parts = []
     for error in exc.errors[:5]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "payload"))
-        parts.append(f"{where}: {error.get('msg', '')}")
+        message = str(error.get("msg", ""))
+        # The platform's input rules name the field themselves (core.validation).
+        parts.append(message if message.startswith(f"{where}") else f"{where}: {message}")
     message = "; ".join(parts) or _("Invalid request.")
     return error_response(request, 422, "invalid_request", message)
 
@@ -204,29 +208,30 @@ class CasePage(Schema):
     items: list[CaseOut]
 
 
+# Limits and character rules: qingquan.core.validation, the same on every interface.
 class CaseIn(Schema):
-    kind: str = Field(description="Case kind code (GET /kinds), e.g. repair-burst")
-    subject: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=4000)
-    caller_name: str = Field("", max_length=60)
-    caller_phone: str = Field("", max_length=40)
-    address: str = Field("", max_length=200)
-    account_number: str = Field("", max_length=20, description="The customer's 户号, if known")
-    external_id: str = Field(
-        "", max_length=100, description="Your id of the case: the same id twice is one case"
+    kind: str = Field(description="Case kind code (GET /kinds), e.g. repair-burst", max_length=40)
+    subject: Text(vd.SUBJECT, min_length=1)  # type: ignore[valid-type]
+    description: Text(vd.TEXT, multiline=True) = ""  # type: ignore[valid-type]
+    caller_name: Text(vd.NAME) = ""  # type: ignore[valid-type]
+    caller_phone: vd.Phone = ""
+    address: Text(vd.ADDRESS) = ""  # type: ignore[valid-type]
+    account_number: Text(20) = Field("", description="The customer's 户号, if known")  # type: ignore[valid-type]
+    external_id: Text(vd.ID) = Field(  # type: ignore[valid-type]
+        "", description="Your id of the case: the same id twice is one case"
     )
 
 
 class NoteIn(Schema):
-    note: str = Field(min_length=1, max_length=4000)
+    note: Text(vd.TEXT, multiline=True, min_length=1)  # type: ignore[valid-type]
 
 
 class RemindIn(Schema):
-    note: str = Field("", max_length=4000)
+    note: Text(vd.TEXT, multiline=True) = ""  # type: ignore[valid-type]
 
 
 class ReasonIn(Schema):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text(vd.TEXT, multiline=True, min_length=1)  # type: ignore[valid-type]
 
 
 def _iso_only(value: Any) -> Any:
@@ -237,18 +242,18 @@ def _iso_only(value: Any) -> Any:
 
 
 ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
-QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+QueryDatetime = Annotated[vd.Datetime, BeforeValidator(_iso_only)]
 
 
 class CaseFilters(Schema):
     state: TicketState | None = None
     status: Literal["open", "closed"] | None = None
-    kind: str | None = None
-    external_id: str | None = None
+    kind: Text(40) | None = None  # type: ignore[valid-type]
+    external_id: Text(vd.ID) | None = None  # type: ignore[valid-type]
     created_from: QueryDatetime | None = None
     created_to: QueryDatetime | None = None
     updated_since: QueryDatetime | None = None
-    page: int = Field(1, ge=1, le=100000)
+    page: vd.Page = 1
     page_size: int = Field(20, ge=1, le=100)
 
 
@@ -259,12 +264,12 @@ class KindOut(Schema):
 
 
 class VerifyIn(Schema):
-    account_number: str = Field(min_length=1, max_length=20)
-    phone: str = Field(min_length=1, max_length=40, description="A phone number on the account")
+    account_number: Text(20, min_length=1)  # type: ignore[valid-type]
+    phone: Text(vd.PHONE, min_length=1) = Field(description="A phone number on the account")  # type: ignore[valid-type]
 
 
 class PhoneIn(Schema):
-    phone: str = Field(min_length=1, max_length=40, description="A phone number on the account")
+    phone: Text(vd.PHONE, min_length=1) = Field(description="A phone number on the account")  # type: ignore[valid-type]
 
 
 class AccountOut(Schema):

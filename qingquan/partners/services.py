@@ -14,11 +14,12 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from qingquan.core import clock
+from qingquan.core import clock, validation
 from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
 from qingquan.partners.errors import (
@@ -375,6 +376,15 @@ def purge_old_records(*, now: dt.datetime | None = None) -> dict[str, int]:
     return {"idempotency_records": keys, "deliveries": deliveries}
 
 
+def _checked(check: Callable[..., str], value: str | None, field: str, **limits: Any) -> str:
+    """`value` through one of the platform's input rules (core.validation); refused, never
+    cut, with a message naming the field and its limit."""
+    try:
+        return check(value, field=field, **limits)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from None
+
+
 def kind_for_intake(code: str) -> CaseKind:
     kinds = CaseKind.objects.select_related("parent", "policy", "parent__policy")
     kind = kinds.filter(code=code).first()
@@ -406,7 +416,12 @@ def partner_case_create(
     The same external id from the same client is one case: a second creation returns
     the first (also when two arrive at once: the unique constraint decides).
     """
-    external_id = (external_id or "").strip()[:100]
+    external_id = _checked(
+        validation.clean_text, external_id, "external_id", max_length=validation.ID
+    )
+    address_id = _checked(validation.clean_text, address_id, "address_id", max_length=validation.ID)
+    media_url = _checked(validation.clean_url, media_url, "media_url")
+    caller_phone = _checked(validation.clean_phone, caller_phone, "caller_phone")
     if external_id:
         existing = PartnerCase.objects.filter(client=client, external_id=external_id).first()
         if existing is not None:
@@ -510,8 +525,8 @@ def _create_locked(
         token=PartnerCase.new_token(),
         latitude=latitude,
         longitude=longitude,
-        address_id=address_id[:100],
-        media_url=media_url[:500],
+        address_id=address_id,
+        media_url=media_url,
         attributes=attributes,
         created_at=now,
     )
@@ -560,7 +575,7 @@ def partner_case_note(*, client: PartnerClient, number: str, note: str) -> Ticke
     Recorded as a contact on the client's channel, linked to the case's timeline; the
     owner is told.
     """
-    note = (note or "").strip()
+    note = _checked(validation.clean_text, note, "note", max_length=validation.TEXT, multiline=True)
     if not note:
         raise InvalidInput(_("A note needs text."))
     with transaction.atomic():
@@ -571,7 +586,7 @@ def partner_case_note(*, client: PartnerClient, number: str, note: str) -> Ticke
             channel=client.channel,
             agent=ticket.owner,
             customer=ticket.customer,
-            note=note[:4000],
+            note=note,
         )
         ticket_services.contact_link(actor=None, contact=contact, ticket=ticket)
         audit_record(

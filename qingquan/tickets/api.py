@@ -19,6 +19,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from qingquan.core import durations
+from qingquan.core import validation as vd
+from qingquan.core.validation import Text
 from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
@@ -161,19 +163,23 @@ class ErrorOut(Schema):
 
 
 class TicketIn(Schema):
-    kind: str = Field(description="Case kind code, e.g. repair-burst")
-    channel: str = Field(description=f"One of {', '.join(Channel.values)}")
-    subject: str
-    description: str = ""
-    caller_name: str = ""
-    caller_phone: str = ""
-    address: str = ""
-    district: str | None = Field(None, description="District code")
-    priority: str = ""
+    kind: str = Field(description="Case kind code, e.g. repair-burst", max_length=40)
+    channel: str = Field(description=f"One of {', '.join(Channel.values)}", max_length=20)
+    subject: Text(vd.SUBJECT, min_length=1)  # type: ignore[valid-type]
+    description: Text(vd.TEXT, multiline=True) = ""  # type: ignore[valid-type]
+    caller_name: Text(vd.NAME) = ""  # type: ignore[valid-type]
+    caller_phone: vd.Phone = ""
+    address: Text(vd.ADDRESS) = ""  # type: ignore[valid-type]
+    district: str | None = Field(None, description="District code", max_length=20)
+    priority: str = Field("", max_length=10)
     customer_id: int | None = None
     account_id: int | None = None
     premise_id: int | None = None
     contact_id: int | None = Field(None, description="The contact that opened the case")
+
+
+Note = Text(vd.TEXT, multiline=True)
+Word = Text(150)  # codes and usernames in queries
 
 
 class VersionIn(Schema):
@@ -181,62 +187,66 @@ class VersionIn(Schema):
 
 
 class NoteIn(VersionIn):
-    note: str = ""
+    note: Note = ""
 
 
 class ReasonIn(VersionIn):
-    reason: str
+    reason: Note
 
 
 class HandOffIn(VersionIn):
     department: str | None = Field(None, description="Department code")
     team: str | None = Field(None, description="Team or crew code")
-    note: str = ""
+    note: Note = ""
 
 
 class ResolveIn(VersionIn):
-    resolution: str
+    resolution: Note
 
 
 class PauseIn(VersionIn):
-    reason: str = Field(description="customer, budget_review, contract, payment, force_majeure")
-    note: str = ""
+    reason: str = Field(
+        description="customer, budget_review, contract, payment, force_majeure", max_length=20
+    )
+    note: Text(200, multiline=True) = ""  # type: ignore[valid-type]
 
 
 class ExtensionIn(VersionIn):
-    seconds: int = Field(description="Extra budget in seconds of the case's clock")
-    reason: str
+    seconds: int = Field(description="Extra budget in seconds of the case's clock", ge=1, le=10**9)
+    reason: Note
 
 
 class DecideIn(VersionIn):
     extension_id: int
     approve: bool
-    note: str = ""
+    note: Note = ""
 
 
 class CallbackIn(VersionIn):
-    outcome: str = Field(description="satisfied, fairly_satisfied, dissatisfied, unreachable")
-    note: str = ""
+    outcome: str = Field(
+        description="satisfied, fairly_satisfied, dissatisfied, unreachable", max_length=20
+    )
+    note: Note = ""
 
 
 class OwnerIn(VersionIn):
-    owner: str = Field(description="Username of the new owner")
-    reason: str
+    owner: str = Field(description="Username of the new owner", max_length=150)
+    reason: Note
 
 
 class MergeIn(VersionIn):
-    parent: str = Field(description="Number of the incident case to merge into")
-    note: str = ""
+    parent: str = Field(description="Number of the incident case to merge into", max_length=16)
+    note: Note = ""
 
 
 class ContactIn(Schema):
-    channel: str
-    from_address: str = ""
-    started_at: dt.datetime | None = None
-    ended_at: dt.datetime | None = None
-    recording_ref: str = ""
+    channel: str = Field(max_length=20)
+    from_address: Text(120) = ""  # type: ignore[valid-type]
+    started_at: vd.Datetime | None = None
+    ended_at: vd.Datetime | None = None
+    recording_ref: Text(200) = ""  # type: ignore[valid-type]
     customer_id: int | None = None
-    note: str = ""
+    note: Note = ""
     tickets: list[str] = Field(default_factory=list, description="Case numbers it touched")
 
 
@@ -457,7 +467,9 @@ def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/contacts", response=list[ContactOut], summary="Recent contacts")
-def list_contacts(request: HttpRequest, limit: int = 50) -> list[dict[str, Any]]:
+def list_contacts(
+    request: HttpRequest, limit: int = Query(50, ge=1, le=500)
+) -> list[dict[str, Any]]:
     """Contacts the caller took (all for supervisors), newest first."""
     api_require(request, "tickets.view")
     rows = selectors.contacts_visible_to(request.user)[: max(1, min(limit, 500))]
@@ -501,7 +513,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
 @router.get("/kpis", response={200: KpisOut, **ERRORS}, summary="Closure and on-time rates")
 @guarded
 def get_kpis(
-    request: HttpRequest, start: dt.datetime, end: dt.datetime, by: str | None = None
+    request: HttpRequest, start: vd.Datetime, end: vd.Datetime, by: str | None = None
 ) -> Any:
     """SPEC KPIs for cases in ``[start, end)``; `by` is kind, subkind, district, channel,
     owner or department."""
@@ -547,16 +559,16 @@ def mine(request: HttpRequest, include_done: bool = False) -> list[dict[str, Any
 @router.get("", response=TicketPage, summary="Search cases")
 def list_tickets(
     request: HttpRequest,
-    state: str = "",
-    sla_state: str = "",
-    kind: str = "",
-    channel: str = "",
-    owner: str = "",
-    q: str = "",
-    created_from: dt.datetime | None = None,
-    created_to: dt.datetime | None = None,
+    state: Word = "",
+    sla_state: Word = "",
+    kind: Word = "",
+    channel: Word = "",
+    owner: Word = "",
+    q: Text(200) = "",  # type: ignore[valid-type]
+    created_from: vd.Datetime | None = None,
+    created_to: vd.Datetime | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: vd.Offset = 0,
 ) -> dict[str, Any]:
     """Cases the caller may see, newest first, filtered."""
     api_require(request, "tickets.view")

@@ -20,10 +20,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from qingquan.core import clock
+from qingquan.core import clock, validation
 from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
 from qingquan.staff.access import CAPABILITIES, can
@@ -316,9 +317,31 @@ def _refresh_sla(ticket: Ticket, *, now: dt.datetime) -> None:
         )
 
 
-def _clean(text: str, limit: int | None = None) -> str:
-    text = (text or "").strip()
-    return text[:limit] if limit else text
+def _clean(
+    text: str | None, limit: int = validation.TEXT, *, field: str = "note", line: bool = False
+) -> str:
+    """Text as the platform's input rules allow it (core.validation): trimmed, never cut:
+    too long, a control character (tab and new lines allowed unless `line`) or a lone
+    surrogate is refused with a message naming the field and its limit."""
+    try:
+        return validation.clean_text(text, field=field, max_length=limit, multiline=not line)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from None
+
+
+def _phone(number: str | None, *, field: str = "caller_phone") -> str:
+    """A caller's number in E.164 ("" for none); not a phone number is refused."""
+    try:
+        return validation.clean_phone(number, field=field)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from None
+
+
+def _when(value: dt.datetime, field: str) -> dt.datetime:
+    try:
+        return validation.check_datetime(value, field=field)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0]) from None
 
 
 def _link(ticket: Ticket) -> str:
@@ -437,19 +460,19 @@ def _contact_insert(
     if channel not in Channel.values:
         raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
     _check_times(wait_seconds=wait_seconds, outcome=outcome)
-    started_at = clock.ensure_aware(started_at or clock.now())
+    started_at = _when(started_at or clock.now(), "started_at")
     if ended_at is not None:
-        clock.ensure_aware(ended_at)
+        _when(ended_at, "ended_at")
         if ended_at < started_at:
             raise InvalidInput(_("A contact cannot end before it starts."))
     contact = Contact.objects.create(
         channel=channel,
-        from_address=_clean(from_address, 120),
+        from_address=_clean(from_address, 120, field="from_address", line=True),
         started_at=started_at,
         ended_at=ended_at,
         duration_seconds=int((ended_at - started_at).total_seconds()) if ended_at else None,
         agent=agent if agent is not None else actor,
-        recording_ref=_clean(recording_ref, 200),
+        recording_ref=_clean(recording_ref, 200, field="recording_ref", line=True),
         customer=customer,
         note=_clean(note),
         wait_seconds=wait_seconds,
@@ -512,7 +535,9 @@ def contact_end(
     if wait_seconds is not None:
         contact.wait_seconds = wait_seconds
     contact.outcome = outcome or contact.outcome
-    contact.recording_ref = _clean(recording_ref, 200) or contact.recording_ref
+    contact.recording_ref = (
+        _clean(recording_ref, 200, field="recording_ref", line=True) or contact.recording_ref
+    )
     contact.save(update_fields=list(fields))
     audit_record(
         actor=actor,
@@ -575,9 +600,14 @@ def ticket_create(
         raise InvalidInput(_("Unknown channel %(channel)s.") % {"channel": channel})
     if priority and priority not in Priority.values:
         raise InvalidInput(_("Unknown priority %(priority)s.") % {"priority": priority})
-    subject = _clean(subject, 200)
+    subject = _clean(subject, validation.SUBJECT, field="subject", line=True)
     if not subject:
         raise InvalidInput(_("A case needs a subject."))
+    # Checked before the number is taken (a refusal leaves no gap in the day's numbers).
+    description = _clean(description, field="description")
+    caller_name = _clean(caller_name, validation.NAME, field="caller_name", line=True)
+    caller_phone = _phone(caller_phone)
+    address = _clean(address, validation.ADDRESS, field="address", line=True)
     if account is not None and customer is None:
         customer = getattr(account, "customer", None)
     now = clock.now()
@@ -607,10 +637,10 @@ def ticket_create(
             channel=channel,
             priority=priority or kind.effective_priority(),
             subject=subject,
-            description=_clean(description),
-            caller_name=_clean(caller_name, 60),
-            caller_phone=_clean(caller_phone, 40),
-            address=_clean(address, 200),
+            description=description,
+            caller_name=caller_name,
+            caller_phone=caller_phone,
+            address=address,
             district=district,
             customer=customer,
             account=account,
@@ -825,7 +855,7 @@ def ticket_return(*, actor: Any, ticket: Ticket, version: int | None, reason: st
     ticket = _lock(ticket, version)
     _check_state(ticket, "return")
     _may(actor, ticket, handler=True)
-    reason = _clean(reason)
+    reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why the case is returned."))
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
@@ -898,7 +928,7 @@ def ticket_resolve(*, actor: Any, ticket: Ticket, version: int | None, resolutio
     ticket = _lock(ticket, version)
     _check_state(ticket, "resolve")
     _may(actor, ticket, owner=True, handler=True)
-    resolution = _clean(resolution)
+    resolution = _clean(resolution, field="resolution")
     if not resolution:
         raise InvalidInput(_("Describe how the case was resolved."))
     now = clock.now()
@@ -989,7 +1019,7 @@ def ticket_reopen(*, actor: Any, ticket: Ticket, version: int | None, reason: st
     ticket = _lock(ticket, version)
     _check_state(ticket, "reopen")
     _may(actor, ticket, owner=True)
-    reason = _clean(reason)
+    reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why the case is reopened."))
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
@@ -1095,7 +1125,7 @@ def ticket_extension_request(
     ticket = _lock(ticket, version)
     _check_state(ticket, "extension_request")
     _may(actor, ticket, owner=True, handler=True)
-    reason = _clean(reason)
+    reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why more time is needed."))
     if seconds <= 0 or seconds > 366 * 86400:
@@ -1253,7 +1283,7 @@ def ticket_change_owner(
         raise NotAllowed(_("Only a supervisor changes a case's owner."))
     ticket = _lock(ticket, version)
     _check_state(ticket, "change_owner")
-    reason = _clean(reason)
+    reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why the owner changes."))
     if not owner.is_active or not can(owner, "tickets.create"):

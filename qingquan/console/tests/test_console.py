@@ -97,7 +97,7 @@ def test_repair_from_a_call_needs_the_location_and_is_linked_to_the_contact(
     assert response.status_code == 302 and response["Location"] == f"/cases/{ticket.number}/"
     assert ticket.kind.code == "repair-leak" and ticket.owner == on_line
     assert ticket.premise == account.premise and ticket.customer == known_caller
-    assert "3幢楼下水表井" in ticket.subject and ticket.caller_phone == "13566667777"
+    assert "3幢楼下水表井" in ticket.subject and ticket.caller_phone == "+8613566667777"
     call.refresh_from_db()
     assert list(call.contact.tickets.all()) == [ticket]
 

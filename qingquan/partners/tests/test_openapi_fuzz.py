@@ -16,6 +16,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import positive_data_acceptance
 
 from qingquan.partners.api import partner_api
 
@@ -62,4 +63,10 @@ def test_served_schema_is_the_one_fuzzed(api):
     suppress_health_check=list(HealthCheck),
 )
 def test_partner_api_matches_its_schema(case: Any, app: Any, partner: Any, known_case: Any):
-    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {partner[1]}"})
+    # Schema-valid is not always acceptable: a phone number, a case kind or an account must
+    # also exist or parse (422/404 with a message), which no JSON schema can say.
+    case.call_and_validate(
+        app=app,
+        headers={"Authorization": f"Bearer {partner[1]}"},
+        excluded_checks=[positive_data_acceptance],
+    )

@@ -19,7 +19,12 @@ from .conftest import sh
 
 pytestmark = pytest.mark.django_db
 
-PAYLOAD = {"kind": "consultation", "channel": "phone", "subject": "水压小", "caller_phone": "138"}
+PAYLOAD = {
+    "kind": "consultation",
+    "channel": "phone",
+    "subject": "水压小",
+    "caller_phone": "13800138000",
+}
 
 
 def client_for(user: Any) -> Client:

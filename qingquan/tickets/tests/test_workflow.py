@@ -28,7 +28,7 @@ def test_create_records_the_contact_and_owner(at: Any, new_case: Any, people: An
     at(sh(2026, 3, 2, 9))
     case = new_case("repair-leak", caller_phone="13912345678", address="海曙区中山西路1号")
     contact = Contact.objects.get(tickets=case)
-    assert contact.agent == people["agent"] and contact.from_address == "13912345678"
+    assert contact.agent == people["agent"] and contact.from_address == "+8613912345678"
     assert case.owner == people["agent"] and case.created_by == people["agent"]
     assert case.state == "received" and case.version == 1
     event = case.events.get()
