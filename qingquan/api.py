@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
@@ -22,6 +23,8 @@ api = NinjaAPI(
     description="清泉 Qingquan water-utility service hotline platform",
     urls_namespace="api",
     auth=django_auth,
+    # The staff API's schema and docs are for staff: anonymous visitors go to the login.
+    docs_decorator=login_required,
 )
 
 

@@ -189,7 +189,7 @@ def customer_quick_create(
     try:
         return customer_create(
             actor=actor,
-            name=name[:100],
+            name=name,
             phone_numbers=[phone] if phone else [],
             elderly_or_impaired=elderly_or_impaired,
             note=note,

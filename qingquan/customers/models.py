@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from qingquan.core import validation
 from qingquan.customers import ids, phones
 
 ZERO_MONEY = Decimal("0.00")
@@ -88,7 +89,16 @@ class Customer(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}
-        self.name = (self.name or "").strip()
+        # The platform's input rules (core.validation): refused, never cut.
+        for field, limit, multiline in (("name", 120, False), ("note", validation.TEXT, True)):
+            try:
+                value = validation.clean_text(
+                    getattr(self, field), field=field, max_length=limit, multiline=multiline
+                )
+            except ValidationError as error:
+                errors[field] = error.messages
+            else:
+                setattr(self, field, value)
         if self.kind == CustomerKind.ORGANISATION:
             if not self.uscc:
                 errors["uscc"] = _("An organisation needs its unified social credit code.")
