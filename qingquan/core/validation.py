@@ -238,17 +238,25 @@ def _pydantic(check: Callable[[Any, str], Any]) -> Callable[[Any, ValidationInfo
     return run
 
 
-def Text(max_length: int, *, multiline: bool = False, min_length: int = 0) -> Any:
-    """A text field of at most `max_length` characters, control characters refused."""
+def _line(value: str, field: str) -> str:
+    return clean_text(value, field=field, max_length=len(value) or 1)
 
-    def check(value: str, field: str) -> str:
-        return clean_text(value, field=field, max_length=max_length, multiline=multiline)
 
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(_pydantic(check)),
-    ]
+def _free(value: str, field: str) -> str:
+    return clean_text(value, field=field, max_length=len(value) or 1, multiline=True)
+
+
+# Markers for text fields (the length goes in StringConstraints, so the OpenAPI schema
+# publishes it): LINE refuses every control character, FREE allows tab and new lines.
+# Either way lone surrogates are refused and the value is trimmed.
+LINE = AfterValidator(_pydantic(_line))
+FREE = AfterValidator(_pydantic(_free))
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT), LINE]
+Name = Annotated[str, StringConstraints(max_length=NAME), LINE]
+Address = Annotated[str, StringConstraints(max_length=ADDRESS), LINE]
+ExternalId = Annotated[str, StringConstraints(max_length=ID), LINE]
+Note = Annotated[str, StringConstraints(max_length=TEXT), FREE]
+RequiredNote = Annotated[str, StringConstraints(min_length=1, max_length=TEXT), FREE]
 
 
 def _phone(value: str, field: str) -> str:

@@ -24,11 +24,10 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 
 from qingquan.core import clock
 from qingquan.core import validation as vd
-from qingquan.core.validation import Text
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -211,27 +210,29 @@ class CasePage(Schema):
 # Limits and character rules: qingquan.core.validation, the same on every interface.
 class CaseIn(Schema):
     kind: str = Field(description="Case kind code (GET /kinds), e.g. repair-burst", max_length=40)
-    subject: Text(vd.SUBJECT, min_length=1)  # type: ignore[valid-type]
-    description: Text(vd.TEXT, multiline=True) = ""  # type: ignore[valid-type]
-    caller_name: Text(vd.NAME) = ""  # type: ignore[valid-type]
+    subject: vd.Subject
+    description: vd.Note = ""
+    caller_name: vd.Name = ""
     caller_phone: vd.Phone = ""
-    address: Text(vd.ADDRESS) = ""  # type: ignore[valid-type]
-    account_number: Text(20) = Field("", description="The customer's 户号, if known")  # type: ignore[valid-type]
-    external_id: Text(vd.ID) = Field(  # type: ignore[valid-type]
+    address: vd.Address = ""
+    account_number: Annotated[str, StringConstraints(max_length=20), vd.LINE] = Field(
+        "", description="The customer's 户号, if known"
+    )
+    external_id: vd.ExternalId = Field(
         "", description="Your id of the case: the same id twice is one case"
     )
 
 
 class NoteIn(Schema):
-    note: Text(vd.TEXT, multiline=True, min_length=1)  # type: ignore[valid-type]
+    note: vd.RequiredNote
 
 
 class RemindIn(Schema):
-    note: Text(vd.TEXT, multiline=True) = ""  # type: ignore[valid-type]
+    note: vd.Note = ""
 
 
 class ReasonIn(Schema):
-    reason: Text(vd.TEXT, multiline=True, min_length=1)  # type: ignore[valid-type]
+    reason: vd.RequiredNote
 
 
 def _iso_only(value: Any) -> Any:
@@ -248,8 +249,8 @@ QueryDatetime = Annotated[vd.Datetime, BeforeValidator(_iso_only)]
 class CaseFilters(Schema):
     state: TicketState | None = None
     status: Literal["open", "closed"] | None = None
-    kind: Text(40) | None = None  # type: ignore[valid-type]
-    external_id: Text(vd.ID) | None = None  # type: ignore[valid-type]
+    kind: Annotated[str, StringConstraints(max_length=40), vd.LINE] | None = None
+    external_id: vd.ExternalId | None = None
     created_from: QueryDatetime | None = None
     created_to: QueryDatetime | None = None
     updated_since: QueryDatetime | None = None
@@ -264,12 +265,16 @@ class KindOut(Schema):
 
 
 class VerifyIn(Schema):
-    account_number: Text(20, min_length=1)  # type: ignore[valid-type]
-    phone: Text(vd.PHONE, min_length=1) = Field(description="A phone number on the account")  # type: ignore[valid-type]
+    account_number: Annotated[str, StringConstraints(min_length=1, max_length=20), vd.LINE]
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=vd.PHONE), vd.LINE] = Field(
+        description="A phone number on the account"
+    )
 
 
 class PhoneIn(Schema):
-    phone: Text(vd.PHONE, min_length=1) = Field(description="A phone number on the account")  # type: ignore[valid-type]
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=vd.PHONE), vd.LINE] = Field(
+        description="A phone number on the account"
+    )
 
 
 class AccountOut(Schema):

@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import StringConstraints
 
 from qingquan.core import durations
 from qingquan.core import validation as vd
-from qingquan.core.validation import Text
 from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
@@ -165,11 +165,11 @@ class ErrorOut(Schema):
 class TicketIn(Schema):
     kind: str = Field(description="Case kind code, e.g. repair-burst", max_length=40)
     channel: str = Field(description=f"One of {', '.join(Channel.values)}", max_length=20)
-    subject: Text(vd.SUBJECT, min_length=1)  # type: ignore[valid-type]
-    description: Text(vd.TEXT, multiline=True) = ""  # type: ignore[valid-type]
-    caller_name: Text(vd.NAME) = ""  # type: ignore[valid-type]
+    subject: vd.Subject
+    description: vd.Note = ""
+    caller_name: vd.Name = ""
     caller_phone: vd.Phone = ""
-    address: Text(vd.ADDRESS) = ""  # type: ignore[valid-type]
+    address: vd.Address = ""
     district: str | None = Field(None, description="District code", max_length=20)
     priority: str = Field("", max_length=10)
     customer_id: int | None = None
@@ -178,8 +178,7 @@ class TicketIn(Schema):
     contact_id: int | None = Field(None, description="The contact that opened the case")
 
 
-Note = Text(vd.TEXT, multiline=True)
-Word = Text(150)  # codes and usernames in queries
+Word = Annotated[str, StringConstraints(max_length=150), vd.LINE]  # codes and usernames in queries
 
 
 class VersionIn(Schema):
@@ -187,66 +186,66 @@ class VersionIn(Schema):
 
 
 class NoteIn(VersionIn):
-    note: Note = ""
+    note: vd.Note = ""
 
 
 class ReasonIn(VersionIn):
-    reason: Note
+    reason: vd.Note
 
 
 class HandOffIn(VersionIn):
     department: str | None = Field(None, description="Department code")
     team: str | None = Field(None, description="Team or crew code")
-    note: Note = ""
+    note: vd.Note = ""
 
 
 class ResolveIn(VersionIn):
-    resolution: Note
+    resolution: vd.Note
 
 
 class PauseIn(VersionIn):
     reason: str = Field(
         description="customer, budget_review, contract, payment, force_majeure", max_length=20
     )
-    note: Text(200, multiline=True) = ""  # type: ignore[valid-type]
+    note: Annotated[str, StringConstraints(max_length=200), vd.FREE] = ""
 
 
 class ExtensionIn(VersionIn):
     seconds: int = Field(description="Extra budget in seconds of the case's clock", ge=1, le=10**9)
-    reason: Note
+    reason: vd.Note
 
 
 class DecideIn(VersionIn):
     extension_id: int
     approve: bool
-    note: Note = ""
+    note: vd.Note = ""
 
 
 class CallbackIn(VersionIn):
     outcome: str = Field(
         description="satisfied, fairly_satisfied, dissatisfied, unreachable", max_length=20
     )
-    note: Note = ""
+    note: vd.Note = ""
 
 
 class OwnerIn(VersionIn):
     owner: str = Field(description="Username of the new owner", max_length=150)
-    reason: Note
+    reason: vd.Note
 
 
 class MergeIn(VersionIn):
     parent: str = Field(description="Number of the incident case to merge into", max_length=16)
-    note: Note = ""
+    note: vd.Note = ""
 
 
 class ContactIn(Schema):
     channel: str = Field(max_length=20)
-    from_address: Text(120) = ""  # type: ignore[valid-type]
+    from_address: Annotated[str, StringConstraints(max_length=120), vd.LINE] = ""
     started_at: vd.Datetime | None = None
     ended_at: vd.Datetime | None = None
-    recording_ref: Text(200) = ""  # type: ignore[valid-type]
+    recording_ref: Annotated[str, StringConstraints(max_length=200), vd.LINE] = ""
     customer_id: int | None = None
-    note: Note = ""
+    note: vd.Note = ""
     tickets: list[str] = Field(default_factory=list, description="Case numbers it touched")
 
 
@@ -564,7 +563,7 @@ def list_tickets(
     kind: Word = "",
     channel: Word = "",
     owner: Word = "",
-    q: Text(200) = "",  # type: ignore[valid-type]
+    q: Annotated[str, StringConstraints(max_length=200), vd.LINE] = "",
     created_from: vd.Datetime | None = None,
     created_to: vd.Datetime | None = None,
     limit: int = Query(50, ge=1, le=500),

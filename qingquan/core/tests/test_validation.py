@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from pydantic import ValidationError as PydanticError
 
 from qingquan.core import validation as vd
@@ -128,7 +129,7 @@ def test_datetimes_out_of_range_are_refused(moment: dt.datetime) -> None:
 
 def test_pydantic_types_apply_the_same_rules_and_name_the_field() -> None:
     class Payload(BaseModel):
-        subject: vd.Text(10)  # type: ignore[valid-type]
+        subject: Annotated[str, StringConstraints(max_length=10), vd.LINE]
         caller_phone: vd.Phone = ""
         offset: vd.Offset = 0
 

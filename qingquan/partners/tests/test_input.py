@@ -93,12 +93,13 @@ def test_list_parameters_out_of_range_are_422(english_api: Client, query: str) -
 def test_the_service_refuses_what_it_used_to_cut(partner: tuple[Any, str]) -> None:
     """Open311 and any later caller of the intake service meet the same rules."""
     kind = CaseKind.objects.get(code="repair")
-    for extra in (
+    extras: list[dict[str, Any]] = [
         {"media_url": "https://example.com/" + "x" * 500},
         {"address_id": "a" * 101},
         {"external_id": "e" * 101},
         {"caller_phone": "abc"},
-    ):
+    ]
+    for extra in extras:
         with pytest.raises((TicketError, PartnerError)):
             services.partner_case_create(client=partner[0], kind=kind, subject="s", **extra)
     assert not Ticket.objects.exists()
