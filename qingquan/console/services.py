@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from qingquan.console.models import Attachment, CaseNote, Draft, Visibility
 from qingquan.core import clock
 from qingquan.core.audit import audit_record
+from qingquan.customers import phones
 from qingquan.customers.models import Account, Customer
 from qingquan.staff.access import can
 from qingquan.telephony.models import Call
@@ -99,6 +100,14 @@ def _subject(intake: Intake, kind: CaseKind) -> str:
     return f"{kind.name}：{detail[:60]}" if detail else str(kind.name)
 
 
+def _call_number(call: Call | None) -> str:
+    """The call's number as the case's caller number, when it is a phone number: a
+    withheld or odd number from the phone system stays on the call's contact only (the
+    agent was not asked to type it, so it must not refuse the case)."""
+    number = phones.try_normalise(call.from_number) if call is not None else None
+    return number[0] if number else ""
+
+
 @transaction.atomic
 def intake_submit(*, actor: Any, intake: Intake) -> Ticket:
     """Open a case from the console form, linked to the call's contact (the agent who took
@@ -136,8 +145,7 @@ def intake_submit(*, actor: Any, intake: Intake) -> Ticket:
             subject=subject,
             description=description,
             caller_name=intake.caller_name or (customer.name if customer else ""),
-            caller_phone=intake.caller_phone
-            or (intake.call.from_number if intake.call is not None else ""),
+            caller_phone=intake.caller_phone or _call_number(intake.call),
             address=address,
             district=premise.district if premise is not None else None,
             customer=customer,

@@ -232,3 +232,20 @@ def test_access(agent: Any, supervisor: Any, make_user: Any) -> None:
     assert client_for(agent).get("/console/wallboard/").status_code == 403
     assert client_for(supervisor).get("/console/wallboard/").status_code == 200
     assert client_for(agent).get("/console/calls/999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_intake_from_a_withheld_number_opens_the_case_and_a_typed_bad_number_is_refused(
+    pbx: Any, on_line: Any
+) -> None:
+    """The phone system's number becomes the case's caller number only when it is one; a
+    number the agent typed meets the input rules (core.validation)."""
+    call = answer_call(pbx, on_line, "anonymous")
+    client = client_for(on_line)
+    form = {"call": call.pk, "kind": "consultation", "subject": "水价咨询"}
+    response = client.post("/console/intake/", {**form, "caller_phone": "13800138000<b>"})
+    assert response.status_code == 400 and "caller_phone" in response.content.decode()
+    assert Ticket.objects.count() == 0
+    response = client.post("/console/intake/", form)
+    assert response.status_code == 302
+    assert Ticket.objects.get().caller_phone == ""
