@@ -48,3 +48,36 @@ def test_agent_creates_transfers_and_resolves_a_case(
     # The case is listed on "My cases" only while open; it is resolved now.
     page.click("nav.mainnav a[href='/cases/']")
     assert number not in page.locator("[data-testid=owned]").inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("reference_data")
+def test_new_case_form_refuses_a_bad_number_and_keeps_what_was_typed(
+    page: Any, login: Any, people: Any, tmp_path: Any
+) -> None:
+    """The page meets the same input rules as the APIs (core.validation): a number that is
+    not one is refused with a message naming the field, nothing is opened, the form keeps
+    its values; full-width digits are read and the number stored E.164."""
+    from qingquan.tickets.models import Ticket
+
+    login(people["agent"].username)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/cases/new/")
+    form = page.locator("[data-testid=new-case]")
+    form.locator("select[name=kind]").select_option("consultation")
+    form.locator("input[name=subject]").fill("水价咨询")
+    form.locator("input[name=caller_phone]").fill("138-0013-8000<b>")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "caller_phone" in page.content()
+    assert page.locator("input[name=subject]").input_value() == "水价咨询"
+    assert not Ticket.objects.exists()
+    page.screenshot(path=str(tmp_path / "new-case-refused-zh.png"))
+    page.goto("/cases/new/")
+    form.locator("select[name=kind]").select_option("consultation")
+    form.locator("input[name=subject]").fill("水价咨询")
+    form.locator("input[name=caller_phone]").fill("１３８００１３８０００")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("[data-testid=case-number]")
+    assert Ticket.objects.get().caller_phone == "+8613800138000"
