@@ -16,9 +16,9 @@ from qingquan.core.status import silent_workers
 from qingquan.customers import phones
 from qingquan.customers.models import Customer
 from qingquan.customers.selectors import CustomerView, customer_lookup
-from qingquan.staff.access import can
 from qingquan.reports.periods import period as report_period
 from qingquan.reports.selectors import totals as report_totals
+from qingquan.staff.access import can
 from qingquan.staff.selectors import on_shift
 from qingquan.telephony.models import AgentState, AgentStatus, Call, CallOutcome, CallState
 from qingquan.tickets import kpis

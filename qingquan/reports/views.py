@@ -71,7 +71,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
     rows = [(row, _links(params, row)) for row in data["rows"]]
     # Without a breakdown the chart shows the kinds at once (the table stays overall).
     chart_by = by or "kind"
-    chart_rows = data["rows"] if by else selectors.kpi_table(user=request.user, period=period, by=chart_by)
+    chart_rows = (
+        data["rows"] if by else selectors.kpi_table(user=request.user, period=period, by=chart_by)
+    )
     chart = {
         **charts.series(chart_rows),
         "keys": [r.key for r in chart_rows],

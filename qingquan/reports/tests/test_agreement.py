@@ -103,13 +103,17 @@ def _check(now: dt.datetime, people: Any) -> None:
     overdue = Ticket.objects.open().filter(resolution_deadline__lt=now)
     assert board.breached_open == overdue.count()
     for case in overdue:
+        assert case.resolution_deadline is not None
         day = period("day", case.resolution_deadline.astimezone(today.start_at.tzinfo).date())
         assert selectors.drill(user=sup, period=day, metric="late").filter(pk=case.pk).exists()
     # Each case counts once at most, over all time.
     ever = period("custom", dt.date(2026, 1, 1), dt.date(2027, 1, 1))
     (all_time,) = selectors.kpi_table(user=sup, period=ever)
-    counted = Ticket.objects.filter(breached_at__isnull=False).count() + Ticket.objects.filter(
-        breached_at__isnull=True, on_time__isnull=False, state__in=("resolved", "closed")
-    ).count()
+    counted = (
+        Ticket.objects.filter(breached_at__isnull=False).count()
+        + Ticket.objects.filter(
+            breached_at__isnull=True, on_time__isnull=False, state__in=("resolved", "closed")
+        ).count()
+    )
     assert all_time.timed == counted
     assert rollup.consistency_check() == []
