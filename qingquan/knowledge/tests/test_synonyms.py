@@ -95,9 +95,9 @@ def test_an_edited_group_applies_at_once_and_is_audited(corpus: int, supervisor:
 @pytest.mark.parametrize(
     "terms, message",
     [
-        ("停水", "at least two"),
-        ("断流 没水", "already in the group"),
-        ("甲 " + "乙" * 21, "too long"),
+        ("停水", "至少需要两个词"),
+        ("断流 没水", "已在词组"),
+        ("甲 " + "乙" * 21, "太长"),
     ],
 )
 def test_bad_groups_are_refused(supervisor: Any, terms: str, message: str) -> None:
