@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from qingquan.core.models import AuditEvent
 from qingquan.knowledge import search, selectors, services
@@ -95,13 +96,13 @@ def test_an_edited_group_applies_at_once_and_is_audited(corpus: int, supervisor:
 @pytest.mark.parametrize(
     "terms, message",
     [
-        ("停水", "至少需要两个词"),
-        ("断流 没水", "已在词组"),
-        ("甲 " + "乙" * 21, "太长"),
+        ("停水", "at least two words"),
+        ("断流 没水", "already in the group"),
+        ("甲 " + "乙" * 21, "too long"),
     ],
 )
 def test_bad_groups_are_refused(supervisor: Any, terms: str, message: str) -> None:
-    with pytest.raises(services.KnowledgeError, match=message):
+    with translation.override("en"), pytest.raises(services.KnowledgeError, match=message):
         services.synonym_group_save(actor=supervisor, terms=terms)
 
 
