@@ -36,6 +36,7 @@ REFERENCE_MIGRATIONS = [
     ("qingquan.core.migrations.0003_seed_calendar", "core.CalendarDay"),
     ("qingquan.tickets.migrations.0002_seed_kinds", "tickets.CaseKind"),
     ("qingquan.surveys.migrations.0002_default_policies", "surveys.CallbackPolicy"),
+    ("qingquan.knowledge.migrations.0003_seed_synonyms", "knowledge.SynonymGroup"),
 ]
 
 

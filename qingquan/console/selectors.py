@@ -16,6 +16,8 @@ from qingquan.core.status import silent_workers
 from qingquan.customers import phones
 from qingquan.customers.models import Customer
 from qingquan.customers.selectors import CustomerView, customer_lookup
+from qingquan.reports.periods import period as report_period
+from qingquan.reports.selectors import totals as report_totals
 from qingquan.staff.access import can
 from qingquan.staff.selectors import on_shift
 from qingquan.telephony.models import AgentState, AgentStatus, Call, CallOutcome, CallState
@@ -176,6 +178,16 @@ def team_queue(user: Any) -> Any:
         .filter(owner__team_id=user.team_id)
         .order_by("resolution_deadline", "created_at")
     )
+
+
+def recent_open(user: Any) -> Any:
+    """What the case search shows before anything is typed: the open cases received this
+    week (since Monday, local time), newest first."""
+    local = clock.now().astimezone(clock.SHANGHAI)
+    monday = (local - dt.timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return console_cases(user).open().filter(created_at__gte=monday).order_by("-created_at")
 
 
 def case_search(*, user: Any, text: str) -> Any:
@@ -343,11 +355,20 @@ def wallboard(*, user: Any) -> Wallboard:
         cases_by_kind=kpis.closure_rate(start=start, end=end, by="kind"),
         near_breach=near,
         breached_open=open_cases.filter(sla_state=SlaState.BREACHED).count(),
-        closure=kpis.closure_rate(start=start, end=end)[0],
-        on_time=kpis.on_time_rate(start=start, end=end)[0],
+        **_rates_today(now),
         calls=calls,
         silent_workers=silent_workers(now=now),
     )
+
+
+def _rates_today(now: dt.datetime) -> dict[str, kpis.Figure]:
+    """Today's closure and on-time rates from the statistics' own selector, so the
+    wallboard, /reports/ and /commitments/ can never disagree."""
+    row = report_totals(period=report_period("day", now.astimezone(clock.SHANGHAI).date()))
+    return {
+        "closure": kpis.Figure(key=None, label="", numerator=row.done, denominator=row.created),
+        "on_time": kpis.Figure(key=None, label="", numerator=row.on_time, denominator=row.timed),
+    }
 
 
 def _agent_row(person: Any, state: AgentState | None, *, on_shift: bool) -> AgentRow:

@@ -247,7 +247,9 @@ def cases(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context = {
         "query": query,
-        "results": selectors.case_search(user=request.user, text=query)[:100] if query else None,
+        "results": selectors.case_search(user=request.user, text=query)[:100]
+        if query
+        else selectors.recent_open(request.user)[:100],
         "mine": selectors.mine(request.user)[:200],
         "team": selectors.team_queue(request.user)[:200],
     }

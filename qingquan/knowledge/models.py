@@ -140,3 +140,41 @@ class ArticleLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} {self.ticket_id}"
+
+
+SYNONYM_SEPARATORS = r"[\s,，、;；/|↔=]+"
+MAX_TERM_LENGTH = 20
+
+
+class SynonymGroup(models.Model):
+    """Words callers and articles use for one thing (爆 ↔ 爆裂 ↔ 爆管 ↔ 爆了): search treats
+    any of them as any other (see qingquan.knowledge.search). Edited by supervisors."""
+
+    terms = models.JSONField(_("terms"), default=list)
+    updated_at = models.DateTimeField(_("updated"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("synonym group")
+        verbose_name_plural = _("synonym groups")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return " ↔ ".join(self.terms)
+
+    @staticmethod
+    def parse(text: str) -> list[str]:
+        """The distinct terms of a typed list (spaces, commas, 、 or ↔ between them),
+        normalised as search normalises text, in the order typed."""
+        import re
+
+        from qingquan.knowledge.search import normalise
+
+        return list(dict.fromkeys(t for t in re.split(SYNONYM_SEPARATORS, normalise(text)) if t))

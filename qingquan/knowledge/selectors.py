@@ -10,7 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet, Sum
 
 from qingquan.knowledge import search
-from qingquan.knowledge.models import Article, ArticleLink, ArticleRevision, ArticleToken
+from qingquan.knowledge.models import (
+    Article,
+    ArticleLink,
+    ArticleRevision,
+    ArticleToken,
+    SynonymGroup,
+)
 from qingquan.staff.access import can
 
 
@@ -30,7 +36,9 @@ def article_search(*, user: Any, query: str, topic: str = "", limit: int = 20) -
     """Articles ranked by distinct query tokens matched, then summed weight; an article
     must match at least half of the query's tokens."""
     _require(user)
-    wanted = search.query_tokens(query)
+    from qingquan.knowledge.services import synonym_map
+
+    wanted = search.query_tokens(query, synonym_map())
     if not wanted:
         return []
     needed = max(1, math.ceil(len(wanted) / 2))
@@ -60,6 +68,16 @@ def articles_by_topic(*, user: Any, topic: str = "") -> QuerySet[Article]:
 def article_for(*, user: Any, pk: int) -> Article:
     _require(user)
     return Article.objects.get(pk=pk, is_active=True)
+
+
+def synonym_groups(*, user: Any) -> QuerySet[SynonymGroup]:
+    _require(user, "knowledge.publish")
+    return SynonymGroup.objects.select_related("updated_by")
+
+
+def synonym_group_for(*, user: Any, pk: int) -> SynonymGroup:
+    _require(user, "knowledge.publish")
+    return SynonymGroup.objects.get(pk=pk)
 
 
 def pending_revisions(*, user: Any) -> QuerySet[ArticleRevision]:

@@ -12,10 +12,12 @@ from qingquan.core import clock
 from qingquan.core.audit import audit_record
 from qingquan.knowledge import search
 from qingquan.knowledge.models import (
+    MAX_TERM_LENGTH,
     Article,
     ArticleLink,
     ArticleRevision,
     ArticleToken,
+    SynonymGroup,
     Topic,
 )
 from qingquan.staff.access import can
@@ -46,13 +48,96 @@ def _check(title: str, topic: str, body: str) -> tuple[str, str]:
     return title[:120], body
 
 
-def index_article(article: Article) -> None:
-    """Rewrite an article's search tokens from its title and text."""
+def index_article(article: Article, synonyms: search.Synonyms | None = None) -> None:
+    """Rewrite an article's search tokens from its title and text (with the concept
+    tokens of the synonym groups it uses)."""
+    if synonyms is None:
+        synonyms = synonym_map()
     ArticleToken.objects.filter(article=article).delete()
     ArticleToken.objects.bulk_create(
         ArticleToken(article=article, token=token[:40], weight=weight)
-        for token, weight in search.weights(article.title, article.body).items()
+        for token, weight in search.weights(article.title, article.body, synonyms).items()
     )
+
+
+def synonym_map() -> search.Synonyms:
+    """Every synonym term -> its group's concept token."""
+    return {
+        term: search.concept_token(pk)
+        for pk, terms in SynonymGroup.objects.values_list("pk", "terms")
+        for term in terms
+    }
+
+
+def _reindex_all() -> None:
+    synonyms = synonym_map()
+    for article in Article.objects.all():
+        index_article(article, synonyms)
+
+
+def _check_terms(terms: list[str], group: SynonymGroup | None) -> None:
+    if len(terms) < 2:
+        raise KnowledgeError(_("A synonym group needs at least two words."))
+    long = [t for t in terms if len(t) > MAX_TERM_LENGTH]
+    if long:
+        raise KnowledgeError(
+            _("“%(term)s” is too long for a search word (at most %(n)d characters).")
+            % {"term": long[0][:40], "n": MAX_TERM_LENGTH}
+        )
+    others = SynonymGroup.objects.all()
+    if group is not None:
+        others = others.exclude(pk=group.pk)
+    for other in others:
+        shared = set(terms) & set(other.terms)
+        if shared:
+            raise KnowledgeError(
+                _("“%(term)s” is already in the group “%(group)s”.")
+                % {"term": sorted(shared)[0], "group": other}
+            )
+
+
+@transaction.atomic
+def synonym_group_save(
+    *, actor: Any, terms: str, group: SynonymGroup | None = None
+) -> SynonymGroup:
+    """Create a synonym group, or replace an existing group's words; the articles are
+    indexed again so the change applies to them at once."""
+    _require(actor, "knowledge.publish")
+    words = SynonymGroup.parse(terms)
+    _check_terms(words, group)
+    before = {"terms": list(group.terms)} if group is not None else None
+    if group is None:
+        group = SynonymGroup(terms=words)
+    else:
+        group = SynonymGroup.objects.select_for_update().get(pk=group.pk)
+    group.terms = words
+    group.updated_at = clock.now()
+    group.updated_by = actor
+    group.save()
+    audit_record(
+        actor=actor,
+        action="knowledge.synonyms_save",
+        obj=group,
+        before=before,
+        after={"terms": words},
+    )
+    _reindex_all()
+    return group
+
+
+@transaction.atomic
+def synonym_group_delete(*, actor: Any, group: SynonymGroup) -> None:
+    """Remove a synonym group (its words are searched literally again)."""
+    _require(actor, "knowledge.publish")
+    audit_record(
+        actor=actor,
+        action="knowledge.synonyms_delete",
+        obj=group,
+        before={"terms": list(group.terms)},
+        after=None,
+    )
+    group.delete()
+    _reindex_all()
 
 
 @transaction.atomic

@@ -7,11 +7,12 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.knowledge import selectors, services
 from qingquan.knowledge.models import Article, Topic
-from qingquan.staff.access import require
+from qingquan.staff.access import can, require
 from qingquan.tickets.models import Ticket
 
 
@@ -35,6 +36,7 @@ def index(request: HttpRequest) -> HttpResponse:
         if query
         else None,
         "articles": selectors.articles_by_topic(user=request.user, topic=topic),
+        "can_edit_synonyms": can(request.user, "knowledge.publish"),
     }
     template = "knowledge/_hits.html" if _htmx(request) and query else "knowledge/index.html"
     return render(request, template, context)
@@ -76,7 +78,6 @@ def link(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _no_case() -> str:
-    from django.utils.translation import gettext as _
 
     return _("No such case.")
 
@@ -99,8 +100,6 @@ def propose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except services.KnowledgeError as exc:
             error = exc.message
         else:
-            from django.utils.translation import gettext as _
-
             messages.success(request, _("Thank you: a supervisor will review your proposal."))
             return (
                 redirect("knowledge:detail", pk=article.pk)
@@ -144,3 +143,54 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     except services.KnowledgeError as error:
         messages.error(request, error.message)
     return redirect("knowledge:review")
+
+
+def _synonyms_page(
+    request: HttpRequest, *, error: str = "", typed: str = "", editing: int | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        "knowledge/synonyms.html",
+        {
+            "groups": selectors.synonym_groups(user=request.user),
+            "error": error,
+            "typed": typed,
+            "editing": editing,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require("knowledge.publish")
+def synonyms(request: HttpRequest) -> HttpResponse:
+    """The synonym list that search applies to questions and articles; add a group."""
+    if request.method != "POST":
+        return _synonyms_page(request)
+    typed = request.POST.get("terms", "")
+    try:
+        services.synonym_group_save(actor=request.user, terms=typed)
+    except services.KnowledgeError as error:
+        return _synonyms_page(request, error=error.message, typed=typed)
+    messages.success(request, _("Synonym group added; search uses it now."))
+    return redirect("knowledge:synonyms")
+
+
+@require("knowledge.publish")
+@require_POST
+def synonym_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a group's words, or delete the group."""
+    try:
+        group = selectors.synonym_group_for(user=request.user, pk=pk)
+    except ObjectDoesNotExist:
+        raise Http404("synonym group") from None
+    typed = request.POST.get("terms", "")
+    try:
+        if request.POST.get("delete"):
+            services.synonym_group_delete(actor=request.user, group=group)
+            messages.success(request, _("Synonym group deleted."))
+        else:
+            services.synonym_group_save(actor=request.user, group=group, terms=typed)
+            messages.success(request, _("Synonym group saved; search uses it now."))
+    except services.KnowledgeError as error:
+        return _synonyms_page(request, error=error.message, typed=typed, editing=group.pk)
+    return redirect("knowledge:synonyms")

@@ -4,44 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Sum
-
 from qingquan.core import clock
-from qingquan.reports.models import KpiDaily, ServiceCommitment
+from qingquan.reports.models import ServiceCommitment
 from qingquan.reports.periods import Period, period
+from qingquan.reports.selectors import totals
 
 
 def performance(commitment: ServiceCommitment, span: Period) -> dict[str, Any]:
     """Numerator, denominator and percentage of one commitment over ``span``."""
-    qs = KpiDaily.objects.filter(day__gte=span.start, day__lt=span.end)
-    if commitment.kind_id:
-        kind = commitment.kind
-        assert kind is not None
-        qs = qs.filter(kind=kind.top.code)
-    sums = qs.aggregate(
-        created=Sum("created"),
-        done=Sum("done"),
-        resolved=Sum("resolved"),
-        on_time=Sum("on_time"),
-        sat=Sum("cb_satisfied"),
-        fairly=Sum("cb_fairly"),
-        dis=Sum("cb_dissatisfied"),
-        unreachable=Sum("cb_unreachable"),
-    )
-    s = {k: v or 0 for k, v in sums.items()}
+    kind = commitment.kind
+    row = totals(period=span, kind=kind.top.code if kind is not None else None)
     if commitment.measure == ServiceCommitment.Measure.ON_TIME:
-        num, den = s["on_time"], s["resolved"]
+        num, den = row.on_time, row.timed
     elif commitment.measure == ServiceCommitment.Measure.CLOSURE:
-        num, den = s["done"], s["created"]
+        num, den = row.done, row.created
     else:
-        num, den = s["sat"] + s["fairly"], s["sat"] + s["fairly"] + s["dis"]
+        num, den = row.cb_satisfied + row.cb_fairly, row.rated
     percent = round(100 * num / den, 2) if den else None
     return {
         "numerator": num,
         "denominator": den,
         "percent": percent,
         "met": None if percent is None else percent >= commitment.target_percent,
-        "unreachable": s["unreachable"],
+        "unreachable": row.cb_unreachable,
     }
 
 

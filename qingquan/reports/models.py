@@ -3,7 +3,8 @@
 Rollup grain: one row per local day × top-level kind × district × channel × owner ×
 handling department, with the counts every SPEC KPI needs. A case contributes to the
 row of the day it was created (created, closed-now), of the day it was resolved
-(resolved, on-time) and of the day each callback on it was completed (outcomes). The
+(resolved, and on-time when it was), of the day its deadline passed unresolved (late, see
+`rollup.contribution`) and of the day each callback on it was completed (outcomes). The
 rows are kept by deltas in the same transaction as the change (see `rollup`), and a
 nightly reconciliation proves them equal to a recomputation from the raw rows.
 """
@@ -18,6 +19,7 @@ MEASURES = (
     "done",
     "resolved",
     "on_time",
+    "late",
     "cb_satisfied",
     "cb_fairly",
     "cb_dissatisfied",
@@ -40,6 +42,7 @@ class KpiDaily(models.Model):
     done = models.IntegerField(_("created and resolved"), default=0)
     resolved = models.IntegerField(_("cases resolved"), default=0)
     on_time = models.IntegerField(_("resolved on time"), default=0)
+    late = models.IntegerField(_("late"), default=0)
     cb_satisfied = models.IntegerField(_("satisfied"), default=0)
     cb_fairly = models.IntegerField(_("fairly satisfied"), default=0)
     cb_dissatisfied = models.IntegerField(_("dissatisfied"), default=0)

@@ -7,6 +7,11 @@ and its completed callbacks (`contribution`). When a case changes — every chan
 contribution, applies the difference to `KpiDaily` and stores the new contribution, in
 the same transaction as the change. Contacts only ever add one to their day's row.
 
+A deadline passing is not a change anybody makes: the SLA sweep that flags the breach
+(`tickets.tasks.sweep`, every minute) stamps `breached_at` with the deadline and sends
+`tickets.signals.cases_breached` in its transaction, and the receiver refreshes those
+cases here, so the "late" count lands on the deadline's day within a minute of it.
+
 `recompute` builds the same tables from the raw rows alone; `consistency_check` lists
 every difference (none, when all is well) and `reconcile` rewrites the rollups from the
 recomputation (the nightly task).
@@ -53,6 +58,7 @@ TICKET_FIELDS = (
     "resolved_at",
     "state",
     "on_time",
+    "breached_at",
     "channel",
     "owner_id",
     "department_id",
@@ -97,13 +103,29 @@ def contribution(
     if done and row["resolved_at"] is not None:
         resolved: Key = (local_day(row["resolved_at"]).isoformat(), *dims)
         _bump(result, resolved, "resolved")
-        if row["on_time"]:
-            _bump(result, resolved, "on_time")
+    timeliness = _timeliness(row, done)
+    if timeliness is not None:
+        measure, moment = timeliness
+        _bump(result, (local_day(moment).isoformat(), *dims), measure)
     for completed_at, outcome in callbacks:
         if completed_at is None or outcome not in CB_MEASURE:
             continue
         _bump(result, (local_day(completed_at).isoformat(), *dims), CB_MEASURE[outcome])
     return result
+
+
+def _timeliness(row: dict[str, Any], done: bool) -> tuple[str, dt.datetime] | None:
+    """Where a case counts for the on-time rate, once: ("late", the instant its deadline
+    passed unresolved) when it was ever overdue (`breached_at`, set by the SLA sweep at
+    the deadline, or by the resolution that came too late); ("on_time", its resolution)
+    when resolved in time; else nowhere yet (open and within its limit). A resolved case
+    with ``on_time`` False but no breach instant (data from before the breach was stamped)
+    counts late on its resolution day. See docs/kpis.md."""
+    if row["breached_at"] is not None:
+        return "late", row["breached_at"]
+    if done and row["resolved_at"] is not None and row["on_time"] is not None:
+        return ("on_time" if row["on_time"] else "late"), row["resolved_at"]
+    return None
 
 
 def _encode(rows: dict[Key, Counts]) -> list[list[Any]]:
@@ -150,37 +172,46 @@ def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
 _MEASURE_COLUMNS = frozenset({*MEASURES, "contacts"})
 
 
-def _ticket_row(ticket_id: int) -> dict[str, Any] | None:
-    return Ticket.objects.filter(pk=ticket_id).values(*TICKET_FIELDS).first()
-
-
-def _callbacks_of(ticket_id: int) -> list[tuple[dt.datetime | None, str]]:
-    return list(
-        CallbackTask.objects.filter(
-            ticket_id=ticket_id, status=CallbackTask.Status.DONE
-        ).values_list("completed_at", "outcome")
-    )
-
-
 def refresh_ticket(ticket_id: int) -> None:
     """Bring the rollups up to date with one case (call inside the changing transaction)."""
-    with transaction.atomic():
-        row = _ticket_row(ticket_id)
-        if row is None:
-            return
-        new = contribution(row, _callbacks_of(ticket_id))
-        state = TicketContribution.objects.select_for_update().filter(ticket_id=ticket_id).first()
+    _refresh_batch([ticket_id])
+
+
+def refresh_tickets(ticket_ids: list[int]) -> None:
+    """`refresh_ticket` for many cases at once (the SLA sweep's chunks): a few queries per
+    chunk instead of a few per case, the same deltas."""
+    for batch in _chunks(sorted(ticket_ids), 500):
+        _refresh_batch(batch)
+
+
+@transaction.atomic
+def _refresh_batch(ticket_ids: list[int]) -> None:
+    rows = {r["pk"]: r for r in Ticket.objects.filter(pk__in=ticket_ids).values(*TICKET_FIELDS)}
+    callbacks: dict[int, list[tuple[dt.datetime | None, str]]] = defaultdict(list)
+    for ticket_id, completed_at, outcome in CallbackTask.objects.filter(
+        ticket_id__in=list(rows), status=CallbackTask.Status.DONE
+    ).values_list("ticket_id", "completed_at", "outcome"):
+        callbacks[ticket_id].append((completed_at, outcome))
+    stored = {
+        c.ticket_id: c
+        for c in TicketContribution.objects.select_for_update().filter(ticket_id__in=list(rows))
+    }
+    deltas: dict[Key, Counter[str]] = defaultdict(Counter)
+    for pk, row in rows.items():
+        new = contribution(row, callbacks.get(pk, ()))
+        state = stored.get(pk)
         old = _decode(state.rows) if state is not None else {}
         for key in set(new) | set(old):
-            delta = Counter(new.get(key, {}))
-            delta.subtract(old.get(key, {}))
-            _add(KpiDaily, _dims(key), dict(delta))
+            deltas[key].update(new.get(key, {}))
+            deltas[key].subtract(old.get(key, {}))
         encoded = _encode(new)
         if state is None:
-            TicketContribution.objects.create(ticket_id=ticket_id, rows=encoded)
+            TicketContribution.objects.create(ticket_id=pk, rows=encoded)
         elif state.rows != encoded:
             state.rows = encoded
             state.save(update_fields=["rows"])
+    for key, delta in deltas.items():
+        _add(KpiDaily, _dims(key), dict(delta))
 
 
 def ticket_created(ticket: Ticket) -> None:
@@ -197,6 +228,7 @@ def ticket_created(ticket: Ticket) -> None:
         "resolved_at": ticket.resolved_at,
         "state": ticket.state,
         "on_time": ticket.on_time,
+        "breached_at": ticket.breached_at,
         "channel": ticket.channel,
         "owner_id": ticket.owner_id,
         "department_id": ticket.department_id,
@@ -314,9 +346,11 @@ def recompute() -> Recomputed:
 
     This is a second, independent statement of the rules in `contribution`: a case counts
     as created on its local creation day (and as done there if resolved or closed), as
-    resolved (and on time) on its local resolution day, and each completed callback on its
-    local completion day, all under the case's kind (top level), district, channel, owner
-    and department."""
+    resolved on its local resolution day, as on time on that day when resolved within its
+    limit and never overdue, as late on the local day its deadline passed unresolved
+    (`breached_at`; the resolution day for a late resolution without one), and each
+    completed callback on its local completion day, all under the case's kind (top level),
+    district, channel, owner and department."""
     kpi: dict[Key, Counts] = {}
     done = Q(state__in=DONE_STATES)
     for row in _grouped(
@@ -332,12 +366,24 @@ def recompute() -> Recomputed:
         Ticket.objects.filter(done, resolved_at__isnull=False)
         .order_by()
         .values(d_day=LocalDay("resolved_at"), **_dims_of())
-        .annotate(resolved=Count("pk"), on_time=Count("pk", filter=Q(on_time=True)))
+        .annotate(resolved=Count("pk"))
     ):
-        key = _key(row)
-        _bump(kpi, key, "resolved", row["resolved"])
-        if row["on_time"]:
-            _bump(kpi, key, "on_time", row["on_time"])
+        _bump(kpi, _key(row), "resolved", row["resolved"])
+    resolved_unbreached = Q(done, resolved_at__isnull=False, breached_at__isnull=True)
+    for row in _grouped(
+        Ticket.objects.filter(resolved_unbreached, on_time=True)
+        .order_by()
+        .values(d_day=LocalDay("resolved_at"), **_dims_of())
+        .annotate(n=Count("pk"))
+    ):
+        _bump(kpi, _key(row), "on_time", row["n"])
+    for row in _grouped(
+        Ticket.objects.filter(Q(breached_at__isnull=False) | Q(resolved_unbreached, on_time=False))
+        .order_by()
+        .values(d_day=LocalDay(Coalesce("breached_at", "resolved_at")), **_dims_of())
+        .annotate(n=Count("pk"))
+    ):
+        _bump(kpi, _key(row), "late", row["n"])
     for row in _grouped(
         CallbackTask.objects.filter(
             ticket__isnull=False,

@@ -4,7 +4,10 @@ behind every figure (drill-down), filtered by exactly the same rules.
 Definitions (SPEC "KPIs"):
 * contacts handled = contacts started in the period (by channel, by agent);
 * closure rate = cases created in the period now resolved or closed ÷ cases created;
-* on-time rate = cases resolved in the period within their limit ÷ cases resolved;
+* on-time rate = on time ÷ (on time + late), where each case counts once: as on time in
+  the period it was resolved within its limit (and never overdue), or as late in the
+  period its deadline passed unresolved, whether it was resolved later or is still open
+  (`TicketQuerySet.on_time_between` / `late_between`; docs/kpis.md);
 * callback satisfaction = (satisfied + fairly satisfied) ÷ callbacks that reached the
   customer and gave a rating (satisfied + fairly + dissatisfied), over callbacks completed
   in the period. Unreachable callbacks, and customers who declined to answer, are counted
@@ -16,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -75,8 +79,9 @@ class Row:
         raise AttributeError(name)
 
     @property
-    def late(self) -> int:
-        return self.counts.get("resolved", 0) - self.counts.get("on_time", 0)
+    def timed(self) -> int:
+        """The on-time rate's denominator: on time plus late (each case once)."""
+        return self.counts.get("on_time", 0) + self.counts.get("late", 0)
 
     @property
     def rated(self) -> int:
@@ -90,8 +95,7 @@ class Row:
 
     @property
     def on_time_rate(self) -> float | None:
-        c = self.counts
-        return c.get("on_time", 0) / c["resolved"] if c.get("resolved") else None
+        return self.counts.get("on_time", 0) / self.timed if self.timed else None
 
     @property
     def satisfaction(self) -> float | None:
@@ -106,7 +110,6 @@ class Row:
             "label": self.label,
             "contacts": self.contacts,
             **{m: self.counts.get(m, 0) for m in MEASURES},
-            "late": self.late,
             "closure_rate": self.closure_rate,
             "on_time_rate": self.on_time_rate,
             "satisfaction": self.satisfaction,
@@ -154,36 +157,79 @@ def labels(by: str, keys: list[Any]) -> dict[Any, str]:
     return {}
 
 
-def kpi_table(*, user: Any, period: Period, by: str | None = None) -> list[Row]:
-    """The KPI rows for ``period``: one overall row (``by`` None) or one per value."""
-    if by is not None and by not in BREAKDOWNS:
-        raise ReportError(_("Unknown breakdown %(by)s.") % {"by": by})
-    owner = scope_for(user)
+def _rollups(period: Period, owner: int | None) -> tuple[QuerySet[Any], QuerySet[Any]]:
     qs = KpiDaily.objects.filter(day__gte=period.start, day__lt=period.end)
     cqs = ContactDaily.objects.filter(day__gte=period.start, day__lt=period.end)
     if owner is not None:
         qs = qs.filter(owner_id=owner)
         cqs = cqs.filter(agent_id=owner)
-    sums = {m: Sum(m) for m in MEASURES}
+    return qs, cqs
+
+
+def totals(*, period: Period, owner: int | None = None, kind: str | None = None) -> Row:
+    """The overall KPI row of ``period`` from the rollups — the one selector behind the
+    statistics page and its exports, the wallboard's rates and the public commitments
+    (callers check access: `kpi_table` by the viewer's scope; the wallboard and the public
+    page show counts of all cases). ``owner`` narrows to one agent's cases, ``kind`` to a
+    top-level kind's code."""
+    qs, cqs = _rollups(period, owner)
+    if kind is not None:
+        qs = qs.filter(kind=kind)
+    agg = qs.aggregate(**{m: Sum(m) for m in MEASURES})
+    row = Row(key=None, label=_("All"), counts={m: agg[m] or 0 for m in MEASURES})
+    row.contacts = cqs.aggregate(n=Sum("contacts"))["n"] or 0
+    return row
+
+
+def kpi_table(*, user: Any, period: Period, by: str | None = None) -> list[Row]:
+    """The KPI rows for ``period``: one overall row (``by`` None) or one per value."""
+    if by is not None and by not in BREAKDOWNS:
+        raise ReportError(_("Unknown breakdown %(by)s.") % {"by": by})
+    owner = scope_for(user)
     if by is None:
-        agg = qs.aggregate(**sums)
-        row = Row(key=None, label=_("All"), counts={m: agg[m] or 0 for m in MEASURES})
-        row.contacts = cqs.aggregate(n=Sum("contacts"))["n"] or 0
-        return [row]
+        return [totals(period=period, owner=owner)]
+    qs, cqs = _rollups(period, owner)
+    sums = {m: Sum(m) for m in MEASURES}
     column = COLUMN[by]
     rows: dict[Any, Row] = {}
     for values in qs.values(column).annotate(**sums).order_by(column):
         rows[values[column]] = Row(
             key=str(values[column]), label="", counts={m: values[m] or 0 for m in MEASURES}
         )
-    contact_column = {"channel": "channel", "agent": "agent_id"}.get(by)
-    if contact_column:
-        for key, n in cqs.values_list(contact_column).annotate(n=Sum("contacts")).order_by():
-            rows.setdefault(key, Row(key=str(key), label="")).contacts = n or 0
+    for key, n in _contacts_by(by, period, owner, cqs):
+        rows.setdefault(key, Row(key=str(key), label="")).contacts = n or 0
     names = labels(by, list(rows))
     for key, row in rows.items():
         row.label = str(names.get(key, key))
     return [r for _k, r in sorted(rows.items(), key=lambda kv: str(kv[0]))]
+
+
+# How contacts (受理量) split by a breakdown that is not one of their own columns: by the
+# cases they were about (a contact linked to cases of two kinds counts under each; one
+# about no case under none), counted from the raw rows of the period.
+CONTACT_CASE_COLUMN = {
+    "kind": Coalesce("tickets__kind__parent__code", "tickets__kind__code"),
+    "district": Coalesce("tickets__district__code", Value("")),
+    "department": Coalesce("tickets__department_id", Value(0)),
+}
+
+
+def _contacts_by(by: str, period: Period, owner: int | None, cqs: Any) -> list[tuple[Any, int]]:
+    """(breakdown value, contacts handled) pairs for ``by``."""
+    contact_column = {"channel": "channel", "agent": "agent_id"}.get(by)
+    if contact_column:
+        return list(cqs.values_list(contact_column).annotate(n=Sum("contacts")).order_by())
+    qs = Contact.objects.filter(
+        started_at__gte=period.start_at, started_at__lt=period.end_at, tickets__isnull=False
+    )
+    if owner is not None:
+        qs = qs.filter(agent_id=owner)
+    return list(
+        qs.annotate(d_key=CONTACT_CASE_COLUMN[by])
+        .values_list("d_key")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
 
 
 def comparison(*, user: Any, period: Period) -> dict[str, Any]:
@@ -251,7 +297,8 @@ def drill(
         elif by == "agent" and key is not None:
             qs = qs.filter(agent_id=int(key) if key.isdigit() else -1)
         elif by is not None and key is not None:
-            raise ReportError(_("Contacts break down by channel and agent only."))
+            about = Ticket.objects.filter(_ticket_key_filter(by, key))
+            qs = qs.filter(tickets__in=about).distinct()
         if owner is not None:
             qs = qs.filter(agent_id=owner)
         return qs.select_related("agent").order_by("started_at", "id")
@@ -282,12 +329,12 @@ def drill(
         tqs = tqs.created_between(start, end)
         if metric == "done":
             tqs = tqs.filter(state__in=DONE_STATES)
+    elif metric == "on_time":
+        tqs = tqs.on_time_between(start, end)
+    elif metric == "late":
+        tqs = tqs.late_between(start, end)
     else:
         tqs = tqs.resolved_between(start, end)
-        if metric == "on_time":
-            tqs = tqs.filter(on_time=True)
-        elif metric == "late":
-            tqs = tqs.exclude(on_time=True)
     return tqs.select_related("kind", "owner", "district", "department").order_by(
         "created_at", "id"
     )

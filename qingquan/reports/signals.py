@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from qingquan.reports import rollup
 from qingquan.surveys.models import CallbackTask
 from qingquan.tickets.models import Contact, TicketEvent
+from qingquan.tickets.signals import cases_breached
 
 
 @receiver(post_save, sender=TicketEvent, dispatch_uid="reports.rollup_ticket_event")
@@ -33,3 +34,9 @@ def on_callback(sender: Any, instance: CallbackTask, **kwargs: Any) -> None:
 def on_contact(sender: Any, instance: Contact, created: bool, **kwargs: Any) -> None:
     if created:
         rollup.contact_added(instance)
+
+
+@receiver(cases_breached, dispatch_uid="reports.rollup_breached")
+def on_breached(sender: Any, ticket_ids: list[int], **kwargs: Any) -> None:
+    # A deadline passed unresolved: the case now counts as late on the deadline's day.
+    rollup.refresh_tickets(ticket_ids)

@@ -53,8 +53,6 @@ def _links(params: dict[str, str], row: selectors.Row) -> dict[str, str]:
     by = params.get("by") or None
     links = {}
     for metric in FIGURES:
-        if metric == "contacts" and by not in (None, "channel", "agent"):
-            continue
         links[metric] = drill_url(params, metric, row.key if by else None)
     return links
 
@@ -71,10 +69,15 @@ def kpis(request: HttpRequest) -> HttpResponse:
         return _bad(request, str(error))
     overall = data["overall"]
     rows = [(row, _links(params, row)) for row in data["rows"]]
+    # Without a breakdown the chart shows the kinds at once (the table stays overall).
+    chart_by = by or "kind"
+    chart_rows = (
+        data["rows"] if by else selectors.kpi_table(user=request.user, period=period, by=chart_by)
+    )
     chart = {
-        **charts.series(data["rows"]),
-        "keys": [r.key for r in data["rows"]],
-        "drill": [drill_url(params, "created", r.key) for r in data["rows"]],
+        **charts.series(chart_rows),
+        "keys": [r.key for r in chart_rows],
+        "drill": [drill_url({**params, "by": chart_by}, "created", r.key) for r in chart_rows],
     }
     export_query = urlencode({k: v for k, v in params.items() if v})
     return render(
@@ -88,6 +91,7 @@ def kpis(request: HttpRequest) -> HttpResponse:
             "overall_links": _links({**params, "by": ""}, overall),
             "table": rows,
             "chart": chart,
+            "chart_by_label": selectors.BREAKDOWNS[chart_by],
             "export_query": export_query,
         },
     )
@@ -100,7 +104,7 @@ def metric_labels() -> dict[str, str]:
         "done": _("Created and resolved"),
         "resolved": _("Cases resolved"),
         "on_time": _("Resolved on time"),
-        "late": _("Resolved late"),
+        "late": _("Late (deadline passed unresolved)"),
         "cb_satisfied": _("Callbacks: satisfied"),
         "cb_fairly": _("Callbacks: fairly satisfied"),
         "cb_dissatisfied": _("Callbacks: dissatisfied"),

@@ -2,9 +2,12 @@
 
 * Closure rate (办结率) = cases created in the period that are resolved ÷ cases created in
   the period. "Resolved" means resolved or closed now (a reopened case is not).
-* On-time rate (处理及时率) = cases resolved in the period at or before their deadline ÷
-  cases resolved in the period. A case that was ever overdue is not on time, even if a
-  reopening gave it a fresh budget it then met (see services, reopening rule).
+* On-time rate (处理及时率) = on time ÷ (on time + late). Each case counts once: as on
+  time in the period it was resolved at or before its deadline, or as late in the period
+  its deadline passed unresolved — resolved later or still open (a case open past its
+  deadline is late). A case that was ever overdue is never on time, even if a reopening
+  gave it a fresh budget it then met (see services, reopening rule). The filters are
+  `TicketQuerySet.on_time_between` and `late_between`; docs/kpis.md.
 
 Periods are half-open ``[start, end)`` instants. Each function returns one figure per
 value of the breakdown (or one overall figure), with numerator, denominator and rate
@@ -19,7 +22,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from qingquan.tickets.models import DONE_STATES, Ticket
+from qingquan.tickets.models import DONE_STATES, Ticket, late_in, on_time_in
 
 # Breakdown name -> (grouping column, label column).
 BREAKDOWNS: dict[str, tuple[str, str]] = {
@@ -89,6 +92,7 @@ def closure_rate(
 def on_time_rate(
     *, start: dt.datetime, end: dt.datetime, by: str | None = None, tickets: Any = None
 ) -> list[Figure]:
-    """On-time rate over cases resolved in ``[start, end)``."""
-    qs = (tickets if tickets is not None else Ticket.objects.all()).resolved_between(start, end)
-    return _group(qs, Q(on_time=True), by)
+    """On-time rate over the cases that became on time or late in ``[start, end)``."""
+    on_time = on_time_in(start, end)
+    qs = tickets if tickets is not None else Ticket.objects.all()
+    return _group(qs.filter(on_time | late_in(start, end)), on_time, by)

@@ -308,6 +308,40 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def resolved_between(self, start: dt.datetime, end: dt.datetime) -> TicketQuerySet:
         return self.done().filter(resolved_at__gte=start, resolved_at__lt=end)
 
+    def on_time_between(self, start: dt.datetime, end: dt.datetime) -> TicketQuerySet:
+        return self.filter(on_time_in(start, end))
+
+    def late_between(self, start: dt.datetime, end: dt.datetime) -> TicketQuerySet:
+        return self.filter(late_in(start, end))
+
+
+# The on-time rate's rule (docs/kpis.md): every case counts once, as on time in the period
+# it was resolved within its limit, or as late in the period its deadline passed unresolved
+# (`breached_at`, stamped by the SLA sweep at the deadline or by a late resolution).
+
+
+def on_time_in(start: dt.datetime, end: dt.datetime) -> models.Q:
+    """Cases resolved in ``[start, end)`` within their limit and never overdue."""
+    return models.Q(
+        state__in=DONE_STATES,
+        resolved_at__gte=start,
+        resolved_at__lt=end,
+        on_time=True,
+        breached_at__isnull=True,
+    )
+
+
+def late_in(start: dt.datetime, end: dt.datetime) -> models.Q:
+    """Cases whose deadline passed unresolved in ``[start, end)``, resolved since or still
+    open (and late resolutions without a breach instant, by their resolution)."""
+    return models.Q(breached_at__gte=start, breached_at__lt=end) | models.Q(
+        breached_at__isnull=True,
+        state__in=DONE_STATES,
+        on_time=False,
+        resolved_at__gte=start,
+        resolved_at__lt=end,
+    )
+
 
 class Ticket(models.Model):
     """A case (工单), owned end to end by the agent who took its first contact."""

@@ -20,6 +20,7 @@ from qingquan.core.notifications import notify, push_to_user
 from qingquan.core.periodic import every
 from qingquan.staff.access import CAPABILITIES
 from qingquan.staff.models import User
+from qingquan.tickets import signals
 from qingquan.tickets.models import OPEN_STATES, SlaState, Ticket
 
 SWEEP_BATCH = 20_000  # cases flagged per statement and transaction
@@ -236,6 +237,8 @@ def _claim(kind: str, *, now: dt.datetime) -> list[int]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [now, SWEEP_BATCH, now])
         ids = [row[0] for row in cursor.fetchall()]
+        if kind == "breached" and ids:
+            signals.cases_breached.send(sender=Ticket, ticket_ids=ids)
         # The alert tasks are queued in the flagging transaction (the task queue is a table
         # of the same database): a crash right after the commit cannot flag cases silently.
         for start in range(0, len(ids), ALERT_BATCH):

@@ -167,6 +167,31 @@ def test_search_by_number_phone_account_address_and_chinese_words(
 
 
 @pytest.mark.django_db
+def test_case_search_starts_with_this_weeks_open_cases(
+    on_line: Any, make_user: Any, time_machine: Any
+) -> None:
+    """Before anything is typed: the open cases received since Monday, newest first."""
+    import datetime as dt
+
+    from qingquan.core.clock import SHANGHAI
+
+    kind = CaseKind.objects.get(code="repair-leak")
+    time_machine.move_to(dt.datetime(2026, 3, 6, 10, tzinfo=SHANGHAI))  # a Friday
+    old = services.intake_submit(
+        actor=on_line, intake=services.Intake(kind=kind, location="上周", description="上周漏水")
+    )
+    time_machine.move_to(dt.datetime(2026, 3, 10, 10, tzinfo=SHANGHAI))  # the next Tuesday
+    new = services.intake_submit(
+        actor=on_line, intake=services.Intake(kind=kind, location="本周", description="本周漏水")
+    )
+    supervisor = make_user("supervisor")
+    assert list(selectors.recent_open(supervisor)) == [new]
+    page = client_for(supervisor).get("/console/cases/").content.decode()
+    assert new.number in page and old.number not in page
+    assert "Open cases received this week" in page
+
+
+@pytest.mark.django_db
 def test_notes_and_attachments(on_line: Any) -> None:
     kind = CaseKind.objects.get(code="consultation")
     ticket = services.intake_submit(

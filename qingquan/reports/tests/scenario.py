@@ -6,7 +6,7 @@ from typing import Any
 
 from qingquan.surveys import services as surveys
 from qingquan.surveys.models import CallbackTask
-from qingquan.tickets import services
+from qingquan.tickets import services, tasks
 
 from .conftest import sh
 
@@ -52,11 +52,17 @@ def build(at: Any, new_case: Any, people: Any) -> dict[str, Any]:
     resolve(e, sh(2026, 4, 1, 9))
     call(e, sh(2026, 4, 2, 10), "satisfied")
     at(sh(2026, 4, 10, 12))
+    # The SLA sweep (every minute in production) flags the deadlines passed unresolved:
+    # c's, and f's second one after its reopening; they count as late on those days.
+    tasks.sweep()
     return {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}
 
 
 # March: created a, b, c, e, f (5); done now a, b, e (3). Resolved in March and still
-# done: d (late), a (on time), b (late) — f's resolution was undone by its reopening.
+# done: d, a, b — f's resolution was undone by its reopening. On time: a. Late, on the
+# day their deadline passed unresolved: b (4 Mar, resolved the next day), c (11 Mar,
+# still open), f (6 Mar, its deadline after the reopening); d's deadline passed on 28
+# February, so it is late in February although resolved in March.
 # Callbacks completed in March: d fairly, a satisfied, f dissatisfied, b unreachable.
 MARCH = {
     "contacts": 5,
@@ -64,6 +70,7 @@ MARCH = {
     "done": 3,
     "resolved": 3,
     "on_time": 1,
+    "late": 3,
     "cb_satisfied": 1,
     "cb_fairly": 1,
     "cb_dissatisfied": 1,

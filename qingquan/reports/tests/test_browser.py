@@ -78,7 +78,7 @@ def test_supervisor_drills_down_and_downloads_excel(
     row = [c.value for c in sheet[4]]
     assert row[2] == int(created) and row[3] == int(done)
     assert row[4] == pytest.approx(0.5)
-    assert row[11] == int(unreachable)
+    assert row[12] == int(unreachable)  # after the "late" column
     by_label = {r[0].value: r for r in sheet.iter_rows(min_row=5)}
     assert len(by_label) == 2
     phone_row = next(r for r in by_label.values() if r[2].value == 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import socket
 from email import message_from_bytes
 from typing import Any
@@ -59,7 +60,9 @@ def test_bad_drill_parameters_are_400(client: Any, people: Any) -> None:
     client.force_login(people["supervisor"])
     assert client.get("/reports/drill/?metric=nothing").status_code == 400
     assert client.get("/reports/drill/?metric=created&by=agent&key=abc").status_code == 400
-    assert client.get("/reports/drill/?metric=contacts&by=kind&key=bill").status_code == 400
+    # Contacts split by kind through the cases they were about.
+    assert client.get("/reports/drill/?metric=contacts&by=kind&key=bill").status_code == 200
+    assert client.get("/reports/drill/?metric=contacts&by=department&key=x").status_code == 400
     assert client.get("/reports/drill/?metric=contacts&by=agent&key=x").status_code == 200
     assert client.get("/reports/drill/?metric=created&by=agent&key=").status_code == 400
     assert client.get("/reports/drill/?metric=created&date=2026-02-30").status_code == 400
@@ -86,10 +89,28 @@ def test_excel_matches_the_page(client: Any, crafted: Any, people: Any) -> None:
     assert overall["Closure rate"] == pytest.approx(0.6)
     assert overall["Unreachable"] == 1
     assert overall["Callback satisfaction"] == pytest.approx(2 / 3)
+    assert (overall["Resolved on time"], overall["Late (deadline passed unresolved)"]) == (1, 3)
+    assert overall["On-time rate"] == pytest.approx(1 / 4)
     by = {row[0].value: [c.value for c in row] for row in sheet.iter_rows(min_row=5)}
     assert set(by) == {"Phone", "WeChat"}
     previous = book.worksheets[1]
     assert previous.max_row == 3
+
+
+def test_volume_by_kind_counts_the_contacts_about_each_kind(
+    client: Any, crafted: Any, people: Any
+) -> None:
+    """受理量 by kind: the contacts about cases of the kind (was 0 for every kind)."""
+    from openpyxl import load_workbook
+
+    client.force_login(people["supervisor"])
+    response = client.get(f"/reports/export.xlsx?{MARCH_Q}&by=kind", HTTP_ACCEPT_LANGUAGE="en")
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    volume = {row[0].value: row[1].value for row in sheet.iter_rows(min_row=5)}
+    assert volume == {"水费查询": 1, "投诉": 1, "业务咨询": 3, "报修": 0}
+    page = client.get(f"/reports/?{MARCH_Q}&by=kind").content.decode()
+    row = page[page.index('data-key="consultation"') :]
+    assert re.search(r"<td>业务咨询</td>\s*<td><a [^>]*metric=contacts[^>]*>3</a>", row)
 
 
 def test_pdf(client: Any, crafted: Any, people: Any) -> None:
@@ -166,6 +187,7 @@ def test_public_commitments_page(client: Any, crafted: Any, at: Any, kind: Any) 
     assert response.status_code == 200
     html = response.content.decode()
     assert "咨询一个工作日内答复" in html and "未发布" not in html
-    # Consultations resolved in March: a (on time), b (late) → 50 %; satisfaction 2/3.
-    assert "50.0%" in html and "66.67%" in html
+    # Consultations in March: a on time; b and f late (deadlines passed unresolved on 4
+    # and 6 March) → 33.33 %; satisfaction 2/3.
+    assert "33.33%" in html and "66.67%" in html
     assert "13800000000" not in html and crafted["a"].owner.full_name not in html

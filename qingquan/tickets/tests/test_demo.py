@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from qingquan.tickets.demo import seed_tickets
+from qingquan.core.clock import SHANGHAI
+from qingquan.tickets.demo import RECENT_DAYS, seed_tickets
 from qingquan.tickets.models import Ticket
 
 from .conftest import sh
@@ -20,9 +22,12 @@ def test_seed_tickets_makes_consistent_cases(at: Any) -> None:
     now = at(sh(2026, 3, 20, 15))
     areas_seed_ningbo()
     seed_staff(today=now.date())
-    assert seed_tickets(count=80) == 80
+    made = seed_tickets(count=80)
     cases = Ticket.objects.all()
-    assert cases.count() == 80
+    assert cases.count() == made > 80  # 80 recent ones and a year of history
+    first = now.astimezone(SHANGHAI).date() - dt.timedelta(days=RECENT_DAYS - 1)
+    recent = cases.filter(created_at__gte=dt.datetime.combine(first, dt.time(), tzinfo=SHANGHAI))
+    assert recent.count() == 80
     states = set(cases.values_list("state", flat=True))
     assert {"resolved", "closed", "in_progress"} <= states
     for case in cases:

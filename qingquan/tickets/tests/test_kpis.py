@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from qingquan.tickets import kpis, services
+from qingquan.tickets import kpis, services, tasks
 
 from .conftest import sh
 
@@ -42,6 +42,8 @@ def crafted(at: Any, new_case: Any, people: Any) -> dict[str, Any]:
         "e": resolve(e, sh(2026, 4, 1, 9)),  # created in March, resolved in April
         "c": c,
     }
+    at(sh(2026, 4, 10, 12))
+    tasks.sweep()  # flags c: its deadline (11 March) passed while it was open
     return cases
 
 
@@ -72,16 +74,23 @@ def test_closure_rate_counts_cases_created_in_the_period(crafted: Any) -> None:
     assert one(feb) == (1, 1, 1.0)
 
 
-def test_on_time_rate_counts_cases_resolved_in_the_period(crafted: Any, people: Any) -> None:
+def test_on_time_rate_counts_each_case_once_open_past_its_deadline_is_late(
+    crafted: Any, people: Any
+) -> None:
+    # March: a on time; b late (deadline 4 March, resolved the 5th); c late (deadline 11
+    # March passed while open). d's deadline passed on 28 February: late in February,
+    # although it was resolved in March.
     numerator, denominator, rate = one(kpis.on_time_rate(**MARCH))
     assert (numerator, denominator) == (1, 3)
     assert rate == pytest.approx(1 / 3)
     by_owner = table(kpis.on_time_rate(**MARCH, by="owner"))
     assert by_owner == {people["agent"].username: (1, 2), people["agent2"].username: (0, 1)}
     assert table(kpis.on_time_rate(**MARCH, by="kind")) == {
+        "bill": (0, 1),
         "consultation": (1, 2),
-        "repair": (0, 1),
     }
+    february = kpis.on_time_rate(start=sh(2026, 2, 1), end=sh(2026, 3, 1))
+    assert one(february) == (0, 1, 0.0)
     april = kpis.on_time_rate(start=sh(2026, 4, 1), end=sh(2026, 5, 1))
     assert one(april) == (1, 1, 1.0)  # the complaint, within 3 working days
 
