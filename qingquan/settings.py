@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "django_htmx",
+    # django-ninja's own Swagger UI files: the API docs work offline (no CDN).
+    "ninja",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -57,7 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "qingquan.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -44,8 +44,13 @@ def home(request: HttpRequest) -> HttpResponse:
         context["on_shift_counts"] = sorted(
             Counter(str(Role(s.assignment.user.role).label) for s in running).items()
         )
+        # Only repair crews: the hotline's agent groups are teams too, but not crews.
         context["crews_on_shift"] = sorted(
-            {str(s.assignment.user.team) for s in running if s.assignment.user.team_id}
+            {
+                str(s.assignment.user.team)
+                for s in running
+                if s.assignment.user.team_id and s.assignment.user.team.is_crew
+            }
             if user.role == Role.DISPATCHER
             else set()
         )

@@ -56,13 +56,19 @@ def test_lockout_after_repeated_failures(page, login, agent):
     assert page.get_by_role("heading", level=1).inner_text() == "账号已锁定"
 
 
-def test_english_ui_on_request(browser, live_server, agent):
+def test_chinese_first_for_an_english_browser_until_the_user_switches(browser, live_server, agent):
     context = browser.new_context(locale="en-US", base_url=live_server.url)
     page = context.new_page()
     page.goto("/login/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.fill("input[name=username]", agent.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    assert page.get_by_test_id("role").inner_text() == "话务员"
+    # The user switches to English; the choice is remembered on the next visit.
+    page.select_option("form.lang select", "en")
+    page.wait_for_load_state()
     assert page.get_by_test_id("role").inner_text() == "Agent"
+    page.goto("/")
     assert page.get_by_role("button", name="Log out").is_visible()
     context.close()

@@ -24,6 +24,7 @@ PAYLOAD = {"kind": "consultation", "channel": "phone", "subject": "水压小", "
 
 def client_for(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(user)
     return client
 
