@@ -47,12 +47,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
-    "axes",
+    "qingquan.core.apps.AxesConfig",
     "django_htmx",
     # django-ninja's own Swagger UI files: the API docs work offline (no CDN).
     "ninja",
     "django_tasks",
-    "django_tasks_db",
+    "qingquan.core.apps.TasksDatabaseConfig",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from qingquan.core import clock
+from qingquan.core import audit_text, clock
 from qingquan.core.models import AuditEvent
 from qingquan.staff import selectors, services
 from qingquan.staff.access import can, navigation_for, require
@@ -55,7 +55,10 @@ def home(request: HttpRequest) -> HttpResponse:
             else set()
         )
     if can(user, "audit.view"):
-        context["recent_audit"] = AuditEvent.objects.select_related("actor")[:8]
+        recent = list(AuditEvent.objects.select_related("actor")[:8])
+        for event in recent:
+            event.sentence = audit_text.describe(event)  # type: ignore[attr-defined]
+        context["recent_audit"] = recent
         context["staff_count"] = User.objects.filter(is_active=True).count()
     if user.team_id:
         context["teammates"] = (
