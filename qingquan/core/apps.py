@@ -32,4 +32,4 @@ class TasksDatabaseConfig(tasks_db_apps.TasksAppConfig):
     """django-tasks' database backend (background task results) under a translated name."""
 
     default = False
-    verbose_name = _("Background tasks")
+    verbose_name = _("Background tasks")  # type: ignore[assignment]

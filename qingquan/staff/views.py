@@ -49,7 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
             {
                 str(s.assignment.user.team)
                 for s in running
-                if s.assignment.user.team_id and s.assignment.user.team.is_crew
+                if s.assignment.user.team is not None and s.assignment.user.team.is_crew
             }
             if user.role == Role.DISPATCHER
             else set()

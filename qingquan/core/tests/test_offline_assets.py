@@ -20,7 +20,7 @@ def test_swagger_ui_is_served_from_our_own_static_files(administrator: Any, docs
         assert f"/static/{asset}" in html
         response = client.get(f"/static/{asset}")
         assert response.status_code == 200, asset
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        body = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
         assert len(body) > 1000
 
 
