@@ -44,6 +44,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("dispatcher", "case-page-dispatcher", "{case}"),
     ("crew", "crew-queue", "/cases/"),
     ("crew", "case-page-crew", "{case}"),
+    ("crew", "case-action-form-crew", "{case}"),  # "-form": its first step's form opened
     ("admin", "home-admin", "/"),
     ("admin", "audit-log", "/audit/"),
     ("admin", "admin-home", "/admin/"),
@@ -57,6 +58,7 @@ REFRESH = {
     "dispatcher-queue",
     "case-page-dispatcher",
     "case-page-crew",
+    "case-action-form-crew",
     "case-page-agent",
     "audit-log",
     "home-admin",
@@ -108,6 +110,8 @@ def main() -> None:
                             continue
                         page.goto(args.base + path.replace("{case}", case))
                         page.wait_for_load_state("networkidle")
+                        if "-form" in name and page.locator("details.act summary").count():
+                            page.locator("details.act summary").first.click()
                         if args.out:
                             args.out.mkdir(parents=True, exist_ok=True)
                             page.screenshot(path=str(args.out / f"{name}.{language}.{size}.png"))
