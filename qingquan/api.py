@@ -68,7 +68,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
         "extension": user.extension,
         "shift": (
             {
-                "name": shift.assignment.shift.name,
+                "name": shift.assignment.shift.label,
                 "starts": shift.starts.isoformat(),
                 "ends": shift.ends.isoformat(),
                 "running": shift.running,

@@ -47,17 +47,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
-    "axes",
+    "qingquan.core.apps.AxesConfig",
     "django_htmx",
+    # django-ninja's own Swagger UI files: the API docs work offline (no CDN).
+    "ninja",
     "django_tasks",
-    "django_tasks_db",
+    "qingquan.core.apps.TasksDatabaseConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "qingquan.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

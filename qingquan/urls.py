@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.static import serve
 
 from qingquan.api import api
@@ -26,6 +28,8 @@ urlpatterns = [
     path("reports/", include("qingquan.reports.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
+    path("favicon.ico", RedirectView.as_view(url=static("qingquan/favicon.svg"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("api/partner/v1/", partner_api.urls),

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from qingquan.core import services
 from qingquan.core.models import AuditEvent, CalendarDay
@@ -60,7 +61,7 @@ class AuditEventAdmin(CapabilityAdmin):
     """The audit log: administrators search it; nobody edits or deletes it."""
 
     view_capability = "audit.view"
-    list_display = ["at", "actor_label", "action", "object_type", "object_repr"]
+    list_display = ["at", "what"]
     list_filter = ["action", "object_type"]
     search_fields = ["action", "object_repr", "actor_label", "object_id", "note"]
     date_hierarchy = "at"
@@ -82,6 +83,12 @@ class AuditEventAdmin(CapabilityAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("What happened"))
+    def what(self, obj: AuditEvent) -> str:
+        from qingquan.core.audit_text import describe
+
+        return describe(obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,6 +1,8 @@
+from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
+from django_tasks_db import apps as tasks_db_apps
 
 
 class CoreConfig(AppConfig):
@@ -17,3 +19,17 @@ class QingquanAdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "qingquan.core.admin_site.QingquanAdminSite"
+
+
+class AxesConfig(axes_apps.AppConfig):
+    """django-axes (login lockouts) under a translated name in the admin."""
+
+    default = False
+    verbose_name = _("Login lockouts")
+
+
+class TasksDatabaseConfig(tasks_db_apps.TasksAppConfig):
+    """django-tasks' database backend (background task results) under a translated name."""
+
+    default = False
+    verbose_name = _("Background tasks")  # type: ignore[assignment]

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 
+from qingquan.core import audit_text
 from qingquan.core.models import AuditEvent
 from qingquan.staff.access import require
 
@@ -26,7 +27,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if until:
         events = events.filter(at__date__lte=until)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+    for event in page:
+        event.sentence = audit_text.describe(event)  # type: ignore[attr-defined]
+        event.changes = audit_text.changes(event)  # type: ignore[attr-defined]
+    codes = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+    actions = [(code, audit_text.action_label(code)) for code in codes]
     return render(
         request,
         "core/audit_log.html",

@@ -30,6 +30,18 @@ def normalise(raw: str) -> tuple[str, str]:
     return e164, re.sub(r"\D", "", national)
 
 
+def is_mobile(raw: str) -> bool:
+    """True for a mobile number, False for a landline (fixed line) or an invalid number."""
+    try:
+        number = parse(raw)
+    except ValidationError:
+        return False
+    return phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+
+
 def try_normalise(raw: str) -> tuple[str, str] | None:
     """Like `normalise`, but None instead of an error (for lookups of free text)."""
     try:

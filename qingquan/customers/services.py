@@ -129,7 +129,7 @@ def registry_rows_import(
             CustomerPhone,
             ["id", "customer_id", "number", "national_digits", "label", "is_primary"],
             [
-                (pk, ids[index], number, digits, PhoneLabel.MOBILE.value, primary)
+                (pk, ids[index], number, digits, str(default_label(number)), primary)
                 for pk, (index, number, digits, primary) in zip(phone_ids, phones, strict=True)
             ],
         )
@@ -184,6 +184,15 @@ def bills_import(
             rows=rows,
         )
     return ids
+
+
+def default_label(number: str, customer: Customer | None = None) -> str:
+    """The label a phone number gets when nobody chose one: landlines are never "mobile"."""
+    if phones.is_mobile(number):
+        return PhoneLabel.MOBILE
+    if customer is not None and customer.kind == CustomerKind.ORGANISATION:
+        return PhoneLabel.WORK
+    return PhoneLabel.HOME
 
 
 # Customers -------------------------------------------------------------------------------
@@ -253,10 +262,14 @@ def phone_add(
     actor: Any,
     customer: Customer,
     number: str,
-    label: str = PhoneLabel.MOBILE,
+    label: str = "",
     is_primary: bool = False,
 ) -> CustomerPhone:
-    """Add a phone number to a customer, normalised; refuses a number they already have."""
+    """Add a phone number to a customer, normalised; refuses a number they already have.
+
+    Without a label, the number says it: a mobile number is "mobile", a landline is a
+    home phone (a work phone for an organisation)."""
+    label = label or default_label(number, customer)
     phone = CustomerPhone(customer=customer, number=number, label=label, is_primary=is_primary)
     phone.clean()
     if CustomerPhone.objects.filter(customer=customer, number=phone.number).exists():

@@ -142,47 +142,133 @@ class NavItem:
     label: Any
     capability: str
     description: Any = ""
+    group: str = ""  # a key of NAV_GROUPS: shown in that group's drop-down menu
+
+
+# The drop-down menus of the main navigation (so that every role's menu fits one line).
+NAV_GROUPS: dict[str, Any] = {
+    "cases": _("Cases"),
+    "calls": _("Calls"),
+    "knowledge": _("Knowledge"),
+    "management": _("Management"),
+}
 
 
 NAVIGATION: list[NavItem] = [
     NavItem("home", _("Home"), "home.view", _("Your shift and what to do next")),
+    NavItem("tickets:mine", _("My cases"), "tickets.view", _("Cases you own or handle"), "cases"),
     NavItem(
-        "customers:search",
-        _("Customers"),
-        "customers.view",
-        _("Find a caller by phone, account number or address"),
-    ),
-    NavItem("tickets:mine", _("My cases"), "tickets.view", _("Cases you own or handle")),
-    NavItem("tickets:new", _("New case"), "tickets.create", _("Record a contact and open a case")),
-    NavItem("console:home", _("Console"), "console.use", _("Calls, screen pop and fast intake")),
-    NavItem("console:cases", _("Case search"), "console.use", _("My cases, my team, search")),
-    NavItem("console:wallboard", _("Wallboard"), "wallboard.view", _("Live hotline status")),
-    NavItem(
-        "knowledge:index", _("Knowledge base"), "knowledge.view", _("Answers to common questions")
+        "tickets:new",
+        _("New case"),
+        "tickets.create",
+        _("Record a contact and open a case"),
+        "cases",
     ),
     NavItem(
-        "knowledge:review",
-        _("Knowledge proposals"),
-        "knowledge.publish",
-        _("Review and publish article edits"),
+        "console:cases", _("Case search"), "console.use", _("My cases, my team, search"), "cases"
+    ),
+    NavItem(
+        "surveys:mine",
+        _("My callbacks"),
+        "surveys.callback",
+        _("Follow-up calls due and overdue"),
+        "cases",
+    ),
+    NavItem(
+        "console:home",
+        _("Console"),
+        "console.use",
+        _("Calls, screen pop and fast intake"),
+        "calls",
+    ),
+    NavItem(
+        "console:wallboard", _("Wallboard"), "wallboard.view", _("Live hotline status"), "calls"
     ),
     NavItem(
         "telephony:simulator",
         _("Call simulator"),
         "telephony.simulate",
         _("Demo tool: post call events"),
+        "calls",
     ),
     NavItem(
-        "surveys:mine", _("My callbacks"), "surveys.callback", _("Follow-up calls due and overdue")
+        "customers:search",
+        _("Customers"),
+        "customers.view",
+        _("Find a caller by phone, account number or address"),
     ),
     NavItem(
-        "reports:kpis", _("Statistics"), "reports.view", _("KPIs, charts, drill-down, exports")
+        "knowledge:index",
+        _("Knowledge base"),
+        "knowledge.view",
+        _("Answers to common questions"),
+        "knowledge",
     ),
-    NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift")),
-    NavItem("audit", _("Audit log"), "audit.view", _("Every change, who made it and when")),
-    NavItem("admin:index", _("Management screens"), "admin.site", _("Records and settings")),
-    NavItem("password_change", _("Change password"), "profile.password", _("Your login password")),
+    NavItem(
+        "knowledge:review",
+        _("Knowledge proposals"),
+        "knowledge.publish",
+        _("Review and publish article edits"),
+        "knowledge",
+    ),
+    NavItem(
+        "reports:kpis",
+        _("Statistics"),
+        "reports.view",
+        _("KPIs, charts, drill-down, exports"),
+        "management",
+    ),
+    NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift"), "management"),
+    NavItem(
+        "audit", _("Audit log"), "audit.view", _("Every change, who made it and when"), "management"
+    ),
+    NavItem(
+        "admin:index",
+        _("Management screens"),
+        "admin.site",
+        _("Records and settings"),
+        "management",
+    ),
+    NavItem(
+        "password_change",
+        _("Change password"),
+        "profile.password",
+        _("Your login password"),
+        "account",
+    ),
 ]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One place on the navigation bar: a link, or a drop-down group of links."""
+
+    label: Any
+    items: tuple[NavItem, ...]
+
+    @property
+    def is_menu(self) -> bool:
+        return len(self.items) > 1
+
+
+def navigation_bar(user: Any) -> list[NavEntry]:
+    """The navigation bar of `user`: groups become drop-down menus, and a group holding a
+    single entry for this role is shown as that plain link. Account entries (password)
+    live in the user menu, not on the bar."""
+    entries: list[NavEntry] = []
+    where: dict[str, int] = {}
+    for item in navigation_for(user):
+        if item.group == "account":
+            continue
+        if not item.group:
+            entries.append(NavEntry(item.label, (item,)))
+            continue
+        if item.group not in where:
+            where[item.group] = len(entries)
+            entries.append(NavEntry(NAV_GROUPS[item.group], ()))
+        index = where[item.group]
+        entries[index] = NavEntry(entries[index].label, (*entries[index].items, item))
+    return entries
 
 
 def navigation_for(user: Any) -> list[NavItem]:

@@ -105,7 +105,11 @@ class TeamAdmin(CapabilityAdmin):
 class ShiftAdmin(CapabilityAdmin):
     view_capability = "roster.view"
     change_capability = "staff.manage"
-    list_display = ["code", "name", "starts", "ends"]
+    list_display = ["shown_name", "starts", "ends"]
+
+    @admin.display(description=_("shift"), ordering="starts")
+    def shown_name(self, obj: Shift) -> str:
+        return obj.label
 
 
 @admin.register(ShiftAssignment)

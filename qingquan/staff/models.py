@@ -103,6 +103,17 @@ class User(AbstractUser):
         return str(Role(self.role).label)
 
 
+# The standard shifts of the hotline and the crews, named in both languages.
+SHIFT_LABELS: dict[str, Any] = {
+    "early": _("Early shift"),
+    "late": _("Late shift"),
+    "night": _("Night shift"),
+    "office": _("Office hours"),
+    "crew-day": _("Crew day shift"),
+    "crew-night": _("Crew night shift"),
+}
+
+
 class Shift(models.Model):
     """A recurring shift pattern, e.g. 早班 08:00–16:00; may end after midnight."""
 
@@ -117,7 +128,14 @@ class Shift(models.Model):
         ordering = ["starts"]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.starts:%H:%M}–{self.ends:%H:%M}"
+        return f"{self.label} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+    @property
+    def label(self) -> str:
+        """The shift's name in the reader's language: the standard shifts by their code,
+        others by the name an administrator gave them."""
+        known = SHIFT_LABELS.get(self.code)
+        return str(known) if known is not None else self.name
 
     @property
     def crosses_midnight(self) -> bool:
@@ -161,4 +179,4 @@ class ShiftAssignment(models.Model):
         indexes = [models.Index(fields=["date", "shift"])]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.shift.name} {self.user}"
+        return f"{self.date} {self.shift.label} {self.user}"

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from qingquan.core import clock
+from qingquan.core import audit_text, clock
 from qingquan.core.models import AuditEvent
 from qingquan.staff import selectors, services
 from qingquan.staff.access import can, navigation_for, require
@@ -44,13 +44,21 @@ def home(request: HttpRequest) -> HttpResponse:
         context["on_shift_counts"] = sorted(
             Counter(str(Role(s.assignment.user.role).label) for s in running).items()
         )
+        # Only repair crews: the hotline's agent groups are teams too, but not crews.
         context["crews_on_shift"] = sorted(
-            {str(s.assignment.user.team) for s in running if s.assignment.user.team_id}
+            {
+                str(s.assignment.user.team)
+                for s in running
+                if s.assignment.user.team is not None and s.assignment.user.team.is_crew
+            }
             if user.role == Role.DISPATCHER
             else set()
         )
     if can(user, "audit.view"):
-        context["recent_audit"] = AuditEvent.objects.select_related("actor")[:8]
+        recent = list(AuditEvent.objects.select_related("actor")[:8])
+        for event in recent:
+            event.sentence = audit_text.describe(event)  # type: ignore[attr-defined]
+        context["recent_audit"] = recent
         context["staff_count"] = User.objects.filter(is_active=True).count()
     if user.team_id:
         context["teammates"] = (

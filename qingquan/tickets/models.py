@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from qingquan.core import sla
 from qingquan.staff.roles import DepartmentKind
@@ -618,7 +619,8 @@ class TicketEvent(models.Model):
 
     class Visibility(models.TextChoices):
         INTERNAL = "internal", _("Internal")
-        CUSTOMER = "customer", _("Customer")
+        # A context: "Customer" alone is the callbacks list's customer column (用户).
+        CUSTOMER = "customer", pgettext_lazy("visibility", "Customer")
 
     ticket = models.ForeignKey(
         Ticket, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events"

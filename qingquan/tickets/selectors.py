@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, When
 
 from qingquan.core import clock
 from qingquan.staff.access import can
 from qingquan.tickets import clocks
 from qingquan.tickets.errors import NotAllowed
-from qingquan.tickets.models import CaseKind, Contact, Ticket, TicketQuerySet
+from qingquan.tickets.models import CaseKind, Contact, Priority, Ticket, TicketQuerySet
 
 
 def tickets_visible_to(user: Any) -> TicketQuerySet:
@@ -75,8 +75,19 @@ def handled_by(user: Any) -> TicketQuerySet:
         scope |= Q(department_id=user.department_id)
     if user.team_id:
         scope |= Q(team_id=user.team_id)
+    # Most pressing first: urgent bursts (1-hour arrival) before next-day enquiries.
+    rank = Case(
+        When(priority=Priority.URGENT, then=0),
+        When(priority=Priority.HIGH, then=1),
+        When(priority=Priority.NORMAL, then=2),
+        default=3,
+        output_field=IntegerField(),
+    )
     return (
-        tickets_visible_to(user).open().filter(scope).order_by("resolution_deadline", "created_at")
+        tickets_visible_to(user)
+        .open()
+        .filter(scope)
+        .order_by(rank, F("arrival_due").asc(nulls_last=True), "resolution_deadline", "created_at")
     )
 
 

@@ -29,7 +29,7 @@ from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
 from qingquan.staff.access import CAPABILITIES, can
 from qingquan.staff.models import Department, Team, User
-from qingquan.tickets import clocks, reference
+from qingquan.tickets import clocks, reference, rules
 from qingquan.tickets.errors import IllegalTransition, InvalidInput, NotAllowed, StaleVersion
 from qingquan.tickets.models import (
     DONE_STATES,
@@ -52,28 +52,6 @@ from qingquan.tickets.models import (
 S = TicketState
 Visibility = TicketEvent.Visibility
 
-# Which states each step may start from. Steps not changing the state are listed too,
-# so "may I do X now?" has one answer for the API, the pages and the admin.
-ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    "dispatch": (S.RECEIVED, S.RETURNED),
-    "transfer": (S.DISPATCHED, S.IN_PROGRESS),
-    "accept": (S.DISPATCHED,),
-    "arrive": (S.DISPATCHED, S.IN_PROGRESS),
-    "resolve": OPEN_STATES,
-    "return": (S.DISPATCHED, S.IN_PROGRESS),
-    "callback": (S.RESOLVED,),
-    "close": (S.RESOLVED,),
-    "reopen": DONE_STATES,
-    "pause": OPEN_STATES,
-    "resume": OPEN_STATES,
-    "extension_request": OPEN_STATES,
-    "extension_decide": OPEN_STATES,
-    "escalate": OPEN_STATES,
-    "remind": OPEN_STATES,
-    "change_owner": (*OPEN_STATES, *DONE_STATES),
-    "merge": OPEN_STATES,
-}
-
 TRACKED_FIELDS = (
     "state",
     "owner",
@@ -91,90 +69,19 @@ TRACKED_FIELDS = (
 
 
 # ---------------------------------------------------------------------------
-# Who may act on a case
+# Who may act on a case: the one table in `rules`
 # ---------------------------------------------------------------------------
 
-
-def is_owner_side(user: Any, ticket: Ticket) -> bool:
-    """The owner, or a supervisor acting for the hotline."""
-    return user is not None and (ticket.owner_id == user.pk or can(user, "tickets.supervise"))
-
-
-def is_handler(user: Any, ticket: Ticket) -> bool:
-    """A member of the department or crew the case currently sits with (or a supervisor)."""
-    if user is None:
-        return False
-    if can(user, "tickets.supervise"):
-        return True
-    if not can(user, "tickets.work"):
-        return False
-    if ticket.team_id is not None and user.team_id == ticket.team_id:
-        return True
-    return ticket.department_id is not None and user.department_id == ticket.department_id
-
-
-def _may(actor: Any, ticket: Ticket, *, owner: bool = False, handler: bool = False) -> None:
-    if actor is None:  # the system
-        return
-    if owner and is_owner_side(actor, ticket):
-        return
-    if handler and is_handler(actor, ticket):
-        return
-    raise NotAllowed(_("You may not do this to case %(number)s.") % {"number": ticket.number})
+allowed_actions = rules.allowed_actions
+is_owner_side = rules.is_owner_side
+is_handler = rules.is_handler
+_open_pause_exists = rules.open_pause_exists
+ALLOWED_FROM = rules.ALLOWED_FROM
 
 
 def _require(actor: Any, capability: str) -> None:
     if actor is not None and not can(actor, capability):
         raise NotAllowed(_("Your role may not do this (%(cap)s).") % {"cap": capability})
-
-
-def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
-    """The steps `user` may take on `ticket` now (for buttons and forms)."""
-    result = []
-    paused: list[bool] = []
-
-    def open_pause() -> bool:
-        if not paused:
-            paused.append(_open_pause_exists(ticket))
-        return paused[0]
-
-    checks = {
-        "dispatch": lambda: can(user, "tickets.dispatch") and is_owner_side(user, ticket),
-        "transfer": lambda: is_owner_side(user, ticket) or is_handler(user, ticket),
-        "accept": lambda: is_handler(user, ticket),
-        "arrive": lambda: is_handler(user, ticket) and ticket.arrival_deadline is not None,
-        "resolve": lambda: is_owner_side(user, ticket) or is_handler(user, ticket),
-        "return": lambda: is_handler(user, ticket),
-        "callback": lambda: is_owner_side(user, ticket),
-        "close": lambda: is_owner_side(user, ticket),
-        "reopen": lambda: is_owner_side(user, ticket),
-        "pause": lambda: (
-            (is_owner_side(user, ticket) or is_handler(user, ticket)) and not open_pause()
-        ),
-        "resume": lambda: (
-            (is_owner_side(user, ticket) or is_handler(user, ticket)) and open_pause()
-        ),
-        "extension_request": lambda: is_handler(user, ticket) or is_owner_side(user, ticket),
-        "extension_decide": lambda: (
-            can(user, "tickets.supervise")
-            and not getattr(ticket, "_just_created", False)
-            and ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists()
-        ),
-        "escalate": lambda: can(user, "tickets.supervise"),
-        "remind": lambda: is_owner_side(user, ticket),
-        "change_owner": lambda: can(user, "tickets.change_owner"),
-        "merge": lambda: is_owner_side(user, ticket) and not ticket.parent_id,
-    }
-    for action, check in checks.items():
-        if ticket.state in ALLOWED_FROM[action] and check():
-            result.append(action)
-    return result
-
-
-def _open_pause_exists(ticket: Ticket) -> bool:
-    if getattr(ticket, "_just_created", False):  # set by ticket_create: no pauses yet
-        return False
-    return ticket.pauses.filter(ended_at__isnull=True).exists()
 
 
 # ---------------------------------------------------------------------------
@@ -207,15 +114,6 @@ def _lock(ticket: Ticket | int, version: int | None) -> Ticket:
             ticket=locked,
         )
     return locked
-
-
-def _check_state(ticket: Ticket, action: str) -> None:
-    if ticket.state not in ALLOWED_FROM[action]:
-        raise IllegalTransition(
-            _("Case %(number)s is %(state)s: “%(action)s” is not possible now.")
-            % {"number": ticket.number, "state": ticket.get_state_display(), "action": action},
-            ticket=ticket,
-        )
 
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -723,9 +621,7 @@ def ticket_dispatch(
     Without a target the kind's responsible department is used. The owner stays.
     """
     ticket = _lock(ticket, version)
-    _check_state(ticket, "dispatch")
-    _require(actor, "tickets.dispatch")
-    _may(actor, ticket, owner=True)
+    rules.authorize(actor, ticket, "dispatch")
     if department is None and team is None:
         department = ticket.kind.responsible_department()
     department, team = _target(department, team)
@@ -764,8 +660,7 @@ def ticket_transfer(
 ) -> Ticket:
     """Transfer (转办) a case to another department or crew; the owner stays (R-INTAKE-3)."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "transfer")
-    _may(actor, ticket, owner=True, handler=True)
+    rules.authorize(actor, ticket, "transfer")
     department, team = _target(department, team)
     if department.pk == ticket.department_id and (team.pk if team else None) == ticket.team_id:
         raise InvalidInput(
@@ -804,8 +699,7 @@ def ticket_transfer(
 def ticket_accept(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
     """The department or crew takes the case on (办理中)."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "accept")
-    _may(actor, ticket, handler=True)
+    rules.authorize(actor, ticket, "accept")
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     ticket.state = S.IN_PROGRESS
     ticket.assignee = actor
@@ -825,10 +719,7 @@ def ticket_accept(*, actor: Any, ticket: Ticket, version: int | None, note: str 
 def ticket_arrive(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
     """Record the crew's arrival on site (repairs: the arrival time limit)."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "arrive")
-    _may(actor, ticket, handler=True)
-    if ticket.arrived_at is not None:
-        raise IllegalTransition(_("The crew's arrival is already recorded."), ticket=ticket)
+    rules.authorize(actor, ticket, "arrive")
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     ticket.arrived_at = now
     if ticket.state == S.DISPATCHED:
@@ -853,8 +744,7 @@ def ticket_arrive(*, actor: Any, ticket: Ticket, version: int | None, note: str 
 def ticket_return(*, actor: Any, ticket: Ticket, version: int | None, reason: str) -> Ticket:
     """A department returns a wrongly dispatched case (退单) to the hotline, with a reason."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "return")
-    _may(actor, ticket, handler=True)
+    rules.authorize(actor, ticket, "return")
     reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why the case is returned."))
@@ -926,8 +816,7 @@ def ticket_resolve(*, actor: Any, ticket: Ticket, version: int | None, resolutio
     """Resolve (办结) a case; its clock stops. Cases merged into it are resolved with it,
     and each of their owners is told (R-REP-2)."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "resolve")
-    _may(actor, ticket, owner=True, handler=True)
+    rules.authorize(actor, ticket, "resolve")
     resolution = _clean(resolution, field="resolution")
     if not resolution:
         raise InvalidInput(_("Describe how the case was resolved."))
@@ -967,8 +856,7 @@ def ticket_callback_record(
     """Record the owner's follow-up call (回访). A call that reached the customer closes
     the case; an unreachable one is recorded and the case stays resolved for another try."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "callback")
-    _may(actor, ticket, owner=True)
+    rules.authorize(actor, ticket, "callback")
     if outcome not in CallbackOutcome.values:
         raise InvalidInput(_("Unknown callback outcome %(outcome)s.") % {"outcome": outcome})
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
@@ -992,8 +880,7 @@ def ticket_callback_record(
 def ticket_close(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
     """Close a resolved case without a callback (e.g. the customer asked not to be called)."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "close")
-    _may(actor, ticket, owner=True)
+    rules.authorize(actor, ticket, "close")
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     ticket.state = S.CLOSED
     ticket.closed_at = now
@@ -1017,8 +904,7 @@ def ticket_reopen(*, actor: Any, ticket: Ticket, version: int | None, reason: st
     reopened). The first breach, if any, stays recorded for the KPIs.
     """
     ticket = _lock(ticket, version)
-    _check_state(ticket, "reopen")
-    _may(actor, ticket, owner=True)
+    rules.authorize(actor, ticket, "reopen")
     reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why the case is reopened."))
@@ -1060,15 +946,9 @@ def ticket_pause(
 ) -> Ticket:
     """Pause (挂起) the clock for time outside the utility's control (R-CON-2)."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "pause")
-    _may(actor, ticket, owner=True, handler=True)
+    rules.authorize(actor, ticket, "pause")
     if reason not in PauseReason.values:
         raise InvalidInput(_("Choose why the clock is paused."))
-    if _open_pause_exists(ticket):
-        raise IllegalTransition(
-            _("The clock of case %(number)s is already paused.") % {"number": ticket.number},
-            ticket=ticket,
-        )
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     pause = TicketPause.objects.create(
         ticket=ticket, reason=reason, note=_clean(note, 200), started_at=now, started_by=actor
@@ -1093,8 +973,7 @@ def ticket_pause(
 def ticket_resume(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
     """Resume the paused clock; the deadline moves by the paused counted time."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "resume")
-    _may(actor, ticket, owner=True, handler=True)
+    rules.authorize(actor, ticket, "resume")
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     pause = _end_open_pause(ticket, actor=actor, now=now)
     if pause is None:
@@ -1123,17 +1002,12 @@ def ticket_extension_request(
 ) -> TicketExtension:
     """Ask for more time (延期) on the case's clock; a supervisor decides."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "extension_request")
-    _may(actor, ticket, owner=True, handler=True)
+    rules.authorize(actor, ticket, "extension_request")
     reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why more time is needed."))
     if seconds <= 0 or seconds > 366 * 86400:
         raise InvalidInput(_("Ask for a positive extension of at most a year."))
-    if ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists():
-        raise IllegalTransition(
-            _("An extension request is already waiting for a decision."), ticket=ticket
-        )
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     extension = TicketExtension.objects.create(
         ticket=ticket, seconds=seconds, reason=reason, requested_by=actor, requested_at=now
@@ -1163,8 +1037,7 @@ def ticket_extension_decide(
 ) -> Ticket:
     """Approve or refuse a pending extension; an approval adds its time to the budget."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "extension_decide")
-    _require(actor, "tickets.supervise")
+    rules.authorize(actor, ticket, "extension_decide")
     extension = TicketExtension.objects.select_for_update().get(pk=extension.pk)
     if extension.ticket_id != ticket.pk:
         raise InvalidInput(_("This extension request belongs to another case."))
@@ -1215,8 +1088,7 @@ def ticket_escalate(*, actor: Any, ticket: Ticket, version: int | None, note: st
     """Escalate (督办): a supervisor puts the case under supervision; handlers and owner
     are told."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "escalate")
-    _require(actor, "tickets.supervise")
+    rules.authorize(actor, ticket, "escalate")
     note = _clean(note)
     if not note:
         raise InvalidInput(_("Say what the escalation asks for."))
@@ -1246,8 +1118,7 @@ def ticket_escalate(*, actor: Any, ticket: Ticket, version: int | None, note: st
 def ticket_remind(*, actor: Any, ticket: Ticket, version: int | None, note: str = "") -> Ticket:
     """Remind (催办) the people the case sits with; the owner chases on the caller's behalf."""
     ticket = _lock(ticket, version)
-    _check_state(ticket, "remind")
-    _may(actor, ticket, owner=True)
+    rules.authorize(actor, ticket, "remind")
     handlers = handlers_of(ticket)
     if not handlers:
         raise IllegalTransition(_("The case is with nobody yet: dispatch it first."), ticket=ticket)
@@ -1278,11 +1149,10 @@ def ticket_change_owner(
     *, actor: Any, ticket: Ticket, version: int | None, owner: User, reason: str
 ) -> Ticket:
     """Give the case a new first-contact owner (supervisors only, with a reason on record)."""
-    _require(actor, "tickets.change_owner")
     if actor is None:
         raise NotAllowed(_("Only a supervisor changes a case's owner."))
     ticket = _lock(ticket, version)
-    _check_state(ticket, "change_owner")
+    rules.authorize(actor, ticket, "change_owner")
     reason = _clean(reason, field="reason")
     if not reason:
         raise InvalidInput(_("Say why the owner changes."))
@@ -1321,22 +1191,13 @@ def ticket_merge(
     The merged case keeps its owner and clock; it is resolved when its parent is.
     """
     ticket = _lock(ticket, version)
-    _check_state(ticket, "merge")
-    _may(actor, ticket, owner=True)
+    rules.authorize(actor, ticket, "merge")
     parent = Ticket.objects.select_for_update().get(pk=parent.pk)
     # Incidents are one level deep: merging into a merged case means into its parent.
     if parent.parent_id is not None:
         parent = Ticket.objects.select_for_update().get(pk=parent.parent_id)
     if parent.pk == ticket.pk:
         raise InvalidInput(_("A case cannot be merged into itself."))
-    if ticket.parent_id is not None:
-        raise IllegalTransition(
-            _("Case %(number)s is already merged.") % {"number": ticket.number}, ticket=ticket
-        )
-    if ticket.children.exists():
-        raise IllegalTransition(
-            _("Other cases are merged into this one: merge the other way."), ticket=ticket
-        )
     if parent.state not in OPEN_STATES:
         raise IllegalTransition(
             _("Case %(number)s is no longer open.") % {"number": parent.number}, ticket=ticket

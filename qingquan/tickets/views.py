@@ -11,7 +11,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from qingquan.customers import selectors as customer_selectors
@@ -85,6 +87,28 @@ def _visible(request: HttpRequest, number: str) -> Ticket:
         raise Http404(number) from None
 
 
+# The case page's button for each step of the rule table (tickets.rules.RULES).
+ACTION_LABELS: dict[str, Any] = {
+    "dispatch": gettext_lazy("Dispatch"),
+    "accept": gettext_lazy("Accept"),
+    "arrive": gettext_lazy("Crew on site"),
+    "resolve": gettext_lazy("Resolve"),
+    "callback": gettext_lazy("Record the callback"),
+    "close": gettext_lazy("Close"),
+    "transfer": gettext_lazy("Transfer"),
+    "return": gettext_lazy("Return to the hotline"),
+    "reopen": gettext_lazy("Reopen"),
+    "pause": gettext_lazy("Pause the clock"),
+    "resume": gettext_lazy("Resume the clock"),
+    "extension_request": gettext_lazy("Ask for more time"),
+    "extension_decide": gettext_lazy("Decide on more time"),
+    "escalate": gettext_lazy("Escalate"),
+    "remind": gettext_lazy("Remind"),
+    "merge": gettext_lazy("Merge"),
+    "change_owner": gettext_lazy("Change owner"),
+}
+
+
 @require("tickets.view")
 def detail(request: HttpRequest, number: str) -> HttpResponse:
     """One case: facts, clock, timeline and the steps the user may take now."""
@@ -97,6 +121,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "pauses": ticket.pauses.all(),
         "children": ticket.children.all(),
         "actions": actions,
+        "action_bar": [(action, ACTION_LABELS[action]) for action in actions],
         "caller_phone": customer_selectors.phone_shown(
             user=request.user, number=ticket.caller_phone
         ),
@@ -216,10 +241,86 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
     except ValueError:
         messages.error(request, _("The form lacks the case version; reload the page."))
         return redirect("tickets:detail", number=number)
+    action = request.POST.get("action", "")
     try:
         service(actor=request.user, ticket=ticket, version=version, **arguments(request, ticket))
     except TicketError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Done."))
+        done = Ticket.objects.select_related("department", "team", "owner", "parent").get(
+            pk=ticket.pk
+        )
+        messages.success(request, confirmation(action, done, request))
     return redirect("tickets:detail", number=number)
+
+
+def _with(ticket: Ticket) -> str:
+    return str(ticket.team or ticket.department or _("the hotline"))
+
+
+def confirmation(action: str, ticket: Ticket, request: HttpRequest) -> str:
+    """What the step did, in words ("已派单至海曙抢修班"), for the message after the step."""
+    number = ticket.number
+    if action == "dispatch":
+        return _("Dispatched to %(target)s.") % {"target": _with(ticket)}
+    if action == "transfer":
+        return _("Transferred to %(target)s.") % {"target": _with(ticket)}
+    if action == "accept":
+        return _("Case %(number)s accepted: you handle it now.") % {"number": number}
+    if action == "arrive":
+        arrived = timezone.localtime(ticket.arrived_at) if ticket.arrived_at else None
+        return _("Crew on site recorded at %(time)s.") % {
+            "time": arrived.strftime("%H:%M") if arrived else "—"
+        }
+    if action == "resolve":
+        return _("Case %(number)s resolved; the owner calls the customer back.") % {
+            "number": number
+        }
+    if action == "return":
+        return _("Case %(number)s returned to the hotline.") % {"number": number}
+    if action == "callback":
+        return _("Callback recorded: %(outcome)s.") % {
+            "outcome": ticket.get_callback_outcome_display() or "—"
+        }
+    if action == "close":
+        return _("Case %(number)s closed.") % {"number": number}
+    if action == "reopen":
+        return _("Case %(number)s reopened; it is back with you at the hotline.") % {
+            "number": number
+        }
+    if action == "pause":
+        return _("Clock of case %(number)s paused.") % {"number": number}
+    if action == "resume":
+        deadline = ticket.resolution_deadline
+        return _("Clock resumed; new deadline %(deadline)s.") % {
+            "deadline": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M") if deadline else "—"
+        }
+    if action == "extension_request":
+        return _("More time asked for; a supervisor decides.")
+    if action == "extension_decide":
+        if request.POST.get("decision") == "approve":
+            return _("Extension approved; new deadline %(deadline)s.") % {
+                "deadline": timezone.localtime(ticket.resolution_deadline).strftime(
+                    "%Y-%m-%d %H:%M"
+                )
+                if ticket.resolution_deadline
+                else "—"
+            }
+        return _("Extension refused.")
+    if action == "escalate":
+        return _("Case %(number)s escalated (level %(level)s).") % {
+            "number": number,
+            "level": ticket.escalation_level,
+        }
+    if action == "remind":
+        return _("Reminder sent to %(target)s.") % {"target": _with(ticket)}
+    if action == "change_owner":
+        return _("%(owner)s now owns case %(number)s.") % {
+            "owner": ticket.owner.get_full_name(),
+            "number": number,
+        }
+    if action == "merge":
+        return _("Merged into case %(parent)s.") % {
+            "parent": ticket.parent.number if ticket.parent else "—"
+        }
+    return _("Done.")

@@ -19,6 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def client_for(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(user)
     return client
 

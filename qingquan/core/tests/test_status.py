@@ -29,6 +29,7 @@ def beat(worker_id: str, seconds_ago: int) -> WorkerHeartbeat:
 
 def get(user: Any, url: str, language: str) -> str:
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.cookies["django_language"] = language  # pages ignore Accept-Language
     client.force_login(user)
     response = client.get(url)
     assert response.status_code == 200

@@ -21,6 +21,9 @@ def _open(browser: Any, live_server: Any, locale: str, username: str) -> Any:
         locale=locale, base_url=live_server.url, viewport={"width": 1366, "height": 768}
     )
     context.set_default_timeout(10_000)
+    # Pages ignore Accept-Language (Chinese first): the language switch's cookie decides.
+    language = "zh-hans" if locale.startswith("zh") else "en"
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
     page = context.new_page()
     page.goto("/login/")
     page.fill("input[name=username]", username)

@@ -176,3 +176,53 @@ def test_lookup_by_phone_is_four_queries(
     assert card.accounts[0].district == "海曙区"
     assert card.accounts[0].tariff
     assert card.kind_label == "Person"
+
+
+def _luminance(image: Any, x: int, y: int) -> int:
+    value = image.getpixel((x, y))
+    return int(value)
+
+
+def test_invoice_pdf_text_never_overlaps_the_qr_code(household: Account, tmp_path: Path) -> None:
+    """Rendered like a reader sees it (pdftoppm), the QR code's dark square holds no word:
+    the buyer's name and tax number used to sit under it."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils (pdftoppm, pdftotext) is not installed")
+    import re
+
+    from PIL import Image
+
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(invoices.invoice_pdf(_paid_invoice(household)))
+    # 72 dpi: one pixel per PDF point, the unit of pdftotext's word boxes.
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-png", "-singlefile", str(path), str(tmp_path / "page")],
+        check=True,
+    )
+    image = Image.open(tmp_path / "page.png").convert("L")
+    width, height = image.size
+    # The QR code: the black pixels of the page's top-left quarter.
+    dark = [
+        (x, y)
+        for x in range(width // 4)
+        for y in range(height // 2)
+        if _luminance(image, x, y) < 10
+    ]
+    assert dark, "no QR code found"
+    qr = (
+        min(x for x, _ in dark),
+        min(y for _, y in dark),
+        max(x for x, _ in dark),
+        max(y for _, y in dark),
+    )
+    assert qr[2] - qr[0] > 40  # about 22 mm
+    subprocess.run(["pdftotext", "-bbox", str(path), str(tmp_path / "words.html")], check=True)
+    words = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        (tmp_path / "words.html").read_text(),
+    )
+    assert any("李桂英" in w[4] for w in words)
+    for x0, y0, x1, y1, text in words:
+        box = (float(x0), float(y0), float(x1), float(y1))
+        apart = box[2] <= qr[0] or box[0] >= qr[2] or box[3] <= qr[1] or box[1] >= qr[3]
+        assert apart, f"“{text}” {box} overlaps the QR code {qr}"

@@ -97,6 +97,7 @@ def test_agents_propose_and_supervisors_publish(agent: Any, supervisor: Any) -> 
 @pytest.mark.django_db
 def test_bad_proposals_are_form_errors(agent: Any) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(agent)
     response = client.post("/knowledge/new/", {"title": "", "topic": "bills", "body": "x"})
     assert response.status_code == 400 and "needs a title" in response.content.decode()

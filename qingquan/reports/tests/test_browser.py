@@ -37,6 +37,7 @@ def test_supervisor_drills_down_and_downloads_excel(
         )
 
     login(people["supervisor"].username)
+    page.click("details.navgroup:has(a[href='/reports/']) > summary")  # the 管理 menu
     page.click("nav.mainnav a[href='/reports/']")
     page.select_option("select[name=by]", "channel")
     page.click("[data-testid=report-form] button[type=submit]")

@@ -78,6 +78,7 @@ def pdf_text(content: bytes, tmp_path: Path) -> str:
 
 def test_pdf_carries_the_chart(client: Any, crafted: Any, people: Any, tmp_path: Path) -> None:
     client.force_login(people["supervisor"])
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     with_chart = client.get(
         "/reports/export.pdf?period=month&date=2026-03-01&by=kind", HTTP_ACCEPT_LANGUAGE="en"
     )

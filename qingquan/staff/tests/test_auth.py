@@ -14,11 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 def post_login(client: Client, username: str, password: str, lang: str = "zh-hans"):
-    return client.post(
-        "/login/",
-        {"username": username, "password": password},
-        HTTP_ACCEPT_LANGUAGE=lang,
-    )
+    client.cookies["django_language"] = lang  # the language switch's choice
+    return client.post("/login/", {"username": username, "password": password})
 
 
 def test_passwords_are_hashed_with_argon2(settings):
@@ -103,10 +100,27 @@ def test_password_change_is_validated_and_audited(agent):
 def test_english_ui_is_complete_on_the_home_page(agent):
     client = Client()
     client.force_login(agent)
-    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies["django_language"] = "en"
+    html = client.get("/").content.decode()
     assert "Hello," in html and "Log out" in html
-    html_zh = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    client.cookies["django_language"] = "zh-hans"
+    html_zh = client.get("/").content.decode()
     assert "您好" in html_zh and "退出登录" in html_zh and "话务员" in html_zh
+
+
+def test_chinese_is_the_default_whatever_the_browser_asks(agent):
+    client = Client()
+    client.force_login(agent)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "您好" in html and 'lang="zh-hans"' in html
+    # The switch is remembered and then wins over the default.
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Hello," in client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    # Machine interfaces keep HTTP's negotiation.
+    machine = Client()
+    machine.force_login(agent)
+    assert machine.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en").json()["role_label"] == "Agent"
+    assert machine.get("/api/v1/me").json()["role_label"] == "话务员"
 
 
 def test_language_switch_sticks(agent):

@@ -56,13 +56,54 @@ def test_lockout_after_repeated_failures(page, login, agent):
     assert page.get_by_role("heading", level=1).inner_text() == "账号已锁定"
 
 
-def test_english_ui_on_request(browser, live_server, agent):
+def test_chinese_first_for_an_english_browser_until_the_user_switches(browser, live_server, agent):
     context = browser.new_context(locale="en-US", base_url=live_server.url)
     page = context.new_page()
     page.goto("/login/")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
     page.fill("input[name=username]", agent.username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    assert page.get_by_test_id("role").inner_text() == "话务员"
+    # The user switches to English; the choice is remembered on the next visit.
+    page.select_option("form.lang select", "en")
+    page.wait_for_load_state()
     assert page.get_by_test_id("role").inner_text() == "Agent"
+    page.goto("/")
     assert page.get_by_role("button", name="Log out").is_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_navigation_fits_one_line_at_1366_for_every_role(
+    browser, live_server, make_user, language
+):
+    context = browser.new_context(
+        locale="zh-CN", base_url=live_server.url, viewport={"width": 1366, "height": 768}
+    )
+    page = context.new_page()
+    for role in Role:
+        user = make_user(role)
+        context.clear_cookies()
+        context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        page.goto("/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("nav.mainnav")
+        bar = page.locator("header.topbar").bounding_box()
+        assert bar["height"] <= 56, f"{role} ({language}): the bar is {bar['height']} px tall"
+        tops = page.locator("nav.mainnav > *").evaluate_all(
+            "items => items.map(i => Math.round(i.getBoundingClientRect().top))"
+        )
+        assert max(tops) - min(tops) <= 4, f"{role} ({language}): several lines {tops}"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1366, f"{role} ({language}): the page scrolls sideways ({width} px)"
+        # Each menu opens and lists its links.
+        for group in page.locator("details.navgroup").all():
+            group.locator("summary").click()
+            assert group.locator(".navmenu a").first.is_visible()
+        page.keyboard.press("Escape")
     context.close()

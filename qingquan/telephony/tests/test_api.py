@@ -21,6 +21,7 @@ SH = dt.timezone(dt.timedelta(hours=8))
 
 def client_for(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(user)
     return client
 

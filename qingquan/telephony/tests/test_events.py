@@ -243,6 +243,7 @@ def test_management_commands_register_a_pbx_and_block_a_number() -> None:
 @pytest.mark.django_db
 def test_supervisor_blocks_and_unblocks_a_number(pbx: Any, agent: Any, supervisor: Any) -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(agent)
     assert client.get("/telephony/blocked/").status_code == 403
     client.force_login(supervisor)

@@ -15,6 +15,7 @@ def test_agent_creates_transfers_and_resolves_a_case(
 ) -> None:
     agent = people["agent"]
     login(agent.username)
+    page.click("details.navgroup:has(a[href='/cases/new/']) > summary")  # the 工单 menu
     page.click("nav.mainnav a[href='/cases/new/']")
     form = page.locator("[data-testid=new-case]")
     form.locator("select[name=kind]").select_option("bill-amount")
@@ -28,14 +29,16 @@ def test_agent_creates_transfers_and_resolves_a_case(
     assert page.locator("[data-testid=deadline]").inner_text().strip()
 
     # Dispatch to the kind's department (billing is preselected), then resolve.
-    dispatch = page.locator("form[data-action=dispatch]")
+    page.click("[data-testid=act-dispatch]")
+    dispatch = page.locator("details[data-action=dispatch] form")
     assert dispatch.locator("select[name=department]").input_value() == str(org["billing"].pk)
     dispatch.locator("input[name=note]").fill("请核查抄表读数")
     dispatch.locator("button[type=submit]").click()
     page.wait_for_selector("[data-testid=timeline] li[data-action=dispatch]")
     assert page.locator("[data-testid=with]").inner_text() == org["billing"].name
 
-    resolve = page.locator("form[data-action=resolve]")
+    page.click("[data-testid=act-resolve]")
+    resolve = page.locator("details[data-action=resolve] form")
     resolve.locator("textarea[name=resolution]").fill("抄表读数有误,已更正并退费")
     resolve.locator("button[type=submit]").click()
     page.wait_for_selector("[data-testid=timeline] li[data-action=resolve]")
@@ -46,6 +49,7 @@ def test_agent_creates_transfers_and_resolves_a_case(
     assert "抄表读数有误" in page.locator("[data-testid=timeline]").inner_text()
 
     # The case is listed on "My cases" only while open; it is resolved now.
+    page.click("details.navgroup:has(a[href='/cases/']) > summary")
     page.click("nav.mainnav a[href='/cases/']")
     assert number not in page.locator("[data-testid=owned]").inner_text()
 

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def client_for(user: Any) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(user)
     return client
 

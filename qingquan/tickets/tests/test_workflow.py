@@ -283,8 +283,12 @@ def test_merged_cases_resolve_with_their_incident(
     late = new_case("repair-no-water", actor=people["agent2"])
     services.ticket_merge(actor=people["agent2"], ticket=late, version=1, parent=calls[0])
     assert Ticket.objects.get(pk=late.pk).parent == incident
-    with pytest.raises(InvalidInput):
+    # An incident with merged cases is merged nowhere (the rule table's condition).
+    with pytest.raises(IllegalTransition, match="merge the other way"):
         services.ticket_merge(actor=people["agent"], ticket=incident, version=1, parent=incident)
+    alone = new_case("repair-no-water", actor=people["agent"])
+    with pytest.raises(InvalidInput, match="into itself"):
+        services.ticket_merge(actor=people["agent"], ticket=alone, version=1, parent=alone)
 
     incident = services.ticket_dispatch(
         actor=people["agent"], ticket=incident, version=1, team=org["crew"]

@@ -1,0 +1,192 @@
+"""The per-case rules: one table saying, for each step, from which states, for whom and
+under which condition of the case it may be taken.
+
+The case page's buttons (`allowed_actions`) and every service (`authorize`) read this
+table and nothing else, so a button is shown exactly when its service would accept the
+step. To add a rule: add or edit a row of `RULES`; the tests in tests/test_rules.py walk
+every row against its service.
+
+A row holds:
+- `states`: the states the step may start from (else `IllegalTransition`, 409);
+- `capability`: a role capability the actor needs (else `NotAllowed`, 403);
+- `who`: the actor's relation to the case, any of them suffices: "owner" (the first-contact
+  owner, or a supervisor acting for the hotline) or "handler" (a member of the department
+  or crew the case sits with, or a supervisor); empty means the capability is enough;
+- `conditions`: facts about the case that must hold (e.g. the crew has not arrived yet),
+  each with the message given when it does not (`IllegalTransition`).
+
+The system (`actor=None`: the sweep, a parent case resolving its children) skips the
+capability and `who` checks but not the states and conditions, which are facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from qingquan.staff.access import can
+from qingquan.tickets.errors import IllegalTransition, NotAllowed
+from qingquan.tickets.models import DONE_STATES, OPEN_STATES, Ticket, TicketExtension, TicketState
+
+S = TicketState
+
+
+def is_owner_side(user: Any, ticket: Ticket) -> bool:
+    """The owner, or a supervisor acting for the hotline."""
+    return user is not None and (ticket.owner_id == user.pk or can(user, "tickets.supervise"))
+
+
+def is_handler(user: Any, ticket: Ticket) -> bool:
+    """A member of the department or crew the case currently sits with (or a supervisor)."""
+    if user is None:
+        return False
+    if can(user, "tickets.supervise"):
+        return True
+    if not can(user, "tickets.work"):
+        return False
+    if ticket.team_id is not None and user.team_id == ticket.team_id:
+        return True
+    return ticket.department_id is not None and user.department_id == ticket.department_id
+
+
+RELATIONS: dict[str, Callable[[Any, Ticket], bool]] = {
+    "owner": is_owner_side,
+    "handler": is_handler,
+}
+
+
+def open_pause_exists(ticket: Ticket) -> bool:
+    """True while the case's clock is paused."""
+    if getattr(ticket, "_just_created", False):  # set by ticket_create: no pauses yet
+        return False
+    return ticket.pauses.filter(ended_at__isnull=True).exists()
+
+
+def _pending_extension(ticket: Ticket) -> bool:
+    if getattr(ticket, "_just_created", False):
+        return False
+    return ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A fact about the case a step needs, with what to say when it does not hold."""
+
+    holds: Callable[[Ticket], bool]
+    refusal: Any  # lazy text; may use %(number)s
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When one step may be taken on a case (see the module docstring)."""
+
+    states: tuple[str, ...]
+    who: tuple[str, ...] = ()
+    capability: str | None = None
+    conditions: tuple[Condition, ...] = field(default=())
+
+
+HAS_ARRIVAL_LIMIT = Condition(
+    lambda t: t.arrival_deadline is not None,
+    gettext_lazy("Case %(number)s has no arrival time limit."),
+)
+NOT_YET_ARRIVED = Condition(
+    lambda t: t.arrived_at is None, gettext_lazy("The crew's arrival is already recorded.")
+)
+NOT_PAUSED = Condition(
+    lambda t: not open_pause_exists(t),
+    gettext_lazy("The clock of case %(number)s is already paused."),
+)
+PAUSED = Condition(open_pause_exists, gettext_lazy("The clock of case %(number)s is not paused."))
+EXTENSION_PENDING = Condition(
+    _pending_extension, gettext_lazy("No extension request of case %(number)s is waiting.")
+)
+NO_EXTENSION_PENDING = Condition(
+    lambda t: not _pending_extension(t),
+    gettext_lazy("An extension request is already waiting for a decision."),
+)
+NOT_MERGED = Condition(
+    lambda t: t.parent_id is None, gettext_lazy("Case %(number)s is already merged.")
+)
+NO_MERGED_CASES = Condition(
+    lambda t: getattr(t, "_just_created", False) or not t.children.exists(),
+    gettext_lazy("Other cases are merged into this one: merge the other way."),
+)
+WITH_SOMEONE = Condition(
+    lambda t: t.department_id is not None or t.team_id is not None,
+    gettext_lazy("The case is with nobody yet: dispatch it first."),
+)
+
+OWNER = ("owner",)
+HANDLER = ("handler",)
+EITHER = ("owner", "handler")
+
+# The table. Order is the order of the buttons on the case page.
+RULES: dict[str, Rule] = {
+    "dispatch": Rule((S.RECEIVED, S.RETURNED), OWNER, "tickets.dispatch"),
+    "accept": Rule((S.DISPATCHED,), HANDLER),
+    "arrive": Rule(
+        (S.DISPATCHED, S.IN_PROGRESS), HANDLER, conditions=(HAS_ARRIVAL_LIMIT, NOT_YET_ARRIVED)
+    ),
+    "resolve": Rule(OPEN_STATES, EITHER),
+    "callback": Rule((S.RESOLVED,), OWNER),
+    "close": Rule((S.RESOLVED,), OWNER),
+    "transfer": Rule((S.DISPATCHED, S.IN_PROGRESS), EITHER),
+    "return": Rule((S.DISPATCHED, S.IN_PROGRESS), HANDLER),
+    "reopen": Rule(DONE_STATES, OWNER),
+    "pause": Rule(OPEN_STATES, EITHER, conditions=(NOT_PAUSED,)),
+    "resume": Rule(OPEN_STATES, EITHER, conditions=(PAUSED,)),
+    "extension_request": Rule(OPEN_STATES, EITHER, conditions=(NO_EXTENSION_PENDING,)),
+    "extension_decide": Rule(
+        OPEN_STATES, capability="tickets.supervise", conditions=(EXTENSION_PENDING,)
+    ),
+    "escalate": Rule(OPEN_STATES, capability="tickets.supervise"),
+    "remind": Rule(OPEN_STATES, OWNER, conditions=(WITH_SOMEONE,)),
+    "merge": Rule(OPEN_STATES, OWNER, conditions=(NOT_MERGED, NO_MERGED_CASES)),
+    "change_owner": Rule((*OPEN_STATES, *DONE_STATES), capability="tickets.change_owner"),
+}
+
+# Which states each step may start from (kept for readers of the old name).
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {name: rule.states for name, rule in RULES.items()}
+
+
+def refusal(actor: Any, ticket: Ticket, action: str) -> Exception | None:
+    """Why `actor` may not take `action` on `ticket` now, or None when the step is allowed."""
+    rule = RULES[action]
+    if ticket.state not in rule.states:
+        return IllegalTransition(
+            _("Case %(number)s is %(state)s: “%(action)s” is not possible now.")
+            % {"number": ticket.number, "state": ticket.get_state_display(), "action": action},
+            ticket=ticket,
+        )
+    if actor is not None:
+        if rule.capability is not None and not can(actor, rule.capability):
+            return NotAllowed(_("Your role may not do this (%(cap)s).") % {"cap": rule.capability})
+        if rule.who and not any(RELATIONS[relation](actor, ticket) for relation in rule.who):
+            return NotAllowed(
+                _("You may not do this to case %(number)s.") % {"number": ticket.number}
+            )
+    for condition in rule.conditions:
+        if not condition.holds(ticket):
+            return IllegalTransition(
+                str(condition.refusal) % {"number": ticket.number}, ticket=ticket
+            )
+    return None
+
+
+def authorize(actor: Any, ticket: Ticket, action: str) -> None:
+    """Raise the table's refusal when `actor` may not take `action` on `ticket` now."""
+    error = refusal(actor, ticket, action)
+    if error is not None:
+        raise error
+
+
+def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
+    """The steps `user` may take on `ticket` now, in button order (for pages and the API)."""
+    if user is None:
+        return []
+    return [action for action in RULES if refusal(user, ticket, action) is None]
