@@ -400,11 +400,16 @@ def partner_case_create(
     address_id: str = "",
     media_url: str = "",
     attributes: dict[str, Any] | None = None,
+    public_description: str = "",
+    public_address: str = "",
+    submitter_email: str = "",
 ) -> tuple[PartnerCase, bool]:
     """Receive a case from a partner; returns (partner case, created).
 
     The same external id from the same client is one case: a second creation returns
     the first (also when two arrive at once: the unique constraint decides).
+    `public_description` and `public_address` are what an Open311 submitter published;
+    `submitter_email` stays private like the caller's name and phone.
     """
     external_id = (external_id or "").strip()[:100]
     if external_id:
@@ -429,6 +434,9 @@ def partner_case_create(
                 address_id=address_id,
                 media_url=media_url,
                 attributes=attributes or {},
+                public_description=public_description,
+                public_address=public_address,
+                submitter_email=submitter_email,
             ), True
     except IntegrityError:
         existing = (
@@ -458,6 +466,9 @@ def _create_locked(
     address_id: str,
     media_url: str,
     attributes: dict[str, Any],
+    public_description: str = "",
+    public_address: str = "",
+    submitter_email: str = "",
 ) -> PartnerCase:
     from qingquan.customers.models import Account
 
@@ -513,6 +524,9 @@ def _create_locked(
         address_id=address_id[:100],
         media_url=media_url[:500],
         attributes=attributes,
+        public_description=public_description,
+        public_address=public_address[:255],
+        submitter_email=submitter_email,
         created_at=now,
     )
     # The case's "create" timeline entry becomes webhook deliveries in this transaction

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from qingquan.customers import selectors as customer_selectors
+from qingquan.customers import privacy
 from qingquan.staff.access import can, require
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import selectors, services
@@ -85,6 +85,13 @@ def _visible(request: HttpRequest, number: str) -> Ticket:
         raise Http404(number) from None
 
 
+def _submitter_email(ticket: Ticket) -> str:
+    """The e-mail address an Open311 submitter gave (kept with the partner case)."""
+    # A case without a partner raises RelatedObjectDoesNotExist, an AttributeError.
+    partner = getattr(ticket, "partner", None)
+    return getattr(partner, "submitter_email", "") or ""
+
+
 @require("tickets.view")
 def detail(request: HttpRequest, number: str) -> HttpResponse:
     """One case: facts, clock, timeline and the steps the user may take now."""
@@ -97,8 +104,10 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "pauses": ticket.pauses.all(),
         "children": ticket.children.all(),
         "actions": actions,
-        "caller_phone": customer_selectors.phone_shown(
-            user=request.user, number=ticket.caller_phone
+        "caller_phone": privacy.shown(ticket.caller_phone, user=request.user, of=ticket),
+        "caller_name": privacy.shown(ticket.caller_name, user=request.user, kind=privacy.Kind.NAME),
+        "caller_email": privacy.shown(
+            _submitter_email(ticket), user=request.user, kind=privacy.Kind.EMAIL, of=ticket
         ),
         "pause_reasons": PauseReason.choices,
         "outcomes": CallbackOutcome.choices,
