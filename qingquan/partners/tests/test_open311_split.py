@@ -18,6 +18,7 @@ migration = importlib.import_module("qingquan.partners.migrations.0002_open311_p
 def test_old_requests_publish_only_the_submitters_text(make_client: Any) -> None:
     client, _key = make_client()
     kind = CaseKind.objects.filter(is_active=True, parent__isnull=False).first()
+    assert kind is not None
     old, _ = services.partner_case_create(
         client=client,
         kind=kind,
