@@ -197,6 +197,8 @@ SNAPSHOT_KEYS: dict[str, str] = {
     "payer_name": Kind.NAME,
 }
 _NAMED_RECORDS = {"customers.customer", "customers.invoice"}
+# Records whose snapshots hold a phone under "number" (elsewhere a case, account or invoice).
+_PHONE_RECORDS = {"customers.customer", "customers.customerphone"}
 
 
 def audit_snapshot_shown(event: Any, values: Any, user: Any) -> Any:
@@ -209,7 +211,7 @@ def audit_snapshot_shown(event: Any, values: Any, user: Any) -> Any:
         kind = SNAPSHOT_KEYS.get(key)
         if key == "name" and event.object_type in _NAMED_RECORDS:
             kind = Kind.NAME
-        if key == "number" and event.object_type not in ("customers.customerphone",):
+        if key == "number" and event.object_type not in _PHONE_RECORDS:
             kind = None  # case, account and invoice numbers are no personal data
         if kind is not None and isinstance(value, str):
             value = shown(value, user=user, kind=kind, of=record)

@@ -73,3 +73,28 @@ def test_shown_by_role_and_logged_once_per_request(make_user: Any) -> None:
     with privacy.disclosed_at("push: screen pop"):
         shown("13812345678", user=supervisor)
     assert Disclosure.objects.filter(where="push: screen pop").count() == 1
+
+
+@pytest.mark.django_db
+def test_audit_snapshots_are_shown_through_the_same_function(make_user: Any, client: Any) -> None:
+    from qingquan.core import audit
+    from qingquan.core.models import AuditEvent
+    from qingquan.customers.tests import factories as f
+
+    administrator, agent = make_user(Role.ADMINISTRATOR), make_user(Role.AGENT)
+    from qingquan.customers import services
+
+    customer = f.customer(name="赵六", phones=())
+    services.phone_add(actor=None, customer=customer, number="13911112222")
+    event = AuditEvent.objects.filter(after__icontains="13911112222").get()
+    assert "13911112222" in str(event.after)
+    masked = audit.shown_snapshot(event, event.after, agent)
+    assert "13911112222" not in str(masked) and "139****2222" in str(masked)
+
+    client.force_login(administrator)
+    page = client.get("/audit/").content.decode()
+    assert "13911112222" in page  # administrators hold the right, and it is logged
+    assert Disclosure.objects.filter(user=administrator, where="GET /audit/").exists()
+    change = client.get(f"/admin/core/auditevent/{event.pk}/change/").content.decode()
+    assert "13911112222" in change
+    assert Disclosure.objects.filter(where__startswith="GET /admin/core/auditevent/").exists()
