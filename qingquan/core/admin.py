@@ -88,7 +88,7 @@ class AuditEventAdmin(CapabilityAdmin):
         "after_shown",
         "note",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
 
     def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         # The snapshots' personal values are shown as this reader may see them.
