@@ -93,9 +93,15 @@ def shown(value: str | None, *, user: Any, kind: str = Kind.PHONE, of: Any = Non
 # The disclosure log -----------------------------------------------------------------------
 @dataclass
 class _Request:
-    user: Any
+    request: HttpRequest
     where: str
     pending: dict[tuple[str, str, str, str], Disclosure] = field(default_factory=dict)
+
+    @property
+    def user(self) -> Any:
+        # request.user stays lazy: most requests never show a full number.
+        user = getattr(self.request, "user", None)
+        return user if user is not None and user.is_authenticated else None
 
 
 _current: ContextVar[_Request | None] = ContextVar("qingquan_privacy_request", default=None)
@@ -121,9 +127,10 @@ def _disclose(user: Any, kind: str, value: str, of: Any) -> None:
         masked=masked,
         object_type=object_type,
         object_id=object_id[:40],
-        where=(context.where if context else _where.get())[:200],
+        where=(_where.get() or (context.where if context else "") or "—")[:200],
     )
-    if context is None or context.user is None or context.user.pk != user.pk:
+    reader = context.user if context is not None else None
+    if context is None or reader is None or reader.pk != user.pk:
         row.save()
         return
     context.pending.setdefault((kind, masked, object_type, object_id), row)
@@ -167,9 +174,7 @@ class DisclosureMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        known = user if user is not None and user.is_authenticated else None
-        token = _current.set(_Request(user=known, where=f"{request.method} {request.path}"))
+        token = _current.set(_Request(request=request, where=f"{request.method} {request.path}"))
         try:
             response = self.get_response(request)
             flush()
