@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -454,7 +455,14 @@ def text_of(response: Any) -> str:
                 for n in archive.namelist()
                 if n.endswith(".xml")
             )
-    return body.decode("utf-8", "replace")
+    text = body.decode("utf-8", "replace")
+    if "json" in kind:
+        # JSON may escape non-ASCII (\u6b27…): read it back so names are found too.
+        try:
+            return json.dumps(json.loads(text), ensure_ascii=False)
+        except ValueError:
+            return text
+    return text
 
 
 def _pdf_text(body: bytes) -> str:
