@@ -12,7 +12,7 @@ from qingquan.partners import services
 from qingquan.partners.models import PartnerCase
 from qingquan.tickets.models import CaseKind
 
-migration = importlib.import_module("qingquan.partners.migrations.0002_open311_public_fields")
+migration = importlib.import_module("qingquan.partners.migrations.0003_open311_public_fields")
 
 
 def test_old_requests_publish_only_the_submitters_text(make_client: Any) -> None:

@@ -36,7 +36,7 @@ def split_open311(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0001_initial'),
+        ('partners', '0002_delivery_lease_until_alter_delivery_claimed_by'),
     ]
 
     operations = [
