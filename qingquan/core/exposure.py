@@ -357,6 +357,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "token": lambda: _survey_token(),
         "article_id": lambda: _pk(Article.objects.order_by("pk").first()),
         "proposal_id": lambda: _pk(_first_revision()),
+        "key": lambda: f"intake:contact:{o['tickets.contact'].pk}",  # a console draft
     }
     if param == "object_id":
         model = _admin_model(pattern.route)
