@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from qingquan.console.models import Attachment, CaseNote
 from qingquan.core import clock
 from qingquan.core.status import silent_workers
-from qingquan.customers import phones
+from qingquan.customers import phones, privacy
 from qingquan.customers.models import Customer
 from qingquan.customers.selectors import CustomerView, customer_lookup
 from qingquan.reports.periods import period as report_period
@@ -121,8 +121,7 @@ def screen_pop(*, user: Any, call: Call | None = None, query: str = "") -> Pop:
             .order_by("-created_at")[:CASES_PER_CUSTOMER]
         )
         phone_cases = [CaseRow(t, case_clock(t, now=now)) for t in rows]
-    full = can(user, "customers.view_phone_full")
-    shown = number if full else phones.mask(digits[1] if digits else number)
+    shown = privacy.shown(number, user=user, of=call)
     return Pop(
         call=call,
         number=number,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin
@@ -9,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from qingquan.core import services
+from qingquan.core import audit, services
 from qingquan.core.models import AuditEvent, CalendarDay
 
 
@@ -56,6 +58,16 @@ class CapabilityAdmin(admin.ModelAdmin):
             services.reference_delete(actor=request.user, obj=obj)
 
 
+_reader: ContextVar[Any] = ContextVar("qingquan_audit_reader", default=None)
+
+
+def _snapshot_text(event: AuditEvent, values: Any) -> str:
+    if values is None:
+        return ""
+    shown = audit.shown_snapshot(event, values, _reader.get())
+    return json.dumps(shown, ensure_ascii=False, indent=1)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(CapabilityAdmin):
     """The audit log: administrators search it; nobody edits or deletes it."""
@@ -73,10 +85,30 @@ class AuditEventAdmin(CapabilityAdmin):
         "object_type",
         "object_id",
         "object_repr",
-        "before",
-        "after",
+        "before_shown",
+        "after_shown",
         "note",
     ]
+    fields = list(readonly_fields)
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # The snapshots' personal values are shown as this reader may see them.
+        token = _reader.set(request.user)
+        try:
+            response = super().changeform_view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # while the reader is known
+            return response
+        finally:
+            _reader.reset(token)
+
+    @admin.display(description=AuditEvent._meta.get_field("before").verbose_name)
+    def before_shown(self, obj: AuditEvent) -> str:
+        return _snapshot_text(obj, obj.before)
+
+    @admin.display(description=AuditEvent._meta.get_field("after").verbose_name)
+    def after_shown(self, obj: AuditEvent) -> str:
+        return _snapshot_text(obj, obj.after)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -70,3 +70,17 @@ def audit_record(
         after=_jsonable(dict(after)) if after is not None else None,
         note=note,
     )
+
+
+# How snapshot values are shown to a reader of the log. The customers app installs its
+# masking (customers.privacy.audit_snapshot_shown) when it is ready: core knows no
+# personal data itself.
+SnapshotShown = Any
+snapshot_shown: list[SnapshotShown] = []
+
+
+def shown_snapshot(event: AuditEvent, values: Any, user: Any) -> Any:
+    """`values` (an event's before or after) as `user` may read them."""
+    for hook in snapshot_shown:
+        values = hook(event, values, user)
+    return values

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
 
-from qingquan.core import audit_text
+from qingquan.core import audit, audit_text
 from qingquan.core.models import AuditEvent
 from qingquan.staff.access import require
 
@@ -28,6 +28,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         events = events.filter(at__date__lte=until)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     for event in page:
+        event.before = audit.shown_snapshot(event, event.before, request.user)
+        event.after = audit.shown_snapshot(event, event.after, request.user)
         event.sentence = audit_text.describe(event)  # type: ignore[attr-defined]
         event.changes = audit_text.changes(event)  # type: ignore[attr-defined]
     codes = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()

@@ -29,6 +29,7 @@ from qingquan.customers.models import (
     BillLine,
     Customer,
     CustomerPhone,
+    Disclosure,
     Invoice,
     Meter,
     MeterReading,
@@ -38,6 +39,7 @@ from qingquan.customers.models import (
     Tariff,
     TariffTier,
 )
+from qingquan.customers.privacy import Kind, PersonalFieldsAdmin
 
 
 def _adopt(obj: Any, saved: Any) -> None:
@@ -115,8 +117,9 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class PhoneInline(ReadOnlyInline):
+class PhoneInline(PersonalFieldsAdmin, ReadOnlyInline):
     model = CustomerPhone
+    personal_fields = {"number": Kind.PHONE}
     fields = ["number", "label", "is_primary"]
 
 
@@ -165,7 +168,8 @@ class RegistryAdmin(ServiceAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(RegistryAdmin):
+class CustomerAdmin(PersonalFieldsAdmin, RegistryAdmin):
+    personal_fields = {"name": Kind.NAME, "id_number": Kind.ID_NUMBER}
     list_display = ["name", "kind", "uscc", "elderly_or_impaired", "sensitive", "created_at"]
     list_filter = ["kind", "elderly_or_impaired", "sensitive"]
     search_fields = [
@@ -200,7 +204,8 @@ class CustomerAdmin(RegistryAdmin):
 
 
 @admin.register(CustomerPhone)
-class CustomerPhoneAdmin(RegistryAdmin):
+class CustomerPhoneAdmin(PersonalFieldsAdmin, RegistryAdmin):
+    personal_fields = {"number": Kind.PHONE}
     list_display = ["number", "customer", "label", "is_primary"]
     list_filter = ["label"]
     search_fields = ["=national_digits", "=number", "customer__name"]
@@ -511,7 +516,8 @@ class PaymentAdmin(ServiceAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(CapabilityAdmin):
+class InvoiceAdmin(PersonalFieldsAdmin, CapabilityAdmin):
+    personal_fields = {"payer_name": Kind.NAME}
     view_capability = "customers.view"
     change_capability = "billing.manage"
     list_display = ["number", "payer_name", "amount", "issued_at", "pdf_link"]
@@ -545,7 +551,8 @@ class InvoiceAdmin(CapabilityAdmin):
 
 
 @admin.register(PaperInvoiceRequest)
-class PaperInvoiceRequestAdmin(ServiceAdmin):
+class PaperInvoiceRequestAdmin(PersonalFieldsAdmin, ServiceAdmin):
+    personal_fields = {"recipient": Kind.NAME, "phone": Kind.PHONE}
     view_capability = "customers.view"
     change_capability = "billing.manage"
     list_display = ["invoice", "recipient", "status", "fee", "tracking_no", "requested_at"]
@@ -582,3 +589,28 @@ class PaperInvoiceRequestAdmin(ServiceAdmin):
                 address=obj.address,
             )
         _adopt(obj, saved)
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(CapabilityAdmin):
+    """Who was shown a customer's full number, e-mail address or ID number: read-only, for
+    administrators (written by `customers.privacy.shown`)."""
+
+    view_capability = "audit.view"
+    change_capability = "audit.view"
+    list_display = ["at", "user", "kind", "masked", "object_type", "object_id", "where"]
+    list_filter = ["kind", "object_type"]
+    search_fields = ["=user__username", "user__full_name", "=object_id", "where"]
+    date_hierarchy = "at"
+    list_select_related = ["user"]
+    readonly_fields = ["at", "user", "kind", "masked", "object_type", "object_id", "where"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -154,6 +154,8 @@ def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
         invoice = selectors.invoice_for(user=request.user, invoice_id=invoice_id)
     except Invoice.DoesNotExist as exc:
         raise HttpError(404, f"No invoice {invoice_id}.") from exc
-    response = HttpResponse(invoices.invoice_pdf(invoice), content_type="application/pdf")
+    response = HttpResponse(
+        invoices.invoice_pdf(invoice, request.user), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
     return response

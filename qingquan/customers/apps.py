@@ -9,3 +9,10 @@ class CustomersConfig(AppConfig):
     name = "qingquan.customers"
     label = "customers"
     verbose_name = _("Customers and bills")
+
+    def ready(self) -> None:
+        from qingquan.core import audit
+        from qingquan.customers import privacy
+
+        if privacy.audit_snapshot_shown not in audit.snapshot_shown:
+            audit.snapshot_shown.append(privacy.audit_snapshot_shown)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import qrcode
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from qingquan.core.clock import SHANGHAI
+from qingquan.customers import privacy
 from qingquan.customers.models import Invoice
 
 SELLER = "宁波市自来水有限公司"
@@ -36,10 +38,16 @@ def qr_data_uri(text: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def invoice_html(invoice: Invoice) -> str:
+def invoice_html(invoice: Invoice, user: Any = None) -> str:
+    """The invoice's HTML as `user` may see it (the payer's name through `shown`; without a
+    user, e.g. a test or a command, the legal document in full)."""
     bill = invoice.bill
+    payer = invoice.payer_name
+    if user is not None:
+        payer = privacy.shown(payer, user=user, kind=privacy.Kind.NAME)
     context = {
         "invoice": invoice,
+        "payer_name": payer,
         "bill": bill,
         "lines": list(bill.lines.all()),
         "account": bill.account,
@@ -54,10 +62,10 @@ def invoice_html(invoice: Invoice) -> str:
         return render_to_string("customers/invoice_pdf.html", context)
 
 
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice as PDF bytes."""
+def invoice_pdf(invoice: Invoice, user: Any = None) -> bytes:
+    """The invoice as PDF bytes (for `user`: see `invoice_html`)."""
     from weasyprint import HTML
 
-    pdf = HTML(string=invoice_html(invoice)).write_pdf()
+    pdf = HTML(string=invoice_html(invoice, user)).write_pdf()
     assert pdf is not None
     return bytes(pdf)

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 
-from qingquan.customers import phones
+from qingquan.customers import phones, privacy
 from qingquan.customers.models import (
     Account,
     AccountKind,
@@ -97,32 +97,15 @@ class CustomerView:
     interruptions: list[Any] = field(default_factory=list)
 
 
-def phone_shown(*, user: Any, number: str) -> str:
-    """A phone number as `user` may see it anywhere in the platform (a caller's number on a
-    case or a contact too): in full with the full-number right, else masked (138****5678).
-    Text that is not a plain number (an e-mail address, a WeChat id) is shown as it is."""
-    if not number:
-        return number
-    full = can(user, "customers.view_phone_full")
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if number.startswith("+") and len(digits) == len(number) - 1:
-        # E.164, as cases hold callers' numbers since the input rules: shown in its
-        # national form, like customers' numbers.
-        normalised = phones.try_normalise(number)
-        digits = normalised[1] if normalised else digits
-        return digits if full else phones.mask(digits)
-    if full:
-        return number
-    return phones.mask(digits) if len(digits) == len(number) else number
-
-
 def _require_view(user: Any) -> None:
     if not can(user, "customers.view"):
         raise PermissionDenied("customers.view")
 
 
-def _phone_view(phone: CustomerPhone, full: bool) -> PhoneView:
-    number = phone.national_digits if full else phones.mask(phone.national_digits)
+def _phone_view(phone: CustomerPhone, user: Any, full: bool) -> PhoneView:
+    number = privacy.shown(
+        phone.national_digits, user=user, of=("customers.customer", phone.customer_id)
+    )
     return PhoneView(
         number=number,
         label=str(phone.get_label_display()),
@@ -189,7 +172,7 @@ def balances(account_ids: list[int]) -> dict[int, Decimal]:
 
 
 def _views(customers: list[Customer], matched: dict[int, str], user: Any) -> list[CustomerView]:
-    full = can(user, "customers.view_phone_full")
+    full = privacy.may_see(user, privacy.Kind.PHONE)
     account_ids = [a.pk for c in customers for a in c.accounts.all()]
     bills = recent_bills(account_ids)
     owed = balances(account_ids)
@@ -217,13 +200,13 @@ def _views(customers: list[Customer], matched: dict[int, str], user: Any) -> lis
         result.append(
             CustomerView(
                 id=customer.pk,
-                name=customer.name,
+                name=privacy.shown(customer.name, user=user, kind=privacy.Kind.NAME),
                 kind=customer.kind,
                 kind_label=str(customer.get_kind_display()),
                 elderly_or_impaired=customer.elderly_or_impaired,
                 sensitive=customer.sensitive,
                 matched_by=matched.get(customer.pk, ""),
-                phones=[_phone_view(p, full) for p in customer.phones.all()],
+                phones=[_phone_view(p, user, full) for p in customer.phones.all()],
                 accounts=accounts,
                 balance=sum((a.balance for a in accounts), Decimal("0.00")),
             )
@@ -378,7 +361,7 @@ def _cards(ids: list[int], matched: dict[int, str], user: Any) -> list[CustomerV
     """Cards of the customers `ids`, in that order, as `user` may see them."""
     if not ids:
         return []
-    full = can(user, "customers.view_phone_full")
+    full = privacy.may_see(user, privacy.Kind.PHONE)
     customers: dict[int, CustomerView] = {}
     accounts: dict[int, AccountView] = {}
     labels = _Labels()
@@ -388,7 +371,7 @@ def _cards(ids: list[int], matched: dict[int, str], user: Any) -> list[CustomerV
         if card is None:
             card = customers[cid] = CustomerView(
                 id=cid,
-                name=name,
+                name=privacy.shown(name, user=user, kind=privacy.Kind.NAME),
                 kind=ckind,
                 kind_label=labels.get(CustomerKind, ckind),
                 elderly_or_impaired=bool(elderly),
@@ -420,7 +403,7 @@ def _cards(ids: list[int], matched: dict[int, str], user: Any) -> list[CustomerV
     for cid, digits, label, primary in _rows(_in(_PHONES, list(customers)), []):
         customers[cid].phones.append(
             PhoneView(
-                number=digits if full else phones.mask(digits),
+                number=privacy.shown(digits, user=user, of=("customers.customer", cid)),
                 label=labels.get(PhoneLabel, label),
                 is_primary=bool(primary),
                 masked=not full,

@@ -68,7 +68,9 @@ def invoice_download(request: HttpRequest, invoice_id: int) -> HttpResponse:
         invoice = selectors.invoice_for(user=request.user, invoice_id=invoice_id)
     except Invoice.DoesNotExist as exc:
         raise Http404(_("No such invoice.")) from exc
-    response = HttpResponse(invoices.invoice_pdf(invoice), content_type="application/pdf")
+    response = HttpResponse(
+        invoices.invoice_pdf(invoice, request.user), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.pdf"'
     return response
 

@@ -40,6 +40,8 @@ class Attribute:
     required: bool = False
     datatype_description: Any = ""
     values: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    # Personal data (an account number): kept on the request, never published.
+    private: bool = False
 
 
 ATTRIBUTES: tuple[Attribute, ...] = (
@@ -48,6 +50,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         datatype="string",
         description=_("Water account number (户号), if the request is about one account"),
         datatype_description=_("Digits only, as printed on the water bill"),
+        private=True,
     ),
     Attribute(
         code="contact_preference",
@@ -128,27 +131,26 @@ def request_out(partner_case: PartnerCase) -> dict[str, Any]:
         for e in ticket.events.all()
         if e.visibility == TicketEvent.Visibility.CUSTOMER and e.note
     ]
-    premise = ticket.premise
-    lat, lon = partner_case.latitude, partner_case.longitude
-    if lat is None and premise is not None:
-        lat, lon = premise.latitude, premise.longitude
+    # Public means public: only what the submitter chose to publish (their description,
+    # the address or coordinates they gave), never the case's staff-side description, the
+    # premise of an account they named, or who they are.
     return {
         "service_request_id": ticket.number,
         "status": status_of(partner_case),
         "status_notes": notes[-1] if notes else "",
         "service_name": ticket.kind.name,
         "service_code": ticket.kind.code,
-        "description": ticket.description,
+        "description": partner_case.public_description,
         "agency_responsible": ticket.department.name if ticket.department_id else "",  # type: ignore[union-attr]
         "service_notice": "",
         "requested_datetime": iso(ticket.created_at),
         "updated_datetime": iso(ticket.updated_at),
         "expected_datetime": iso(ticket.resolution_deadline) if ticket.is_open else None,
-        "address": ticket.address,
+        "address": partner_case.public_address,
         "address_id": partner_case.address_id,
         "zipcode": "",
-        "lat": lat,
-        "long": lon,
+        "lat": partner_case.latitude,
+        "long": partner_case.longitude,
         "media_url": partner_case.media_url,
     }
 

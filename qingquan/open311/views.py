@@ -220,13 +220,14 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     phone = _checked(validation.clean_phone, params, "phone")
     email = _checked(validation.clean_email, params, "email")
+    # The case's description is for staff: what the submitter wrote, where, and how they
+    # want to hear back. Their name, phone, e-mail and account are kept apart (case fields,
+    # `submitter_email`, the linked account), never in text the public list could show.
     details = [description]
-    if email:
-        details.append(_("Email: %(email)s") % {"email": email})
     if lat is not None:
         details.append(_("Location: %(lat)s, %(lon)s") % {"lat": lat, "lon": lon})
     for attribute in georeport.ATTRIBUTES:
-        if attribute.code in attributes:
+        if attribute.code in attributes and not attribute.private:
             details.append(f"{attribute.description}: {attributes[attribute.code]}")
     full = "\n".join(d for d in details if d)
     if len(full) > validation.TEXT:
@@ -254,6 +255,9 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         address_id=address_id,
         media_url=media_url,
         attributes=attributes,
+        public_description=description,
+        public_address=address,
+        submitter_email=email,
     )
     # GeoReport v2: service_request_id when the request was created at once, a token only
     # when it will be created later; cases are created at once (the token stays readable
@@ -302,7 +306,7 @@ def _parse_date(params: Any, name: str) -> dt.datetime | None:
 def _public_requests() -> Any:
     return (
         PartnerCase.objects.filter(source=PartnerCase.Source.OPEN311)
-        .select_related("ticket", "ticket__kind", "ticket__department", "ticket__premise")
+        .select_related("ticket", "ticket__kind", "ticket__department")
         .prefetch_related("ticket__events")
     )
 

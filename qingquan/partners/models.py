@@ -178,6 +178,12 @@ class PartnerCase(models.Model):
     address_id = models.CharField(_("address id"), max_length=100, blank=True)
     media_url = models.URLField(_("media URL"), max_length=500, blank=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    # What an Open311 submitter chose to publish (the public request list shows these and
+    # nothing else), apart from the private details the case keeps for staff: name and
+    # phone on the case, e-mail address here, account number in `attributes`.
+    public_description = models.TextField(_("public description"), blank=True)
+    public_address = models.CharField(_("public address"), max_length=255, blank=True)
+    submitter_email = models.EmailField(_("submitter's e-mail address"), blank=True)
     created_at = models.DateTimeField(_("created"))
 
     class Meta:

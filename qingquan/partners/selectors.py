@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from qingquan.customers import phones
+from qingquan.customers import phones, privacy
 from qingquan.customers.models import Account
 from qingquan.customers.selectors import balances, bill_view, recent_bills
 from qingquan.partners.errors import NotFound
@@ -59,11 +59,6 @@ def intake_kinds() -> list[CaseKind]:
     return ordered
 
 
-def _mask_name(name: str) -> str:
-    name = name or ""
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
-
-
 def _verified(account_number: str, phone: str) -> Account:
     """The account if `phone` is one of its customer's numbers; NotFound otherwise (the
     answer never tells which of the two did not match)."""
@@ -86,7 +81,8 @@ def verified_account(*, account_number: str, phone: str) -> dict[str, Any]:
     owed = balances([account.pk])[account.pk]
     return {
         "account_number": account.number,
-        "customer_name": _mask_name(account.customer.name),
+        # A partner is no staff role: the name always masked, by the one masking rule.
+        "customer_name": privacy.mask(account.customer.name, privacy.Kind.NAME),
         "address": account.premise.address,
         "status": account.status,
         "balance": str(owed),

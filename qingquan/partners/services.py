@@ -410,11 +410,16 @@ def partner_case_create(
     address_id: str = "",
     media_url: str = "",
     attributes: dict[str, Any] | None = None,
+    public_description: str = "",
+    public_address: str = "",
+    submitter_email: str = "",
 ) -> tuple[PartnerCase, bool]:
     """Receive a case from a partner; returns (partner case, created).
 
     The same external id from the same client is one case: a second creation returns
     the first (also when two arrive at once: the unique constraint decides).
+    `public_description` and `public_address` are what an Open311 submitter published;
+    `submitter_email` stays private like the caller's name and phone.
     """
     external_id = _checked(
         validation.clean_text, external_id, "external_id", max_length=validation.ID
@@ -444,6 +449,9 @@ def partner_case_create(
                 address_id=address_id,
                 media_url=media_url,
                 attributes=attributes or {},
+                public_description=public_description,
+                public_address=public_address,
+                submitter_email=submitter_email,
             ), True
     except IntegrityError:
         existing = (
@@ -473,6 +481,9 @@ def _create_locked(
     address_id: str,
     media_url: str,
     attributes: dict[str, Any],
+    public_description: str = "",
+    public_address: str = "",
+    submitter_email: str = "",
 ) -> PartnerCase:
     from qingquan.customers.models import Account
 
@@ -528,6 +539,9 @@ def _create_locked(
         address_id=address_id,
         media_url=media_url,
         attributes=attributes,
+        public_description=public_description,
+        public_address=public_address[:255],
+        submitter_email=submitter_email,
         created_at=now,
     )
     # The case's "create" timeline entry becomes webhook deliveries in this transaction

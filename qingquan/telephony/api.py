@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
-from qingquan.customers import selectors as customer_selectors
+from qingquan.customers import privacy
 from qingquan.staff.access import can
 from qingquan.telephony import selectors, services
 from qingquan.telephony.models import AgentState, AgentStatus, Call
@@ -97,7 +97,7 @@ def _call_out(user: Any, call: Call) -> dict[str, Any]:
         "id": call.pk,
         "call_id": call.call_id,
         "direction": call.direction,
-        "from_number": customer_selectors.phone_shown(user=user, number=call.from_number),
+        "from_number": privacy.shown(call.from_number, user=user, of=call),
         "queue": call.queue,
         "state": call.state,
         "outcome": call.outcome,
@@ -123,7 +123,7 @@ def _contact_out(user: Any, contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.pk,
         "channel": contact.channel,
-        "from_address": customer_selectors.phone_shown(user=user, number=contact.from_address),
+        "from_address": privacy.shown(contact.from_address, user=user, of=contact),
         "started_at": contact.started_at,
         "ended_at": contact.ended_at,
         "duration_seconds": contact.duration_seconds,

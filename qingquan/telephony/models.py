@@ -59,7 +59,9 @@ class BlockedNumber(models.Model):
         ordering = ["number"]
 
     def __str__(self) -> str:
-        return self.number
+        from qingquan.customers.privacy import mask
+
+        return mask(self.number)
 
 
 class Direction(models.TextChoices):
@@ -152,7 +154,9 @@ class Call(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.call_id} {self.from_number}"
+        from qingquan.customers.privacy import mask
+
+        return f"{self.call_id} {mask(self.from_number)}"
 
     @property
     def wait_seconds(self) -> int | None:

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from qingquan.core.admin import CapabilityAdmin
+from qingquan.customers.privacy import Kind, PersonalFieldsAdmin
 from qingquan.tickets import services
 from qingquan.tickets.errors import TicketError
 from qingquan.tickets.models import (
@@ -105,8 +106,10 @@ def _run(request: HttpRequest, queryset: QuerySet[Ticket], call: Any, done: Any)
 
 
 @admin.register(Ticket)
-class TicketAdmin(CapabilityAdmin):
+class TicketAdmin(PersonalFieldsAdmin, CapabilityAdmin):
     """Cases, read-only; the actions call the workflow services."""
+
+    personal_fields = {"caller_name": Kind.NAME, "caller_phone": Kind.PHONE}
 
     view_capability = "tickets.view_all"
     change_capability = "tickets.supervise"
@@ -167,7 +170,8 @@ class TicketAdmin(CapabilityAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(CapabilityAdmin):
+class ContactAdmin(PersonalFieldsAdmin, CapabilityAdmin):
+    personal_fields = {"from_address": Kind.PHONE}
     view_capability = "tickets.view_all"
     change_capability = "tickets.configure"
     list_display = ["started_at", "channel", "from_address", "agent", "duration_seconds"]

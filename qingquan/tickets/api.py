@@ -21,7 +21,7 @@ from pydantic import StringConstraints
 
 from qingquan.core import durations
 from qingquan.core import validation as vd
-from qingquan.customers import selectors as customer_selectors
+from qingquan.customers import privacy
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
@@ -301,8 +301,8 @@ def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
         "priority": ticket.priority,
         "subject": ticket.subject,
         "description": ticket.description,
-        "caller_name": ticket.caller_name,
-        "caller_phone": customer_selectors.phone_shown(user=user, number=ticket.caller_phone),
+        "caller_name": privacy.shown(ticket.caller_name, user=user, kind=privacy.Kind.NAME),
+        "caller_phone": privacy.shown(ticket.caller_phone, user=user, of=ticket),
         "address": ticket.address,
         "state": ticket.state,
         "state_label": str(ticket.get_state_display()),
@@ -479,7 +479,7 @@ def _contact_out(contact: Any, user: Any) -> dict[str, Any]:
     return {
         "id": contact.pk,
         "channel": contact.channel,
-        "from_address": customer_selectors.phone_shown(user=user, number=contact.from_address),
+        "from_address": privacy.shown(contact.from_address, user=user, of=contact),
         "started_at": contact.started_at,
         "ended_at": contact.ended_at,
         "duration_seconds": contact.duration_seconds,

@@ -752,4 +752,8 @@ class Contact(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.from_address} {self.started_at:%Y-%m-%d %H:%M}"
+        from qingquan.customers.privacy import mask
+
+        # Masked: a record's name reaches admin titles, history and the audit log.
+        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_channel_display()} {mask(self.from_address)} {when}"

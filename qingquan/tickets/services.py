@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from qingquan.core import clock, validation
 from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
+from qingquan.customers import privacy
 from qingquan.staff.access import CAPABILITIES, can
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import clocks, reference, rules
@@ -457,7 +458,11 @@ def contact_link(*, actor: Any, contact: Contact, ticket: Ticket) -> Contact:
         actor=actor,
         action="contact",
         note=_("Contact by %(channel)s from %(who)s")
-        % {"channel": contact.get_channel_display(), "who": contact.from_address or "—"},
+        # The timeline is read by every role on the case: the number is kept masked in it.
+        % {
+            "channel": contact.get_channel_display(),
+            "who": privacy.mask(contact.from_address) or "—",
+        },
         data={"contact": contact.pk},
     )
     audit_record(actor=actor, action="contact.link", obj=contact, after={"ticket": ticket.pk})

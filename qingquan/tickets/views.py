@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from qingquan.customers import selectors as customer_selectors
+from qingquan.customers import privacy
 from qingquan.staff.access import can, require
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import selectors, services
@@ -109,6 +109,13 @@ ACTION_LABELS: dict[str, Any] = {
 }
 
 
+def _submitter_email(ticket: Ticket) -> str:
+    """The e-mail address an Open311 submitter gave (kept with the partner case)."""
+    # A case without a partner raises RelatedObjectDoesNotExist, an AttributeError.
+    partner = getattr(ticket, "partner", None)
+    return getattr(partner, "submitter_email", "") or ""
+
+
 @require("tickets.view")
 def detail(request: HttpRequest, number: str) -> HttpResponse:
     """One case: facts, clock, timeline and the steps the user may take now."""
@@ -122,8 +129,10 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "children": ticket.children.all(),
         "actions": actions,
         "action_bar": [(action, ACTION_LABELS[action]) for action in actions],
-        "caller_phone": customer_selectors.phone_shown(
-            user=request.user, number=ticket.caller_phone
+        "caller_phone": privacy.shown(ticket.caller_phone, user=request.user, of=ticket),
+        "caller_name": privacy.shown(ticket.caller_name, user=request.user, kind=privacy.Kind.NAME),
+        "caller_email": privacy.shown(
+            _submitter_email(ticket), user=request.user, kind=privacy.Kind.EMAIL, of=ticket
         ),
         "pause_reasons": PauseReason.choices,
         "outcomes": CallbackOutcome.choices,

@@ -178,8 +178,12 @@ def test_post_request_creates_a_case(web, key, inbox, fmt):
     ticket = Ticket.objects.get(number=request_id)
     assert ticket.owner == inbox and ticket.channel == "provincial"
     assert ticket.caller_name == "王 小明" and ticket.subject == "人行道下漏水"
-    assert "wang@example.com" in ticket.description
+    # The e-mail address is kept apart from the text, never appended to it.
+    assert "wang@example.com" not in ticket.description
     partner_case = PartnerCase.objects.get(ticket=ticket)
+    assert partner_case.submitter_email == "wang@example.com"
+    assert partner_case.public_description == "人行道下漏水\n已经两天"
+    assert partner_case.public_address == "海曙区中山西路 1 号"
     assert partner_case.source == "open311"
     assert partner_case.attributes == {"contact_preference": "sms"}
     assert ticket.caller_phone == "+8613800001111"  # stored E.164
