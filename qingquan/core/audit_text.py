@@ -87,6 +87,8 @@ SENTENCES: dict[str, Any] = {
     "knowledge.publish": gettext_lazy("%(actor)s published %(object)s"),
     "knowledge.reject": gettext_lazy("%(actor)s rejected %(object)s"),
     "knowledge.link": gettext_lazy("%(actor)s linked %(object)s to a case"),
+    "knowledge.synonyms_save": gettext_lazy("%(actor)s saved the synonym group %(object)s"),
+    "knowledge.synonyms_delete": gettext_lazy("%(actor)s deleted the synonym group %(object)s"),
     # Partners
     "partners.client_create": gettext_lazy("%(actor)s registered %(object)s"),
     "partners.client_update": gettext_lazy("%(actor)s changed %(object)s"),

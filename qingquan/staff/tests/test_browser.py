@@ -66,8 +66,8 @@ def test_chinese_first_for_an_english_browser_until_the_user_switches(browser, l
     page.click("button[type=submit]")
     assert page.get_by_test_id("role").inner_text() == "话务员"
     # The user switches to English; the choice is remembered on the next visit.
-    page.select_option("form.lang select", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("form.lang select", "en")
     assert page.get_by_test_id("role").inner_text() == "Agent"
     page.goto("/")
     assert page.get_by_role("button", name="Log out").is_visible()

@@ -135,6 +135,7 @@ def test_staff_api_schema_and_docs_need_a_login(people: Any) -> None:
 
 def test_the_new_case_form_refuses_instead_of_cutting(people: Any) -> None:
     web = client_for(people["agent"])
+    web.cookies["django_language"] = "en"  # pages ignore Accept-Language
     form = {**CASE, "channel": "phone"}
     response = web.post("/cases/new/", {**form, "subject": "x" * 201})
     assert response.status_code == 200 and "at most 200 characters" in response.content.decode()
