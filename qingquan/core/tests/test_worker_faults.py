@@ -71,6 +71,11 @@ def worker(monkeypatch: Any) -> Any:
     running = Worker(kind="test").start()
     yield running
     running.shutdown(timeout=30)
+    if connection.vendor == "postgresql":
+        # These tests cut connections of this process's pool; the tests after them start
+        # from a fresh pool rather than meet a connection cut in some other thread.
+        connection.close()
+        connection.close_pool()
 
 
 @postgres_only
