@@ -75,7 +75,9 @@ def worker(monkeypatch: Any) -> Any:
         # These tests cut connections of this process's pool; the tests after them start
         # from a fresh pool rather than meet a connection cut in some other thread.
         connection.close()
-        connection.close_pool()
+        close_pool = getattr(connection, "close_pool", None)  # the PostgreSQL backend's
+        if close_pool is not None:
+            close_pool()
 
 
 @postgres_only
