@@ -432,6 +432,7 @@ class Result:
     outcome: str  # "ok", "forbidden", "login", "redirect", "not found", "not allowed", …
     kinds: dict[str, str] = field(default_factory=dict)  # kind → FULL / MASKED / NONE
     leaked: list[str] = field(default_factory=list)  # anonymous: personal strings found
+    script_problems: list[str] = field(default_factory=list)  # see `script_problems`
 
     @property
     def cell(self) -> str:
@@ -542,8 +543,34 @@ def request_all(
                     result.kinds = classify(text, known)
                 if role == ANONYMOUS:
                     result.leaked = [v for v in forbidden_public if v in text]
+                result.script_problems = script_problems(response, text)
             results[(pattern.route, role)] = result
     return results, unresolved
+
+
+_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+_INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+
+
+def script_problems(response: Any, text: str) -> list[str]:
+    """What in an HTML answer the Content-Security-Policy would block or fail to cover:
+    a missing policy or one allowing inline scripts, inline `<script>` elements (JSON data
+    blocks are fine), `on…=` handler attributes and `javascript:` links."""
+    if "text/html" not in response.get("Content-Type", ""):
+        return []
+    problems = []
+    policy = response.get("Content-Security-Policy", "")
+    script_src = next((d for d in policy.split(";") if d.strip().startswith("script-src")), "")
+    if "'self'" not in script_src or "unsafe" in script_src:
+        problems.append(f"policy: {policy or 'none'}")
+    for tag in _SCRIPT_TAG.findall(text):
+        if "src=" not in tag and "application/json" not in tag:
+            problems.append(f"inline script: {tag[:80]}")
+    for tag in _TAG.findall(text):
+        if _INLINE_HANDLER.search(tag) or "javascript:" in tag.lower():
+            problems.append(f"inline handler: {tag[:80]}")
+    return problems
 
 
 def violations(results: dict[tuple[str, str], Result], seeded: Seeded) -> list[str]:
