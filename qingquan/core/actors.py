@@ -131,6 +131,7 @@ JOB_LABELS: dict[str, Any] = {
     "telephony": _("phone system events"),
     "survey": _("public survey"),
     "callback_policy": _("callback policy"),
+    "callbacks": _("callback scheduling"),
     "report_mail": _("report mail"),
     "knowledge_seed": _("knowledge base seed"),
     "access_matrix": _("access matrix"),

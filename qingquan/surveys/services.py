@@ -139,7 +139,7 @@ def callback_task_for_resolution(*, ticket_id: int) -> CallbackTask | None:
             )
     except IntegrityError:  # a concurrent run created it
         return CallbackTask.objects.get(ticket=ticket, round=ticket.reopen_count)
-    _audit(None, "create", task, ticket=ticket.number, due=task.due_at)
+    _audit(system("callbacks"), "create", task, ticket=ticket.number, due=task.due_at)
     link = reverse("surveys:mine")
     # Stored in this transaction (pushed to the browser once it commits): nothing after
     # the commit can fail the resolution that created the task.
@@ -351,7 +351,7 @@ def schedule_manager_calls(*, now: dt.datetime | None = None) -> int:
             created_at=now,
             due_at=due_after(now, 10),
         )
-        _audit(None, "create", task, customer=row.customer_id)
+        _audit(system("callbacks"), "create", task, customer=row.customer_id)
         created += 1
     return created
 
