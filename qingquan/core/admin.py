@@ -150,13 +150,15 @@ class AuditEventAdmin(CapabilityAdmin):
 
     view_capability = "audit.view"
     list_display = ["at", "what"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["action", "object_repr", "actor_label", "object_id", "note"]
+    list_filter = ["actor_kind", "action", "object_type"]
+    search_fields = ["action", "object_repr", "actor_label", "actor_ref", "object_id", "note"]
     date_hierarchy = "at"
     readonly_fields = [
         "at",
         "actor",
         "actor_label",
+        "actor_kind",
+        "actor_ref",
         "action",
         "object_type",
         "object_id",

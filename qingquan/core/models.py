@@ -23,6 +23,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
             models.Q(action__icontains=text)
             | models.Q(object_repr__icontains=text)
             | models.Q(actor_label__icontains=text)
+            | models.Q(actor_ref__icontains=text)
             | models.Q(object_id=text)
         )
 
