@@ -377,7 +377,7 @@ def _contact_insert(
         started_at=started_at,
         ended_at=ended_at,
         duration_seconds=int((ended_at - started_at).total_seconds()) if ended_at else None,
-        agent=agent if agent is not None else actor,
+        agent=agent if agent is not None else user_of(actor),
         recording_ref=_clean(recording_ref, 200, field="recording_ref", line=True),
         customer=customer,
         note=_clean(note),
@@ -531,7 +531,7 @@ def ticket_create(
                 started_at=now,
                 customer=customer,
             )
-        owner = contact.agent or actor
+        owner = contact.agent or user_of(actor)
         if owner is None:
             raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
         number, token = taken or _next_number(now)
