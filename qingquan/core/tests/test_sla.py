@@ -25,6 +25,7 @@ from qingquan.core.sla import (
     is_on_time,
     minutes,
     status,
+    statutory_holidays,
     working_days,
 )
 
@@ -515,10 +516,11 @@ def pause_lists(draw: st.DrawFn, start: datetime) -> tuple[Pause, ...]:
 
 
 def _working(calendar: WorkCalendar, d: date) -> bool:
-    # The documented provisional rule for uncovered years.
+    # The documented provisional rule for uncovered years: weekdays that are not holidays
+    # fixed by law (the law's dates are checked in test_statutory_holidays.py).
     if calendar.covers(d):
         return calendar.is_working_day(d)
-    return calendar.days.get(d, d.weekday() < 5)
+    return calendar.days.get(d, d.weekday() < 5 and d not in statutory_holidays(d.year))
 
 
 def reference_counted(

@@ -69,15 +69,21 @@ def worker(monkeypatch: Any) -> Any:
 
     monkeypatch.setattr(periodic, "REGISTRY", {})  # no periodic jobs: only the test's tasks
     running = Worker(kind="test").start()
-    yield running
-    running.shutdown(timeout=30)
-    if connection.vendor == "postgresql":
-        # These tests cut connections of this process's pool; the tests after them start
-        # from a fresh pool rather than meet a connection cut in some other thread.
-        connection.close()
-        close_pool = getattr(connection, "close_pool", None)  # the PostgreSQL backend's
-        if close_pool is not None:
-            close_pool()
+    try:
+        yield running
+    finally:
+        running.shutdown(timeout=60)
+        # A loop still running would go on using this test database's connections during
+        # the tests after this one.
+        alive = [t.name for t in running.threads if t.is_alive()]
+        if connection.vendor == "postgresql":
+            # These tests cut connections of this process's pool; the tests after them
+            # start from a fresh pool rather than meet a connection cut in another thread.
+            connection.close()
+            close_pool = getattr(connection, "close_pool", None)  # the PostgreSQL backend's
+            if close_pool is not None:
+                close_pool()
+        assert alive == [], "the worker did not stop"
 
 
 @postgres_only
