@@ -7,7 +7,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from qingquan.core import clock
 from qingquan.core.models import Notification
@@ -45,24 +45,35 @@ def notify(
     With a `dedupe_key`, a second notification with the same key to the same person is
     dropped (returns None), so sweeps and retried tasks can call this freely.
     """
-    if (
-        dedupe_key
-        and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists()
-    ):
+    # One statement whether or not the key was used: `ON CONFLICT DO NOTHING` on the
+    # (recipient, dedupe_key) constraint, so a repeat is no duplicate-key error and needs
+    # no savepoint.
+    note = Notification(
+        recipient=recipient,
+        created_at=clock.now(),
+        level=level,
+        title=title[:200],
+        body=body,
+        link=link,
+        dedupe_key=dedupe_key,
+    )
+    columns = ["recipient_id", "created_at", "level", "title", "body", "link", "dedupe_key"]
+    fields = [Notification._meta.get_field(c.removesuffix("_id")) for c in columns]
+    values = [f.get_db_prep_save(getattr(note, f.attname), connection) for f in fields]
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(Notification._meta.db_table)} "  # noqa: S608 (model metadata)
+            f"({', '.join(q(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    try:
-        with transaction.atomic():
-            note = Notification.objects.create(
-                recipient=recipient,
-                created_at=clock.now(),
-                level=level,
-                title=title[:200],
-                body=body,
-                link=link,
-                dedupe_key=dedupe_key,
-            )
-    except IntegrityError:
-        return None
+    note.pk = row[0]
+    note._state.adding = False
+    note._state.db = connection.alias
     event = {
         "kind": "notification",
         "id": note.pk,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +44,7 @@ from qingquan.partners.models import (
     new_key_material,
 )
 from qingquan.staff.access import can
+from qingquan.tickets import reference
 from qingquan.tickets import services as ticket_services
 from qingquan.tickets.errors import InvalidInput
 from qingquan.tickets.models import CaseKind, Channel, Ticket
@@ -243,19 +246,54 @@ def subscription_save(
 # ---------------------------------------------------------------------------
 
 
+AUTH_CACHE_SECONDS = 10.0
+_auth_cache: dict[str, tuple[float, ApiKey]] = {}
+_auth_lock = threading.Lock()
+
+
+def forget_keys(**_kwargs: Any) -> None:
+    """Drop this process's cached keys (a key, client or user was saved or deleted)."""
+    with _auth_lock:
+        _auth_cache.clear()
+
+
+def _key_for(token: str, digest: str) -> ApiKey | None:
+    """The key row for `token` with its client and inbox owner, cached per process for
+    AUTH_CACHE_SECONDS (cleared in this process by any save of a key, client or user:
+    `signals.py`); another process sees a revocation within that time."""
+    now = time.monotonic()
+    with _auth_lock:
+        cached = _auth_cache.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    parts = token.split("_")
+    key = (
+        ApiKey.objects.select_related("client", "client__intake_owner")
+        .filter(prefix=parts[1])
+        .first()
+    )
+    if key is None or not secrets.compare_digest(key.key_hash, digest):
+        return None
+    with _auth_lock:
+        if len(_auth_cache) > 1000:
+            _auth_cache.clear()
+        _auth_cache[digest] = (now + AUTH_CACHE_SECONDS, key)
+    return key
+
+
 def authenticate(token: str) -> ApiKey | None:
     """The usable key whose plaintext is `token` (active client, not revoked), or None."""
-    parts = (token or "").strip().split("_")
+    token = (token or "").strip()
+    parts = token.split("_")
     if len(parts) < 3 or parts[0] != "qq":
         return None
-    key = ApiKey.objects.select_related("client").filter(prefix=parts[1]).first()
-    if key is None or not secrets.compare_digest(key.key_hash, hash_key(token.strip())):
-        return None
-    if key.revoked_at is not None or not key.client.is_active:
+    key = _key_for(token, hash_key(token))
+    if key is None or key.revoked_at is not None or not key.client.is_active:
         return None
     now = clock.now()
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
     return key
 
 
@@ -333,21 +371,30 @@ def idempotent(
             code="idempotency_key_missing",
         )
     digest = request_hash(payload)
+    table = IdempotencyRecord._meta.db_table
+    with transaction.atomic():
+        # Insert-or-find in one statement: a concurrent request with the same key waits on
+        # the unique index until the first commits (then finds nothing inserted here) or
+        # rolls back (then this one inserts). No duplicate-key error is raised or logged.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (client_id, {connection.ops.quote_name('key')}, "  # noqa: S608 (the model's own table)
+                "request_hash, status_code, response, created_at) "
+                "VALUES (%s, %s, %s, 0, %s, %s) "
+                f"ON CONFLICT (client_id, {connection.ops.quote_name('key')}) DO NOTHING "
+                "RETURNING id",
+                [client.pk, key, digest, "{}", clock.now()],
+            )
+            inserted = cursor.fetchone()
+        if inserted is not None:
+            status, body = create()
+            IdempotencyRecord.objects.filter(pk=inserted[0]).update(
+                status_code=status, response=body
+            )
+            return status, body, False
     stored = IdempotencyRecord.objects.filter(client=client, key=key).first()
-    if stored is None:
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    client=client, key=key, request_hash=digest, created_at=clock.now()
-                )
-                status, body = create()
-                record.status_code, record.response = status, body
-                record.save(update_fields=["status_code", "response"])
-                return status, body, False
-        except IntegrityError:
-            stored = IdempotencyRecord.objects.filter(client=client, key=key).first()
-            if stored is None:  # the conflict was not about the key: a real error
-                raise
+    if stored is None:  # the first request's creation failed and was rolled back meanwhile
+        return idempotent(client=client, key=key, payload=payload, create=create)
     if stored.request_hash != digest:
         raise IdempotencyConflict(_("This Idempotency-Key was used with a different request body."))
     return stored.status_code, stored.response, True
@@ -386,8 +433,11 @@ def _checked(check: Callable[..., str], value: str | None, field: str, **limits:
 
 
 def kind_for_intake(code: str) -> CaseKind:
-    kinds = CaseKind.objects.select_related("parent", "policy", "parent__policy")
-    kind = kinds.filter(code=code).first()
+    """The active kind `code`, from the per-process catalogue (`tickets.reference`:
+    `ticket_create` re-checks it against the current version of the kinds)."""
+    kind = reference.kind_by_code(code)
+    if kind is not None and not kind.is_active:  # perhaps re-activated since: look again
+        kind = reference.catalogue(check=True).by_code.get(code)
     if kind is None or not kind.is_active:
         raise NotFound(_("No case kind %(code)s.") % {"code": code}, code="unknown_kind")
     return kind
@@ -547,8 +597,15 @@ def _create_locked(
     # The case's "create" timeline entry becomes webhook deliveries in this transaction
     # (signals.py leaves "create" entries to this intake, the only way a case becomes a
     # partner's): committed with the case, or not at all.
+    # ticket_create keeps the entry it wrote on the case (no read back).
+    created_entry = getattr(ticket, "_create_event", None)
     create_entry = (
-        ticket.events.filter(action="create").order_by("id").values_list("pk", flat=True).first()
+        created_entry.pk
+        if created_entry is not None
+        else ticket.events.filter(action="create")
+        .order_by("id")
+        .values_list("pk", flat=True)
+        .first()
     )
     if create_entry is not None:
         from qingquan.partners.webhooks import outbox_write

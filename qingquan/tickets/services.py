@@ -570,7 +570,9 @@ def ticket_create(
         ticket.save(force_insert=True)
         ticket._just_created = True  # type: ignore[attr-defined]  # no pauses or extensions
         Contact.tickets.through.objects.create(contact_id=contact.pk, ticket_id=ticket.pk)
-        TicketEvent.objects.create(
+        # Kept on the case for the caller (partner intake writes its outbox rows and its
+        # answer from it without reading it back).
+        ticket._create_event = TicketEvent.objects.create(  # type: ignore[attr-defined]
             ticket=ticket,
             at=now,
             actor=actor,
