@@ -61,6 +61,27 @@ def reference_data(request: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fresh_case_numbers(request: Any) -> None:
+    """Case numbers come from a sequence a day on PostgreSQL (decision 0009), which a
+    transactional test's flush leaves behind: each test starts its days' numbering at 1,
+    as on SQLite."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'S' "
+            "AND relname LIKE 'tickets\\_number\\_%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP SEQUENCE IF EXISTS "{name}"')
+
+
+@pytest.fixture(autouse=True)
 def fresh_calendar_cache() -> Iterator[None]:
     """Each test reads the calendar table afresh (a rolled-back test's rows must not linger
     in the process-wide cache)."""
