@@ -14,6 +14,8 @@ from qingquan.staff.roles import Role
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # in such a thread unless told it is safe (it is: the loop only drives the browser).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests import the ASGI application without a server: no warm-up requests (decision 0010).
+os.environ.setdefault("QINGQUAN_WARM_UP", "0")
 
 
 @pytest.fixture(autouse=True, scope="session")
