@@ -7,9 +7,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection, transaction
+from django.db import transaction
 
-from qingquan.core import clock
+from qingquan.core import clock, fastinsert
 from qingquan.core.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -57,23 +57,8 @@ def notify(
         link=link,
         dedupe_key=dedupe_key,
     )
-    columns = ["recipient_id", "created_at", "level", "title", "body", "link", "dedupe_key"]
-    fields = [Notification._meta.get_field(c.removesuffix("_id")) for c in columns]
-    values = [f.get_db_prep_save(getattr(note, f.attname), connection) for f in fields]
-    q = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {q(Notification._meta.db_table)} "  # noqa: S608 (model metadata)
-            f"({', '.join(q(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-            "ON CONFLICT DO NOTHING RETURNING id",
-            values,
-        )
-        row = cursor.fetchone()
-    if row is None:
+    if fastinsert.create(note, skip_conflict=True) is None:
         return None
-    note.pk = row[0]
-    note._state.adding = False
-    note._state.db = connection.alias
     event = {
         "kind": "notification",
         "id": note.pk,

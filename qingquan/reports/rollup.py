@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DateField, F, Func, Q, Value
 from django.db.models.functions import Coalesce
 
-from qingquan.core import bulk, clock
+from qingquan.core import bulk, clock, fastinsert
 from qingquan.reports.models import (
     DIMENSIONS,
     MEASURES,
@@ -162,7 +162,7 @@ def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
     if deferred():
         target = "kpi" if model is KpiDaily else "contact"
         key = [v.isoformat() if isinstance(v, dt.date) else v for v in dims.values()]
-        RollupDelta.objects.create(target=target, key=key, counts=counts)
+        fastinsert.insert(RollupDelta, {"target": target, "key": key, "counts": counts})
         return
     _upsert(model, dims, counts)
 
@@ -297,7 +297,7 @@ def ticket_created(ticket: Ticket) -> None:
     new = contribution(row, ())
     for key, counts in new.items():
         _add(KpiDaily, _dims(key), dict(counts))
-    TicketContribution.objects.create(ticket_id=ticket.pk, rows=_encode(new))
+    fastinsert.insert(TicketContribution, {"ticket_id": ticket.pk, "rows": _encode(new)})
 
 
 def contact_added(contact: Contact) -> None:
