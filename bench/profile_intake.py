@@ -40,7 +40,7 @@ def _setup_env() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--profile", choices=["partner", "open311"], default=None)
+    parser.add_argument("--profile", choices=["partner", "open311", "staff"], default=None)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sql", action="store_true", help="print one request's statements")
     args = parser.parse_args()
@@ -110,7 +110,17 @@ def main() -> None:
         )
         return r.status_code
 
-    for name, call, expected in (("partner", partner, 201), ("open311", open311, 201)):
+    staff = Client(HTTP_X_FORWARDED_PROTO="https", SERVER_NAME="127.0.0.1")
+    staff.force_login(agents[1])
+
+    def staff_api() -> int:
+        body = {"kind": kind.code, "channel": "phone", "subject": "基准受理"}
+        body["caller_phone"] = "13800000000"
+        r = staff.post("/api/v1/tickets/", data=body, content_type="application/json")
+        return r.status_code
+
+    endpoints = (("partner", partner, 201), ("open311", open311, 201), ("staff", staff_api, 201))
+    for name, call, expected in endpoints:
         for _ in range(5):  # warm
             assert call() == expected
         times: list[float] = []
