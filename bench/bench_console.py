@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.context import BenchContext, bench_user
 from bench.harness import Comparison
+from qingquan.core.actors import system
 
 # The figure: the pop on the 1 M-account city (shared with bench_customers).
 ACCOUNTS_AT_SCALE_1 = 1_000_000
@@ -25,7 +26,7 @@ def _pbx() -> Any:
     from qingquan.telephony.models import Pbx, token_digest
 
     existing = Pbx.objects.filter(token_hash=token_digest(TOKEN)).first()
-    return existing or services.pbx_create(actor=None, name="bench-pbx", token=TOKEN)[0]
+    return existing or services.pbx_create(actor=system("bench"), name="bench-pbx", token=TOKEN)[0]
 
 
 def _ensure_customers(ctx: BenchContext) -> int:

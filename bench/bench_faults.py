@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 
 from bench.harness import Measurement
+from qingquan.core.actors import system
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 16
@@ -183,7 +184,7 @@ def _fixtures(receiver_url: str, run: str) -> str:
     from qingquan.staff.roles import Role
 
     owner = User.objects.filter(username="faults-inbox").first() or staff_services.staff_create(
-        actor=None,
+        actor=system("bench"),
         username="faults-inbox",
         full_name="Fault bench inbox",
         role=Role.AGENT,
@@ -193,7 +194,7 @@ def _fixtures(receiver_url: str, run: str) -> str:
     client = PartnerClient.objects.filter(code="faults").first()
     if client is None:
         client, key = services.partner_client_create(
-            actor=None,
+            actor=system("bench"),
             code="faults",
             name="Fault bench",
             channel="provincial",
@@ -202,10 +203,14 @@ def _fixtures(receiver_url: str, run: str) -> str:
             rate_limit_per_minute=1_000_000,
         )
     else:
-        _key, key = services.api_key_issue(actor=None, client=client, label=run)
+        _key, key = services.api_key_issue(actor=system("bench"), client=client, label=run)
     client.subscriptions.update(is_active=False)
     services.subscription_save(
-        actor=None, client=client, url=receiver_url, events=["case.created"], secret="bench"
+        actor=system("bench"),
+        client=client,
+        url=receiver_url,
+        events=["case.created"],
+        secret="bench",
     )
     return key
 

@@ -8,6 +8,7 @@ import httpx
 
 from bench.context import BenchContext, bench_user, login_cookie
 from bench.harness import Comparison
+from qingquan.core.actors import system
 
 
 def _agent_on_shift() -> object:
@@ -19,7 +20,9 @@ def _agent_on_shift() -> object:
     shift, _ = Shift.objects.get_or_create(
         code="bench-day", defaults={"name": "基准班", "starts": dt.time(0), "ends": dt.time(0)}
     )
-    services.shift_assign(actor=None, user=user, shift=shift, date=clock.today())  # idempotent
+    services.shift_assign(
+        actor=system("bench"), user=user, shift=shift, date=clock.today()
+    )  # idempotent
     return user
 
 

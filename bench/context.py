@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from qingquan.core.actors import system
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -104,7 +106,7 @@ def bench_user(username: str, full_name: str, **extra: Any) -> Any:
     user = User.objects.filter(username=username).first()
     if user is None:
         user = services.staff_create(
-            actor=None,
+            actor=system("bench"),
             username=username,
             full_name=full_name,
             role=extra.pop("role", Role.AGENT),

@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+from qingquan.core.actors import system
+
 CLIENT_CODE = "bench-peer"
 MARKER = "@@PEER-SETUP@@"
 
@@ -35,7 +37,7 @@ def main() -> None:
     client = PartnerClient.objects.filter(code=CLIENT_CODE).first()
     if client is None:
         client, key = services.partner_client_create(
-            actor=None,
+            actor=system("bench"),
             code=CLIENT_CODE,
             name="基准省平台",
             channel="provincial",
@@ -44,7 +46,7 @@ def main() -> None:
             rate_limit_per_minute=100_000_000,
         )
     else:
-        _record, key = services.api_key_issue(actor=None, client=client, label="bench")
+        _record, key = services.api_key_issue(actor=system("bench"), client=client, label="bench")
     if not Ticket.objects.filter(subject=TEMPLATE_SUBJECT).exists():
         _create_template(agents[0], kind)
     ticket = Ticket.objects.filter(subject=TEMPLATE_SUBJECT).latest("id")

@@ -55,6 +55,7 @@ def main() -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     from bench.bench_tickets import _setup
+    from qingquan.core.actors import system
     from qingquan.partners import services
     from qingquan.partners.models import PartnerClient, Scope
 
@@ -62,7 +63,7 @@ def main() -> None:
     client = PartnerClient.objects.filter(code="bench-profile").first()
     if client is None:
         client, key = services.partner_client_create(
-            actor=None,
+            actor=system("bench"),
             code="bench-profile",
             name="基准剖析",
             channel="provincial",
@@ -71,7 +72,7 @@ def main() -> None:
             rate_limit_per_minute=100_000_000,
         )
     else:
-        _r, key = services.api_key_issue(actor=None, client=client, label="profile")
+        _r, key = services.api_key_issue(actor=system("bench"), client=client, label="profile")
     http = Client(HTTP_X_FORWARDED_PROTO="https", SERVER_NAME="127.0.0.1")
 
     def partner() -> int:

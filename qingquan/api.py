@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError
 from ninja.security import django_auth
 
+from qingquan.core.access import AccessDenied
 from qingquan.staff import selectors as staff_selectors
-from qingquan.staff.access import can, capabilities_of
+from qingquan.staff.access import capabilities_of
 
 api = NinjaAPI(
     title="Qingquan API",
@@ -28,10 +28,11 @@ api = NinjaAPI(
 )
 
 
-def api_require(request: HttpRequest, capability: str) -> None:
-    """Raise 403 unless the caller's role grants `capability` (the API's access check)."""
-    if not can(request.user, capability):
-        raise HttpError(403, f"Your role may not do this ({capability}).")
+@api.exception_handler(AccessDenied)
+def access_denied(request: HttpRequest, exc: AccessDenied) -> HttpResponse:
+    """The one access error (`core.access.AccessDenied`, raised by `staff.access.check`,
+    the services and the per-case rules) as the staff API's 403 `{"detail": …}`."""
+    return api.create_response(request, {"detail": exc.message}, status=403)
 
 
 class ShiftOut(Schema):

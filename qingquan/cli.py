@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from qingquan.core.actors import system
+
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qingquan.settings")
@@ -124,7 +126,7 @@ def cmd_createadmin(args: argparse.Namespace) -> None:
     password = args.password or getpass.getpass("Password / 密码: ")
     try:
         user = services.staff_create(
-            actor=None,
+            actor=system("cli"),
             username=args.username,
             full_name=args.full_name or args.username,
             role=Role.ADMINISTRATOR,

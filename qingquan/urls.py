@@ -8,6 +8,7 @@ from django.views.static import serve
 
 from qingquan.api import api
 from qingquan.core import views as core_views
+from qingquan.core.security import csp_report
 from qingquan.partners.api import partner_api
 from qingquan.staff import views as staff_views
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("reports/", include("qingquan.reports.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("csp-report/", csp_report, name="csp_report"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin, the API docs).
     path("favicon.ico", RedirectView.as_view(url=static("qingquan/favicon.svg"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),

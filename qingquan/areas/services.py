@@ -8,13 +8,14 @@ from django.db import transaction
 
 from qingquan.areas import ningbo
 from qingquan.areas.models import Community, District, Street
+from qingquan.core.actors import SEED
 from qingquan.core.audit import audit_record
 
 COMMUNITIES_PER_STREET = 3
 
 
 @transaction.atomic
-def areas_seed_ningbo(*, actor: Any = None) -> int:
+def areas_seed_ningbo(*, actor: Any = SEED) -> int:
     """Load Ningbo's districts, streets and demo communities; returns communities created.
 
     Idempotent: running it again creates nothing new.

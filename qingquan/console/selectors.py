@@ -7,11 +7,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 
 from qingquan.console.models import Attachment, CaseNote
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
 from qingquan.core.status import silent_workers
 from qingquan.customers import phones, privacy
 from qingquan.customers.models import Customer
@@ -32,7 +32,7 @@ SERVICE_LEVEL_SECONDS = 20
 
 def _require(user: Any, capability: str = "console.use") -> None:
     if not can(user, capability):
-        raise PermissionDenied(capability)
+        raise AccessDenied(capability=capability)
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from qingquan.console.models import Attachment, CaseNote, Draft, Visibility
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
+from qingquan.core.actors import require_actor, user_of
 from qingquan.core.audit import audit_record
 from qingquan.customers import phones
 from qingquan.customers.models import Account, Customer
@@ -61,9 +63,13 @@ class ConsoleError(Exception):
         self.field = field
 
 
+class NotPermitted(ConsoleError, AccessDenied):
+    """The platform's one access error, as a console error (a form error on pages)."""
+
+
 def _require(actor: Any, capability: str) -> None:
-    if not can(actor, capability):
-        raise ConsoleError(_("Your role may not do this (%(cap)s).") % {"cap": capability})
+    if not can(require_actor(actor), capability):
+        raise NotPermitted(_("Your role may not do this (%(cap)s).") % {"cap": capability})
 
 
 @dataclass(frozen=True)
@@ -273,7 +279,7 @@ def attachment_add(
         content_type=content_type,
         size=upload.size or 0,
         visibility=visibility,
-        uploaded_by=actor,
+        uploaded_by=user_of(actor),
         uploaded_at=clock.now(),
     )
     attachment.file.save(upload.name or "file", upload, save=False)
@@ -316,8 +322,8 @@ def draft_save(*, actor: Any, key: str, data: Any) -> Draft:
     """Keep what ``actor`` typed into one form (field name → text), replacing the earlier
     draft. Not audited on purpose: a draft is the person's own unsent typing, saved every
     few seconds; what is sent from it is audited by the service that receives it."""
-    if not can(actor, "console.use"):
-        raise ConsoleError(_("Only agents and supervisors keep console drafts."))
+    if not can(require_actor(actor), "console.use"):
+        raise NotPermitted(_("Only agents and supervisors keep console drafts."))
     key = _draft_key(key)
     if not isinstance(data, dict) or len(data) > MAX_DRAFT_FIELDS:
         raise ConsoleError(_("A draft is a set of at most 40 named fields."), field="data")

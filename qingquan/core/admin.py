@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +59,81 @@ class CapabilityAdmin(admin.ModelAdmin):
             services.reference_delete(actor=request.user, obj=obj)
 
 
+# Third-party model admins (registered by their own apps) put under capabilities: the
+# capability to view and to change each app's records. Their own refusals stay (an admin
+# saying "no adding here" keeps saying it); Django's model permissions are not used.
+THIRD_PARTY_CAPABILITIES: dict[str, tuple[str, str]] = {
+    "axes": ("staff.manage", "staff.manage"),  # login lockouts: administrators unlock
+    "django_tasks_database": ("tasks.view", "tasks.view"),  # background task results
+}
+# Third-party screens the platform does not use at all (roles are not Django groups).
+UNUSED_THIRD_PARTY = ("auth.group",)
+
+
+class ThirdPartyCapabilityAdmin:
+    """Mixin over a third-party ModelAdmin: its rights come from capabilities, and the
+    permission methods it overrides itself (e.g. read-only screens) still say no."""
+
+    view_capability = "admin.site"
+    change_capability = "staff.manage"
+
+    def _can(self, request: HttpRequest, capability: str) -> bool:
+        from qingquan.staff.access import can
+
+        return can(request.user, capability)
+
+    def _theirs(self, name: str, request: HttpRequest, *args: Any) -> bool:
+        own = getattr(type(self).__mro__[2], name)  # the third-party class's method
+        if own is getattr(admin.ModelAdmin, name):  # Django's model-permission default
+            return True
+        return bool(own(self, request, *args))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, self.view_capability)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, self.view_capability)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._can(request, self.change_capability) and self._theirs(
+            "has_add_permission", request, *args
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, self.change_capability) and self._theirs(
+            "has_change_permission", request, obj
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, self.change_capability) and self._theirs(
+            "has_delete_permission", request, obj
+        )
+
+
+def guard_registry(site: admin.AdminSite) -> None:
+    """Put every model admin of `site` that is not a `CapabilityAdmin` under capabilities
+    (called once the admin modules are loaded): the capability model has no bypass."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, CapabilityAdmin | ThirdPartyCapabilityAdmin):
+            continue
+        label = model._meta.label_lower
+        site.unregister(model)
+        if label in UNUSED_THIRD_PARTY:
+            continue
+        if model._meta.app_label not in THIRD_PARTY_CAPABILITIES:
+            raise ImproperlyConfigured(
+                f"{label}: its admin is not a CapabilityAdmin and its app has no entry in "
+                "core.admin.THIRD_PARTY_CAPABILITIES"
+            )
+        view, change = THIRD_PARTY_CAPABILITIES[model._meta.app_label]
+        guarded = type(
+            type(model_admin).__name__,
+            (ThirdPartyCapabilityAdmin, type(model_admin)),
+            {"view_capability": view, "change_capability": change, "__module__": __name__},
+        )
+        site.register(model, guarded)
+
+
 _reader: ContextVar[Any] = ContextVar("qingquan_audit_reader", default=None)
 
 
@@ -74,13 +150,15 @@ class AuditEventAdmin(CapabilityAdmin):
 
     view_capability = "audit.view"
     list_display = ["at", "what"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["action", "object_repr", "actor_label", "object_id", "note"]
+    list_filter = ["actor_kind", "action", "object_type"]
+    search_fields = ["action", "object_repr", "actor_label", "actor_ref", "object_id", "note"]
     date_hierarchy = "at"
     readonly_fields = [
         "at",
         "actor",
         "actor_label",
+        "actor_kind",
+        "actor_ref",
         "action",
         "object_type",
         "object_id",

@@ -20,6 +20,14 @@ class QingquanAdminConfig(admin_apps.AdminConfig):
     default = False
     default_site = "qingquan.core.admin_site.QingquanAdminSite"
 
+    def ready(self) -> None:
+        super().ready()  # autodiscover: every app's admin module registers its screens
+        from django.contrib import admin
+
+        from qingquan.core.admin import guard_registry
+
+        guard_registry(admin.site)
+
 
 class AxesConfig(axes_apps.AppConfig):
     """django-axes (login lockouts) under a translated name in the admin."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import models
 
-from qingquan.core import clock, fastinsert
+from qingquan.core import actors, clock, fastinsert
 from qingquan.core.models import AuditEvent
 
 
@@ -53,15 +53,22 @@ def audit_record(
     after: Mapping[str, Any] | None = None,
     note: str = "",
 ) -> AuditEvent:
-    """Append one event to the audit log. `actor` is a user or None for the system."""
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    """Append one event to the audit log. `actor` is a staff user, a partner client
+    (`core.actors.PartnerActor`) or the system (`SYSTEM` / `system(job)`); None is a
+    TypeError. Its kind and reference are recorded with it."""
+    kind, ref = actors.actor_of(actor)
+    user = actors.user_of(actor)
     label = ""
-    if is_user:
-        label = actor.get_full_name() or actor.get_username()
+    if user is not None and getattr(user, "is_authenticated", False):
+        label = user.get_full_name() or user.get_username()
+    else:
+        user = None
     event = AuditEvent(
         at=clock.now(),
-        actor=actor if is_user else None,
-        actor_label=label or "system",
+        actor=user,
+        actor_label=label or ("system" if kind == actors.SYSTEM_KIND else ref),
+        actor_kind=kind,
+        actor_ref=ref[:150],
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),

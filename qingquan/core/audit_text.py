@@ -15,6 +15,7 @@ from django.apps import apps
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from qingquan.core import actors
 from qingquan.core.models import AuditEvent
 
 # action code -> sentence; %(actor)s, %(object)s ("工单 20261201-0011") and %(target)s.
@@ -183,7 +184,7 @@ def sentence_for(code: str) -> Any:
 
 def describe(event: AuditEvent) -> str:
     """The event as a sentence in the active language."""
-    actor = event.actor_label if event.actor_label != "system" else _("The system")
+    actor = actors.describe(event.actor_kind, event.actor_ref, event.actor_label)
     template = sentence_for(event.action)
     values = {"actor": actor, "object": _object(event), "target": _target(event) or "—"}
     if template is None:  # a code added without a sentence: still readable

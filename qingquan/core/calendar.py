@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Max
 
+from qingquan.core.actors import SEED
 from qingquan.core.audit import audit_record
 from qingquan.core.models import CalendarDay
 from qingquan.core.sla import WorkCalendar, calendar_days_from_chinesecalendar
@@ -29,7 +30,7 @@ def _forget() -> None:
         _cache["checked"] = 0.0
 
 
-def calendar_seed(*, actor: Any = None, years: Iterable[int]) -> int:
+def calendar_seed(*, actor: Any = SEED, years: Iterable[int]) -> int:
     """Add the days the `chinesecalendar` package knows for `years`; returns days added.
 
     Days already in the table (perhaps edited by an administrator) are left alone.

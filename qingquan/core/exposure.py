@@ -27,6 +27,7 @@ from typing import Any
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from qingquan.core.actors import system
 from qingquan.staff.roles import Role
 
 ANONYMOUS = "anonymous"
@@ -114,7 +115,7 @@ def seed(known: Known = KNOWN) -> Seeded:
     )
     users: dict[str, Any] = {
         role.value: staff_services.staff_create(
-            actor=None,
+            actor=system("access_matrix"),
             username=f"matrix-{role.value}",
             full_name=f"矩阵{role.label}",
             role=role,
@@ -130,10 +131,13 @@ def seed(known: Known = KNOWN) -> Seeded:
         areas_seed_ningbo()
     district = District.objects.order_by("code").first()
     customer = customer_services.customer_create(
-        actor=None, name=known.name, id_number=known.id_number, phone_numbers=[known.phone]
+        actor=system("access_matrix"),
+        name=known.name,
+        id_number=known.id_number,
+        phone_numbers=[known.phone],
     )
     premise = customer_services.premise_create(
-        actor=None,
+        actor=system("access_matrix"),
         district=district,
         road="矩阵路1号",
         building="1",
@@ -144,7 +148,7 @@ def seed(known: Known = KNOWN) -> Seeded:
     )
     opened = clock.today() - dt.timedelta(days=120)
     account = customer_services.account_create(
-        actor=None,
+        actor=system("access_matrix"),
         number=known.account,
         customer=customer,
         premise=premise,
@@ -153,19 +157,29 @@ def seed(known: Known = KNOWN) -> Seeded:
         opened_on=opened,
     )
     meter = customer_services.meter_create(
-        actor=None, account=account, serial="MATRIX-0001", installed_on=opened
+        actor=system("access_matrix"), account=account, serial="MATRIX-0001", installed_on=opened
     )
     end = opened + dt.timedelta(days=59)
-    customer_services.reading_record(actor=None, meter=meter, read_on=end, value=Decimal("20"))
+    customer_services.reading_record(
+        actor=system("access_matrix"), meter=meter, read_on=end, value=Decimal("20")
+    )
     bill = customer_services.bill_issue(
-        actor=None, account=account, period_start=opened, period_end=end
+        actor=system("access_matrix"), account=account, period_start=opened, period_end=end
     )
     customer_services.payment_record(
-        actor=None, bill=bill, amount=bill.total, channel="wechat", reference="MATRIX"
+        actor=system("access_matrix"),
+        bill=bill,
+        amount=bill.total,
+        channel="wechat",
+        reference="MATRIX",
     )
-    invoice = customer_services.invoice_issue(actor=None, bill=bill)
+    invoice = customer_services.invoice_issue(actor=system("access_matrix"), bill=bill)
     paper = customer_services.paper_invoice_request(
-        actor=None, invoice=invoice, recipient=known.name, phone=known.phone, address="矩阵路1号"
+        actor=system("access_matrix"),
+        invoice=invoice,
+        recipient=known.name,
+        phone=known.phone,
+        address="矩阵路1号",
     )
     agent = users[Role.AGENT]
     kind = CaseKind.objects.filter(is_active=True, parent__isnull=False).order_by("code").first()
@@ -206,7 +220,7 @@ def seed(known: Known = KNOWN) -> Seeded:
         contact=contact,
     )
     client, _key = partner_services.partner_client_create(
-        actor=None,
+        actor=system("access_matrix"),
         code="matrix",
         name="矩阵接入",
         channel="provincial",
@@ -234,10 +248,13 @@ def seed(known: Known = KNOWN) -> Seeded:
 
     manager = users[Role.CUSTOMER_MANAGER]
     organisation = customer_services.customer_create(
-        actor=None, kind="organisation", name="矩阵单位", uscc="91330200144068643J"
+        actor=system("access_matrix"),
+        kind="organisation",
+        name="矩阵单位",
+        uscc="91330200144068643J",
     )
     survey_services.manager_assign(
-        actor=None, manager=manager, customer=organisation, since=clock.today()
+        actor=system("access_matrix"), manager=manager, customer=organisation, since=clock.today()
     )
     survey_services.schedule_manager_calls(now=now)
     seed_knowledge()
@@ -432,6 +449,7 @@ class Result:
     outcome: str  # "ok", "forbidden", "login", "redirect", "not found", "not allowed", …
     kinds: dict[str, str] = field(default_factory=dict)  # kind → FULL / MASKED / NONE
     leaked: list[str] = field(default_factory=list)  # anonymous: personal strings found
+    script_problems: list[str] = field(default_factory=list)  # see `script_problems`
 
     @property
     def cell(self) -> str:
@@ -542,8 +560,34 @@ def request_all(
                     result.kinds = classify(text, known)
                 if role == ANONYMOUS:
                     result.leaked = [v for v in forbidden_public if v in text]
+                result.script_problems = script_problems(response, text)
             results[(pattern.route, role)] = result
     return results, unresolved
+
+
+_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+_INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+_SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+
+
+def script_problems(response: Any, text: str) -> list[str]:
+    """What in an HTML answer the Content-Security-Policy would block or fail to cover:
+    a missing policy or one allowing inline scripts, inline `<script>` elements (JSON data
+    blocks are fine), `on…=` handler attributes and `javascript:` links."""
+    if "text/html" not in response.get("Content-Type", ""):
+        return []
+    problems = []
+    policy = response.get("Content-Security-Policy", "")
+    script_src = next((d for d in policy.split(";") if d.strip().startswith("script-src")), "")
+    if "'self'" not in script_src or "unsafe" in script_src:
+        problems.append(f"policy: {policy or 'none'}")
+    for tag in _SCRIPT_TAG.findall(text):
+        if "src=" not in tag and "application/json" not in tag:
+            problems.append(f"inline script: {tag[:80]}")
+    for tag in _TAG.findall(text):
+        if _INLINE_HANDLER.search(tag) or "javascript:" in tag.lower():
+            problems.append(f"inline handler: {tag[:80]}")
+    return problems
 
 
 def violations(results: dict[tuple[str, str], Result], seeded: Seeded) -> list[str]:

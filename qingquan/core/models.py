@@ -23,6 +23,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
             models.Q(action__icontains=text)
             | models.Q(object_repr__icontains=text)
             | models.Q(actor_label__icontains=text)
+            | models.Q(actor_ref__icontains=text)
             | models.Q(object_id=text)
         )
 
@@ -45,6 +46,15 @@ class AuditEvent(models.Model):
     )
     # Kept as text too, so the record still says who it was if the account is removed.
     actor_label = models.CharField(_("actor name"), max_length=150, blank=True)
+    # Who acted (core.actors): a staff member (`actor`), a partner client or the system;
+    # the reference is the username, the partner client's name or the system job's name.
+    actor_kind = models.CharField(
+        _("actor kind"),
+        max_length=10,
+        choices=[("staff", _("staff")), ("partner", _("partner")), ("system", _("system"))],
+        default="system",
+    )
+    actor_ref = models.CharField(_("actor reference"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=80, db_index=True)
     object_type = models.CharField(_("object type"), max_length=100)
     object_id = models.CharField(_("object id"), max_length=64)

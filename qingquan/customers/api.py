@@ -12,9 +12,9 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from qingquan.api import api_require
 from qingquan.customers import invoices, selectors
 from qingquan.customers.models import Account, Customer, Invoice
+from qingquan.staff.access import check
 
 router: Router = Router(tags=["customers"])
 
@@ -102,14 +102,14 @@ class BillOut(BillSummaryOut):
 @router.get("/lookup", response=list[CustomerOut], summary="Find customers (screen pop)")
 def lookup(request: HttpRequest, params: Query[LookupIn]) -> list[selectors.CustomerView]:
     """Customers by phone (any common form), account number, or part of an address."""
-    api_require(request, "customers.view")
+    check(request.user, "customers.view")
     return selectors.customer_lookup(user=request.user, query=params.q, limit=params.limit)
 
 
 @router.get("/{customer_id}", response=CustomerOut, summary="One customer")
 def customer(request: HttpRequest, customer_id: int) -> selectors.CustomerView:
     """A customer with accounts, balances and the last 12 bills of each account."""
-    api_require(request, "customers.view")
+    check(request.user, "customers.view")
     try:
         return selectors.customer_record(user=request.user, customer_id=customer_id).view
     except Customer.DoesNotExist as exc:
@@ -120,7 +120,7 @@ def customer(request: HttpRequest, customer_id: int) -> selectors.CustomerView:
 def account_bills(request: HttpRequest, number: str) -> list[dict[str, Any]]:
     """An account's bills of the last three years, newest first, with their tier lines and
     the same period last year ("why is it so high")."""
-    api_require(request, "customers.view")
+    check(request.user, "customers.view")
     account = Account.objects.filter(number=number).first()
     if account is None:
         raise HttpError(404, f"No account {number}.")
@@ -149,7 +149,7 @@ def account_bills(request: HttpRequest, number: str) -> list[dict[str, Any]]:
 @router.get("/invoices/{invoice_id}/pdf", summary="E-invoice PDF")
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """The electronic invoice as a PDF file."""
-    api_require(request, "customers.view")
+    check(request.user, "customers.view")
     try:
         invoice = selectors.invoice_for(user=request.user, invoice_id=invoice_id)
     except Invoice.DoesNotExist as exc:

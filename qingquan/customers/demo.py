@@ -10,6 +10,7 @@ from django.db import transaction
 
 from qingquan.areas.models import District
 from qingquan.core import clock
+from qingquan.core.actors import system
 from qingquan.customers import services
 from qingquan.customers.generator import generate_city
 from qingquan.customers.models import Customer
@@ -37,13 +38,13 @@ def _demo_household(*, months: int) -> None:
     street = district.streets.order_by("name").first()
     community = street.communities.order_by("name").first() if street else None
     customer = services.customer_create(
-        actor=None,
+        actor=system("demo"),
         name="李桂英",
         elderly_or_impaired=True,
         phone_numbers=[DEMO_PHONE, "0574-87300000"],
     )
     premise = services.premise_create(
-        actor=None,
+        actor=system("demo"),
         district=district,
         street=street,
         community=community,
@@ -57,7 +58,7 @@ def _demo_household(*, months: int) -> None:
     today = clock.today()
     first = (today.replace(day=1) - dt.timedelta(days=months * 31)).replace(day=1)
     account = services.account_create(
-        actor=None,
+        actor=system("demo"),
         number="3301000001",
         customer=customer,
         premise=premise,
@@ -66,7 +67,7 @@ def _demo_household(*, months: int) -> None:
         opened_on=first,
     )
     meter = services.meter_create(
-        actor=None, account=account, serial="NB-DEMO-0001", installed_on=first
+        actor=system("demo"), account=account, serial="NB-DEMO-0001", installed_on=first
     )
     value = Decimal("0")
     start = first
@@ -80,20 +81,26 @@ def _demo_household(*, months: int) -> None:
         value += Decimal("48.500") if last else Decimal("11.000") + index % 4
         if index == months // 2:
             meter = services.meter_replace(
-                actor=None,
+                actor=system("demo"),
                 meter=meter,
                 final_reading=value - 3,
                 replaced_on=start + dt.timedelta(days=10),
                 new_serial="NB-DEMO-0002",
             )
             value = Decimal("3")
-        services.reading_record(actor=None, meter=meter, read_on=end, value=value)
-        bill = services.bill_issue(actor=None, account=account, period_start=start, period_end=end)
+        services.reading_record(actor=system("demo"), meter=meter, read_on=end, value=value)
+        bill = services.bill_issue(
+            actor=system("demo"), account=account, period_start=start, period_end=end
+        )
         if not last:
             services.payment_record(
-                actor=None, bill=bill, amount=bill.total, channel="wechat", reference=f"DEMO{index}"
+                actor=system("demo"),
+                bill=bill,
+                amount=bill.total,
+                channel="wechat",
+                reference=f"DEMO{index}",
             )
             if index % 6 == 0:
-                services.invoice_issue(actor=None, bill=bill)
+                services.invoice_issue(actor=system("demo"), bill=bill)
         start = end + dt.timedelta(days=1)
         index += 1

@@ -26,6 +26,7 @@ from stdnum.cn import uscc
 from qingquan.areas.models import Community, District
 from qingquan.areas.services import areas_seed_ningbo
 from qingquan.core import bulk, clock
+from qingquan.core.actors import SEED
 from qingquan.core.audit import audit_record
 from qingquan.customers import billing
 from qingquan.customers.models import (
@@ -196,7 +197,7 @@ def generate_city(
     batch_size: int = 5000,
     today: dt.date | None = None,
     progress: Progress | None = None,
-    actor: Any = None,
+    actor: Any = SEED,
 ) -> GenerateResult:
     """Generate `accounts` accounts (one customer, premise and meter each) with `months`
     months of readings, bills and payments, after any accounts already there."""

@@ -54,6 +54,7 @@ from django.utils.translation import gettext as _
 
 from qingquan.areas.models import Community, District, Street
 from qingquan.core import clock
+from qingquan.core.actors import system
 from qingquan.customers import billing, ids, import_rules, phones, services
 from qingquan.customers.models import (
     Account,
@@ -411,7 +412,7 @@ def _bulk_customers(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
         numbers.extend((len(rows), e164, digits, i == 0) for i, (e164, digits) in enumerate(found))
         rows.append(record)
     services.registry_rows_import(
-        actor=None, model=Customer, columns=CUSTOMER_COLUMNS, rows=rows, phones=numbers
+        actor=system("import"), model=Customer, columns=CUSTOMER_COLUMNS, rows=rows, phones=numbers
     )
 
 
@@ -476,7 +477,7 @@ def _bulk_premises(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
 
     good = _checked("premises", chunk, report, build)
     services.registry_rows_import(
-        actor=None, model=Premise, columns=PREMISE_COLUMNS, rows=[p for _n, p in good]
+        actor=system("import"), model=Premise, columns=PREMISE_COLUMNS, rows=[p for _n, p in good]
     )
 
 
@@ -528,7 +529,7 @@ def _bulk_accounts(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
 
     good = _checked("accounts", chunk, report, build)
     services.registry_rows_import(
-        actor=None, model=Account, columns=ACCOUNT_COLUMNS, rows=[a for _n, a in good]
+        actor=system("import"), model=Account, columns=ACCOUNT_COLUMNS, rows=[a for _n, a in good]
     )
 
 
@@ -574,7 +575,7 @@ def _bulk_meters(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
 
     good = _checked("meters", chunk, report, build)
     services.registry_rows_import(
-        actor=None, model=Meter, columns=METER_COLUMNS, rows=[m for _n, m in good]
+        actor=system("import"), model=Meter, columns=METER_COLUMNS, rows=[m for _n, m in good]
     )
 
 
@@ -654,7 +655,10 @@ def _bulk_readings(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
 
     good = _checked("readings", chunk, report, build)
     services.registry_rows_import(
-        actor=None, model=MeterReading, columns=READING_COLUMNS, rows=[r for _n, r in good]
+        actor=system("import"),
+        model=MeterReading,
+        columns=READING_COLUMNS,
+        rows=[r for _n, r in good],
     )
 
 
@@ -826,7 +830,11 @@ def _bulk_bills(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
     _checked("bills", chunk, report, build)
     if bills:
         services.bills_import(
-            actor=None, columns=BILL_COLUMNS, bills=bills, lines=lines, payments=payments
+            actor=system("import"),
+            columns=BILL_COLUMNS,
+            bills=bills,
+            lines=lines,
+            payments=payments,
         )
 
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 
+from qingquan.core.access import AccessDenied
 from qingquan.customers import phones, privacy
 from qingquan.customers.models import (
     Account,
@@ -99,7 +99,7 @@ class CustomerView:
 
 def _require_view(user: Any) -> None:
     if not can(user, "customers.view"):
-        raise PermissionDenied("customers.view")
+        raise AccessDenied(capability="customers.view")
 
 
 def _phone_view(phone: CustomerPhone, user: Any, full: bool) -> PhoneView:

@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet, Sum
 
+from qingquan.core.access import AccessDenied
 from qingquan.knowledge import search
 from qingquan.knowledge.models import (
     Article,
@@ -22,7 +22,7 @@ from qingquan.staff.access import can
 
 def _require(user: Any, capability: str = "knowledge.view") -> None:
     if not can(user, capability):
-        raise PermissionDenied(capability)
+        raise AccessDenied(capability=capability)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
+from qingquan.core.actors import require_actor, system, user_of
 from qingquan.core.audit import audit_record
 from qingquan.knowledge import search
 from qingquan.knowledge.models import (
@@ -31,10 +33,14 @@ class KnowledgeError(Exception):
         self.message = str(message)
 
 
+class NotPermitted(KnowledgeError, AccessDenied):
+    """The platform's one access error, as a knowledge-base error (a form error on pages)."""
+
+
 def _require(actor: Any, capability: str) -> None:
-    # actor None is the system (demo seeding and migrations).
-    if actor is not None and not can(actor, capability):
-        raise KnowledgeError(_("Your role may not do this (%(cap)s).") % {"cap": capability})
+    # The system (demo seeding, migrations) holds every capability; None is refused.
+    if not can(require_actor(actor), capability):
+        raise NotPermitted(_("Your role may not do this (%(cap)s).") % {"cap": capability})
 
 
 def _check(title: str, topic: str, body: str) -> tuple[str, str]:
@@ -112,7 +118,7 @@ def synonym_group_save(
         group = SynonymGroup.objects.select_for_update().get(pk=group.pk)
     group.terms = words
     group.updated_at = clock.now()
-    group.updated_by = actor
+    group.updated_by = user_of(actor)
     group.save()
     audit_record(
         actor=actor,
@@ -160,7 +166,7 @@ def article_propose(
         topic=topic,
         body=body,
         note=(note or "").strip()[:200],
-        proposed_by=actor,
+        proposed_by=user_of(actor),
         proposed_at=clock.now(),
     )
     audit_record(
@@ -192,7 +198,7 @@ def revision_publish(*, actor: Any, revision: ArticleRevision, note: str = "") -
             topic=revision.topic,
             body=revision.body,
             published_at=now,
-            published_by=actor,
+            published_by=user_of(actor),
         )
         before = None
     else:
@@ -208,14 +214,14 @@ def revision_publish(*, actor: Any, revision: ArticleRevision, note: str = "") -
             body=revision.body,
             version=article.version + 1,
             published_at=now,
-            published_by=actor,
+            published_by=user_of(actor),
         )
         article.refresh_from_db()
     index_article(article)
     ArticleRevision.objects.filter(pk=revision.pk).update(
         article=article,
         status=ArticleRevision.Status.PUBLISHED,
-        decided_by=actor,
+        decided_by=user_of(actor),
         decided_at=now,
         decision_note=(note or "").strip()[:200],
     )
@@ -238,7 +244,7 @@ def revision_reject(*, actor: Any, revision: ArticleRevision, note: str) -> Arti
     revision = _lock_pending(revision)
     ArticleRevision.objects.filter(pk=revision.pk).update(
         status=ArticleRevision.Status.REJECTED,
-        decided_by=actor,
+        decided_by=user_of(actor),
         decided_at=clock.now(),
         decision_note=note.strip()[:200],
     )
@@ -257,7 +263,7 @@ def article_link(*, actor: Any, article: Article, ticket: Any) -> ArticleLink:
     try:
         with transaction.atomic():
             link = ArticleLink.objects.create(
-                article=article, ticket=ticket, linked_by=actor, linked_at=clock.now()
+                article=article, ticket=ticket, linked_by=user_of(actor), linked_at=clock.now()
             )
     except IntegrityError:
         return ArticleLink.objects.get(article=article, ticket=ticket)
@@ -272,7 +278,9 @@ def articles_seed(*, articles: list[tuple[str, str, str]]) -> int:
     for topic, title, body in articles:
         if Article.objects.filter(title=title).exists():
             continue
-        revision = article_propose(actor=None, title=title, topic=topic, body=body)
-        revision_publish(actor=None, revision=revision)
+        revision = article_propose(
+            actor=system("knowledge_seed"), title=title, topic=topic, body=body
+        )
+        revision_publish(actor=system("knowledge_seed"), revision=revision)
         made += 1
     return made

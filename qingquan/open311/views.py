@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from qingquan.core import clock, validation
+from qingquan.core.access import AccessDenied
 from qingquan.open311 import georeport
 from qingquan.open311.georeport import Open311Error
 from qingquan.partners import services as partner_services
@@ -89,6 +90,8 @@ def open311_view(methods: list[str]) -> Callable[..., Any]:
             except (PartnerError, TicketError) as exc:
                 status = exc.status if exc.status in (400, 403, 404) else 400
                 return _error(fmt, status, exc.message)
+            except AccessDenied as exc:  # the one access error: the spec's 403 error list
+                return _error(fmt, 403, exc.message)
 
         wrapper.__name__ = view.__name__
         wrapper.__doc__ = view.__doc__

@@ -28,6 +28,7 @@ from pydantic import BeforeValidator, StringConstraints
 
 from qingquan.core import clock
 from qingquan.core import validation as vd
+from qingquan.core.access import AccessDenied
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -90,6 +91,12 @@ def _partner_error(request: HttpRequest, exc: PartnerError) -> HttpResponse:
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@partner_api.exception_handler(AccessDenied)
+def _access_denied(request: HttpRequest, exc: AccessDenied) -> HttpResponse:
+    """The one access error (`core.access.AccessDenied`) in the open APIs' error body."""
+    return error_response(request, 403, "forbidden", exc.message)
 
 
 @partner_api.exception_handler(TicketError)

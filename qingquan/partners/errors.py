@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from qingquan.core.access import AccessDenied
+
 
 class PartnerError(Exception):
     """A request the open APIs refuse, answered as {"error": {"code", "message"}}."""
@@ -25,7 +27,9 @@ class NotFound(PartnerError):
     code = "not_found"
 
 
-class Forbidden(PartnerError):
+class Forbidden(PartnerError, AccessDenied):
+    """The platform's one access error, answered in the open APIs' error body."""
+
     status = 403
     code = "forbidden"
 

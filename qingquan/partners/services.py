@@ -1,8 +1,9 @@
 """Writes of the open APIs: clients and keys, idempotent case intake, partner steps.
 
 Cases from partners are received by `qingquan.tickets.services.ticket_create` as the
-system (`actor=None`) with a contact recorded on the client's channel whose agent is the
-client's integration inbox owner, so that owner is the case's first-contact owner
+partner client (`core.actors.PartnerActor`, recorded as such in the audit log) with a
+contact recorded on the client's channel whose agent is the client's integration inbox
+owner, so that owner is the case's first-contact owner
 (首问责任制) until a supervisor re-assigns it (docs/api.md, "Who owns partner cases").
 """
 
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock, fastinsert, validation
+from qingquan.core.actors import PartnerActor, require_actor
 from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
 from qingquan.partners.errors import (
@@ -72,7 +74,7 @@ def check_client_fields(*, channel: str, scopes: list[str], intake_owner: Any) -
 
 
 def _require_manage(actor: Any) -> None:
-    if actor is not None and not can(actor, "partners.manage"):
+    if not can(require_actor(actor), "partners.manage"):
         raise Forbidden(_("Your role may not manage partner clients (partners.manage)."))
 
 
@@ -604,7 +606,7 @@ def _create_locked(
     now = clock.now()
     # contact_record's work without its savepoint: this transaction is the creation's.
     contact = ticket_services._contact_insert(
-        actor=None,
+        actor=PartnerActor(client),
         channel=client.channel,
         from_address=caller_phone,
         started_at=now,
@@ -614,7 +616,7 @@ def _create_locked(
         + (f" ({external_id})" if external_id else ""),
     )
     ticket = ticket_services.ticket_create(
-        actor=None,
+        actor=PartnerActor(client),
         kind=kind,
         channel=client.channel,
         subject=subject,
@@ -663,7 +665,7 @@ def _create_locked(
 
         outbox_write(event_id=create_entry, ticket_id=ticket.pk)
     audit_record(
-        actor=None,
+        actor=PartnerActor(client),
         action="partners.case_create",
         obj=partner_case,
         after={"client": client.code, "ticket": ticket.number, "external_id": external_id},
@@ -704,15 +706,15 @@ def partner_case_note(*, client: PartnerClient, number: str, note: str) -> Ticke
         partner_case = _own_case(client, number)
         ticket = partner_case.ticket
         contact = ticket_services.contact_record(
-            actor=None,
+            actor=PartnerActor(client),
             channel=client.channel,
             agent=ticket.owner,
             customer=ticket.customer,
             note=note,
         )
-        ticket_services.contact_link(actor=None, contact=contact, ticket=ticket)
+        ticket_services.contact_link(actor=PartnerActor(client), contact=contact, ticket=ticket)
         audit_record(
-            actor=None,
+            actor=PartnerActor(client),
             action="partners.case_note",
             obj=partner_case,
             after={"contact": contact.pk},
@@ -733,7 +735,7 @@ def partner_case_remind(*, client: PartnerClient, number: str, note: str = "") -
     with transaction.atomic():
         partner_case = _own_case(client, number)
         return ticket_services.ticket_remind(
-            actor=None,
+            actor=PartnerActor(client),
             ticket=partner_case.ticket,
             version=None,
             note=(note or "").strip() or _("Reminder from %(client)s") % {"client": client.name},
@@ -745,5 +747,5 @@ def partner_case_reopen(*, client: PartnerClient, number: str, reason: str) -> T
     with transaction.atomic():
         partner_case = _own_case(client, number)
         return ticket_services.ticket_reopen(
-            actor=None, ticket=partner_case.ticket, version=None, reason=reason
+            actor=PartnerActor(client), ticket=partner_case.ticket, version=None, reason=reason
         )

@@ -10,6 +10,7 @@ from ninja.errors import HttpError
 
 from qingquan.reports import selectors
 from qingquan.reports.periods import PeriodError, from_query
+from qingquan.staff.access import check
 
 router: Router = Router(tags=["reports"])
 
@@ -52,9 +53,7 @@ def kpis(
     """Contacts handled, closure rate, on-time rate and callback satisfaction (unreachable
     and declined shown apart) for ``period`` (day, week, month, quarter, year, custom with
     ``date``..``end``), optionally by kind, district, channel, agent or department."""
-    from qingquan.api import api_require
-
-    api_require(request, "reports.view")
+    check(request.user, "reports.view")
     try:
         span = from_query({"period": period, "date": date, "end": end})
         overall = selectors.kpi_table(user=request.user, period=span)[0]

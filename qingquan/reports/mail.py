@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
+from qingquan.core.actors import system
 from qingquan.core.audit import audit_record
 from qingquan.reports import charts, exports
 from qingquan.reports.models import ReportSubscription
@@ -107,7 +108,10 @@ def send_reports(*, today: dt.date | None = None) -> int:
                 sub.last_sent_for = span.last
                 sub.save(update_fields=["last_sent_for"])
                 audit_record(
-                    actor=None, action="report.send", obj=sub, after={"period": span.label}
+                    actor=system("report_mail"),
+                    action="report.send",
+                    obj=sub,
+                    after={"period": span.label},
                 )
             sent += 1
     return sent

@@ -1,8 +1,14 @@
 """Who may do what: the one place where roles meet permissions.
 
-Every view, API endpoint and admin screen asks `can(user, capability)` (or uses
-`require` / `api_require`); nothing else in the code base compares roles. The table is
-tested as a matrix in tests/test_access.py.
+Every view, API endpoint, service and admin screen asks `can(actor, capability)` (the
+predicate) or `check(actor, capability)` / the `require` view decorator, which raise the
+one error `core.access.AccessDenied`; nothing else in the code base compares roles. The
+table is tested as a matrix in tests/test_access.py. Administrators are not Django
+superusers: they hold exactly the capabilities listed here, like every other role.
+
+Actors other than staff users (`core.actors`): the system holds every capability (what
+it does is decided by code, not by a role; the per-case rules' states and conditions
+still apply), a partner client only `core.actors.PARTNER_CAPABILITIES`.
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from qingquan.core import actors
+from qingquan.core.access import AccessDenied
 from qingquan.staff.roles import Role
 
 ALL_STAFF = frozenset(Role)
@@ -99,12 +106,25 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
 
 
 def can(user: Any, capability: str) -> bool:
-    """True when `user` is an active staff member whose role grants `capability`."""
+    """True when `user` is an active staff member whose role grants `capability` (or the
+    system; or a partner client and `capability` is one of a partner's)."""
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}")
+    if isinstance(user, actors.SystemActor):
+        return True
+    if isinstance(user, actors.PartnerActor):
+        return capability in actors.PARTNER_CAPABILITIES
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return user.role in CAPABILITIES[capability]
+
+
+def check(actor: Any, capability: str) -> None:
+    """Raise `AccessDenied` unless `actor` holds `capability` (the one check of views'
+    helpers, API endpoints and services). `actor` may not be None."""
+    actors.require_actor(actor)
+    if not can(actor, capability):
+        raise AccessDenied(capability=capability)
 
 
 def capabilities_of(user: Any) -> list[str]:
@@ -116,7 +136,8 @@ F = TypeVar("F", bound=Callable[..., HttpResponse])
 
 
 def require(capability: str) -> Callable[[F], F]:
-    """View decorator: log in first, then 403 unless the role grants `capability`."""
+    """View decorator: log in first, then `AccessDenied` (the 403 page) unless the role
+    grants `capability`."""
     if capability not in CAPABILITIES:
         raise KeyError(f"unknown capability {capability!r}")
 
@@ -125,8 +146,7 @@ def require(capability: str) -> Callable[[F], F]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not can(request.user, capability):
-                raise PermissionDenied(capability)
+            check(request.user, capability)
             return view(request, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from qingquan.core.actors import system
 from qingquan.staff import services
 from qingquan.staff.models import Department, Shift, Team, User
 from qingquan.staff.roles import DepartmentKind, Role
@@ -115,7 +116,7 @@ def seed_staff(*, today: dt.date) -> list[DemoLogin]:
         number = next(serial)
         full_name = names.next()
         user = services.staff_create(
-            actor=None,
+            actor=system("demo"),
             username=login or f"{role.value.replace('_', '')}{number}",
             full_name=full_name,
             role=role,
@@ -166,18 +167,26 @@ def seed_staff(*, today: dt.date) -> list[DemoLogin]:
         position = 0
         for code, count in AGENTS_PER_SHIFT.items():
             for agent in order[position : position + count]:
-                services.shift_assign(actor=None, user=agent, shift=shifts[code], date=day)
+                services.shift_assign(
+                    actor=system("demo"), user=agent, shift=shifts[code], date=day
+                )
             position += count
         for index, code in enumerate(["early", "late", "night"]):
             supervisor = supervisors[(index + offset) % 4]
-            services.shift_assign(actor=None, user=supervisor, shift=shifts[code], date=day)
+            services.shift_assign(
+                actor=system("demo"), user=supervisor, shift=shifts[code], date=day
+            )
         for index, dispatcher in enumerate(dispatchers):
             code = "crew-day" if (index + offset) % 2 == 0 else "crew-night"
-            services.shift_assign(actor=None, user=dispatcher, shift=shifts[code], date=day)
+            services.shift_assign(
+                actor=system("demo"), user=dispatcher, shift=shifts[code], date=day
+            )
         for index, member in enumerate(crew_members):
             code = "crew-day" if (index // 3 + offset) % 2 == 0 else "crew-night"
-            services.shift_assign(actor=None, user=member, shift=shifts[code], date=day)
+            services.shift_assign(actor=system("demo"), user=member, shift=shifts[code], date=day)
         if is_working_day_or_weekday(day):
             for person in [*office, admin]:
-                services.shift_assign(actor=None, user=person, shift=shifts["office"], date=day)
+                services.shift_assign(
+                    actor=system("demo"), user=person, shift=shifts["office"], date=day
+                )
     return logins

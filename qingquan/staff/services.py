@@ -65,8 +65,9 @@ def staff_create(
         employee_no=employee_no,
         extension=extension,
         # The Django admin site checks is_staff; our own capability check comes first.
+        # Nobody is a superuser: administrators hold capabilities like every role.
         is_staff=True,
-        is_superuser=role == Role.ADMINISTRATOR,
+        is_superuser=False,
     )
     if password_hash is not None:
         user.password = password_hash
@@ -94,7 +95,6 @@ def staff_update(*, actor: Any, user: User, **changes: Any) -> User:
         setattr(user, name, value)
     if "role" in changes:
         user.role = Role(user.role)
-        user.is_superuser = user.role == Role.ADMINISTRATOR
     _check_team(user.department, user.team)
     user.full_clean(exclude=["password"])
     user.save()

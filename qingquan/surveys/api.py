@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from qingquan.staff.access import check
 from qingquan.surveys import selectors, services
 from qingquan.tickets.errors import NotAllowed, StaleVersion, TicketError
 
@@ -49,9 +50,7 @@ def _out(task: Any) -> dict[str, Any]:
 
 @router.get("/", response=list[CallbackOut], summary="My open callbacks, earliest due first")
 def mine(request: HttpRequest) -> list[dict[str, Any]]:
-    from qingquan.api import api_require
-
-    api_require(request, "surveys.callback")
+    check(request.user, "surveys.callback")
     rows = selectors.open_callbacks(request.user).filter(assignee_id=request.user.pk)[:500]
     return [_out(t) for t in rows]
 
@@ -60,9 +59,7 @@ def mine(request: HttpRequest) -> list[dict[str, Any]]:
 def attempt(request: HttpRequest, task_id: int, payload: AttemptIn) -> dict[str, Any]:
     """Record a call's outcome (satisfied, fairly_satisfied, dissatisfied, unreachable,
     declined); 409 on a stale version, 403 when it is not your callback."""
-    from qingquan.api import api_require
-
-    api_require(request, "surveys.callback")
+    check(request.user, "surveys.callback")
     task = selectors.callbacks_for(request.user).filter(pk=task_id).first()
     if task is None:
         raise HttpError(404, "No such callback.")
@@ -76,8 +73,8 @@ def attempt(request: HttpRequest, task_id: int, payload: AttemptIn) -> dict[str,
         )
     except StaleVersion as error:
         raise HttpError(409, str(error)) from None
-    except NotAllowed as error:
-        raise HttpError(403, str(error)) from None
+    except NotAllowed:
+        raise  # the one access error: the API's 403
     except TicketError as error:
         raise HttpError(400, str(error)) from None
     return _out(task)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock, sla
+from qingquan.core.actors import is_system, require_actor, system, user_of
 from qingquan.core.audit import audit_record
 from qingquan.core.calendar import load_calendar
 from qingquan.core.notifications import notify
@@ -138,7 +139,7 @@ def callback_task_for_resolution(*, ticket_id: int) -> CallbackTask | None:
             )
     except IntegrityError:  # a concurrent run created it
         return CallbackTask.objects.get(ticket=ticket, round=ticket.reopen_count)
-    _audit(None, "create", task, ticket=ticket.number, due=task.due_at)
+    _audit(system("callbacks"), "create", task, ticket=ticket.number, due=task.due_at)
     link = reverse("surveys:mine")
     # Stored in this transaction (pushed to the browser once it commits): nothing after
     # the commit can fail the resolution that created the task.
@@ -206,7 +207,9 @@ def _apply_to_case(actor: Any, task: CallbackTask, outcome: str, words: str) -> 
     policy = policy_for(ticket.kind)
     if policy.on_dissatisfied == CallbackPolicy.OnDissatisfied.ESCALATE:
         # The system escalates on the policy's behalf (the caller may be an agent).
-        tickets.ticket_escalate(actor=None, ticket=ticket, version=ticket.version, note=reason)
+        tickets.ticket_escalate(
+            actor=system("callback_policy"), ticket=ticket, version=ticket.version, note=reason
+        )
 
 
 @transaction.atomic
@@ -218,11 +221,13 @@ def callback_attempt_record(
     if outcome not in Outcome.values:
         raise InvalidInput(_("Choose how the call went."))
     task = _lock(task, version)
-    if actor is not None and not may_call(actor, task):
+    if not is_system(require_actor(actor)) and not may_call(actor, task):
         raise NotAllowed(_("Only the caller or a supervisor may record this callback."))
     now = clock.now()
     note = (note or "").strip()[:2000]
-    CallbackAttempt.objects.create(task=task, at=now, actor=actor, outcome=outcome, note=note)
+    CallbackAttempt.objects.create(
+        task=task, at=now, actor=user_of(actor), outcome=outcome, note=note
+    )
     task.attempts += 1
     task.version += 1
     policy = policy_for(task.ticket.kind) if task.ticket is not None else CallbackPolicy()
@@ -235,7 +240,7 @@ def callback_attempt_record(
     task.outcome = outcome
     task.comment = note
     task.completed_at = now
-    task.completed_by = actor
+    task.completed_by = user_of(actor)
     task.next_attempt_at = None
     task.save()
     _audit(actor, "complete", task, attempt=task.attempts)
@@ -287,7 +292,7 @@ def survey_answer(*, token: str, answer: str, comment: str = "") -> CallbackTask
     if answer not in SURVEY_ANSWERS:
         raise InvalidInput(_("Choose one answer."))
     task = callback_attempt_record(
-        actor=None, task=task, version=task.version, outcome=answer, note=comment[:1000]
+        actor=system("survey"), task=task, version=task.version, outcome=answer, note=comment[:1000]
     )
     task.via_survey = True
     task.save(update_fields=["via_survey"])
@@ -346,7 +351,7 @@ def schedule_manager_calls(*, now: dt.datetime | None = None) -> int:
             created_at=now,
             due_at=due_after(now, 10),
         )
-        _audit(None, "create", task, customer=row.customer_id)
+        _audit(system("callbacks"), "create", task, customer=row.customer_id)
         created += 1
     return created
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from qingquan.customers import privacy
-from qingquan.staff.access import can
+from qingquan.staff.access import check
 from qingquan.telephony import selectors, services
 from qingquan.telephony.models import AgentState, AgentStatus, Call
 from qingquan.tickets.models import Contact
@@ -142,10 +141,6 @@ def _state_out(state: AgentState) -> dict[str, Any]:
     }
 
 
-def _forbidden(capability: str) -> HttpError:
-    return HttpError(403, f"Your role may not do this ({capability}).")
-
-
 @router.get("/contacts", response=ContactPage, summary="Contacts, filtered")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[str, Any]:
     """Contacts the caller took (everyone's for supervisors and administrators), newest
@@ -159,8 +154,6 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
             channel=filters.channel.strip(),
             outcome=filters.outcome.strip(),
         )
-    except PermissionDenied as denied:
-        raise _forbidden(str(denied)) from None
     except selectors.FilterError as error:
         raise HttpError(400, str(error)) from None
     start = (filters.page - 1) * filters.page_size
@@ -177,8 +170,6 @@ def get_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     """A contact with its call (times, outcome, recording) and the cases it touched."""
     try:
         contact = selectors.contact_for(user=request.user, pk=contact_id)
-    except PermissionDenied as denied:
-        raise _forbidden(str(denied)) from None
     except Contact.DoesNotExist:
         raise HttpError(404, f"No contact {contact_id} that you may see.") from None
     call = _call_of(contact)
@@ -194,18 +185,14 @@ def get_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
 @router.get("/agent-state", response=StateOut, summary="My agent state")
 def get_state(request: HttpRequest) -> dict[str, Any]:
     """The caller's console state: available, on a call, after-call work, break, signed out."""
-    try:
-        return _state_out(selectors.own_state(user=request.user))
-    except PermissionDenied as denied:
-        raise _forbidden(str(denied)) from None
+    return _state_out(selectors.own_state(user=request.user))
 
 
 @router.put("/agent-state", response=StateOut, summary="Change my agent state")
 def set_state(request: HttpRequest, payload: StateIn) -> dict[str, Any]:
     """The state buttons: available, after-call work (wrap_up), break, signed out (offline).
     "On a call" is set by call events only; while on a live call the answer is 409."""
-    if not can(request.user, "console.use"):
-        raise _forbidden("console.use")
+    check(request.user, "console.use")
     if payload.status not in SETTABLE:
         raise HttpError(400, f"Unknown state {payload.status!r}; use one of {', '.join(SETTABLE)}.")
     try:
@@ -218,8 +205,5 @@ def set_state(request: HttpRequest, payload: StateIn) -> dict[str, Any]:
 @router.get("/calls/waiting", response=list[CallOut], summary="Calls waiting")
 def calls_waiting(request: HttpRequest) -> list[dict[str, Any]]:
     """Inbound calls ringing in the queue, longest waiting first."""
-    try:
-        calls = selectors.calls_waiting(user=request.user).select_related("agent")
-    except PermissionDenied as denied:
-        raise _forbidden(str(denied)) from None
+    calls = selectors.calls_waiting(user=request.user).select_related("agent")
     return [_call_out(request.user, c) for c in calls[:200]]

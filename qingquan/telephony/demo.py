@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qingquan.core.actors import system
 from qingquan.telephony.models import Pbx
 
 # Public on purpose: demo data is never loaded in production (core.demo refuses).
@@ -16,5 +17,5 @@ def seed_telephony() -> Pbx:
     existing = Pbx.objects.filter(name=DEMO_PBX_NAME).first()
     if existing is not None:
         return existing
-    pbx, _token = pbx_create(actor=None, name=DEMO_PBX_NAME, token=DEMO_PBX_TOKEN)
+    pbx, _token = pbx_create(actor=system("demo"), name=DEMO_PBX_NAME, token=DEMO_PBX_TOKEN)
     return pbx

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
 from qingquan.staff.access import can
 from qingquan.staff.models import User
 from qingquan.telephony.models import AgentState, AgentStatus, BlockedNumber, Call, CallState
@@ -34,7 +34,7 @@ def current_call(*, user: Any) -> Call | None:
     state label and the wallboard cannot disagree; a call whose hangup never arrived does
     not pop again once the agent has taken another."""
     if not can(user, "console.use"):
-        raise PermissionDenied("console.use")
+        raise AccessDenied(capability="console.use")
     state = AgentState.objects.filter(user=user).select_related("call").first()
     if state is not None:
         live_states = (AgentStatus.ON_CALL, AgentStatus.WRAP_UP)
@@ -53,7 +53,7 @@ def ringing_for(*, user: Any) -> list[Call]:
     queue's waiting calls (longest waiting first), so the console shows a ring before the
     answer."""
     if not can(user, "console.use"):
-        raise PermissionDenied("console.use")
+        raise AccessDenied(capability="console.use")
     waiting = Call.objects.waiting().order_by("rang_at")
     extension = getattr(user, "extension", "")
     if extension:
@@ -79,7 +79,7 @@ def simulator_live_calls() -> QuerySet[Call]:
 def call_for(*, user: Any, call_pk: int) -> Call:
     """A call the user may open: their own, or any for wallboard viewers. Call.DoesNotExist."""
     if not can(user, "console.use"):
-        raise PermissionDenied("console.use")
+        raise AccessDenied(capability="console.use")
     qs = Call.objects.select_related("contact", "agent")
     if not can(user, "wallboard.view"):
         qs = qs.filter(agent=user)
@@ -129,11 +129,11 @@ def contacts_filtered(
     from qingquan.tickets.selectors import contacts_visible_to
 
     if not can(user, "tickets.view"):
-        raise PermissionDenied("tickets.view")
+        raise AccessDenied(capability="tickets.view")
     qs = contacts_visible_to(user)
     if agent:
         if not can(user, "tickets.view_all") and agent != user.username:
-            raise PermissionDenied("tickets.view_all")
+            raise AccessDenied(capability="tickets.view_all")
         qs = qs.filter(agent__username=agent)
     if channel:
         if channel not in Channel.values:
@@ -170,12 +170,12 @@ def contact_for(*, user: Any, pk: int) -> Any:
 def own_state(*, user: Any) -> AgentState:
     """The caller's own console state (agents and supervisors only)."""
     if not can(user, "console.use"):
-        raise PermissionDenied("console.use")
+        raise AccessDenied(capability="console.use")
     return agent_state_of(user)
 
 
 def calls_waiting(*, user: Any) -> QuerySet[Call]:
     """Inbound calls ringing in the queue, longest waiting first."""
     if not can(user, "telephony.queue"):
-        raise PermissionDenied("telephony.queue")
+        raise AccessDenied(capability="telephony.queue")
     return waiting_calls()

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
+from qingquan.core.actors import require_actor, system
 from qingquan.core.audit import audit_record
 from qingquan.core.notifications import push_to_user
 from qingquan.customers import phones
@@ -43,6 +45,10 @@ class TelephonyError(Exception):
     def __init__(self, message: Any) -> None:
         super().__init__(str(message))
         self.message = str(message)
+
+
+class NotPermitted(TelephonyError, AccessDenied):
+    """The platform's one access error, as a telephony error."""
 
 
 # ---------------------------------------------------------------------------
@@ -212,8 +218,8 @@ def agent_state_set(*, actor: Any, status: str) -> AgentState:
 
     "On a call" is set only by call events; a button cannot leave a live call.
     """
-    if not can(actor, "console.use"):
-        raise TelephonyError(_("Only agents and supervisors have a console state."))
+    if not can(require_actor(actor), "console.use"):
+        raise NotPermitted(_("Only agents and supervisors have a console state."))
     if status not in AgentStatus.values or status == AgentStatus.ON_CALL:
         raise TelephonyError(_("Choose available, after-call work, break or signed out."))
     now = clock.now()
@@ -309,7 +315,7 @@ def _end_stale_calls(agent: User, call: Call, at: dt.datetime) -> None:
         missing = EventIn(event_id="implicit", type="hangup", call_id=old.call_id, cause="failed")
         _hangup(old, missing, at)
         audit_record(
-            actor=None,
+            actor=system("telephony"),
             action="telephony.call.hangup",
             obj=old,
             after={"state": CallState.ENDED, "cause": HangupCause.FAILED},
@@ -381,7 +387,7 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
         )
     elif not answered and call.direction == Direction.INBOUND:
         contact = contact_record(
-            actor=None,
+            actor=system("telephony"),
             channel=Channel.PHONE,
             from_address=call.from_number,
             started_at=call.rang_at,
@@ -436,7 +442,7 @@ def call_event_handle(*, pbx: Pbx, event: EventIn) -> EventResult:
         return EventResult(reply=first.reply, call=first.call, duplicate=True)
     call.refresh_from_db()
     audit_record(
-        actor=None,
+        actor=system("telephony"),
         action=f"telephony.call.{event.type}",
         obj=call,
         after={"event": event.event_id, "state": call.state, "outcome": call.outcome},

@@ -22,19 +22,13 @@ from pydantic import StringConstraints
 from qingquan.core import durations
 from qingquan.core import validation as vd
 from qingquan.customers import privacy
+from qingquan.staff.access import check
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
 from qingquan.tickets.models import Channel, Ticket, TicketExtension
 
 router: Router = Router(tags=["tickets"])
-
-
-def api_require(request: HttpRequest, capability: str) -> None:
-    """The platform's API access check (imported late: qingquan.api mounts this router)."""
-    from qingquan.api import api_require as check
-
-    check(request, capability)
 
 
 # ---------------------------------------------------------------------------
@@ -401,7 +395,7 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _visible(request: HttpRequest, number: str) -> Ticket:
-    api_require(request, "tickets.view")
+    check(request.user, "tickets.view")
     try:
         return selectors.ticket_for(user=request.user, number=number)
     except NotAllowed:
@@ -447,7 +441,7 @@ def _changed(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 
 @router.get("/kinds", response=list[KindOut], summary="Case kinds and their time limits")
 def list_kinds(request: HttpRequest) -> list[dict[str, Any]]:
-    api_require(request, "tickets.view")
+    check(request.user, "tickets.view")
     result = []
     for kind in selectors.active_kinds():
         policy = kind.effective_policy()
@@ -470,7 +464,7 @@ def list_contacts(
     request: HttpRequest, limit: int = Query(50, ge=1, le=500)
 ) -> list[dict[str, Any]]:
     """Contacts the caller took (all for supervisors), newest first."""
-    api_require(request, "tickets.view")
+    check(request.user, "tickets.view")
     rows = selectors.contacts_visible_to(request.user)[: max(1, min(limit, 500))]
     return [_contact_out(c, request.user) for c in rows]
 
@@ -493,7 +487,7 @@ def _contact_out(contact: Any, user: Any) -> dict[str, Any]:
 @guarded
 def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
     """Record a call, message or visit, linked to the cases it touched (R-INTAKE-2)."""
-    api_require(request, "tickets.create")
+    check(request.user, "tickets.create")
     tickets = [selectors.ticket_for(user=request.user, number=n) for n in payload.tickets]
     contact = services.contact_record(
         actor=request.user,
@@ -516,7 +510,7 @@ def get_kpis(
 ) -> Any:
     """SPEC KPIs for cases in ``[start, end)``; `by` is kind, subkind, district, channel,
     owner or department."""
-    api_require(request, "tickets.kpis")
+    check(request.user, "tickets.kpis")
     if by is not None and by not in kpis.BREAKDOWNS:
         raise InvalidInput(f"Unknown breakdown {by!r}; use one of {', '.join(kpis.BREAKDOWNS)}.")
     if start.tzinfo is None or end.tzinfo is None or end <= start:
@@ -548,7 +542,7 @@ def get_kpis(
 
 @router.get("/mine", response=list[TicketOut], summary="Cases I own, wherever they are")
 def mine(request: HttpRequest, include_done: bool = False) -> list[dict[str, Any]]:
-    api_require(request, "tickets.view")
+    check(request.user, "tickets.view")
     rows = selectors.my_cases(request.user, include_done=include_done).select_related(
         "assignee", "parent"
     )[:500]
@@ -570,7 +564,7 @@ def list_tickets(
     offset: vd.Offset = 0,
 ) -> dict[str, Any]:
     """Cases the caller may see, newest first, filtered."""
-    api_require(request, "tickets.view")
+    check(request.user, "tickets.view")
     owner_id = None
     if owner:
         owner_id = User.objects.filter(username=owner).values_list("pk", flat=True).first() or -1
@@ -595,7 +589,7 @@ def list_tickets(
 @guarded
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
     """Receive a case; the caller (or the agent of `contact_id`) becomes its owner."""
-    api_require(request, "tickets.create")
+    check(request.user, "tickets.create")
     kind = reference.kind_by_code(payload.kind)
     if kind is None:
         raise InvalidInput(f"Unknown case kind {payload.kind!r}.")
@@ -662,7 +656,7 @@ def _step(path: str, schema: Any, summary: str) -> Callable[[Callable[..., Any]]
 
 @_step("dispatch", HandOffIn, "Dispatch to a department or crew (派单)")
 def dispatch(request: HttpRequest, ticket: Ticket, p: HandOffIn) -> None:
-    api_require(request, "tickets.dispatch")
+    check(request.user, "tickets.dispatch")
     services.ticket_dispatch(
         actor=request.user,
         ticket=ticket,
@@ -745,7 +739,7 @@ def extension_request(request: HttpRequest, ticket: Ticket, p: ExtensionIn) -> N
 
 @_step("extensions/decide", DecideIn, "Approve or refuse an extension")
 def extension_decide(request: HttpRequest, ticket: Ticket, p: DecideIn) -> None:
-    api_require(request, "tickets.supervise")
+    check(request.user, "tickets.supervise")
     extension = TicketExtension.objects.filter(pk=p.extension_id, ticket=ticket).first()
     if extension is None:
         raise InvalidInput(f"Case {ticket.number} has no extension request {p.extension_id}.")
@@ -761,7 +755,7 @@ def extension_decide(request: HttpRequest, ticket: Ticket, p: DecideIn) -> None:
 
 @_step("escalate", NoteIn, "Escalate (督办)")
 def escalate(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
-    api_require(request, "tickets.supervise")
+    check(request.user, "tickets.supervise")
     services.ticket_escalate(actor=request.user, ticket=ticket, version=p.version, note=p.note)
 
 
@@ -772,7 +766,7 @@ def remind(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
 
 @_step("owner", OwnerIn, "Change the first-contact owner (supervisors)")
 def change_owner(request: HttpRequest, ticket: Ticket, p: OwnerIn) -> None:
-    api_require(request, "tickets.change_owner")
+    check(request.user, "tickets.change_owner")
     owner = User.objects.filter(username=p.owner).first()
     if owner is None:
         raise InvalidInput(f"Unknown staff member {p.owner!r}.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from qingquan.core.access import AccessDenied
+
 
 class TicketError(Exception):
     """A request the case workflow refuses; `status` is the HTTP status it maps to."""
@@ -22,10 +24,17 @@ class InvalidInput(TicketError):
     status = 400
 
 
-class NotAllowed(TicketError):
-    """The caller may not do this to this case."""
+class NotAllowed(TicketError, AccessDenied):
+    """The caller may not do this to this case: the platform's one access error
+    (`core.access.AccessDenied`) raised by the per-case rules of `tickets.rules`."""
 
     status = 403
+
+    def __init__(
+        self, message: Any = None, *, ticket: Any = None, capability: str | None = None
+    ) -> None:
+        AccessDenied.__init__(self, message, capability=capability)
+        self.ticket = ticket
 
 
 class IllegalTransition(TicketError):

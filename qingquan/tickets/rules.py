@@ -15,8 +15,12 @@ A row holds:
 - `conditions`: facts about the case that must hold (e.g. the crew has not arrived yet),
   each with the message given when it does not (`IllegalTransition`).
 
-The system (`actor=None`: the sweep, a parent case resolving its children) skips the
-capability and `who` checks but not the states and conditions, which are facts.
+The actor is explicit (`core.actors`; `None` is a TypeError). The system (`SYSTEM` or
+`system(job)`: the sweep, a parent case resolving its children, automatic escalations)
+skips the capability and `who` checks but not the states and conditions, which are facts.
+A partner client (`PartnerActor`, on its own cases: the partner API finds only those) may
+take only the steps of `PARTNER_STEPS`. Every refusal of who may act is `NotAllowed`, the
+platform's one access error (`core.access.AccessDenied`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from qingquan.core import actors
 from qingquan.staff.access import can
 from qingquan.tickets.errors import IllegalTransition, NotAllowed
 from qingquan.tickets.models import DONE_STATES, OPEN_STATES, Ticket, TicketExtension, TicketState
@@ -35,14 +40,18 @@ from qingquan.tickets.models import DONE_STATES, OPEN_STATES, Ticket, TicketExte
 S = TicketState
 
 
+def _staff(user: Any) -> bool:
+    return user is not None and not isinstance(user, actors.SystemActor | actors.PartnerActor)
+
+
 def is_owner_side(user: Any, ticket: Ticket) -> bool:
     """The owner, or a supervisor acting for the hotline."""
-    return user is not None and (ticket.owner_id == user.pk or can(user, "tickets.supervise"))
+    return _staff(user) and (ticket.owner_id == user.pk or can(user, "tickets.supervise"))
 
 
 def is_handler(user: Any, ticket: Ticket) -> bool:
     """A member of the department or crew the case currently sits with (or a supervisor)."""
-    if user is None:
+    if not _staff(user):
         return False
     if can(user, "tickets.supervise"):
         return True
@@ -150,12 +159,17 @@ RULES: dict[str, Rule] = {
     "change_owner": Rule((*OPEN_STATES, *DONE_STATES), capability="tickets.change_owner"),
 }
 
+# The steps a partner client may take on its own cases (the customer chases the case or
+# disagrees with its resolution through the partner).
+PARTNER_STEPS = frozenset({"remind", "reopen"})
+
 # Which states each step may start from (kept for readers of the old name).
 ALLOWED_FROM: dict[str, tuple[str, ...]] = {name: rule.states for name, rule in RULES.items()}
 
 
 def refusal(actor: Any, ticket: Ticket, action: str) -> Exception | None:
     """Why `actor` may not take `action` on `ticket` now, or None when the step is allowed."""
+    actors.require_actor(actor)
     rule = RULES[action]
     if ticket.state not in rule.states:
         return IllegalTransition(
@@ -163,9 +177,16 @@ def refusal(actor: Any, ticket: Ticket, action: str) -> Exception | None:
             % {"number": ticket.number, "state": ticket.get_state_display(), "action": action},
             ticket=ticket,
         )
-    if actor is not None:
+    if actors.is_partner(actor):
+        if action not in PARTNER_STEPS:
+            return NotAllowed(
+                _("A partner system may not do this to case %(number)s.")
+                % {"number": ticket.number},
+                capability=rule.capability,
+            )
+    elif not actors.is_system(actor):
         if rule.capability is not None and not can(actor, rule.capability):
-            return NotAllowed(_("Your role may not do this (%(cap)s).") % {"cap": rule.capability})
+            return NotAllowed(capability=rule.capability)
         if rule.who and not any(RELATIONS[relation](actor, ticket) for relation in rule.who):
             return NotAllowed(
                 _("You may not do this to case %(number)s.") % {"number": ticket.number}
@@ -187,6 +208,6 @@ def authorize(actor: Any, ticket: Ticket, action: str) -> None:
 
 def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
     """The steps `user` may take on `ticket` now, in button order (for pages and the API)."""
-    if user is None:
+    if not _staff(user):
         return []
     return [action for action in RULES if refusal(user, ticket, action) is None]

@@ -6,8 +6,11 @@ changes never silently overwrite each other), checks that the state allows the s
 that the actor may take it, then writes the case, a `TicketEvent` for the timeline and an
 audit event. Notifications and background work are queued with `transaction.on_commit`.
 
-`actor=None` means the system (the sweep, a parent case resolving its children); a
-`version=None` skips the version check for the same callers.
+`actor` is explicit (`core.actors`): a staff user, a partner client (`PartnerActor`) or
+the system (`SYSTEM` / `system(job)`: the sweep, a parent case resolving its children);
+`None` is a TypeError. Who may take a step is the table in `tickets.rules`; a refusal is
+`NotAllowed`, the platform's one access error. A `version=None` skips the version check
+(for the system and partner callers, who act on the case as it is).
 
 Reopening rule: a reopened case goes back to its owner at the hotline with a fresh resolution budget
 counted from the reopening, so it is not escalated at once; the first breach stays on
@@ -25,10 +28,12 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock, validation
+from qingquan.core.access import AccessDenied
+from qingquan.core.actors import user_of
 from qingquan.core.audit import audit_record
 from qingquan.core.notifications import notify
 from qingquan.customers import privacy
-from qingquan.staff.access import CAPABILITIES, can
+from qingquan.staff.access import CAPABILITIES, can, check
 from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import clocks, reference, rules
 from qingquan.tickets.errors import IllegalTransition, InvalidInput, NotAllowed, StaleVersion
@@ -81,8 +86,10 @@ ALLOWED_FROM = rules.ALLOWED_FROM
 
 
 def _require(actor: Any, capability: str) -> None:
-    if actor is not None and not can(actor, capability):
-        raise NotAllowed(_("Your role may not do this (%(cap)s).") % {"cap": capability})
+    try:
+        check(actor, capability)
+    except AccessDenied as denied:
+        raise NotAllowed(denied.message, capability=capability) from None
 
 
 # ---------------------------------------------------------------------------
@@ -143,7 +150,7 @@ def _commit(
     TicketEvent.objects.create(
         ticket=ticket,
         at=now,
-        actor=actor,
+        actor=user_of(actor),
         action=action,
         from_state=from_state,
         to_state=ticket.state,
@@ -412,7 +419,7 @@ def _contact_insert(
         started_at=started_at,
         ended_at=ended_at,
         duration_seconds=int((ended_at - started_at).total_seconds()) if ended_at else None,
-        agent=agent if agent is not None else actor,
+        agent=agent if agent is not None else user_of(actor),
         recording_ref=_clean(recording_ref, 200, field="recording_ref", line=True),
         customer=customer,
         note=_clean(note),
@@ -497,7 +504,7 @@ def contact_link(*, actor: Any, contact: Contact, ticket: Ticket) -> Contact:
     TicketEvent.objects.create(
         ticket=ticket,
         at=clock.now(),
-        actor=actor,
+        actor=user_of(actor),
         action="contact",
         note=_("Contact by %(channel)s from %(who)s")
         # The timeline is read by every role on the case: the number is kept masked in it.
@@ -566,7 +573,7 @@ def ticket_create(
                 started_at=now,
                 customer=customer,
             )
-        owner = contact.agent or actor
+        owner = contact.agent or user_of(actor)
         if owner is None:
             raise InvalidInput(_("A case needs an owner: the agent who took its first contact."))
         number, token = taken or _next_number(now)
@@ -592,7 +599,7 @@ def ticket_create(
             premise=premise,
             state=S.RECEIVED,
             owner=owner,
-            created_by=actor,
+            created_by=user_of(actor),
             created_at=now,
             updated_at=now,
             sla_policy_code=policy.code,
@@ -617,7 +624,7 @@ def ticket_create(
         ticket._create_event = TicketEvent.objects.create(  # type: ignore[attr-defined]
             ticket=ticket,
             at=now,
-            actor=actor,
+            actor=user_of(actor),
             action="create",
             to_state=ticket.state,
             note=subject,
@@ -750,7 +757,7 @@ def ticket_accept(*, actor: Any, ticket: Ticket, version: int | None, note: str 
     rules.authorize(actor, ticket, "accept")
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     ticket.state = S.IN_PROGRESS
-    ticket.assignee = actor
+    ticket.assignee = user_of(actor)
     ticket.accepted_at = ticket.accepted_at or now
     return _commit(
         ticket,
@@ -772,7 +779,7 @@ def ticket_arrive(*, actor: Any, ticket: Ticket, version: int | None, note: str 
     ticket.arrived_at = now
     if ticket.state == S.DISPATCHED:
         ticket.state = S.IN_PROGRESS
-        ticket.assignee = actor
+        ticket.assignee = user_of(actor)
         ticket.accepted_at = ticket.accepted_at or now
     on_time = ticket.arrival_deadline is None or now <= ticket.arrival_deadline
     return _commit(
@@ -829,7 +836,7 @@ def _end_open_pause(ticket: Ticket, *, actor: Any, now: dt.datetime) -> TicketPa
     pause = ticket.pauses.filter(ended_at__isnull=True).first()
     if pause is not None:
         pause.ended_at = now
-        pause.ended_by = actor
+        pause.ended_by = user_of(actor)
         pause.save(update_fields=["ended_at", "ended_by"])
     return pause
 
@@ -870,7 +877,7 @@ def ticket_resolve(*, actor: Any, ticket: Ticket, version: int | None, resolutio
         raise InvalidInput(_("Describe how the case was resolved."))
     now = clock.now()
     _resolve_locked(ticket, actor=actor, resolution=resolution, now=now)
-    if actor is None or actor.pk != ticket.owner_id:
+    if user_of(actor) is None or actor.pk != ticket.owner_id:
         _tell(
             [ticket.owner],
             ticket,
@@ -999,7 +1006,11 @@ def ticket_pause(
         raise InvalidInput(_("Choose why the clock is paused."))
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     pause = TicketPause.objects.create(
-        ticket=ticket, reason=reason, note=_clean(note, 200), started_at=now, started_by=actor
+        ticket=ticket,
+        reason=reason,
+        note=_clean(note, 200),
+        started_at=now,
+        started_by=user_of(actor),
     )
     # Paused time never counts: the other budgets' timers stop too (re-armed on resume).
     ticket.response_due = ticket.arrival_due = ticket.restoration_due = None
@@ -1058,7 +1069,7 @@ def ticket_extension_request(
         raise InvalidInput(_("Ask for a positive extension of at most a year."))
     before, from_state, now = _snapshot(ticket), ticket.state, clock.now()
     extension = TicketExtension.objects.create(
-        ticket=ticket, seconds=seconds, reason=reason, requested_by=actor, requested_at=now
+        ticket=ticket, seconds=seconds, reason=reason, requested_by=user_of(actor), requested_at=now
     )
     _commit(
         ticket,
@@ -1095,7 +1106,7 @@ def ticket_extension_decide(
     extension.status = (
         TicketExtension.Status.APPROVED if approve else TicketExtension.Status.REFUSED
     )
-    extension.decided_by = actor
+    extension.decided_by = user_of(actor)
     extension.decided_at = now
     extension.decision_note = _clean(note)
     extension.save()
@@ -1197,8 +1208,6 @@ def ticket_change_owner(
     *, actor: Any, ticket: Ticket, version: int | None, owner: User, reason: str
 ) -> Ticket:
     """Give the case a new first-contact owner (supervisors only, with a reason on record)."""
-    if actor is None:
-        raise NotAllowed(_("Only a supervisor changes a case's owner."))
     ticket = _lock(ticket, version)
     rules.authorize(actor, ticket, "change_owner")
     reason = _clean(reason, field="reason")
@@ -1265,7 +1274,7 @@ def ticket_merge(
     TicketEvent.objects.create(
         ticket=parent,
         at=now,
-        actor=actor,
+        actor=user_of(actor),
         action="merged_in",
         note=ticket.number,
         data={"child": ticket.pk},

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from qingquan.core.actors import SYSTEM
 from qingquan.customers import services as customer_services
 from qingquan.customers.tests import factories as cf
 from qingquan.telephony import services as telephony
@@ -40,7 +41,7 @@ def case_kinds(request: Any) -> None:
 
 @pytest.fixture
 def pbx(db: Any) -> Any:
-    return telephony.pbx_create(actor=None, name="PBX-T", token=TOKEN)[0]
+    return telephony.pbx_create(actor=SYSTEM, name="PBX-T", token=TOKEN)[0]
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def known_caller(db: Any) -> Any:
     acc = cf.account(cust, number="3302888001", road="药行街20号")
     cf.read(acc, dt.date(2023, 1, 31), "22")
     customer_services.bill_issue(
-        actor=None, account=acc, period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 1, 31)
+        actor=SYSTEM, account=acc, period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 1, 31)
     )
     return cust
 

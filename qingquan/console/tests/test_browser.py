@@ -55,7 +55,7 @@ def test_known_caller_pop_and_a_repair_case_in_three_screens(
     assert "暂无停水通知" in page.get_by_test_id("pop-interruptions").inner_text()
     assert "高龄或行动不便" in page.get_by_test_id("flags").inner_text()
     page.wait_for_function(  # the banner poll also refreshes the agent's state
-        "document.querySelector('[data-testid=state-label]').textContent.trim() === '通话中'"
+        "() => document.querySelector('[data-testid=state-label]').textContent.trim() === '通话中'"
     )
     shot(page, "console-screen-pop")
 
@@ -164,7 +164,7 @@ def test_wallboard_changes_when_a_call_arrives_from_the_simulator(
     shot(sim, "call-simulator")
 
     page.wait_for_function(
-        "document.querySelector('[data-testid=waiting]').textContent.trim() === '1'",
+        "() => document.querySelector('[data-testid=waiting]').textContent.trim() === '1'",
         timeout=15_000,
     )
     form = sim.get_by_test_id("simulator")  # the live-calls table has its own buttons
@@ -172,7 +172,8 @@ def test_wallboard_changes_when_a_call_arrives_from_the_simulator(
     form.locator("button[value=answer]").click()
     sim.get_by_test_id("sim-results").wait_for()
     page.wait_for_function(
-        "document.querySelector('[data-testid=\"count-on_call\"]').textContent.trim() === '1'",
+        "() => document.querySelector('[data-testid=\"count-on_call\"]')"
+        ".textContent.trim() === '1'",
         timeout=15_000,
     )
     assert page.get_by_test_id("waiting").inner_text() == "0"

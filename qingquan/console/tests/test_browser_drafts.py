@@ -44,7 +44,7 @@ def test_reload_mid_intake_finds_the_draft(
     page.reload()
     page.get_by_test_id("intake").wait_for(timeout=15_000)
     page.wait_for_function(
-        "document.querySelector('input[name=location]').value === '药行街20号楼下水表井'"
+        "() => document.querySelector('input[name=location]').value === '药行街20号楼下水表井'"
     )
     assert page.locator("input[name=kind][value=repair]").is_checked()
     assert "冒水" in page.locator("textarea[name=description]").input_value()
@@ -55,7 +55,7 @@ def test_reload_mid_intake_finds_the_draft(
     second = page.context.new_page()
     second.goto(f"/console/calls/{call.pk}/")
     second.wait_for_function(
-        "document.querySelector('input[name=location]').value === '药行街20号楼下水表井'"
+        "() => document.querySelector('input[name=location]').value === '药行街20号楼下水表井'"
     )
     other = browser.new_context(locale="en-US", base_url=live_server.url)
     elsewhere = other.new_page()
@@ -68,7 +68,7 @@ def test_reload_mid_intake_finds_the_draft(
     elsewhere.wait_for_load_state()
     elsewhere.goto(f"/console/calls/{call.pk}/")
     elsewhere.wait_for_function(
-        "document.querySelector('textarea[name=description]').value.includes('冒水')"
+        "() => document.querySelector('textarea[name=description]').value.includes('冒水')"
     )
     other.close()
 
@@ -87,7 +87,7 @@ def test_a_refused_send_says_why(page: Any, login: Any, make_user: Any, pbx: Any
     page.locator("textarea[name=description]").press("Control+Enter")  # no kind chosen
     error = page.get_by_test_id("intake-error")
     page.wait_for_function(
-        "document.querySelector('[data-testid=intake-error]').textContent.includes('未提交')"
+        "() => document.querySelector('[data-testid=intake-error]').textContent.includes('未提交')"
     )
     assert "类型" in error.inner_text()
     assert page.locator("textarea[name=description]").input_value() == "来电者没说清楚"
@@ -114,7 +114,7 @@ def test_ringing_shows_on_the_console_before_the_answer(
         ),
     )
     page.wait_for_function(
-        "document.querySelector('[data-testid=banner-state]') &&"
+        "() => document.querySelector('[data-testid=banner-state]') &&"
         " document.querySelector('[data-testid=banner-state]').textContent.includes('来电振铃')",
         timeout=15_000,
     )
@@ -157,7 +157,7 @@ def test_a_simulator_call_survives_navigating_away(
     row.get_by_test_id("sim-answer").click()
     console.get_by_test_id("screen-pop").wait_for(timeout=15_000)
     console.wait_for_function(
-        "document.querySelector('[data-testid=state-label]').textContent.trim() === '通话中'"
+        "() => document.querySelector('[data-testid=state-label]').textContent.trim() === '通话中'"
     )
     page.goto("/console/wallboard/")
     assert page.get_by_test_id("calls-in-progress").inner_text() == "1"
@@ -168,7 +168,8 @@ def test_a_simulator_call_survives_navigating_away(
     page.get_by_test_id("sim-live-call").get_by_test_id("sim-hangup").click()
     page.get_by_text("没有进行中的通话。").wait_for()
     console.wait_for_function(
-        "document.querySelector('[data-testid=banner-state]').textContent.includes('话后处理')"
+        "() => document.querySelector('[data-testid=banner-state]')"
+        ".textContent.includes('话后处理')"
         " && document.querySelector('[data-testid=state-label]').textContent.trim()"
         " === '话后处理'",
         timeout=15_000,

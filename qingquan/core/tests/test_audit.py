@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
+from qingquan.core import audit_text
+from qingquan.core.actors import system
 from qingquan.core.audit import audit_record
 from qingquan.core.models import AuditEvent
 
@@ -22,8 +25,22 @@ def test_audit_rows_cannot_be_edited_or_deleted(agent):
 
 
 def test_system_actor_is_labelled(agent):
-    event = audit_record(actor=None, action="test.system", obj=agent)
+    event = audit_record(actor=system("sla_sweep"), action="test.system", obj=agent)
     assert event.actor is None and event.actor_label == "system"
+    assert (event.actor_kind, event.actor_ref) == ("system", "sla_sweep")
+    with translation.override("zh-hans"):
+        assert audit_text.describe(event).startswith("系统（SLA 巡检）")
+
+
+def test_no_actor_is_refused(agent):
+    """`None` never means "the system" by accident (#13): the audit log refuses it."""
+    with pytest.raises(TypeError):
+        audit_record(actor=None, action="test.none", obj=agent)
+
+
+def test_staff_actor_is_recorded_with_kind(agent):
+    event = audit_record(actor=agent, action="test.staff", obj=agent)
+    assert (event.actor_kind, event.actor_ref, event.actor) == ("staff", agent.username, agent)
 
 
 def test_administrator_searches_the_log(administrator, agent):

@@ -28,6 +28,10 @@ def test_every_pattern_every_role() -> None:
     assert not [k for k, r in results.items() if r.status >= 500], "no answer is a 500"
     # Nobody without the right sees a full value; anonymous answers hold nothing personal.
     assert exposure.violations(results, seeded) == []
+    # Every HTML answer, for every role, carries a policy that runs no inline script and
+    # holds none (#13 item 6).
+    scripts = {k: r.script_problems for k, r in results.items() if r.script_problems}
+    assert scripts == {}
 
     def seen(route: str, role: str, kind: str) -> str:
         return results[(route, role)].kinds.get(kind, "")

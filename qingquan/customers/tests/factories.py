@@ -9,6 +9,7 @@ from typing import Any
 
 from qingquan.areas.models import District
 from qingquan.areas.services import areas_seed_ningbo
+from qingquan.core.actors import SYSTEM
 from qingquan.customers import services
 from qingquan.customers.models import Account, AccountKind, Customer, Meter, Premise
 from qingquan.customers.tariffs import tariffs_seed
@@ -34,13 +35,13 @@ def premise(**kwargs: Any) -> Premise:
         "longitude": 121.55,
     }
     params.update(kwargs)
-    return services.premise_create(actor=None, **params)
+    return services.premise_create(actor=SYSTEM, **params)
 
 
 def customer(
     name: str = "王小明", phones: tuple[str, ...] = ("13800005678",), **kwargs: Any
 ) -> Customer:
-    return services.customer_create(actor=None, name=name, phone_numbers=phones, **kwargs)
+    return services.customer_create(actor=SYSTEM, name=name, phone_numbers=phones, **kwargs)
 
 
 def account(
@@ -53,7 +54,7 @@ def account(
     tariffs = tariffs_seed()
     code = {"residential": "residential", "non_residential": "non-residential"}.get(kind, kind)
     acc = services.account_create(
-        actor=None,
+        actor=SYSTEM,
         number=kwargs.pop("number", f"{3302000000 + next(_serial)}"),
         customer=cust or customer(),
         premise=kwargs.pop("premise", None) or premise(**kwargs),
@@ -63,7 +64,7 @@ def account(
         opened_on=meter_on,
     )
     services.meter_create(
-        actor=None, account=acc, serial=f"M{next(_serial):08d}", installed_on=meter_on
+        actor=SYSTEM, account=acc, serial=f"M{next(_serial):08d}", installed_on=meter_on
     )
     return acc
 
@@ -74,5 +75,5 @@ def meter_of(acc: Account) -> Meter:
 
 def read(acc: Account, day: dt.date, value: str | Decimal) -> Any:
     return services.reading_record(
-        actor=None, meter=meter_of(acc), read_on=day, value=Decimal(value)
+        actor=SYSTEM, meter=meter_of(acc), read_on=day, value=Decimal(value)
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import AuditEvent
 from qingquan.customers.models import Customer, Meter, Payment
 from qingquan.customers.tests import factories as f
@@ -73,7 +74,7 @@ def test_overpayment_is_a_form_error_and_nothing_is_written(make_user: Any) -> N
     acc = f.account()
     f.read(acc, dt.date(2023, 1, 31), "20")
     bill = services.bill_issue(
-        actor=None, account=acc, period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 1, 31)
+        actor=SYSTEM, account=acc, period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 1, 31)
     )
     client = admin_client(make_user)
     url = "/admin/customers/payment/add/"
@@ -104,9 +105,9 @@ def _paid_bill() -> Any:
     acc = f.account()
     f.read(acc, dt.date(2023, 1, 31), "20")
     bill = services.bill_issue(
-        actor=None, account=acc, period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 1, 31)
+        actor=SYSTEM, account=acc, period_start=dt.date(2023, 1, 1), period_end=dt.date(2023, 1, 31)
     )
-    services.payment_record(actor=None, bill=bill, amount=bill.total, channel="bank")
+    services.payment_record(actor=SYSTEM, bill=bill, amount=bill.total, channel="bank")
     return bill
 
 

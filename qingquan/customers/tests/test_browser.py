@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from qingquan.core.actors import SYSTEM
 from qingquan.customers import services
 from qingquan.customers.tests import factories as f
 
@@ -23,7 +24,7 @@ def test_agent_finds_a_caller_by_phone_and_reads_the_bills(
     f.read(acc, dt.date(2023, 2, 28), "41")
     for start, end in [((2023, 1, 1), (2023, 1, 31)), ((2023, 2, 1), (2023, 2, 28))]:
         services.bill_issue(
-            actor=None, account=acc, period_start=dt.date(*start), period_end=dt.date(*end)
+            actor=SYSTEM, account=acc, period_start=dt.date(*start), period_end=dt.date(*end)
         )
 
     login(agent.username)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.customers import services
 from qingquan.customers.models import Account
 from qingquan.customers.tests import factories as f
@@ -25,7 +26,7 @@ def acc() -> Account:
     f.read(account, dt.date(2023, 2, 28), "45")
     for start, end in [((2023, 1, 1), (2023, 1, 31)), ((2023, 2, 1), (2023, 2, 28))]:
         services.bill_issue(
-            actor=None, account=account, period_start=dt.date(*start), period_end=dt.date(*end)
+            actor=SYSTEM, account=account, period_start=dt.date(*start), period_end=dt.date(*end)
         )
     return account
 
@@ -93,8 +94,8 @@ def test_api_customer_and_bills(acc: Account, supervisor: Any) -> None:
 def test_api_invoice_pdf(acc: Account, agent: Any) -> None:
     bill = acc.bills.order_by("period_end").first()
     assert bill is not None
-    services.payment_record(actor=None, bill=bill, amount=bill.total, channel="alipay")
-    invoice = services.invoice_issue(actor=None, bill=bill)
+    services.payment_record(actor=SYSTEM, bill=bill, amount=bill.total, channel="alipay")
+    invoice = services.invoice_issue(actor=SYSTEM, bill=bill)
     response = client_for(agent).get(f"/api/v1/customers/invoices/{invoice.pk}/pdf")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -134,7 +135,7 @@ def test_back_office_issues_invoice_from_the_page(acc: Account, make_user: Any, 
     response = back_office.post(url, follow=True)
     assert [str(m) for m in response.context["messages"]]  # the refusal is shown
     assert not hasattr(bill, "invoice")
-    services.payment_record(actor=None, bill=bill, amount=bill.total, channel="bank")
+    services.payment_record(actor=SYSTEM, bill=bill, amount=bill.total, channel="bank")
     back_office.post(url)
     bill.refresh_from_db()
     assert bill.invoice.number

@@ -19,6 +19,7 @@ from django.db import transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import AuditEvent
 from qingquan.customers import import_bulk, phones, services
 from qingquan.customers.importer import import_files
@@ -186,7 +187,7 @@ def _row_by_row(acc: Account) -> list[tuple[int, str]]:
         try:
             with transaction.atomic():
                 services.reading_record(
-                    actor=None,
+                    actor=SYSTEM,
                     meter=meter,
                     read_on=dt.date.fromisoformat(day),
                     value=Decimal(value),
@@ -290,7 +291,7 @@ def _bills_row_by_row(acc: Account) -> list[tuple[int, str]]:
         try:
             with transaction.atomic():
                 bill = services.bill_issue(
-                    actor=None,
+                    actor=SYSTEM,
                     account=acc,
                     period_start=dt.date.fromisoformat(start),
                     period_end=dt.date.fromisoformat(end),
@@ -300,7 +301,7 @@ def _bills_row_by_row(acc: Account) -> list[tuple[int, str]]:
                     raise RuntimeError("rolled back")
                 if paid and Decimal(paid):
                     services.payment_record(
-                        actor=None, bill=bill, amount=Decimal(paid), channel="bank"
+                        actor=SYSTEM, bill=bill, amount=Decimal(paid), channel="bank"
                     )
         except ValidationError as exc:
             message = exc.messages[0].replace(acc.number, "<n>")

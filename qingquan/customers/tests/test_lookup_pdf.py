@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from qingquan.core.actors import SYSTEM
 from qingquan.customers import invoices, selectors, services
 from qingquan.customers.models import Account, Bill, PaymentChannel
 from qingquan.customers.tests import factories as f
@@ -29,7 +30,7 @@ def household() -> Account:
         end = dt.date(year, m, 28)
         f.read(acc, end, str(10 * month))
         services.bill_issue(
-            actor=None, account=acc, period_start=dt.date(year, m, 1) if month > 1 else
+            actor=SYSTEM, account=acc, period_start=dt.date(year, m, 1) if month > 1 else
             dt.date(2023, 1, 1), period_end=end,
         )  # fmt: skip
     return acc
@@ -69,7 +70,7 @@ def test_balance_counts_partial_payments(household: Account, agent: Any) -> None
     bills = list(household.bills.order_by("period_end"))
     total = sum((b.total for b in bills), D(0))
     services.payment_record(
-        actor=None, bill=bills[0], amount=D("5.00"), channel=PaymentChannel.BANK
+        actor=SYSTEM, bill=bills[0], amount=D("5.00"), channel=PaymentChannel.BANK
     )
     card = selectors.customer_lookup(user=agent, query="3302123456")[0]
     assert card.balance == total - D("5.00")
@@ -107,8 +108,8 @@ def test_customer_record_explains_a_bill_against_last_year(household: Account, a
 def _paid_invoice(acc: Account) -> Any:
     bill = acc.bills.order_by("period_end").first()
     assert isinstance(bill, Bill)
-    services.payment_record(actor=None, bill=bill, amount=bill.total, channel="wechat")
-    return services.invoice_issue(actor=None, bill=bill)
+    services.payment_record(actor=SYSTEM, bill=bill, amount=bill.total, channel="wechat")
+    return services.invoice_issue(actor=SYSTEM, bill=bill)
 
 
 def test_invoice_pdf_has_cjk_font_number_and_payer(household: Account, tmp_path: Path) -> None:
@@ -155,9 +156,9 @@ def test_lookup_balance_counts_old_open_bills_but_not_cancelled_ones(
 ) -> None:
     bills = list(household.bills.order_by("period_end"))
     for bill in bills[2:]:  # the 12 recent ones paid: only the two oldest stay open
-        services.payment_record(actor=None, bill=bill, amount=bill.total, channel="bank")
-    invoice = services.invoice_issue(actor=None, bill=bills[-1])
-    services.bill_cancel(actor=None, bill=bills[1], reason="重复出账")
+        services.payment_record(actor=SYSTEM, bill=bill, amount=bill.total, channel="bank")
+    invoice = services.invoice_issue(actor=SYSTEM, bill=bills[-1])
+    services.bill_cancel(actor=SYSTEM, bill=bills[1], reason="重复出账")
     card = selectors.customer_lookup(user=agent, query="13800005678")[0]
     account = card.accounts[0]
     assert [b.id for b in account.bills] == [b.pk for b in reversed(bills[2:])]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
+from qingquan.core.actors import SYSTEM
 from qingquan.customers import privacy
 from qingquan.customers.models import Disclosure
 from qingquan.customers.privacy import Kind, mask, shown
@@ -85,7 +86,7 @@ def test_audit_snapshots_are_shown_through_the_same_function(make_user: Any, cli
     from qingquan.customers import services
 
     customer = f.customer(name="赵六", phones=())
-    services.phone_add(actor=None, customer=customer, number="13911112222")
+    services.phone_add(actor=SYSTEM, customer=customer, number="13911112222")
     event = AuditEvent.objects.filter(after__icontains="13911112222").get()
     assert "13911112222" in str(event.after)
     masked = audit.shown_snapshot(event, event.after, agent)

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import AuditEvent
 from qingquan.customers import services
 from qingquan.customers.models import (
@@ -32,14 +33,14 @@ FEB = (dt.date(2023, 2, 1), dt.date(2023, 2, 28))
 
 def issue(acc: Account, period: tuple[dt.date, dt.date]) -> Bill:
     return services.bill_issue(
-        actor=None, account=acc, period_start=period[0], period_end=period[1]
+        actor=SYSTEM, account=acc, period_start=period[0], period_end=period[1]
     )
 
 
 def test_customer_with_bad_uscc_writes_nothing() -> None:
     with pytest.raises(ValidationError):
         services.customer_create(
-            actor=None, kind=CustomerKind.ORGANISATION, name="宁波某厂", uscc="91330200XXXX"
+            actor=SYSTEM, kind=CustomerKind.ORGANISATION, name="宁波某厂", uscc="91330200XXXX"
         )
     assert not Customer.objects.exists()
 
@@ -51,14 +52,14 @@ def test_customer_create_audits_and_normalises_phones() -> None:
     assert AuditEvent.objects.filter(action="customers.customer.create").count() == 1
     assert AuditEvent.objects.filter(action="customers.phone.add").count() == 2
     with pytest.raises(ValidationError, match="already has"):
-        services.phone_add(actor=None, customer=cust, number="+86 13800005678")
-    services.phone_remove(actor=None, phone=cust.phones.get(national_digits="057487654321"))
+        services.phone_add(actor=SYSTEM, customer=cust, number="+86 13800005678")
+    services.phone_remove(actor=SYSTEM, phone=cust.phones.get(national_digits="057487654321"))
     assert cust.phones.count() == 1
 
 
 def test_customer_update_records_before_and_after() -> None:
     cust = f.customer()
-    services.customer_update(actor=None, customer=cust, elderly_or_impaired=True)
+    services.customer_update(actor=SYSTEM, customer=cust, elderly_or_impaired=True)
     event = AuditEvent.objects.get(action="customers.customer.update")
     assert event.before == {**(event.before or {}), "elderly_or_impaired": False}
     assert event.after == {**(event.after or {}), "elderly_or_impaired": True}
@@ -139,7 +140,7 @@ def test_meter_replaced_mid_period_bills_both_meters() -> None:
     f.read(acc, dt.date(2023, 1, 31), "20")
     old = f.meter_of(acc)
     new = services.meter_replace(
-        actor=None,
+        actor=SYSTEM,
         meter=old,
         final_reading=D("25"),
         replaced_on=dt.date(2023, 2, 10),
@@ -147,7 +148,7 @@ def test_meter_replaced_mid_period_bills_both_meters() -> None:
     )
     old.refresh_from_db()
     assert old.removed_on == dt.date(2023, 2, 10)
-    services.reading_record(actor=None, meter=new, read_on=dt.date(2023, 2, 28), value=D("12"))
+    services.reading_record(actor=SYSTEM, meter=new, read_on=dt.date(2023, 2, 28), value=D("12"))
     issue(acc, JAN)
     feb = issue(acc, FEB)
     assert feb.volume == D("17")  # (25 − 20) + (12 − 0)
@@ -159,7 +160,7 @@ def test_meter_replace_refuses_a_low_final_reading() -> None:
     f.read(acc, dt.date(2023, 1, 31), "20")
     with pytest.raises(ValidationError, match="lower"):
         services.meter_replace(
-            actor=None,
+            actor=SYSTEM,
             meter=f.meter_of(acc),
             final_reading=D("5"),
             replaced_on=dt.date(2023, 2, 10),
@@ -177,7 +178,9 @@ def _paid_bill(kind: str = CustomerKind.PERSON) -> Bill:
     acc = f.account(cust, kind=AccountKind.RESIDENTIAL)
     f.read(acc, dt.date(2023, 1, 31), "20")
     bill = issue(acc, JAN)
-    services.payment_record(actor=None, bill=bill, amount=bill.total, channel=PaymentChannel.WECHAT)
+    services.payment_record(
+        actor=SYSTEM, bill=bill, amount=bill.total, channel=PaymentChannel.WECHAT
+    )
     bill.refresh_from_db()
     return bill
 
@@ -187,78 +190,88 @@ def test_payments_move_the_bill_status_and_reversals_add_rows() -> None:
     f.read(acc, dt.date(2023, 1, 31), "20")
     bill = issue(acc, JAN)
     first = services.payment_record(
-        actor=None, bill=bill, amount=D("20.00"), channel=PaymentChannel.COUNTER, reference="A1"
+        actor=SYSTEM, bill=bill, amount=D("20.00"), channel=PaymentChannel.COUNTER, reference="A1"
     )
     bill.refresh_from_db()
     assert bill.status == BillStatus.PARTIALLY_PAID
     assert bill.outstanding == D("40.00")
     with pytest.raises(ValidationError, match=r"more than the 40\.00"):
-        services.payment_record(actor=None, bill=bill, amount=D("40.01"), channel="bank")
+        services.payment_record(actor=SYSTEM, bill=bill, amount=D("40.01"), channel="bank")
     with pytest.raises(ValidationError, match="positive"):
-        services.payment_record(actor=None, bill=bill, amount=D("-5"), channel="bank")
+        services.payment_record(actor=SYSTEM, bill=bill, amount=D("-5"), channel="bank")
     with pytest.raises(ValidationError, match="already recorded"):
         services.payment_record(
-            actor=None, bill=bill, amount=D("1"), channel="counter", reference="A1"
+            actor=SYSTEM, bill=bill, amount=D("1"), channel="counter", reference="A1"
         )
-    services.payment_record(actor=None, bill=bill, amount=D("40.00"), channel=PaymentChannel.ALIPAY)
+    services.payment_record(
+        actor=SYSTEM, bill=bill, amount=D("40.00"), channel=PaymentChannel.ALIPAY
+    )
     bill.refresh_from_db()
     assert bill.status == BillStatus.PAID
-    reversal = services.payment_reverse(actor=None, payment=first, reason="bounced")
+    reversal = services.payment_reverse(actor=SYSTEM, payment=first, reason="bounced")
     assert reversal.amount == D("-20.00")
     assert reversal.reverses == first
     bill.refresh_from_db()
     assert bill.status == BillStatus.PARTIALLY_PAID
     assert Payment.objects.count() == 3
     with pytest.raises(ValidationError, match="already reversed"):
-        services.payment_reverse(actor=None, payment=first, reason="again")
+        services.payment_reverse(actor=SYSTEM, payment=first, reason="again")
     with pytest.raises(ValidationError, match="cannot itself"):
-        services.payment_reverse(actor=None, payment=reversal, reason="undo")
+        services.payment_reverse(actor=SYSTEM, payment=reversal, reason="undo")
 
 
 def test_cancelled_bill_stops_counting() -> None:
     acc = f.account()
     f.read(acc, dt.date(2023, 1, 31), "20")
     bill = issue(acc, JAN)
-    services.bill_cancel(actor=None, bill=bill, reason="misread")
+    services.bill_cancel(actor=SYSTEM, bill=bill, reason="misread")
     assert acc.balance() == D("0")
     assert issue(acc, JAN).total == D("60.00")  # a cancelled bill leaves the period free
 
 
 def test_invoice_only_for_paid_bills_and_once() -> None:
     bill = _paid_bill()
-    invoice = services.invoice_issue(actor=None, bill=bill)
+    invoice = services.invoice_issue(actor=SYSTEM, bill=bill)
     assert len(invoice.number) == 20
     assert invoice.number.isdigit()
     assert len(invoice.verification_code) == 20
     assert invoice.payer_name == "王小明"
     assert invoice.amount == D("60.00")
     with pytest.raises(ValidationError, match="already issued"):
-        services.invoice_issue(actor=None, bill=bill)
+        services.invoice_issue(actor=SYSTEM, bill=bill)
     with pytest.raises(ValidationError, match="voided"):
-        services.payment_reverse(actor=None, payment=bill.payments.get(), reason="refund")
+        services.payment_reverse(actor=SYSTEM, payment=bill.payments.get(), reason="refund")
     acc = f.account()
     f.read(acc, dt.date(2023, 1, 31), "20")
     with pytest.raises(ValidationError, match="paid bill"):
-        services.invoice_issue(actor=None, bill=issue(acc, JAN))
+        services.invoice_issue(actor=SYSTEM, bill=issue(acc, JAN))
 
 
 def test_paper_invoice_free_for_organisations_and_tracked() -> None:
-    org_invoice = services.invoice_issue(actor=None, bill=_paid_bill(CustomerKind.ORGANISATION))
-    person_invoice = services.invoice_issue(actor=None, bill=_paid_bill())
+    org_invoice = services.invoice_issue(actor=SYSTEM, bill=_paid_bill(CustomerKind.ORGANISATION))
+    person_invoice = services.invoice_issue(actor=SYSTEM, bill=_paid_bill())
     org = services.paper_invoice_request(
-        actor=None, invoice=org_invoice, recipient="财务部", phone="0574-87654321", address="宁波市"
+        actor=SYSTEM,
+        invoice=org_invoice,
+        recipient="财务部",
+        phone="0574-87654321",
+        address="宁波市",
     )
     person = services.paper_invoice_request(
-        actor=None, invoice=person_invoice, recipient="王小明", phone="13800005678", address="宁波"
+        actor=SYSTEM,
+        invoice=person_invoice,
+        recipient="王小明",
+        phone="13800005678",
+        address="宁波",
     )
     assert org.fee == D("0.00")
     assert person.fee == services.PAPER_INVOICE_FEE_PERSON
     with pytest.raises(ValidationError, match="tracking"):
-        services.paper_invoice_advance(actor=None, request=org)
-    org = services.paper_invoice_advance(actor=None, request=org, tracking_no="SF1234567890")
+        services.paper_invoice_advance(actor=SYSTEM, request=org)
+    org = services.paper_invoice_advance(actor=SYSTEM, request=org, tracking_no="SF1234567890")
     assert org.status == PaperInvoiceStatus.DISPATCHED
-    org = services.paper_invoice_advance(actor=None, request=org)
+    org = services.paper_invoice_advance(actor=SYSTEM, request=org)
     assert org.status == PaperInvoiceStatus.DELIVERED
     assert org.delivered_at is not None
     with pytest.raises(ValidationError, match="already delivered"):
-        services.paper_invoice_advance(actor=None, request=org)
+        services.paper_invoice_advance(actor=SYSTEM, request=org)

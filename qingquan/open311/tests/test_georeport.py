@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.open311 import georeport
 from qingquan.partners.models import PartnerCase
 from qingquan.tickets import services as ticket_services
@@ -270,9 +271,11 @@ def test_get_request_fields_and_status(web, key, org, fmt):
     assert ISO.match(item["requested_datetime"]) and ISO.match(item["expected_datetime"])
     ticket = Ticket.objects.get(number=request_id)
     ticket = ticket_services.ticket_dispatch(
-        actor=None, ticket=ticket, version=None, department=org["repair"]
+        actor=SYSTEM, ticket=ticket, version=None, department=org["repair"]
     )
-    ticket_services.ticket_resolve(actor=None, ticket=ticket, version=None, resolution="阀门已更换")
+    ticket_services.ticket_resolve(
+        actor=SYSTEM, ticket=ticket, version=None, resolution="阀门已更换"
+    )
     [item] = parse(web.get(f"{V2}/requests/{request_id}.{fmt}"), fmt)
     assert item["status"] == "closed"
     assert item["status_notes"] == "阀门已更换"
@@ -299,7 +302,7 @@ def test_get_requests_filters(web, key, org, fmt):
     # With ids, the other parameters are ignored.
     assert ids({"service_request_id": leaks[0], "service_code": "repair-burst"}) == {leaks[0]}
     ticket = Ticket.objects.get(number=leaks[1])
-    ticket_services.ticket_resolve(actor=None, ticket=ticket, version=None, resolution="好")
+    ticket_services.ticket_resolve(actor=SYSTEM, ticket=ticket, version=None, resolution="好")
     assert ids({"status": "closed"}) == {leaks[1]}
     assert ids({"status": "open"}) == {leaks[0], *bursts}
     assert ids({"status": "open,closed"}) == {*leaks, *bursts}

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.staff.roles import DepartmentKind, Role
 from qingquan.staff.tests.factories import department
 
@@ -71,7 +72,7 @@ def make_client(inbox: Any) -> Callable[..., tuple[Any, str]]:
             "intake_owner": inbox,
         }
         params.update(kwargs)
-        return services.partner_client_create(actor=None, code=code, **params)
+        return services.partner_client_create(actor=SYSTEM, code=code, **params)
 
     return make
 

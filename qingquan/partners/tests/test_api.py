@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.partners import services
 from qingquan.partners.models import ApiKey, IdempotencyRecord, PartnerCase
 from qingquan.staff.roles import Role
@@ -50,12 +51,12 @@ def test_missing_wrong_and_revoked_keys_answer_401(partner, api):
     bad = Client(HTTP_AUTHORIZATION="Bearer qq_deadbeef_nope")
     assert_error(bad.get(f"{BASE}/cases"), 401, "unauthorized")
     assert api.get(f"{BASE}/cases").status_code == 200
-    services.api_key_revoke(actor=None, key=ApiKey.objects.get(client=partner[0]))
+    services.api_key_revoke(actor=SYSTEM, key=ApiKey.objects.get(client=partner[0]))
     assert_error(api.get(f"{BASE}/cases"), 401, "unauthorized")
 
 
 def test_inactive_client_is_refused(partner, api):
-    services.partner_client_update(actor=None, client=partner[0], is_active=False)
+    services.partner_client_update(actor=SYSTEM, client=partner[0], is_active=False)
     assert_error(api.get(f"{BASE}/cases"), 401)
 
 
@@ -177,13 +178,13 @@ def test_note_remind_and_reopen(api, inbox, org, make_user):
     # Nobody handles it yet: a reminder is a conflict, not a 500.
     assert_error(post(api, f"/cases/{number}/reminders", {}, key="r1"), 409)
     ticket_services.ticket_dispatch(
-        actor=None, ticket=ticket, version=None, department=org["repair"]
+        actor=SYSTEM, ticket=ticket, version=None, department=org["repair"]
     )
     assert post(api, f"/cases/{number}/reminders", {"note": "请尽快"}, key="r2").status_code == 201
     assert Ticket.objects.get(number=number).reminder_count == 1
     # Reopening an open case is a conflict; after resolution it works.
     assert_error(post(api, f"/cases/{number}/reopen", {"reason": "没修好"}, key="o1"), 409)
-    ticket_services.ticket_resolve(actor=None, ticket=ticket, version=None, resolution="已修复")
+    ticket_services.ticket_resolve(actor=SYSTEM, ticket=ticket, version=None, resolution="已修复")
     body = api.get(f"{BASE}/cases/{number}").json()
     assert body["status"] == "closed" and body["resolution"] == "已修复"
     response = post(api, f"/cases/{number}/reopen", {"reason": "没修好"}, key="o2")

@@ -20,6 +20,7 @@ from django.test import Client
 from django_tasks import task
 
 from qingquan.core import clock, outbox, periodic
+from qingquan.core.actors import SYSTEM
 from qingquan.partners import services
 from qingquan.partners.models import Delivery, DeliveryStatus, PartnerCase, WebhookEvent
 from qingquan.tickets import services as ticket_services
@@ -28,7 +29,7 @@ from qingquan.tickets.models import CaseKind, SlaState, Ticket
 
 def subscribe(client: Any, url: str) -> Any:
     return services.subscription_save(
-        actor=None, client=client, url=url, events=list(WebhookEvent.values), secret="s"
+        actor=SYSTEM, client=client, url=url, events=list(WebhookEvent.values), secret="s"
     )
 
 
@@ -55,7 +56,7 @@ def test_the_outbox_row_is_written_in_the_changes_transaction(partner, receiver)
     partner_case, _ = services.partner_case_create(client=client, kind=kind, subject="漏水")
     with pytest.raises(Rollback), transaction.atomic():
         ticket_services.ticket_resolve(
-            actor=None, ticket=partner_case.ticket, version=None, resolution="修好"
+            actor=SYSTEM, ticket=partner_case.ticket, version=None, resolution="修好"
         )
         assert Delivery.objects.filter(event=WebhookEvent.RESOLVED).count() == 1
         raise Rollback

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from qingquan.core import clock
+from qingquan.core.actors import SYSTEM
 from qingquan.partners import services
 from qingquan.partners.errors import RateLimited
 from qingquan.partners.models import ApiKey, RateWindow
@@ -43,7 +44,9 @@ def test_repeats_and_retries_raise_no_database_error(partner, api, receiver):
     from qingquan.partners.webhooks import outbox_write
 
     client, _key = partner
-    services.subscription_save(actor=None, client=client, url=receiver.url, events=["case.created"])
+    services.subscription_save(
+        actor=SYSTEM, client=client, url=receiver.url, events=["case.created"]
+    )
     spy = ErrorSpy()
     with connection.execute_wrapper(spy):
         headers = {"HTTP_IDEMPOTENCY_KEY": "again"}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from qingquan.core import clock, outbox
+from qingquan.core.actors import SYSTEM
 from qingquan.partners import services, webhooks
 from qingquan.partners.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEvent
 from qingquan.tickets import services as ticket_services
@@ -19,7 +20,7 @@ ALL_EVENTS = list(WebhookEvent.values)
 
 def subscribe(client: Any, url: str, events: list[str] | None = None) -> Any:
     return services.subscription_save(
-        actor=None, client=client, url=url, events=events or ALL_EVENTS, secret="s3cret"
+        actor=SYSTEM, client=client, url=url, events=events or ALL_EVENTS, secret="s3cret"
     )
 
 
@@ -39,13 +40,13 @@ def test_case_events_are_delivered_signed(partner, receiver, org):
     subscribe(client, receiver.url)
     ticket = new_case(client)
     ticket = ticket_services.ticket_dispatch(
-        actor=None, ticket=ticket, version=None, department=org["repair"]
+        actor=SYSTEM, ticket=ticket, version=None, department=org["repair"]
     )
     ticket = ticket_services.ticket_resolve(
-        actor=None, ticket=ticket, version=None, resolution="修好"
+        actor=SYSTEM, ticket=ticket, version=None, resolution="修好"
     )
     ticket_services.ticket_callback_record(
-        actor=None, ticket=ticket, version=None, outcome="satisfied"
+        actor=SYSTEM, ticket=ticket, version=None, outcome="satisfied"
     )
     assert webhooks.deliver_due() == Delivery.objects.count()
     events = [r["json"]["event"] for r in receiver.received]
@@ -129,7 +130,7 @@ def test_gives_up_after_max_attempts(partner, receiver):
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts == webhooks.MAX_ATTEMPTS
-    webhooks.delivery_retry(actor=None, delivery=delivery)
+    webhooks.delivery_retry(actor=SYSTEM, delivery=delivery)
     receiver.fail_next = 0
     assert webhooks.deliver_due() == 1
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from qingquan.core.actors import SYSTEM
 from qingquan.reports import rollup, selectors
 from qingquan.reports.periods import Period, period
 from qingquan.tickets import kpis
@@ -138,7 +139,7 @@ def test_rollups_match_recomputation_and_survive_reconcile(crafted: Any) -> None
     from qingquan.tickets import services
 
     case = crafted["c"]
-    services.ticket_resolve(actor=None, ticket=case, version=case.version, resolution="补办")
+    services.ticket_resolve(actor=SYSTEM, ticket=case, version=case.version, resolution="补办")
     assert rollup.consistency_check() == []
 
 
@@ -172,5 +173,5 @@ def test_reconcile_repairs_stale_contributions_even_when_the_rollups_agree(
     assert rollup.reconcile() == 1
     assert rollup.reconcile() == 0
     # With the right contribution stored, the next change applies the right delta.
-    services.ticket_resolve(actor=None, ticket=case, version=case.version, resolution="补办")
+    services.ticket_resolve(actor=SYSTEM, ticket=case, version=case.version, resolution="补办")
     assert rollup.consistency_check() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from qingquan.core.actors import SYSTEM
 from qingquan.staff import services
 from qingquan.staff.models import Department, Team, User
 from qingquan.staff.roles import DepartmentKind, Role
@@ -37,4 +38,4 @@ def make_user(role: Role | str = Role.AGENT, **kwargs: Any) -> User:
         "employee_no": f"T{n:05d}",
     }
     params.update(kwargs)
-    return services.staff_create(actor=None, role=role, validate=False, **params)
+    return services.staff_create(actor=SYSTEM, role=role, validate=False, **params)

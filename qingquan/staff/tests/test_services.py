@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import AuditEvent
 from qingquan.staff import selectors, services
 from qingquan.staff.models import Shift
@@ -30,7 +31,7 @@ def test_an_already_hashed_password_is_kept_and_logs_in():
     shared = make_password("qingquan-shared-96390")
     first, second = (
         services.staff_create(
-            actor=None,
+            actor=SYSTEM,
             username=name,
             full_name="演示",
             role=Role.AGENT,
@@ -54,7 +55,7 @@ def test_duplicate_login_name_is_refused(agent):
 def test_weak_password_is_refused_for_real_accounts():
     with pytest.raises(ValidationError):
         services.staff_create(
-            actor=None, username="newbie", full_name="新人", role=Role.AGENT, password="123456"
+            actor=SYSTEM, username="newbie", full_name="新人", role=Role.AGENT, password="123456"
         )
 
 
@@ -73,11 +74,20 @@ def test_role_change_is_audited_with_before_and_after(administrator, agent):
     assert event.actor == administrator
 
 
-def test_administrator_role_grants_superuser_for_admin_site(agent, administrator):
+def test_nobody_is_a_superuser_administrators_hold_capabilities(agent, administrator):
+    """Administrators are not Django superusers (#13: no bypass of the capability model);
+    creating one or changing a role to administrator never sets the flag."""
+    assert not administrator.is_superuser
     updated = services.staff_update(actor=administrator, user=agent, role=Role.ADMINISTRATOR)
-    assert updated.is_superuser
-    demoted = services.staff_update(actor=administrator, user=updated, role=Role.AGENT)
-    assert not demoted.is_superuser
+    assert not updated.is_superuser
+    created = services.staff_create(
+        actor=administrator,
+        username="admin2",
+        full_name="管理员二",
+        role=Role.ADMINISTRATOR,
+        password=None,
+    )
+    assert not created.is_superuser
 
 
 def _shift(code: str, starts: dt.time, ends: dt.time) -> Shift:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import AuditEvent
 from qingquan.telephony import services
 from qingquan.telephony.models import AgentState, AgentStatus, Call, CallOutcome, CallState
@@ -28,7 +29,7 @@ def client_for(user: Any) -> Client:
 
 @pytest.fixture
 def pbx(db: Any) -> Any:
-    return services.pbx_create(actor=None, name="PBX-A", token="test-pbx-token-0123456789")[0]
+    return services.pbx_create(actor=SYSTEM, name="PBX-A", token="test-pbx-token-0123456789")[0]
 
 
 def contact(agent: Any, day: int, channel: str = "phone", **extra: Any) -> Contact:

@@ -12,6 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.test import Client
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.notifications import user_group
 from qingquan.customers.tests import factories as cf
 from qingquan.telephony import services
@@ -24,7 +25,7 @@ T0 = dt.datetime(2026, 11, 28, 9, 0, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def pbx(db: Any) -> Any:
-    return services.pbx_create(actor=None, name="PBX-A", token=TOKEN)[0]
+    return services.pbx_create(actor=SYSTEM, name="PBX-A", token=TOKEN)[0]
 
 
 def post(payload: Any, token: str = TOKEN, raw: bytes | None = None) -> Any:
@@ -75,7 +76,7 @@ def test_inactive_pbx_is_refused(pbx: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_answered_call_records_contact_state_and_pushes_a_screen_pop(make_user: Any) -> None:
-    services.pbx_create(actor=None, name="PBX-A", token=TOKEN)
+    services.pbx_create(actor=SYSTEM, name="PBX-A", token=TOKEN)
     agent = make_user("agent", extension="8001")
     customer = cf.customer(name="李阿姨", phones=("13800005678",))
     layer = get_channel_layer()
@@ -146,7 +147,7 @@ def test_unanswered_call_is_an_abandoned_contact(pbx: Any) -> None:
 
 @pytest.mark.django_db
 def test_blocked_number_is_rejected(pbx: Any) -> None:
-    services.blocked_number_add(actor=None, number="138 0000 5678", reason="骚扰电话")
+    services.blocked_number_add(actor=SYSTEM, number="138 0000 5678", reason="骚扰电话")
     reply = post(event("ring", 0)).json()
     assert reply["action"] == "reject"
     call = Call.objects.get()
@@ -196,7 +197,7 @@ def test_answer_reaches_the_agents_open_console_over_the_websocket(make_user: An
 
     from qingquan.core.consumers import StaffEventsConsumer
 
-    services.pbx_create(actor=None, name="PBX-WS", token=TOKEN)
+    services.pbx_create(actor=SYSTEM, name="PBX-WS", token=TOKEN)
     agent = make_user("agent", extension="8301")
     other = make_user("agent", extension="8302")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import AuditEvent
 from qingquan.tickets import services
 from qingquan.tickets.errors import InvalidInput
@@ -39,7 +40,7 @@ def test_contact_end_records_times_outcome_and_audit(at: Any, people: Any) -> No
     assert audit.before["ended_at"] is None and audit.after["wait_seconds"] == 14
 
     with pytest.raises(InvalidInput):  # a contact ends once
-        services.contact_end(actor=None, contact=contact, ended_at=sh(2026, 3, 2, 10))
+        services.contact_end(actor=SYSTEM, contact=contact, ended_at=sh(2026, 3, 2, 10))
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from qingquan.core.actors import SYSTEM
 from qingquan.core.models import Notification
 from qingquan.staff import services as staff_services
 from qingquan.staff.models import Shift
@@ -25,7 +26,7 @@ def rostered(people: Any, make_user: Any) -> dict[str, Any]:
 
     early = Shift.objects.create(code="early", name="早班", starts=dt.time(8), ends=dt.time(16))
     staff_services.shift_assign(
-        actor=None, user=people["supervisor"], shift=early, date=dt.date(2026, 3, 2)
+        actor=SYSTEM, user=people["supervisor"], shift=early, date=dt.date(2026, 3, 2)
     )
     return {"on_duty": people["supervisor"], "off_duty": make_user(Role.SUPERVISOR)}
 

@@ -1,3 +1,13 @@
+// Controls marked data-autosubmit send their form when changed (the language switch);
+// an event listener, not an onchange attribute, because the Content-Security-Policy runs
+// no inline script.
+document.addEventListener("change", (event) => {
+  const control = event.target;
+  if (control instanceof HTMLElement && control.hasAttribute("data-autosubmit") && control.form) {
+    control.form.requestSubmit ? control.form.requestSubmit() : control.form.submit();
+  }
+});
+
 // Live events for the logged-in staff member: notifications appear as toasts and bump the
 // bell counter. Reconnects with backoff so a night-shift tab survives a server restart.
 (function () {

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from qingquan.core.actors import system
 from qingquan.telephony.services import TelephonyError, blocked_number_add
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             blocked = blocked_number_add(
-                actor=None, number=options["number"], reason=options["reason"]
+                actor=system("manage"), number=options["number"], reason=options["reason"]
             )
         except TelephonyError as error:
             raise CommandError(error.message) from None

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from qingquan.core.actors import system
 from qingquan.telephony.services import TelephonyError, pbx_create
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            pbx, token = pbx_create(actor=None, name=options["name"])
+            pbx, token = pbx_create(actor=system("manage"), name=options["name"])
         except TelephonyError as error:
             raise CommandError(error.message) from None
         header = f"Authorization: Bearer {token}"
