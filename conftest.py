@@ -14,6 +14,8 @@ from qingquan.staff.roles import Role
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # in such a thread unless told it is safe (it is: the loop only drives the browser).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests import the ASGI application without a server: no warm-up requests (decision 0010).
+os.environ.setdefault("QINGQUAN_WARM_UP", "0")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -58,6 +60,27 @@ def reference_data(request: Any) -> None:
     for module_name, model_label in REFERENCE_MIGRATIONS:
         if not apps.get_model(model_label).objects.exists():
             importlib.import_module(module_name).seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_case_numbers(request: Any) -> None:
+    """Case numbers come from a sequence a day on PostgreSQL (decision 0009), which a
+    transactional test's flush leaves behind: each test starts its days' numbering at 1,
+    as on SQLite."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'S' "
+            "AND relname LIKE 'tickets\\_number\\_%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP SEQUENCE IF EXISTS "{name}"')
 
 
 @pytest.fixture(autouse=True)

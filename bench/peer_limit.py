@@ -3,7 +3,9 @@ written by N client threads with the database driver alone (sqlite3 or psycopg),
 framework, no HTTP. The row set is bench_tickets' bare endpoint's (copied from one case
 the service created): the contact with its daily count and audit row, the case number (one
 upsert on the day's counter), the case, the contact link, the timeline entry, the day's KPI
-count, the case's stored contribution and its audit row, in one transaction.
+count, the case's stored contribution and its audit row, in one transaction. On PostgreSQL
+the number comes from the day's sequence and the two daily counts are appended delta rows,
+as the platform writes them there (decision 0009).
 
     python -m bench.peer_limit --sqlite PATH | --postgres URL --template JSON --seconds 10
 
@@ -28,6 +30,9 @@ NUMBER_SQL = (
     "ON CONFLICT (day) DO UPDATE SET last = tickets_daycounter.last + 1 "
     "RETURNING last, (SELECT token FROM tickets_kindsversion WHERE id = 1)"
 )
+
+
+SEQUENCE_SQL = "SELECT nextval(to_regclass(%s))"
 
 
 class Writer:
@@ -78,6 +83,16 @@ class Writer:
         return int(self.ex(sql, [self.value(values[c]) for c in columns]).fetchone()[0])
 
     def count(self, table: str, measure: str, keys: dict[str, Any], zeros: list[str]) -> None:
+        if self.postgres:
+            # As the platform does on PostgreSQL (decision 0009): an appended delta row,
+            # folded into the shared row later, outside the request.
+            target = "kpi" if table == "reports_kpidaily" else "contact"
+            key = [v.isoformat() if isinstance(v, dt.date) else v for v in keys.values()]
+            self.ex(
+                "INSERT INTO reports_rollupdelta (target, key, counts) VALUES (%s, %s, %s)",
+                [target, self.value(key), self.value({measure: 1})],
+            )
+            return
         where = " AND ".join(f"{k} = {self.p}" for k in keys)
         cursor = self.ex(
             f"UPDATE {table} SET {measure} = {measure} + 1 WHERE {where}", list(keys.values())
@@ -139,7 +154,13 @@ def create_case(
             "core_auditevent",
             {**rows["contact_audit"], **actor, "object_id": str(contact_id), "at": stamp},
         )
-        if shared:
+        if shared and writer.postgres:
+            # As the platform does on PostgreSQL (decision 0009): the day's sequence.
+            last = writer.ex(SEQUENCE_SQL, [f"tickets_number_{day:%Y%m%d}"]).fetchone()[0]
+            if last is None:
+                last = writer.ex(NUMBER_SQL.format(p=writer.p), [writer.day(day)]).fetchone()[0]
+            number = f"{day:%Y%m%d}-{last:04d}"
+        elif shared:
             last = writer.ex(NUMBER_SQL.format(p=writer.p), [writer.day(day)]).fetchone()[0]
             number = f"{day:%Y%m%d}-{last:04d}"
         else:

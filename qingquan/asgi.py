@@ -23,3 +23,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+if os.environ.get("QINGQUAN_WARM_UP", "1") != "0":
+    # Each web process is warmed up as it imports this module, before uvicorn lets it
+    # accept connections (decision 0010).
+    from qingquan.core.warmup import warm_up
+
+    warm_up()

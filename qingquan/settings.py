@@ -123,7 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connections (CONN_MAX_AGE) leak until PostgreSQL refuses new clients. A pool per
     # process bounds them instead (docs/decisions/0005-postgresql-pool.md).
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
+        # Opened at start (and by the warm-up, decision 0010): a burst does not wait for
+        # its connections to be made one by one.
+        "min_size": int(os.environ.get("QINGQUAN_DB_POOL_MIN", "4")),
         "max_size": int(os.environ.get("QINGQUAN_DB_POOL_SIZE", "16")),
         "timeout": 30,
     }

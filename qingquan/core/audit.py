@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import models
 
-from qingquan.core import actors, clock
+from qingquan.core import actors, clock, fastinsert
 from qingquan.core.models import AuditEvent
 
 
@@ -63,7 +63,7 @@ def audit_record(
         label = user.get_full_name() or user.get_username()
     else:
         user = None
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         at=clock.now(),
         actor=user,
         actor_label=label or ("system" if kind == actors.SYSTEM_KIND else ref),
@@ -77,6 +77,8 @@ def audit_record(
         after=_jsonable(dict(after)) if after is not None else None,
         note=note,
     )
+    # Append-only and listened to by nobody: one precompiled INSERT (core.fastinsert).
+    return fastinsert.create(event)  # type: ignore[return-value]
 
 
 # How snapshot values are shown to a reader of the log. The customers app installs its

@@ -7,9 +7,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from qingquan.core import clock
+from qingquan.core import clock, fastinsert
 from qingquan.core.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -45,23 +45,19 @@ def notify(
     With a `dedupe_key`, a second notification with the same key to the same person is
     dropped (returns None), so sweeps and retried tasks can call this freely.
     """
-    if (
-        dedupe_key
-        and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists()
-    ):
-        return None
-    try:
-        with transaction.atomic():
-            note = Notification.objects.create(
-                recipient=recipient,
-                created_at=clock.now(),
-                level=level,
-                title=title[:200],
-                body=body,
-                link=link,
-                dedupe_key=dedupe_key,
-            )
-    except IntegrityError:
+    # One statement whether or not the key was used: `ON CONFLICT DO NOTHING` on the
+    # (recipient, dedupe_key) constraint, so a repeat is no duplicate-key error and needs
+    # no savepoint.
+    note = Notification(
+        recipient=recipient,
+        created_at=clock.now(),
+        level=level,
+        title=title[:200],
+        body=body,
+        link=link,
+        dedupe_key=dedupe_key,
+    )
+    if fastinsert.create(note, skip_conflict=True) is None:
         return None
     event = {
         "kind": "notification",

@@ -94,11 +94,14 @@ def service_list() -> list[dict[str, Any]]:
 
 
 def kind_by_code(code: str) -> CaseKind | None:
-    return (
-        CaseKind.objects.select_related("parent", "policy")
-        .filter(code=code, is_active=True)
-        .first()
-    )
+    """The active kind `code` from the per-process catalogue (`tickets.reference`;
+    `ticket_create` re-checks it against the kinds' current version)."""
+    from qingquan.tickets import reference
+
+    kind = reference.kind_by_code(code)
+    if kind is not None and not kind.is_active:  # perhaps re-activated since: look again
+        kind = reference.catalogue(check=True).by_code.get(code)
+    return kind if kind is not None and kind.is_active else None
 
 
 def service_definition(kind: CaseKind) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
 from qingquan.tickets.errors import TicketError
-from qingquan.tickets.models import Ticket, TicketState
+from qingquan.tickets.models import Ticket, TicketEvent, TicketState
 
 logger = logging.getLogger(__name__)
 
@@ -331,10 +331,15 @@ def case_out(partner_case: PartnerCase, *, detail: bool = False) -> dict[str, An
         "version": ticket.version,
     }
     if detail:
-        data["notes"] = [
-            {"at": local(e.at), "action": e.action, "note": e.note}
-            for e in selectors.customer_notes(ticket)
-        ]
+        # A case created in this request has one customer-visible entry, its "create"
+        # entry, kept on the case by ticket_create: no need to read the timeline back.
+        created = getattr(ticket, "_create_event", None)
+        entries = (
+            [created]
+            if created is not None and created.visibility == TicketEvent.Visibility.CUSTOMER
+            else selectors.customer_notes(ticket)
+        )
+        data["notes"] = [{"at": local(e.at), "action": e.action, "note": e.note} for e in entries]
     return data
 
 

@@ -12,8 +12,9 @@ class PartnersConfig(AppConfig):
 
     def ready(self) -> None:
         from qingquan.core import outbox
-        from qingquan.partners import signals  # noqa: F401  (connects the event listener)
+        from qingquan.partners import signals  # (connects the event listener)
         from qingquan.partners.models import Delivery
         from qingquan.partners.webhooks import send_claimed
 
+        signals.connect_key_cache()
         outbox.register("partners.webhooks", model=Delivery, send=send_claimed)

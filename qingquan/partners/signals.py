@@ -30,3 +30,22 @@ def ticket_event_saved(sender: Any, instance: TicketEvent, created: bool, **kwar
     from qingquan.partners.webhooks import outbox_write
 
     outbox_write(event_id=instance.pk, ticket_id=instance.ticket_id)
+
+
+def _forget_keys(sender: Any, **kwargs: Any) -> None:
+    """A key, client or user changed: this process's cached keys are read again
+    (services.authenticate; other processes within AUTH_CACHE_SECONDS)."""
+    from qingquan.partners.services import forget_keys
+
+    forget_keys()
+
+
+def connect_key_cache() -> None:
+    from django.conf import settings
+    from django.db.models.signals import post_delete
+
+    from qingquan.partners.models import ApiKey, PartnerClient
+
+    for model in (ApiKey, PartnerClient, settings.AUTH_USER_MODEL):
+        for signal in (post_save, post_delete):
+            signal.connect(_forget_keys, sender=model, dispatch_uid=f"partners.keys.{model}")

@@ -153,3 +153,21 @@ class ReportSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_frequency_display()})"
+
+
+class RollupDelta(models.Model):
+    """Counts to add to a rollup row, appended by a changing transaction on PostgreSQL and
+    folded into `KpiDaily` / `ContactDaily` soon after (decision 0009): every request adds
+    a row of its own instead of waiting on the day's shared row. Never lost: the delta
+    commits with the change, and a fold deletes it in the transaction that adds it."""
+
+    target = models.CharField(max_length=10)  # "kpi" or "contact"
+    key = models.JSONField()  # the rollup row's dimensions, as rollup.Key / ContactKey
+    counts = models.JSONField()
+
+    class Meta:
+        verbose_name = _("pending rollup count")
+        verbose_name_plural = _("pending rollup counts")
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.key}: {self.counts}"

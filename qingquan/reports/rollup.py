@@ -30,12 +30,13 @@ from django.db import connection, transaction
 from django.db.models import Count, DateField, F, Func, Q, Value
 from django.db.models.functions import Coalesce
 
-from qingquan.core import bulk, clock
+from qingquan.core import bulk, clock, fastinsert
 from qingquan.reports.models import (
     DIMENSIONS,
     MEASURES,
     ContactDaily,
     KpiDaily,
+    RollupDelta,
     TicketContribution,
 )
 from qingquan.surveys.models import CallbackTask
@@ -145,12 +146,30 @@ def _dims(key: Key) -> dict[str, Any]:
     return dict(zip(DIMENSIONS, (dt.date.fromisoformat(key[0]), *key[1:]), strict=True))
 
 
+def deferred() -> bool:
+    """Whether counts go to `RollupDelta` rows first (PostgreSQL: many writers at once) or
+    straight to their rollup row (SQLite: one writer at a time, nothing to wait on)."""
+    return connection.vendor == "postgresql"
+
+
 def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
-    """Add ``counts`` to the row with ``dims``, creating it when missing: one upsert on
-    the table's unique dimensions (atomic under concurrency on both databases)."""
+    """Add ``counts`` to the row with ``dims``. On PostgreSQL an appended `RollupDelta`
+    row that `fold` adds soon after (no request waits on the day's shared row until it
+    commits); on SQLite at once."""
     counts = {m: n for m, n in counts.items() if n}
     if not counts:
         return
+    if deferred():
+        target = "kpi" if model is KpiDaily else "contact"
+        key = [v.isoformat() if isinstance(v, dt.date) else v for v in dims.values()]
+        fastinsert.insert(RollupDelta, {"target": target, "key": key, "counts": counts})
+        return
+    _upsert(model, dims, counts)
+
+
+def _upsert(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
+    """Add ``counts`` to the row with ``dims``, creating it when missing: one upsert on
+    the table's unique dimensions (atomic under concurrency on both databases)."""
     table = model._meta.db_table
     measures = [f.column for f in model._meta.concrete_fields if f.column in _MEASURE_COLUMNS]
     columns = [*dims, *measures]
@@ -170,6 +189,45 @@ def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
 
 
 _MEASURE_COLUMNS = frozenset({*MEASURES, "contacts"})
+
+
+FOLD_BATCH = 5000
+CONTACT_DIMENSIONS = ("day", "channel", "agent_id")
+
+
+def fold() -> int:
+    """Add the pending `RollupDelta` rows to their rollup rows and delete them, in one
+    transaction per batch (the rows a concurrent fold holds are skipped, not waited for).
+    Called every few seconds by the worker (`reports.tasks.fold_rollups`) and before any
+    read of the rollups. Returns how many deltas were folded."""
+    if not deferred():
+        return 0
+    table = RollupDelta._meta.db_table
+    folded = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id "  # noqa: S608 (the model's own table)
+                "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING target, key, counts",
+                [FOLD_BATCH],
+            )
+            rows = cursor.fetchall()
+            sums: dict[tuple[str, tuple[Any, ...]], Counter[str]] = defaultdict(Counter)
+            for target, key, counts in rows:
+                key = json.loads(key) if isinstance(key, str) else key
+                counts = json.loads(counts) if isinstance(counts, str) else counts
+                sums[(target, tuple(key))].update(counts)
+            # In key order: two folds lock rollup rows in the same order (no deadlock).
+            for (target, key), counts in sorted(sums.items(), key=lambda i: repr(i[0])):
+                day = dt.date.fromisoformat(key[0])
+                if target == "kpi":
+                    _upsert(KpiDaily, _dims((key[0], *key[1:])), dict(counts))
+                else:
+                    dims = dict(zip(CONTACT_DIMENSIONS, (day, *key[1:]), strict=True))
+                    _upsert(ContactDaily, dims, dict(counts))
+        folded += len(rows)
+        if len(rows) < FOLD_BATCH:
+            return folded
 
 
 def refresh_ticket(ticket_id: int) -> None:
@@ -239,7 +297,7 @@ def ticket_created(ticket: Ticket) -> None:
     new = contribution(row, ())
     for key, counts in new.items():
         _add(KpiDaily, _dims(key), dict(counts))
-    TicketContribution.objects.create(ticket_id=ticket.pk, rows=_encode(new))
+    fastinsert.insert(TicketContribution, {"ticket_id": ticket.pk, "rows": _encode(new)})
 
 
 def contact_added(contact: Contact) -> None:
@@ -408,6 +466,7 @@ def recompute() -> Recomputed:
 
 
 def _stored() -> tuple[dict[Key, Counts], dict[ContactKey, int]]:
+    fold()
     kpi: dict[Key, Counts] = {}
     measures = list(enumerate(MEASURES, start=len(DIMENSIONS)))
     for row in KpiDaily.objects.values_list(*DIMENSIONS, *MEASURES).iterator(chunk_size=5000):
@@ -511,6 +570,7 @@ def reconcile() -> int:
     """Make the rollups and every case's stored contribution equal to a recomputation
     from the raw rows, touching only what differs; returns how many differences were
     fixed (0 when all was well)."""
+    fold()
     stale_contributions = sum(_fix_contributions(chunk) for chunk in _contributions())
     fresh = recompute()
     fixed = 0

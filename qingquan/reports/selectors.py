@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from qingquan.reports import rollup
 from qingquan.reports.models import MEASURES, ContactDaily, KpiDaily
 from qingquan.reports.periods import Period
 from qingquan.staff.access import can
@@ -158,6 +159,7 @@ def labels(by: str, keys: list[Any]) -> dict[Any, str]:
 
 
 def _rollups(period: Period, owner: int | None) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    rollup.fold()  # counts still pending (PostgreSQL, decision 0009) join their rows first
     qs = KpiDaily.objects.filter(day__gte=period.start, day__lt=period.end)
     cqs = ContactDaily.objects.filter(day__gte=period.start, day__lt=period.end)
     if owner is not None:

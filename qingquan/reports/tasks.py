@@ -23,6 +23,14 @@ def reconcile_rollups() -> int:
     return fixed
 
 
+@every(10)
+@task()
+def fold_rollups() -> int:
+    """Add the counts changes left pending (PostgreSQL, decision 0009) to their rollup
+    rows; the statistics pages also fold before they read."""
+    return rollup.fold()
+
+
 @every(3600)
 @task()
 def send_reports() -> int:

@@ -292,21 +292,63 @@ NUMBER_SQL = (
     "ON CONFLICT (day) DO UPDATE SET last = tickets_daycounter.last + 1 "
     "RETURNING last, (SELECT token FROM tickets_kindsversion WHERE id = 1)"
 )
+# PostgreSQL: one sequence a day (decision 0009). `nextval` takes no row lock and is not
+# undone by a rollback, so concurrent creations never wait on each other for a number.
+SEQUENCE_SQL = (
+    "SELECT CASE WHEN to_regclass(%s) IS NOT NULL THEN nextval(to_regclass(%s)) END, "
+    "(SELECT token FROM tickets_kindsversion WHERE id = 1)"
+)
+SEQUENCE_LOCK = 0x7171_0000_0000  # + yyyymmdd: pg_advisory_xact_lock key of a day's creation
+
+
+def sequence_name(day: dt.date) -> str:
+    return f"tickets_number_{day:%Y%m%d}"
 
 
 def _next_number(now: dt.datetime) -> tuple[str, str | None]:
     """The next readable case number of the local day (e.g. 20261128-0042) and the
     current token of the case kinds (`reference`), in one round trip.
 
-    The upsert takes the counter row's lock until the statement's transaction ends, so
-    concurrent creations on PostgreSQL queue on the row (and SQLite serialises writers
-    anyway): numbers of a day are unique.
+    SQLite: an upsert of the day's counter row, inside the creation's transaction (SQLite
+    has one writer at a time anyway): gapless. PostgreSQL: the day's sequence (created by
+    the day's first creation, `_create_day_sequence`): unique, in order, no lock held;
+    a creation rolled back after taking its number leaves a gap (decision 0009).
     """
     day = now.astimezone(clock.SHANGHAI).date()
     with connection.cursor() as cursor:
-        cursor.execute(NUMBER_SQL, [day])
-        last, token = cursor.fetchone()
+        if connection.vendor != "postgresql":
+            cursor.execute(NUMBER_SQL, [day])
+            last, token = cursor.fetchone()
+        else:
+            name = sequence_name(day)
+            cursor.execute(SEQUENCE_SQL, [name, name])
+            last, token = cursor.fetchone()
+            if last is None:
+                last = _create_day_sequence(day)
     return f"{day:%Y%m%d}-{last:04d}", token
+
+
+def _create_day_sequence(day: dt.date) -> int:
+    """Create the day's number sequence (first creation of the day) and take its first
+    value. Serialised by an advisory lock held to the end of the transaction, so two
+    processes never race on the catalogue (`IF NOT EXISTS` then only skips, with a
+    notice, never a duplicate-key error). It starts after any number the day already has
+    (the counter row of earlier versions, cases imported or generated for the day)."""
+    name = sequence_name(day)
+    stamp = f"{day:%Y%m%d}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCE_LOCK + int(stamp)])
+        cursor.execute(
+            "SELECT GREATEST("
+            "COALESCE((SELECT last FROM tickets_daycounter WHERE day = %s), 0), "
+            "COALESCE((SELECT max(substr(number, 10)::bigint) FROM tickets_ticket "
+            "WHERE number LIKE %s), 0))",
+            [day, f"{stamp}-%"],
+        )
+        start = int(cursor.fetchone()[0]) + 1
+        cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START WITH {start}")
+        cursor.execute("SELECT nextval(%s)", [name])
+        return int(cursor.fetchone()[0])
 
 
 # ---------------------------------------------------------------------------
@@ -577,7 +619,9 @@ def ticket_create(
         ticket.save(force_insert=True)
         ticket._just_created = True  # type: ignore[attr-defined]  # no pauses or extensions
         Contact.tickets.through.objects.create(contact_id=contact.pk, ticket_id=ticket.pk)
-        TicketEvent.objects.create(
+        # Kept on the case for the caller (partner intake writes its outbox rows and its
+        # answer from it without reading it back).
+        ticket._create_event = TicketEvent.objects.create(  # type: ignore[attr-defined]
             ticket=ticket,
             at=now,
             actor=user_of(actor),
@@ -592,10 +636,9 @@ def ticket_create(
 
 
 def _number_first(now: dt.datetime) -> tuple[str, str | None] | None:
-    """On PostgreSQL, outside any transaction, the case number is taken in a statement of
-    its own: the counter row is locked for that statement only, not for the whole creation
-    (every creation of the day queues on that one row). SQLite has one writer at a time
-    anyway, so there the number is taken inside the creation's transaction (no gaps)."""
+    """On PostgreSQL, outside any transaction, the number is taken before the creation's
+    transaction opens (the day's first creation then does not hold the sequence's
+    creation lock through its own transaction). SQLite takes it inside (no gaps)."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return _next_number(now)
     return None

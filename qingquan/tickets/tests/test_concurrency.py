@@ -94,3 +94,53 @@ def test_racing_resolutions_one_wins_one_gets_409(people: Any, new_case: Any) ->
     fresh = Ticket.objects.get(pk=case.pk)
     assert fresh.version == 2 and fresh.resolution == winners[0].resolution
     assert fresh.events.filter(action="resolve").count() == 1
+
+
+def test_a_day_numbering_continues_after_the_counter_row(people: Any, kind: Any) -> None:
+    """Numbers already given today (the counter of earlier versions) are never given again:
+    the day's PostgreSQL sequence starts after them; SQLite counts on from the row."""
+    from qingquan.core import clock
+    from qingquan.tickets.models import DayCounter
+
+    DayCounter.objects.create(day=clock.now().astimezone(clock.SHANGHAI).date(), last=41)
+    ticket = services.ticket_create(
+        actor=people["agent"], kind=kind("consultation"), channel="phone", subject="续号"
+    )
+    assert ticket.number.endswith("-0042")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer anyway")
+def test_an_open_creation_does_not_hold_up_the_next_number(people: Any, kind: Any) -> None:
+    """On PostgreSQL a creation whose transaction is still open holds no lock another
+    creation needs for its number (the day's sequence, not a counter row): the second
+    creation commits while the first is still open (decision 0009)."""
+    from django.db import transaction
+
+    consultation = kind("consultation")
+    agent = people["agent"]
+    services.ticket_create(actor=agent, kind=consultation, channel="phone", subject="当日首单")
+    first_open = threading.Event()
+    second_done = threading.Event()
+    numbers: dict[str, str] = {}
+
+    def first(_index: int) -> None:
+        with transaction.atomic():
+            numbers["first"] = services.ticket_create(
+                actor=agent, kind=consultation, channel="phone", subject="未提交"
+            ).number
+            first_open.set()
+            # The second creation finishes while this transaction is still open.
+            numbers["second_done_in_time"] = str(second_done.wait(20))
+
+    def second(_index: int) -> None:
+        first_open.wait(20)
+        numbers["second"] = services.ticket_create(
+            actor=agent, kind=consultation, channel="phone", subject="并行"
+        ).number
+        second_done.set()
+
+    results = run_in_threads(2, lambda i: (first, second)[i](i))
+    assert results == [None, None], results
+    assert numbers["second_done_in_time"] == "True"
+    assert numbers["first"] != numbers["second"]
+    assert int(numbers["second"][-4:]) == int(numbers["first"][-4:]) + 1

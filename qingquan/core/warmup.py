@@ -1,0 +1,51 @@
+"""Warm a serving process up before it takes traffic (issue #12, decision 0010).
+
+A fresh process used to answer its first request in 5–7 s on the production shape:
+URL patterns, the APIs' schemas and validators, translation catalogues, templates, the
+database pool's first connections and the per-process caches (case kinds, calendar) were
+all built on the first request, while the clients waited. `warm_up()` does that work at
+start, by sending a few requests through Django itself (nothing is written), so the
+first real request costs what any other does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+# Read-only requests that touch every layer intake needs: the health check (database),
+# the partner API's authentication and error path, Open311's kinds (the kinds cache)
+# and a rendered page (templates, translations).
+PATHS = (
+    "/healthz",
+    "/api/partner/v1/kinds",
+    "/open311/v2/services.json",
+    "/login/",
+)
+
+
+def warm_up() -> float:
+    """Run the warm-up requests in this process; returns the seconds it took. Never
+    raises: a failure is logged and the process serves anyway."""
+    started = time.perf_counter()
+    try:
+        from django.conf import settings
+        from django.db import close_old_connections
+        from django.test import Client
+
+        from qingquan.core.calendar import load_calendar
+        from qingquan.tickets import reference
+
+        hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h]
+        host = (hosts[0] if hosts else "localhost").lstrip(".")
+        client = Client(HTTP_HOST=host, raise_request_exception=False)
+        for path in PATHS:
+            client.get(path, secure=True)
+        reference.catalogue(check=True)
+        load_calendar()
+        close_old_connections()
+    except Exception:  # a warm-up is a courtesy: serve cold rather than not at all
+        logger.exception("warm-up failed; serving cold")
+    return time.perf_counter() - started
