@@ -18,7 +18,8 @@ of requests, webhooks delivered 0/1/2+ times and their lag, and the planted dead
 lateness; writes bench/results/faults-<database>.json.
 
 It restarts PostgreSQL, so it runs only when asked for: `bin/bench -k faults` (or
-QINGQUAN_BENCH_FAULTS=1). `--scale 0.2` makes a 24-second run per shape.
+QINGQUAN_BENCH_FAULTS=1); QINGQUAN_BENCH_PG_CLUSTER ("15 main" by default) names the
+cluster it restarts, best a cluster of its own. `--scale 0.2` makes a 24-second run per shape.
 """
 
 from __future__ import annotations
@@ -51,7 +52,11 @@ RESTART_SECONDS = 2.0  # systemd's RestartSec in docs/operations.md
 RETRY_SECONDS = 0.5
 DRAIN_SECONDS = 120  # after the load: time allowed for webhooks and the planted deadline
 SWEEP_PERIOD = 60
-PG_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
+# The cluster restarted by the fault ("VERSION NAME" as pg_ctlcluster takes them). Point
+# QINGQUAN_BENCH_POSTGRES_URL at a cluster of its own (e.g. `pg_createcluster 15 bench -p
+# 5433 --start`) so the restart does not cut anyone else's connections.
+PG_CLUSTER = os.environ.get("QINGQUAN_BENCH_PG_CLUSTER", "15 main").split()
+PG_LOG = Path(f"/var/log/postgresql/postgresql-{PG_CLUSTER[0]}-{PG_CLUSTER[1]}.log")
 
 
 def _wanted() -> bool:
@@ -425,7 +430,7 @@ def run_shape(database: str, duration: float) -> dict[str, Any]:
                 procs["worker"].kill9()
             else:
                 subprocess.run(
-                    ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"],
+                    ["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER, "restart"],
                     check=True,
                     timeout=120,
                 )
