@@ -10,7 +10,9 @@ first real request costs what any other does.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
 
 logger = logging.getLogger(__name__)
@@ -28,7 +30,23 @@ PATHS = (
 
 def warm_up() -> float:
     """Run the warm-up requests in this process; returns the seconds it took. Never
-    raises: a failure is logged and the process serves anyway."""
+    raises: a failure is logged and the process serves anyway.
+
+    uvicorn's multi-process mode imports the application inside its event loop, where
+    Django refuses database work; the warm-up then runs in a thread of its own (and the
+    loop waits for it: the process takes no traffic until it is warm)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _warm_up()
+    took: list[float] = []
+    thread = threading.Thread(target=lambda: took.append(_warm_up()), name="warm-up")
+    thread.start()
+    thread.join()
+    return took[0] if took else 0.0
+
+
+def _warm_up() -> float:
     started = time.perf_counter()
     try:
         from django.conf import settings
