@@ -128,7 +128,6 @@ def test_sigterm_finishes_the_running_task_then_stops(tmp_path: Any) -> None:
 
     from qingquan.partners.tests.test_outbox import _database_url
 
-    result = slow_marker.enqueue(marker="test.sigterm")
     env = {**os.environ, "DATABASE_URL": _database_url(), "QINGQUAN_DATA_DIR": str(tmp_path)}
     log_path = tmp_path / "worker.log"
     with log_path.open("w+") as log:
@@ -136,10 +135,13 @@ def test_sigterm_finishes_the_running_task_then_stops(tmp_path: Any) -> None:
             [sys.executable, "-m", "qingquan.cli", "worker"], env=env, stdout=log, stderr=log
         )
         try:
+            # Up (its heartbeat written) before the task is queued, so that the signal
+            # comes while the task runs, however slowly this machine starts a process.
+            assert _wait_for(lambda: WorkerHeartbeat.objects.count() == 1, 90), log_path.read_text()
+            result = slow_marker.enqueue(marker="test.sigterm")
             assert _wait_for(
                 lambda: DBTaskResult.objects.get(pk=result.id).status == "RUNNING", 90
             ), log_path.read_text()
-            assert WorkerHeartbeat.objects.count() == 1
             process.send_signal(signal.SIGTERM)
             assert process.wait(60) == 0
         finally:
