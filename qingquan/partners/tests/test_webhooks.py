@@ -235,3 +235,27 @@ def test_cases_not_from_partners_send_nothing(partner, receiver, inbox):
     )
     assert Delivery.objects.count() == 0
     assert webhooks.outbox_write(event_id=0) == []
+
+
+@pytest.mark.django_db
+def test_deliveries_share_one_http_client(partner, receiver, monkeypatch):
+    """A client per POST built a TLS context per delivery (~60 ms of CPU each), which
+    kept a worker below the rate partners bring cases in (fault bench, #23)."""
+    import httpx
+
+    built: list[int] = []
+    original = httpx.Client.__init__
+
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks, "_http", None)
+    monkeypatch.setattr(httpx.Client, "__init__", counting_init)
+    client, _key = partner
+    subscribe(client, receiver.url, [WebhookEvent.CREATED])
+    for n in range(12):
+        new_case(client, f"H{n}")
+    assert outbox.dispatch_once(worker="w1") == 12
+    assert len(receiver.accepted()) == 12
+    assert len(built) == 1
