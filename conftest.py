@@ -42,6 +42,17 @@ REFERENCE_MIGRATIONS = [
 ]
 
 
+def _drop_a_cut_connection() -> None:
+    """The worker's fault tests cut PostgreSQL connections on purpose, and Django keeps
+    this thread's connection from one test to the next: a test after them starts on a new
+    connection rather than inherit a cut one (one `SELECT 1`)."""
+    from django.db import connection
+
+    cut = connection.connection is not None and not connection.is_usable()
+    if connection.vendor == "postgresql" and cut:
+        connection.close()
+
+
 @pytest.fixture(autouse=True)
 def reference_data(request: Any) -> None:
     """Data that migrations seed (working-day calendar, case kinds, callback policies).
@@ -52,6 +63,7 @@ def reference_data(request: Any) -> None:
     after such a flush."""
     if request.node.get_closest_marker("django_db") is None:
         return
+    _drop_a_cut_connection()
     request.getfixturevalue("_django_db_helper")
     import importlib
 
@@ -69,6 +81,7 @@ def fresh_case_numbers(request: Any) -> None:
     as on SQLite."""
     if request.node.get_closest_marker("django_db") is None:
         return
+    _drop_a_cut_connection()
     request.getfixturevalue("_django_db_helper")
     from django.db import connection
 
