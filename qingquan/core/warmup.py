@@ -59,8 +59,16 @@ def _warm_up() -> float:
         hosts = [h for h in settings.ALLOWED_HOSTS if h and "*" not in h]
         host = (hosts[0] if hosts else "localhost").lstrip(".")
         client = Client(HTTP_HOST=host, raise_request_exception=False)
-        for path in PATHS:
-            client.get(path, secure=True)
+        # The partner API's refusal of the key-less request is expected: not a warning
+        # for the operator reading the start-up log.
+        requests = logging.getLogger("django.request")
+        level = requests.level
+        requests.setLevel(logging.ERROR)
+        try:
+            for path in PATHS:
+                client.get(path, secure=True)
+        finally:
+            requests.setLevel(level)
         reference.catalogue(check=True)
         load_calendar()
         close_old_connections()
