@@ -22,6 +22,10 @@ STARTED = threading.Event()
 RELEASE = threading.Event()
 BACKEND_PIDS: list[int] = []
 
+# These tests cut database connections; bin/test runs them in a process of their own so
+# that no other test inherits a connection of that process cut under it.
+pytestmark = pytest.mark.connection_cuts
+
 postgres_only = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="pg_terminate_backend cuts a connection on PostgreSQL only; SQLite has none to cut",
