@@ -7,6 +7,9 @@ Systems, each measured alone in its window of every round:
   (POST /api/partner/v1/cases) and Open311 (POST /open311/v2/requests.json);
 - Qingquan production shape (PostgreSQL, `serve --workers 2 --no-worker` + one
   `qingquan worker`, Redis, QINGQUAN_ENV=production): the same two endpoints;
+- the same production shape served by gunicorn's threaded WSGI workers (`gunicorn -k gthread
+  -w 2 --threads 8 qingquan.wsgi`) instead of uvicorn, when gunicorn (the bench extra) is
+  installed: the measurement behind the serving model (docs/decisions/0011);
 - the physical limit on SQLite and on PostgreSQL (bench/peer_limit.py: the rows of a case
   written with the driver alone, as many client threads as connections).
 
@@ -90,7 +93,7 @@ def _loadavg() -> float:
 class Shape:
     """One Qingquan serving shape: its environment, its processes and its database."""
 
-    name: str  # "embedded" or "production"
+    name: str  # "embedded", "production" or "production-gthread"
     env: dict[str, str]
     port: int
     data_dir: Path
@@ -103,8 +106,13 @@ class Shape:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def family(self) -> str:
+        """The database family, for targets and the physical limit: embedded or production."""
+        return "embedded" if self.name == "embedded" else "production"
+
+    @property
     def headers(self) -> dict[str, str]:
-        return FORWARDED if self.name == "production" else {}
+        return FORWARDED if self.family == "production" else {}
 
     def prepare(self) -> None:
         """Migrate, create the partner client and key, the template case (child process)."""
@@ -128,12 +136,16 @@ class Shape:
         serve = [command, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.name == "embedded":
             serve.append("--no-demo")
+        elif self.name == "production-gthread":
+            serve = [str(Path(sys.executable).parent / "gunicorn"), "qingquan.wsgi:application"]
+            serve += ["-k", "gthread", "-w", "2", "--threads", "8", "--timeout", "60"]
+            serve += ["-b", f"127.0.0.1:{self.port}", "--backlog", "256"]
         else:
             serve += ["--workers", "2", "--no-worker"]
         self._processes.append(
             subprocess.Popen(serve, cwd=ROOT, env=self.env, stdout=log, stderr=log)
         )
-        if self.name == "production":
+        if self.family == "production":
             self._processes.append(
                 subprocess.Popen(
                     [command, "worker"], cwd=ROOT, env=self.env, stdout=log, stderr=log
@@ -311,6 +323,18 @@ def _shapes(work: Path, port: int) -> tuple[list[Shape], list[str]]:
     shapes.append(
         Shape(name="production", env=env, port=port, data_dir=production_dir, postgres_url=url)
     )
+    if (Path(sys.executable).parent / "gunicorn").exists():
+        shapes.append(
+            Shape(
+                name="production-gthread",
+                env=env,
+                port=port,
+                data_dir=production_dir,
+                postgres_url=url,
+            )
+        )
+    else:
+        notes.append("gunicorn (the bench extra) missing: the WSGI variant was not measured")
     return shapes, notes
 
 
@@ -693,7 +717,8 @@ def _figures(
     for row in rows:
         if not row.shape or not row.rounds:
             continue
-        label = f"peer: Qingquan {row.shape}, {row.endpoint}"
+        server = " (gthread)" if "gthread" in row.system else ""
+        label = f"peer: Qingquan {row.shape}{server}, {row.endpoint}"
         if peer is not None and peer.tps:
             want = TARGET_RATIO[row.shape]
             ratio = row.tps / peer.tps
@@ -802,7 +827,11 @@ def cases(ctx: BenchContext) -> list[Figure]:
     shapes, shape_notes = _shapes(work, _port("QINGQUAN_BENCH_PORT"))
     notes += shape_notes
     for shape in shapes:
-        shape.prepare()
+        if shape.name != "production-gthread":  # shares the production shape's database
+            shape.prepare()
+    for shape in shapes:
+        if shape.name == "production-gthread":
+            shape.setup = next(s.setup for s in shapes if s.name == "production")
 
     peer_row = Row("osTicket v1.18.1", "POST /api/tickets.json") if peer else None
     rows: list[Row] = [peer_row] if peer_row else []
@@ -810,22 +839,24 @@ def cases(ctx: BenchContext) -> list[Figure]:
     unshared: dict[str, Row] = {}
     endpoints: dict[str, list[tuple[Row, Target]]] = {}
     for shape in shapes:
-        label = (
-            "Qingquan embedded (serve, SQLite)"
-            if shape.name == "embedded"
-            else "Qingquan production (PG, 2 web + 1 worker, Redis)"
-        )
+        label = {
+            "embedded": "Qingquan embedded (serve, SQLite)",
+            "production": "Qingquan production (PG, 2 web + 1 worker, Redis)",
+            "production-gthread": "Qingquan production, gunicorn gthread 2×8 (WSGI)",
+        }[shape.name]
         endpoints[shape.name] = [
             (
-                Row(label, "POST /api/partner/v1/cases", shape=shape.name),
+                Row(label, "POST /api/partner/v1/cases", shape=shape.family),
                 shape.partner_target(),
             ),
             (
-                Row(label, "POST /open311/v2/requests.json", shape=shape.name),
+                Row(label, "POST /open311/v2/requests.json", shape=shape.family),
                 shape.open311_target(),
             ),
         ]
         rows += [r for r, _t in endpoints[shape.name]]
+        if shape.family in limits:
+            continue
         driver = "sqlite3" if shape.name == "embedded" else "psycopg"
         limits[shape.name] = Row(f"physical limit ({driver})", f"{ctx.connections} client threads")
         # For information (no target): the same rows less those every case updates.
@@ -898,8 +929,9 @@ def cases(ctx: BenchContext) -> list[Figure]:
                         )
                 finally:
                     shape.stop()
-                _limit(limits[shape.name], shape, ctx)
-                _limit(unshared[shape.name], shape, ctx, shared=False)
+                if shape.name in limits:  # one limit per database family
+                    _limit(limits[shape.name], shape, ctx)
+                    _limit(unshared[shape.name], shape, ctx, shared=False)
         if profile:
             for shape in shapes:
                 profiles[shape.name] = _profile(shape, work, ctx)
