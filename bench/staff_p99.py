@@ -161,7 +161,14 @@ def _flows(base: str, kind_code: str, phones: list[str]) -> dict[str, Request]:
         fragment = await client.get(f"/console/calls/{pk}/", headers={"HX-Request": "true"})
         if fragment.status_code != 200 or "screen-pop" not in fragment.text:
             raise RuntimeError(f"pop {fragment.status_code}: {fragment.text[:200]}")
-        return (answered - started) + (time.perf_counter() - fetch)
+        took = (answered - started) + (time.perf_counter() - fetch)
+        # The caller hangs up (not timed): the agent's next answer finds no stale call.
+        await client.post(
+            "/telephony/events",
+            json={**event, "event_id": f"{call_id}-h", "type": "hangup"},
+            headers=auth,
+        )
+        return took
 
     return {"case": case, "pop": pop}
 
