@@ -176,7 +176,13 @@ class Shape:
 
     def warm(self, target: Target, connections: int) -> None:
         """Two requests per connection before measuring (every process answers some)."""
-        run_wrk(target, run="warm", work=self.data_dir / "load", connections=connections, seconds=1)
+        run_wrk(
+            target,
+            run=f"warm{secrets.token_hex(3)}",
+            work=self.data_dir / "load",
+            connections=connections,
+            seconds=1,
+        )
 
     def pid(self) -> int | None:
         """The web server's process (its workers are its children)."""
@@ -497,7 +503,11 @@ def _profile(shape: Shape, work: Path, ctx: BenchContext) -> Path:
         shape.warm(target, ctx.connections)
         spy = _profile_start(shape, raw, seconds)
         run_wrk(
-            target, run="profile", work=work / "load", connections=ctx.connections, seconds=seconds
+            target,
+            run=f"profile{secrets.token_hex(3)}",
+            work=work / "load",
+            connections=ctx.connections,
+            seconds=seconds,
         )
         if spy is not None:
             spy.wait(timeout=seconds + 60)
@@ -602,7 +612,9 @@ def _count_postgres_statements(shape: Shape, target: Target, requests: int) -> t
         shape.start()
         try:
             work = shape.data_dir / "load"
-            run_wrk(target, run="sqlwarm", work=work, connections=4, seconds=1)
+            run_wrk(
+                target, run=f"sqlwarm{secrets.token_hex(3)}", work=work, connections=4, seconds=1
+            )
             before_id = shape.last_ticket_id()
             offset = log.stat().st_size
             _send(target, requests, clients=4)
@@ -920,7 +932,7 @@ def cases(ctx: BenchContext) -> list[Figure]:
                         _measure(
                             row,
                             target,
-                            run=f"{shape.name[0]}{stamp}r{n}{row.endpoint[6]}",
+                            run=f"{shape.name[0]}{len(shape.name)}{stamp}r{n}{row.endpoint[6]}",
                             work=work,
                             ctx=ctx,
                             last_id=shape.last_ticket_id,
