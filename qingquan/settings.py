@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "qingquan.knowledge",
     "qingquan.surveys",
     "qingquan.reports",
+    "qingquan.network",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
