@@ -42,7 +42,7 @@ class ValveInfo:
 
 @dataclass
 class NetworkGraph:
-    version: int
+    version: str
     node_pk: np.ndarray
     node_eid: list[str]
     node_seg: np.ndarray
@@ -102,7 +102,7 @@ def _reach(graph: NetworkGraph, without: int | None) -> set[int]:
 
 
 def load() -> NetworkGraph:
-    version = NetworkState.objects.values_list("version", flat=True).first() or 0
+    version = NetworkState.objects.values_list("stamp", flat=True).first() or ""
     nodes = list(
         Node.objects.order_by("pk").values_list(
             "pk", "eid", "segment", "longitude", "latitude", "kind"
@@ -202,7 +202,7 @@ _cached: NetworkGraph | None = None
 def current() -> NetworkGraph:
     """This process's graph of the network, reloaded when the network changed."""
     global _cached
-    version = NetworkState.objects.values_list("version", flat=True).first() or 0
+    version = NetworkState.objects.values_list("stamp", flat=True).first() or ""
     with _lock:
         if _cached is None or _cached.version != version:
             _cached = load()

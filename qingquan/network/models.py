@@ -211,14 +211,17 @@ class NetworkImport(models.Model):
 
 
 class NetworkState(models.Model):
-    """One row: a version number raised by every change to the network, so that each
-    process's cached graph (`graph.current`) knows when to reload."""
+    """One row: a version number raised by every change to the network, with a random
+    stamp, so that each process's cached graph (`graph.current`) knows when to reload
+    (the stamp also tells apart two networks that reached the same version, e.g. after a
+    rolled-back import)."""
 
     version = models.PositiveIntegerField(default=0)
+    stamp = models.CharField(max_length=32, default="")
 
     class Meta:
         verbose_name = _("network state")
         verbose_name_plural = _("network state")
 
     def __str__(self) -> str:
-        return f"v{self.version}"
+        return f"v{self.version} ({self.stamp})"

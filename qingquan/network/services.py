@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +57,10 @@ def connection_max_m() -> float:
 
 
 def _bump_version() -> None:
-    updated = NetworkState.objects.filter(pk=1).update(version=F("version") + 1)
+    stamp = uuid.uuid4().hex
+    updated = NetworkState.objects.filter(pk=1).update(version=F("version") + 1, stamp=stamp)
     if not updated:
-        NetworkState.objects.create(pk=1, version=1)
+        NetworkState.objects.create(pk=1, version=1, stamp=stamp)
     transaction.on_commit(forget)
 
 
@@ -98,7 +100,7 @@ def segments_recompute() -> int:
 
 # Premises --------------------------------------------------------------------------------
 _tree_lock = threading.Lock()
-_tree: tuple[int, Any, list[int], float] | None = None
+_tree: tuple[str, Any, list[int], float] | None = None
 
 
 def _junction_tree() -> tuple[Any, list[int], float] | None:
@@ -106,7 +108,7 @@ def _junction_tree() -> tuple[Any, list[int], float] | None:
     from scipy.spatial import cKDTree
 
     global _tree
-    version = NetworkState.objects.values_list("version", flat=True).first() or 0
+    version = NetworkState.objects.values_list("stamp", flat=True).first() or ""
     with _tree_lock:
         if _tree is not None and _tree[0] == version:
             return _tree[1], _tree[2], _tree[3]
@@ -213,6 +215,30 @@ def valve_set_state(*, actor: Any, valve: Valve, state: str) -> Valve:
         after={"state": state},
     )
     return valve
+
+
+@transaction.atomic
+def valves_set_state(*, actor: Any, valve_ids: list[int], state: str) -> int:
+    """Set many valves' state at once (a survey's findings); one recomputation of the
+    segments and one audit event per valve changed. Returns how many changed."""
+    check(actor, "network.manage")
+    if state not in ValveState.values:
+        raise NetworkError(_("Unknown valve state %(state)s.") % {"state": state})
+    valves = list(Valve.objects.select_for_update().filter(pk__in=valve_ids).exclude(state=state))
+    for valve in valves:
+        before, valve.state = valve.state, state
+        audit_record(
+            actor=actor,
+            action="network.valve.update",
+            obj=valve,
+            before={"state": before},
+            after={"state": state},
+        )
+    Valve.objects.bulk_update(valves, ["state"], batch_size=BATCH)
+    if valves:
+        segments_recompute()
+        _bump_version()
+    return len(valves)
 
 
 @transaction.atomic
