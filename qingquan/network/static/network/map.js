@@ -31,6 +31,7 @@
     const b = cfg.bounds;
     if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10] });
     else map.setView([29.87, 121.55], 12);
+    el.leafletMap = map; // for tests and the browser console
 
     const panel = document.getElementById("plan-panel");
     let planLayer = null;
