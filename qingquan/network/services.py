@@ -144,7 +144,7 @@ def premises_connect(*, premise_ids: list[int] | None = None) -> int:
     limit = connection_max_m()
     attached = 0
     rows = premises.order_by("pk").values_list("pk", "latitude", "longitude")
-    chunk: list[tuple[int, float, float]] = []
+    chunk: list[tuple[int, Any, Any]] = []
 
     def flush() -> int:
         if not chunk:
@@ -451,7 +451,8 @@ def _write(
             zones[code] = PressureZone.objects.create(code=code)
     # Nodes.
     existing = {n.eid: n for n in Node.objects.all()}
-    new_nodes, changed_nodes = [], []
+    new_nodes: list[Node] = []
+    changed_nodes: list[Node] = []
     wanted_nodes = set()
     for raw in parsed.nodes:
         wanted_nodes.add(raw.eid)
@@ -489,33 +490,34 @@ def _write(
     nodes = {n.eid: n for n in Node.objects.all()}
     # Pipes (every link).
     existing_pipes = {p.eid: p for p in Pipe.objects.all()}
-    new_pipes, changed_pipes = [], []
+    new_pipes: list[Pipe] = []
+    changed_pipes: list[Pipe] = []
     wanted_pipes = set()
     fields = ["kind", "start_id", "end_id", "diameter_mm", "length_m", "material", "status"]
-    for raw in parsed.links:
-        wanted_pipes.add(raw.eid)
-        start, end = nodes[raw.start], nodes[raw.end]
-        lons = [start.longitude, end.longitude, *(v[0] for v in raw.vertices)]
-        lats = [start.latitude, end.latitude, *(v[1] for v in raw.vertices)]
+    for link in parsed.links:
+        wanted_pipes.add(link.eid)
+        start, end = nodes[link.start], nodes[link.end]
+        lons = [start.longitude, end.longitude, *(v[0] for v in link.vertices)]
+        lats = [start.latitude, end.latitude, *(v[1] for v in link.vertices)]
         values: dict[str, Any] = {
-            "kind": raw.kind,
+            "kind": link.kind,
             "start_id": start.pk,
             "end_id": end.pk,
-            "diameter_mm": raw.diameter_mm,
-            "length_m": raw.length_m,
-            "material": raw.material,
-            "status": raw.status,
-            "roughness": raw.roughness,
-            "vertices": raw.vertices,
+            "diameter_mm": link.diameter_mm,
+            "length_m": link.length_m,
+            "material": link.material,
+            "status": link.status,
+            "roughness": link.roughness,
+            "vertices": link.vertices,
             "min_lon": min(lons),
             "max_lon": max(lons),
             "min_lat": min(lats),
             "max_lat": max(lats),
         }
-        pipe = existing_pipes.get(raw.eid)
+        pipe = existing_pipes.get(link.eid)
         if pipe is None:
-            new_pipes.append(Pipe(eid=raw.eid, **values))
-            report.added["pipes"].append(raw.eid)
+            new_pipes.append(Pipe(eid=link.eid, **values))
+            report.added["pipes"].append(link.eid)
             continue
         differs = (
             any(
@@ -524,14 +526,14 @@ def _write(
                 else getattr(pipe, f) != values[f]
                 for f in [*fields, "roughness"]
             )
-            or [list(map(float, v)) for v in pipe.vertices or []] != raw.vertices
+            or [list(map(float, v)) for v in pipe.vertices or []] != link.vertices
         )
         if differs or not all(_close(getattr(pipe, f), values[f]) for f in ("min_lon", "min_lat")):
             for name, value in values.items():
                 setattr(pipe, name, value)
             changed_pipes.append(pipe)
             if differs:
-                report.changed["pipes"].append(raw.eid)
+                report.changed["pipes"].append(link.eid)
     # Removals first where ids move between elements: valves, then links, then nodes.
     wanted_valves = {v.eid for v in raw_valves}
     gone_valves = (
@@ -560,29 +562,30 @@ def _write(
     nodes = {n.eid: n for n in Node.objects.all()}
     by_pk = {n.pk: n for n in nodes.values()}
     existing_valves = {v.eid: v for v in Valve.objects.all()}
-    new_valves, changed_valves = [], []
-    for raw in raw_valves:
-        pipe, node = pipes[raw.link], nodes[raw.node]
+    new_valves: list[Valve] = []
+    changed_valves: list[Valve] = []
+    for rv in raw_valves:
+        pipe, node = pipes[rv.link], nodes[rv.node]
         other = by_pk[pipe.end_id if node.pk == pipe.start_id else pipe.start_id]
         lon, lat = _valve_point(
             (node.longitude, node.latitude), _toward(pipe, node, other), pipe.length_m
         )
-        valve = existing_valves.get(raw.eid)
+        valve = existing_valves.get(rv.eid)
         if valve is None:
             new_valves.append(
                 Valve(
-                    eid=raw.eid,
+                    eid=rv.eid,
                     pipe=pipe,
                     node=node,
-                    state=raw.state or ValveState.OPEN,
+                    state=rv.state or ValveState.OPEN,
                     source=source,
                     longitude=lon,
                     latitude=lat,
                 )
             )
-            report.added["valves"].append(raw.eid)
+            report.added["valves"].append(rv.eid)
             continue
-        state = raw.state or valve.state
+        state = rv.state or valve.state
         if (valve.pipe_id, valve.node_id, valve.state, valve.source) != (
             pipe.pk,
             node.pk,
@@ -590,7 +593,7 @@ def _write(
             source,
         ) or not (_close(valve.longitude, lon) and _close(valve.latitude, lat)):
             if (valve.pipe_id, valve.node_id, valve.state) != (pipe.pk, node.pk, state):
-                report.changed["valves"].append(raw.eid)
+                report.changed["valves"].append(rv.eid)
             valve.pipe, valve.node, valve.state, valve.source = pipe, node, state, source
             valve.longitude, valve.latitude = lon, lat
             changed_valves.append(valve)

@@ -33,7 +33,9 @@ def test_geojson_of_a_viewport(net, dispatcher):
     assert layers.count("pipe") == 7 and layers.count("valve") == 5 and layers.count("source") == 1
     # Only P1 and P2 cross x 0.2–1.2.
     box = dispatcher.get("/api/v1/network/geojson", {"bbox": "121.5502,29.869,121.5512,29.8705"})
-    pipes = {f["properties"]["id"] for f in box.json()["features"] if f["properties"]["layer"] == "pipe"}
+    pipes = {
+        f["properties"]["id"] for f in box.json()["features"] if f["properties"]["layer"] == "pipe"
+    }
     assert pipes == {"P1", "P2"}
 
 
@@ -64,7 +66,7 @@ def test_isolation_plan_of_a_pipe_and_of_a_point(net, dispatcher):
     ],
 )
 def test_bad_input_is_a_4xx_with_a_reason(net, dispatcher, url, params, status, words):
-    response = dispatcher.get(url, params)
+    response = dispatcher.get(url, params, headers={"Accept-Language": "en"})
     assert response.status_code == status, response.content
     assert words in str(response.json()["detail"])
 

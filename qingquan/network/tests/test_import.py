@@ -87,7 +87,9 @@ def test_reimport_updates_by_id_and_reports_the_difference(tmp_path):
     text = inp_text(lengths={"P4": 250})
     text = text.replace(" P7 J6 J3 100 150 100 0 Open", " P9 J6 J3 120 150 100 0 Open")
     net = write(tmp_path, "small.inp", text)
-    csv = write(tmp_path, "valves.csv", valve_csv(states={"VD": "inoperable"}).replace("VE,", "VG,"))
+    csv = write(
+        tmp_path, "valves.csv", valve_csv(states={"VD": "inoperable"}).replace("VE,", "VG,")
+    )
     report = _import(net, valves="csv", valve_csv=csv)
     assert (report.added["pipes"], report.changed["pipes"], report.removed["pipes"]) == (
         ["P9"],

@@ -72,6 +72,10 @@
             },
             interactive: false,
           }).addTo(map);
+          const bounds = planLayer.getBounds();
+          if (bounds.isValid() && !map.getBounds().contains(bounds)) {
+            map.fitBounds(bounds, { maxZoom: 16, padding: [30, 30] });
+          }
           el.dataset.plan = data.pipe || "";
         });
     }
@@ -100,7 +104,14 @@
             layer.bindTooltip(f.properties.id + " · DN" + Math.round(f.properties.diameter_mm), { sticky: true });
           },
         }).addTo(map);
-        L.geoJSON(points, {
+        // Open valves crowd a city-wide view: shown from zoom 15; closed and inoperable
+        // valves and the sources always.
+        const busy = { type: "FeatureCollection", features: [] };
+        const always = { type: "FeatureCollection", features: [] };
+        points.features.forEach(function (f) {
+          (f.properties.layer === "valve" && f.properties.state === "open" ? busy : always).features.push(f);
+        });
+        const pointLayer = function (collection) { return L.geoJSON(collection, {
           renderer: renderer,
           pointToLayer: function (f, latlng) {
             if (f.properties.layer === "source") {
@@ -108,12 +119,21 @@
                 .bindTooltip(f.properties.id);
             }
             return L.circleMarker(latlng, {
-              renderer: renderer, radius: 2.5, stroke: false,
+              renderer: renderer, stroke: false,
+              radius: f.properties.state === "open" ? 2.5 : 4,
               fillColor: VALVE_COLOURS[f.properties.state] || "#2ca25f", fillOpacity: 0.9,
               interactive: false,
             });
           },
-        }).addTo(map);
+        }); };
+        pointLayer(always).addTo(map);
+        const openValves = pointLayer(busy);
+        const toggleValves = function () {
+          if (map.getZoom() >= 15) openValves.addTo(map);
+          else map.removeLayer(openValves);
+        };
+        map.on("zoomend", toggleValves);
+        toggleValves();
         el.dataset.loaded = String(pipes.features.length);
       });
 
