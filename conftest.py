@@ -31,6 +31,8 @@ def fast_password_hashing() -> None:
     ]
     # The demo's generated city is volume, not behaviour: a small one keeps tests quick.
     settings.QINGQUAN_DEMO_ACCOUNTS = 200
+    # The demo's pipe network: WNTR's small Net3 instead of Net6.
+    settings.QINGQUAN_DEMO_NETWORK = "Net3"
 
 
 # Data migrations that seed reference data, each with a model that is empty without it.

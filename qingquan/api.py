@@ -109,3 +109,8 @@ api.add_router("/telephony/", telephony_router)
 from qingquan.knowledge.api import router as knowledge_router  # noqa: E402
 
 api.add_router("/knowledge/", knowledge_router)
+
+
+from qingquan.network.api import router as network_router  # noqa: E402
+
+api.add_router("/network/", network_router)

@@ -22,6 +22,8 @@ QINGQUAN_ENV = CONFIG.env
 QINGQUAN_EMBEDDED = CONFIG.embedded
 # How many generated customer accounts the demo loads (tests use fewer).
 QINGQUAN_DEMO_ACCOUNTS = int(os.environ.get("QINGQUAN_DEMO_ACCOUNTS", "3000"))
+# The EPANET network WNTR ships that the demo places over Ningbo (Net6, ky10, Net3 …).
+QINGQUAN_DEMO_NETWORK = os.environ.get("QINGQUAN_DEMO_NETWORK", "Net6")
 
 # Qingquan's apps come first: their templates and translations take precedence over
 # Django's own (e.g. our 退出登录 over the admin's 注销 for "Log out").
@@ -38,6 +40,7 @@ INSTALLED_APPS = [
     "qingquan.knowledge",
     "qingquan.surveys",
     "qingquan.reports",
+    "qingquan.network",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

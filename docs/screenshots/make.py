@@ -42,6 +42,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("dispatcher", "home-dispatcher", "/"),
     ("dispatcher", "dispatcher-queue", "/cases/"),
     ("dispatcher", "case-page-dispatcher", "{case}"),
+    ("dispatcher", "network-map", "/network/"),
+    ("dispatcher", "network-plan", "/network/"),  # "-plan": a pipe clicked (show_plan)
     ("crew", "crew-queue", "/cases/"),
     ("crew", "case-page-crew", "{case}"),
     ("crew", "case-action-form-crew", "{case}"),  # "-form": its first step's form opened
@@ -54,6 +56,8 @@ PAGES: list[tuple[str, str, str]] = [
 
 # The pages this change touched: kept in docs/screenshots/ as <name>.<lang>.png.
 REFRESH = {
+    "network-map",
+    "network-plan",
     "home-dispatcher",
     "dispatcher-queue",
     "case-page-dispatcher",
@@ -76,6 +80,27 @@ def a_case(page: object, base: str) -> str:
     ).first
     href = link.get_attribute("href") if link.count() else None
     return href or "/cases/"
+
+
+def show_plan(page: object, *, clicked: bool) -> None:
+    """Wait for the network map's layers; with `clicked`, click a pipe near the demo
+    household (解放南路88号) and wait for its isolation plan."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.getElementById('netmap').dataset.loaded"
+    )
+    if not clicked:
+        return
+    x, y = page.evaluate(  # type: ignore[attr-defined]
+        "() => { const p = document.getElementById('netmap').leafletMap"
+        ".latLngToContainerPoint([29.8642, 121.5497]); return [p.x, p.y]; }"
+    )
+    page.get_by_test_id("network-map").click(position={"x": x, "y": y})  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => { const d = document.getElementById('netmap').dataset.plan;"
+        " return d && d !== 'loading'; }"
+    )
+    page.get_by_test_id("plan").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -112,6 +137,8 @@ def main() -> None:
                         page.wait_for_load_state("networkidle")
                         if "-form" in name and page.locator("details.act summary").count():
                             page.locator("details.act summary").first.click()
+                        if name.startswith("network-"):
+                            show_plan(page, clicked=name.endswith("-plan"))
                         if args.out:
                             args.out.mkdir(parents=True, exist_ok=True)
                             page.screenshot(path=str(args.out / f"{name}.{language}.{size}.png"))

@@ -9,6 +9,7 @@ from qingquan.areas.services import areas_seed_ningbo
 from qingquan.core import clock
 from qingquan.customers.demo import seed_customers
 from qingquan.knowledge.demo import seed_knowledge
+from qingquan.network.demo import seed_network
 from qingquan.reports.demo import seed_reports
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
@@ -37,6 +38,7 @@ def demo_seed() -> list[DemoLogin]:
     areas_seed_ningbo()
     logins = seed_staff(today=clock.today())
     seed_customers(count=settings.QINGQUAN_DEMO_ACCOUNTS)
+    seed_network()
     seed_tickets(today=clock.today())
     seed_telephony()
     seed_knowledge()

@@ -102,6 +102,12 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "reports.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR, R.CUSTOMER_MANAGER}),
     "reports.view_all": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     "reports.subscribe": frozenset({R.ADMINISTRATOR}),
+    # The pipe network (管网): dispatchers and crews isolate bursts (R-REP-1/2); supervisors
+    # see the areas whose callers are affected (R-PUB-2). Customers' names in an isolation
+    # plan's account list still need customers.view.
+    "network.view": frozenset({R.SUPERVISOR, R.DISPATCHER, R.CREW, R.ADMINISTRATOR}),
+    # Importing a network file, fitting valves, reporting a valve closed or inoperable.
+    "network.manage": frozenset({R.DISPATCHER, R.ADMINISTRATOR}),
 }
 
 
@@ -216,6 +222,12 @@ NAVIGATION: list[NavItem] = [
         _("Customers"),
         "customers.view",
         _("Find a caller by phone, account number or address"),
+    ),
+    NavItem(
+        "network:map",
+        _("Pipe network"),
+        "network.view",
+        _("The network map: click a pipe to plan its isolation"),
     ),
     NavItem(
         "knowledge:index",

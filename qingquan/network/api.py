@@ -1,0 +1,205 @@
+"""The pipe network over HTTP: /api/v1/network/… (mounted in qingquan.api).
+
+GeoJSON of pipes, valves and sources in a bounding box; the isolation plan of a pipe or
+a point; the accounts a plan leaves without water (paged). Staff holding `network.view`
+(dispatchers, crews, supervisors, administrators) read them; customers' names are shown
+in full only to roles with `customers.view`. A refused request answers 403, an unknown
+pipe 404, a point too far from every pipe or bad input 422, with ``detail``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+
+from qingquan.network import selectors
+from qingquan.staff.access import check
+
+router: Router = Router(tags=["network"])
+
+
+class PlanParams(Schema):
+    pipe: str | None = Field(None, max_length=40, description="A pipe's network id")
+    lon: float | None = Field(None, ge=-180, le=180, description="Or a point: longitude")
+    lat: float | None = Field(None, ge=-90, le=90, description="… and latitude")
+
+
+class AccountsParams(PlanParams):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=500)
+
+
+class ValveOut(Schema):
+    id: str
+    pipe: str
+    node: str
+    state: str
+    lon: float
+    lat: float
+
+
+class AreaOut(Schema):
+    district: str
+    street: str
+    premises: int
+    accounts: int
+
+
+class PlanOut(Schema):
+    pipe: str = Field(description="The pipe isolated (the nearest one to a point)")
+    snapped_m: float | None = Field(description="Distance from the point to that pipe")
+    segment: int
+    valves_to_close: list[ValveOut]
+    valves_already_closed: list[ValveOut]
+    inoperable_valves: list[ValveOut] = Field(
+        description="Inoperable valves inside: why the segment reaches the next valves out"
+    )
+    segment_pipes: list[str]
+    segment_junctions: list[str]
+    segment_length_m: float
+    cut_off_junctions: list[str] = Field(
+        description="Junctions no source reaches once the valves are closed"
+    )
+    cut_off_pipes: int
+    whole_zone: bool = Field(
+        description="No valve between the pipe and a source (or none at all): the whole "
+        "zone is shut"
+    )
+    premises: int
+    accounts: int
+    care_customers: int = Field(description="Elderly or impaired customers affected")
+    non_residential_accounts: int
+    by_area: list[AreaOut]
+
+
+class AccountOut(Schema):
+    number: str
+    customer: str
+    address: str
+    district: str
+    kind: str
+    care: bool
+
+
+class AccountsOut(Schema):
+    total: int
+    page: int
+    page_size: int
+    accounts: list[AccountOut]
+
+
+def _bbox(text: str) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise HttpError(422, "bbox is west,south,east,north in degrees") from None
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise HttpError(422, "bbox is west,south,east,north with west ≤ east and south ≤ north")
+    return west, south, east, north
+
+
+def _plan(request: HttpRequest, params: PlanParams, counts: bool = True) -> selectors.Plan:
+    check(request.user, "network.view")
+    if params.pipe is None and (params.lon is None or params.lat is None):
+        raise HttpError(422, "Give pipe, or lon and lat.")
+    try:
+        if params.pipe is not None:
+            return selectors.isolation_plan(user=request.user, pipe=params.pipe, counts=counts)
+        return selectors.isolation_plan(
+            user=request.user, lon=params.lon, lat=params.lat, counts=counts
+        )
+    except selectors.NotFound as missing:
+        raise HttpError(404, missing.message) from None
+    except selectors.TooFar as far:
+        raise HttpError(422, far.message) from None
+
+
+def _valve(v: Any) -> dict[str, Any]:
+    return {
+        "id": v.eid,
+        "pipe": v.pipe_eid,
+        "node": v.node_eid,
+        "state": v.state,
+        "lon": v.lon,
+        "lat": v.lat,
+    }
+
+
+@router.get(
+    "/geojson",
+    url_name="network_geojson",
+    summary="Pipes, valves and sources as GeoJSON",
+    response=dict[str, Any],
+)
+def geojson(
+    request: HttpRequest,
+    bbox: str = Query("", description="west,south,east,north (degrees); empty: everything"),
+) -> dict[str, Any]:
+    check(request.user, "network.view")
+    return selectors.network_geojson(user=request.user, bbox=_bbox(bbox))
+
+
+@router.get("/isolation", url_name="network_isolation", response=PlanOut, summary="Isolation plan")
+def isolation(request: HttpRequest, params: Query[PlanParams]) -> dict[str, Any]:
+    """Which valves to close for a burst on a pipe (or the pipe nearest a point), what
+    lies inside, what is cut off from every source, and who loses water."""
+    plan = _plan(request, params)
+    g, iso = plan.graph, plan.isolation
+    return {
+        "pipe": plan.pipe,
+        "snapped_m": round(plan.snapped_m, 1) if plan.snapped_m is not None else None,
+        "segment": iso.segment,
+        "valves_to_close": [_valve(v) for v in iso.valves_to_close],
+        "valves_already_closed": [_valve(v) for v in iso.already_closed],
+        "inoperable_valves": [_valve(v) for v in iso.inoperable],
+        "segment_pipes": sorted(g.pipe_eid[i] for i in iso.segment_pipes),
+        "segment_junctions": sorted(g.node_eid[i] for i in iso.segment_nodes),
+        "segment_length_m": round(plan.segment_length_m, 1),
+        "cut_off_junctions": sorted(g.node_eid[i] for i in iso.cut_off_nodes),
+        "cut_off_pipes": len(iso.cut_off_pipes),
+        "whole_zone": plan.whole_zone,
+        "premises": plan.premises,
+        "accounts": plan.accounts,
+        "care_customers": plan.care_customers,
+        "non_residential_accounts": plan.non_residential_accounts,
+        "by_area": [vars(a) for a in plan.by_area],
+    }
+
+
+@router.get(
+    "/isolation/geojson",
+    url_name="network_isolation_geojson",
+    response=dict[str, Any],
+    summary="Isolation plan drawn as GeoJSON",
+)
+def isolation_geojson(request: HttpRequest, params: Query[PlanParams]) -> dict[str, Any]:
+    """The plan's pipes (`segment`, `cut_off`), outlines (`segment_area`, `cut_off_area`)
+    and valves (`valve_close`, `valve_inoperable`) as features with a `layer`."""
+    plan = _plan(request, params, counts=False)
+    collection = selectors.plan_geojson(plan)
+    collection["pipe"] = plan.pipe
+    return collection
+
+
+@router.get(
+    "/isolation/accounts",
+    url_name="network_isolation_accounts",
+    response=AccountsOut,
+    summary="Accounts an isolation plan leaves without water",
+)
+def isolation_accounts(request: HttpRequest, params: Query[AccountsParams]) -> dict[str, Any]:
+    plan = _plan(request, params, counts=False)
+    rows, total = selectors.affected_accounts(
+        user=request.user, plan=plan, page=params.page, page_size=params.page_size
+    )
+    return {
+        "total": total,
+        "page": params.page,
+        "page_size": params.page_size,
+        "accounts": [vars(r) for r in rows],
+    }

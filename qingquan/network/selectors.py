@@ -1,0 +1,413 @@
+"""Network reads that reach users, each behind `network.view`: the map's GeoJSON, the
+isolation plan of a pipe or a point, and the premises and accounts a plan leaves without
+water (customers' names only as `customers.privacy.shown` lets the reader see them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from qingquan.customers.models import Account, AccountKind
+from qingquan.customers.privacy import Kind, shown
+from qingquan.network import graph as network_graph
+from qingquan.network.models import (
+    NetworkImport,
+    Node,
+    NodeKind,
+    Pipe,
+    PremiseConnection,
+    Valve,
+)
+from qingquan.staff.access import check
+
+SNAP_MAX_M = 150.0
+MAX_OUTLINES = 40
+
+
+class NotFound(Exception):
+    """No such pipe (404)."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+
+
+class TooFar(Exception):
+    """A point farther from every pipe than `SNAP_MAX_M` (422, with the distance)."""
+
+    def __init__(self, distance_m: float) -> None:
+        self.distance_m = distance_m
+        self.message = _(
+            "The point is %(distance)d m from the nearest pipe (at most %(max)d m)."
+        ) % {"distance": round(distance_m), "max": round(SNAP_MAX_M)}
+        super().__init__(self.message)
+
+
+@dataclass
+class AreaCount:
+    district: str
+    street: str
+    premises: int
+    accounts: int
+
+
+@dataclass
+class Plan:
+    """An isolation plan as pages and the API show it."""
+
+    pipe: str
+    pipe_diameter_mm: float
+    snapped_m: float | None
+    isolation: network_graph.Isolation
+    graph: network_graph.NetworkGraph
+    premises: int = 0
+    accounts: int = 0
+    care_customers: int = 0
+    non_residential_accounts: int = 0
+    by_area: list[AreaCount] = field(default_factory=list)
+
+    @property
+    def valves_to_close(self) -> list[network_graph.ValveInfo]:
+        return self.isolation.valves_to_close
+
+    @property
+    def no_valves(self) -> bool:
+        return not self.isolation.valves_to_close
+
+    @property
+    def whole_zone(self) -> bool:
+        """No valve between the pipe and a source, or none around it at all: closing it
+        means shutting the whole zone."""
+        return self.isolation.contains_source or self.no_valves
+
+    @property
+    def segment_pipes(self) -> int:
+        return len(self.isolation.segment_pipes)
+
+    @property
+    def segment_junctions(self) -> int:
+        return len(self.isolation.segment_nodes)
+
+    @property
+    def segment_length_m(self) -> float:
+        return float(self.graph.pipe_length[self.isolation.segment_pipes].sum())
+
+    @property
+    def cut_off_junctions(self) -> int:
+        return len(self.isolation.cut_off_nodes)
+
+    @property
+    def cut_off_pipes(self) -> int:
+        return len(self.isolation.cut_off_pipes)
+
+
+def _connections(plan_segments: list[int]) -> Any:
+    return PremiseConnection.objects.filter(node__segment__in=plan_segments)
+
+
+def isolation_plan(
+    *,
+    user: Any,
+    pipe: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    counts: bool = True,
+) -> Plan:
+    """The isolation plan of a pipe (by its network id) or of the pipe nearest a point."""
+    check(user, "network.view")
+    g = network_graph.current()
+    if g.empty:
+        raise NotFound(_("No pipe network has been imported yet."))
+    snapped: float | None = None
+    if pipe is not None:
+        index = g.pipe_index.get(pipe)
+        if index is None:
+            raise NotFound(_("There is no pipe %(pipe)s.") % {"pipe": pipe})
+    elif lon is not None and lat is not None:
+        index, snapped = g.snap(lon, lat)
+        if snapped > SNAP_MAX_M:
+            raise TooFar(snapped)
+    else:
+        raise NotFound(_("Name a pipe or a point."))
+    iso = network_graph.isolation(g, index)
+    diameter = Pipe.objects.filter(pk=int(g.pipe_pk[index])).values_list("diameter_mm", flat=True)
+    plan = Plan(
+        pipe=g.pipe_eid[index],
+        pipe_diameter_mm=float(diameter.first() or 0),
+        snapped_m=snapped,
+        isolation=iso,
+        graph=g,
+    )
+    if counts:
+        _count(plan)
+    return plan
+
+
+def _count(plan: Plan) -> None:
+    segments = plan.isolation.affected_segments
+    plan.premises = _connections(segments).count()
+    accounts = Account.objects.filter(premise__network_connection__node__segment__in=segments)
+    totals = accounts.aggregate(
+        n=Count("pk"),
+        care=Count("customer", filter=Q(customer__elderly_or_impaired=True), distinct=True),
+        business=Count("pk", filter=~Q(kind=AccountKind.RESIDENTIAL)),
+    )
+    plan.accounts = totals["n"] or 0
+    plan.care_customers = totals["care"] or 0
+    plan.non_residential_accounts = totals["business"] or 0
+    rows = (
+        _connections(segments)
+        .values("premise__district__name", "premise__street__name")
+        .annotate(premises=Count("premise_id", distinct=True), accounts=Count("premise__accounts"))
+        .order_by("-accounts", "premise__district__name", "premise__street__name")
+    )
+    plan.by_area = [
+        AreaCount(
+            r["premise__district__name"] or "",
+            r["premise__street__name"] or "",
+            r["premises"],
+            r["accounts"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass
+class AccountRow:
+    number: str
+    customer: str
+    address: str
+    district: str
+    kind: str
+    care: bool
+
+
+def affected_accounts(
+    *, user: Any, plan: Plan, page: int = 1, page_size: int = 50
+) -> tuple[list[AccountRow], int]:
+    """One page of the accounts a plan leaves without water, by address; and the total."""
+    check(user, "network.view")
+    qs = (
+        Account.objects.filter(
+            premise__network_connection__node__segment__in=plan.isolation.affected_segments
+        )
+        .select_related("customer", "premise", "premise__district")
+        .order_by("premise__address", "number")
+    )
+    total = qs.count()
+    start = (page - 1) * page_size
+    rows = [
+        AccountRow(
+            number=a.number,
+            customer=shown(a.customer.name, user=user, kind=Kind.NAME, of=a.customer),
+            address=a.premise.address,
+            district=a.premise.district.name,
+            kind=str(a.get_kind_display()),
+            care=a.customer.elderly_or_impaired,
+        )
+        for a in qs[start : start + page_size]
+    ]
+    return rows, total
+
+
+# GeoJSON ---------------------------------------------------------------------------------
+def _line(start: tuple[float, float], vertices: list[Any], end: tuple[float, float]) -> list[Any]:
+    return [list(start), *[[v[0], v[1]] for v in vertices or []], list(end)]
+
+
+def network_geojson(
+    *, user: Any, bbox: tuple[float, float, float, float] | None = None, limit: int = 20_000
+) -> dict[str, Any]:
+    """Pipes, valves and sources (inside `bbox` = west, south, east, north) as a GeoJSON
+    FeatureCollection; pipes carry id, diameter, material, status and kind."""
+    check(user, "network.view")
+    pipes = Pipe.objects.all()
+    valves = Valve.objects.all()
+    sources = Node.objects.exclude(kind=NodeKind.JUNCTION)
+    if bbox is not None:
+        west, south, east, north = bbox
+        pipes = pipes.filter(
+            min_lon__lte=east, max_lon__gte=west, min_lat__lte=north, max_lat__gte=south
+        )
+        inside = {
+            "longitude__gte": west,
+            "longitude__lte": east,
+            "latitude__gte": south,
+            "latitude__lte": north,
+        }
+        valves = valves.filter(**inside)
+        sources = sources.filter(**inside)
+    rows = list(
+        pipes.order_by("pk").values_list(
+            "eid",
+            "diameter_mm",
+            "material",
+            "status",
+            "kind",
+            "vertices",
+            "start__longitude",
+            "start__latitude",
+            "end__longitude",
+            "end__latitude",
+        )[:limit]
+    )
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "LineString",
+                "coordinates": _line((r[6], r[7]), r[5], (r[8], r[9])),
+            },
+            "properties": {
+                "layer": "pipe",
+                "id": r[0],
+                "diameter_mm": r[1],
+                "material": r[2],
+                "status": r[3],
+                "kind": r[4],
+            },
+        }
+        for r in rows
+    ]
+    for eid, state, lon, lat, pipe in valves.order_by("pk").values_list(
+        "eid", "state", "longitude", "latitude", "pipe__eid"
+    )[:limit]:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"layer": "valve", "id": eid, "state": state, "pipe": pipe},
+            }
+        )
+    for eid, kind, lon, lat in sources.values_list("eid", "kind", "longitude", "latitude"):
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"layer": "source", "id": eid, "kind": kind},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features, "truncated": len(rows) >= limit}
+
+
+def _outline(lons: np.ndarray, lats: np.ndarray) -> list[list[float]] | None:
+    """A polygon ring around points (their convex hull, or a small box)."""
+    if len(lons) == 0:
+        return None
+    points = np.unique(np.column_stack([lons, lats]), axis=0)
+    pad = 0.0002
+    if len(points) >= 3:
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            hull = ConvexHull(points)
+        except QhullError:
+            pass
+        else:
+            ring = [[float(x), float(y)] for x, y in points[hull.vertices]]
+            return [*ring, ring[0]]
+    w, s = points.min(axis=0) - pad
+    e, n = points.max(axis=0) + pad
+    return [[w, s], [e, s], [e, n], [w, n], [w, s]]
+
+
+def plan_geojson(plan: Plan) -> dict[str, Any]:
+    """The plan drawn: valves to close, the pipes inside and cut off, and outlines."""
+    g, iso = plan.graph, plan.isolation
+    ids = [int(g.pipe_pk[i]) for i in iso.segment_pipes + iso.cut_off_pipes]
+    inside = set(iso.segment_pipes)
+    lines = {
+        r[0]: r[1:]
+        for r in Pipe.objects.filter(pk__in=ids).values_list(
+            "pk",
+            "eid",
+            "vertices",
+            "start__longitude",
+            "start__latitude",
+            "end__longitude",
+            "end__latitude",
+        )
+    }
+    features: list[dict[str, Any]] = []
+    at = {int(pk): i for i, pk in enumerate(g.pipe_pk.tolist())}
+    for pk, (eid, vertices, x1, y1, x2, y2) in lines.items():
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": _line((x1, y1), vertices, (x2, y2)),
+                },
+                "properties": {
+                    "layer": "segment" if at[pk] in inside else "cut_off",
+                    "id": eid,
+                    "burst": eid == plan.pipe,
+                },
+            }
+        )
+    rings = []
+    seg_nodes = iso.segment_nodes
+    rings.append(("segment", _outline(g.node_lon[seg_nodes], g.node_lat[seg_nodes])))
+    for seg in iso.cut_off_segments[:MAX_OUTLINES]:
+        nodes = g.seg_nodes.get(seg, [])
+        rings.append(("cut_off", _outline(g.node_lon[nodes], g.node_lat[nodes])))
+    for layer, ring in rings:
+        if ring:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {"layer": f"{layer}_area"},
+                }
+            )
+    for role, valves in (("close", iso.valves_to_close), ("inoperable", iso.inoperable)):
+        for v in valves:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [v.lon, v.lat]},
+                    "properties": {"layer": f"valve_{role}", "id": v.eid, "pipe": v.pipe_eid},
+                }
+            )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@dataclass
+class Summary:
+    nodes: int
+    junctions: int
+    sources: int
+    pipes: int
+    valves: int
+    connected_premises: int
+    last_import: NetworkImport | None
+    bounds: list[float] | None
+
+
+def network_summary(*, user: Any) -> Summary:
+    """Sizes of the network and its last import (the map page's heading)."""
+    check(user, "network.view")
+    kinds = dict(Node.objects.values_list("kind").annotate(n=Count("pk")))
+    g = network_graph.current()
+    bounds = None
+    if len(g.node_lon):
+        bounds = [
+            float(g.node_lon.min()),
+            float(g.node_lat.min()),
+            float(g.node_lon.max()),
+            float(g.node_lat.max()),
+        ]
+    return Summary(
+        nodes=sum(kinds.values()),
+        junctions=kinds.get(NodeKind.JUNCTION, 0),
+        sources=kinds.get(NodeKind.TANK, 0) + kinds.get(NodeKind.RESERVOIR, 0),
+        pipes=len(g.pipe_pk),
+        valves=len(g.valves),
+        connected_premises=PremiseConnection.objects.count(),
+        last_import=NetworkImport.objects.order_by("-at").first(),
+        bounds=bounds,
+    )

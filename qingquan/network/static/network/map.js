@@ -1,0 +1,148 @@
+// The pipe network map: our own GeoJSON layers on a plain background (no tiles unless a
+// tile URL is configured); a click on a pipe (or near one) draws its isolation plan and
+// loads the plan panel rendered by the server.
+(function () {
+  "use strict";
+
+  function colour(d) {
+    if (d <= 100) return "#9ecae1";
+    if (d <= 300) return "#4292c6";
+    if (d <= 600) return "#08519c";
+    return "#08306b";
+  }
+
+  function weight(d) {
+    if (d <= 100) return 1;
+    if (d <= 300) return 2;
+    if (d <= 600) return 3;
+    return 4.5;
+  }
+
+  const VALVE_COLOURS = { open: "#2ca25f", closed: "#555555", inoperable: "#d7301f" };
+
+  function start() {
+    const el = document.getElementById("netmap");
+    const cfgNode = document.getElementById("network-config");
+    if (!el || !cfgNode || typeof L === "undefined") return;
+    const cfg = JSON.parse(cfgNode.textContent);
+    const renderer = L.canvas({ tolerance: 6 });
+    const map = L.map(el, { preferCanvas: true, zoomSnap: 0.25, renderer: renderer });
+    if (cfg.tiles) L.tileLayer(cfg.tiles, { maxZoom: 19 }).addTo(map);
+    const b = cfg.bounds;
+    if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [10, 10] });
+    else map.setView([29.87, 121.55], 12);
+    el.leafletMap = map; // for tests and the browser console
+
+    const panel = document.getElementById("plan-panel");
+    let planLayer = null;
+    let clickedFeature = false;
+
+    function showPlan(query) {
+      el.dataset.plan = "loading";
+      fetch(cfg.plan_panel + "?" + query, { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          panel.innerHTML = html;
+          if (window.htmx) window.htmx.process(panel);
+        });
+      fetch(cfg.plan_geojson + "?" + query, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (planLayer) { map.removeLayer(planLayer); planLayer = null; }
+          if (!data) { el.dataset.plan = "none"; return; }
+          planLayer = L.geoJSON(data, {
+            renderer: renderer,
+            style: function (f) {
+              const layer = f.properties.layer;
+              if (layer === "segment_area") return { color: "#d7301f", weight: 1, fillOpacity: 0.12, dashArray: "4" };
+              if (layer === "cut_off_area") return { color: "#fd8d3c", weight: 1, fillOpacity: 0.12, dashArray: "4" };
+              if (layer === "cut_off") return { color: "#fd8d3c", weight: 4 };
+              return { color: "#d7301f", weight: f.properties.burst ? 7 : 5 };
+            },
+            pointToLayer: function (f, latlng) {
+              const close = f.properties.layer === "valve_close";
+              return L.circleMarker(latlng, {
+                renderer: renderer,
+                radius: close ? 7 : 6,
+                color: "#000",
+                weight: 2,
+                fillColor: close ? "#ffd60a" : "#d7301f",
+                fillOpacity: 1,
+              }).bindTooltip(f.properties.id);
+            },
+            interactive: false,
+          }).addTo(map);
+          const bounds = planLayer.getBounds();
+          if (bounds.isValid() && !map.getBounds().contains(bounds)) {
+            map.fitBounds(bounds, { maxZoom: 16, padding: [30, 30] });
+          }
+          el.dataset.plan = data.pipe || "";
+        });
+    }
+
+    fetch(cfg.geojson, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        const pipes = { type: "FeatureCollection", features: [] };
+        const points = { type: "FeatureCollection", features: [] };
+        data.features.forEach(function (f) {
+          (f.properties.layer === "pipe" ? pipes : points).features.push(f);
+        });
+        L.geoJSON(pipes, {
+          renderer: renderer,
+          style: function (f) {
+            const d = f.properties.diameter_mm;
+            const closed = f.properties.status === "closed";
+            return { color: colour(d), weight: weight(d), dashArray: closed ? "3 3" : null };
+          },
+          onEachFeature: function (f, layer) {
+            layer.on("click", function (e) {
+              clickedFeature = true;
+              L.DomEvent.stopPropagation(e);
+              showPlan("pipe=" + encodeURIComponent(f.properties.id));
+            });
+            layer.bindTooltip(f.properties.id + " · DN" + Math.round(f.properties.diameter_mm), { sticky: true });
+          },
+        }).addTo(map);
+        // Open valves crowd a city-wide view: shown from zoom 15; closed and inoperable
+        // valves and the sources always.
+        const busy = { type: "FeatureCollection", features: [] };
+        const always = { type: "FeatureCollection", features: [] };
+        points.features.forEach(function (f) {
+          (f.properties.layer === "valve" && f.properties.state === "open" ? busy : always).features.push(f);
+        });
+        const pointLayer = function (collection) { return L.geoJSON(collection, {
+          renderer: renderer,
+          pointToLayer: function (f, latlng) {
+            if (f.properties.layer === "source") {
+              return L.circleMarker(latlng, { renderer: renderer, radius: 7, color: "#3f007d", weight: 2, fillColor: "#6a51a3", fillOpacity: 0.9 })
+                .bindTooltip(f.properties.id);
+            }
+            return L.circleMarker(latlng, {
+              renderer: renderer, stroke: false,
+              radius: f.properties.state === "open" ? 2.5 : 4,
+              fillColor: VALVE_COLOURS[f.properties.state] || "#2ca25f", fillOpacity: 0.9,
+              interactive: false,
+            });
+          },
+        }); };
+        pointLayer(always).addTo(map);
+        const openValves = pointLayer(busy);
+        const toggleValves = function () {
+          if (map.getZoom() >= 15) openValves.addTo(map);
+          else map.removeLayer(openValves);
+        };
+        map.on("zoomend", toggleValves);
+        toggleValves();
+        el.dataset.loaded = String(pipes.features.length);
+      });
+
+    map.on("click", function (e) {
+      if (clickedFeature) { clickedFeature = false; return; }
+      showPlan("lon=" + e.latlng.lng.toFixed(6) + "&lat=" + e.latlng.lat.toFixed(6));
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,90 @@
+"""Network pages: the map (Leaflet, our own layers, no tiles), the isolation plan panel
+(an HTMX fragment the map's script loads on a click) and the plan's account list."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from qingquan.network import selectors
+from qingquan.staff.access import can, require
+
+PAGE_SIZE = 50
+
+
+@require("network.view")
+def map_page(request: HttpRequest) -> HttpResponse:
+    summary = selectors.network_summary(user=request.user)
+    config = {
+        "geojson": reverse("api:network_geojson"),
+        "plan_geojson": reverse("api:network_isolation_geojson"),
+        "plan_panel": reverse("network:plan"),
+        "bounds": summary.bounds,
+        "tiles": None,
+    }
+    from django.conf import settings
+
+    template = getattr(settings, "NETWORK_TILE_URL", "")
+    if template:
+        config["tiles"] = template
+    return render(request, "network/map.html", {"summary": summary, "config": config})
+
+
+def _plan_args(request: HttpRequest) -> dict[str, object]:
+    pipe = request.GET.get("pipe", "").strip()
+    if pipe:
+        return {"pipe": pipe[:40]}
+    try:
+        return {"lon": float(request.GET["lon"]), "lat": float(request.GET["lat"])}
+    except (KeyError, ValueError):
+        return {}
+
+
+@require("network.view")
+def plan(request: HttpRequest) -> HttpResponse:
+    """The isolation plan of `?pipe=` (or `?lon=&lat=`): valves, counts, areas."""
+    args = _plan_args(request)
+    error = ""
+    result = None
+    status = 200
+    try:
+        result = selectors.isolation_plan(user=request.user, **args)  # type: ignore[arg-type]
+    except (selectors.NotFound, selectors.TooFar) as refused:
+        error = refused.message
+        status = 404 if isinstance(refused, selectors.NotFound) else 422
+    return render(
+        request,
+        "network/_plan.html",
+        {"plan": result, "error": error, "may_manage": can(request.user, "network.manage")},
+        status=status,
+    )
+
+
+@require("network.view")
+def plan_accounts(request: HttpRequest) -> HttpResponse:
+    """Every account a plan leaves without water, paged."""
+    args = _plan_args(request)
+    error = ""
+    result = None
+    page = None
+    try:
+        result = selectors.isolation_plan(user=request.user, **args)  # type: ignore[arg-type]
+    except (selectors.NotFound, selectors.TooFar) as refused:
+        error = refused.message
+    if result is not None:
+        number = request.GET.get("page", "1")
+        wanted = int(number) if number.isdigit() and 0 < int(number) < 100_000 else 1
+        rows, total = selectors.affected_accounts(
+            user=request.user, plan=result, page=wanted, page_size=PAGE_SIZE
+        )
+        paginator = Paginator(range(total), PAGE_SIZE)
+        page = paginator.get_page(wanted)
+        page.object_list = rows  # type: ignore[assignment]
+    return render(
+        request,
+        "network/accounts.html",
+        {"plan": result, "error": error, "page": page},
+        status=200 if result is not None else 404,
+    )
