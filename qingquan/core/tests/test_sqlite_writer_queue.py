@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connection, transaction
 
+from qingquan.core.db.sqlite3.base import _writer_lock
 from qingquan.core.models import CalendarDay
-from qingquan.core.sqlite3.base import _writer_lock
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
