@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import re
 import sys
 import weakref
 from pathlib import Path
+from typing import Any
 
 from django.apps import apps
 from django.db.models import signals as model_signals
@@ -35,17 +37,32 @@ def _import_every_module() -> None:
             importlib.import_module(module.name)
 
 
+def _defines(module: Any, attr: str) -> bool:
+    """Whether `module`'s source creates the signal `attr` (rather than importing it)."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return False
+    return re.search(rf"^{re.escape(attr)}\s*(:[^=]*)?=\s*[\w.]*Signal\(", source, re.M) is not None
+
+
 def _signals() -> dict[int, tuple[Signal, str]]:
-    """Every Signal object defined at module level in a loaded module, by id, with its
-    name (`post_save` for Django's model signals, else its dotted path)."""
-    found: dict[int, tuple[Signal, str]] = {}
-    for name, module in list(sys.modules.items()):
+    """Every Signal object at module level in a loaded module, by id, with its name:
+    `post_save` etc. for Django's model signals, else the dotted path of the module that
+    creates it (a module importing it is not its name)."""
+    found: dict[int, tuple[Signal, list[tuple[Any, str]]]] = {}
+    for module in list(sys.modules.values()):
         for attr, value in list(vars(module).items()) if module is not None else ():
-            if isinstance(value, Signal) and id(value) not in found:
-                home = getattr(module, "__name__", name)
-                label = MODEL_SIGNALS.get(id(value), _short(f"{home}.{attr}"))
-                found[id(value)] = (value, label)
-    return found
+            if isinstance(value, Signal):
+                found.setdefault(id(value), (value, []))[1].append((module, attr))
+    named: dict[int, tuple[Signal, str]] = {}
+    for key, (signal, places) in found.items():
+        if key in MODEL_SIGNALS:
+            named[key] = (signal, MODEL_SIGNALS[key])
+            continue
+        module, attr = next(((m, a) for m, a in places if _defines(m, a)), places[0])
+        named[key] = (signal, _short(f"{module.__name__}.{attr}"))
+    return named
 
 
 def connected() -> set[tuple[str, str, str]]:
