@@ -84,7 +84,7 @@ class _Writer:
         self.template = tuple(template)
 
     def write(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        from qingquan.core import bulk
+        from qingquan.core.db import bulk
 
         bulk.write_rows(self.table, self.columns, (self.template + row for row in rows))
 

@@ -106,7 +106,7 @@ else:
         "default": {
             # Django's SQLite backend with the process's writers queued on a lock
             # (docs/decisions/0006-sqlite-writer-queue.md).
-            "ENGINE": "qingquan.core.sqlite3",
+            "ENGINE": "qingquan.core.db.sqlite3",
             "NAME": str(DATA_DIR / "qingquan.sqlite3"),
         }
     }
@@ -118,7 +118,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["ENGINE"] = "qingquan.core.sqlite3"  # also for a sqlite:// URL
+    DATABASES["default"]["ENGINE"] = "qingquan.core.db.sqlite3"  # also for a sqlite:// URL
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

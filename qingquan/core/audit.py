@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db import models
 
-from qingquan.core import actors, clock, fastinsert
+from qingquan.core import actors, clock
+from qingquan.core.db import fastinsert
 from qingquan.core.models import AuditEvent
 
 
@@ -77,7 +78,7 @@ def audit_record(
         after=_jsonable(dict(after)) if after is not None else None,
         note=note,
     )
-    # Append-only and listened to by nobody: one precompiled INSERT (core.fastinsert).
+    # Append-only and listened to by nobody: one precompiled INSERT (core.db.fastinsert).
     return fastinsert.create(event)  # type: ignore[return-value]
 
 

@@ -9,7 +9,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from qingquan.core import clock, fastinsert
+from qingquan.core import clock
+from qingquan.core.db import fastinsert
 from qingquan.core.models import Notification
 
 logger = logging.getLogger(__name__)

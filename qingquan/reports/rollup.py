@@ -26,11 +26,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Count, DateField, F, Func, Q, Value
+from django.db import transaction
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 
-from qingquan.core import bulk, clock, fastinsert
+from qingquan.core import clock, db
+from qingquan.core.db import bulk, claims, fastinsert
+from qingquan.core.db.counters import upsert_counter
+from qingquan.core.db.functions import ShanghaiDate
 from qingquan.reports.models import (
     DIMENSIONS,
     MEASURES,
@@ -147,9 +150,10 @@ def _dims(key: Key) -> dict[str, Any]:
 
 
 def deferred() -> bool:
-    """Whether counts go to `RollupDelta` rows first (PostgreSQL: many writers at once) or
-    straight to their rollup row (SQLite: one writer at a time, nothing to wait on)."""
-    return connection.vendor == "postgresql"
+    """Whether counts go to `RollupDelta` rows first (a database where many transactions
+    write at once: PostgreSQL) or straight to their rollup row (one writer at a time:
+    SQLite, nothing to wait on)."""
+    return db.concurrent_writers()
 
 
 def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
@@ -168,24 +172,10 @@ def _add(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
 
 
 def _upsert(model: Any, dims: dict[str, Any], counts: dict[str, int]) -> None:
-    """Add ``counts`` to the row with ``dims``, creating it when missing: one upsert on
-    the table's unique dimensions (atomic under concurrency on both databases)."""
-    table = model._meta.db_table
+    """Add ``counts`` to the row with ``dims``, creating it when missing (one upsert on
+    the table's unique dimensions, `core.db.counters`)."""
     measures = [f.column for f in model._meta.concrete_fields if f.column in _MEASURE_COLUMNS]
-    columns = [*dims, *measures]
-    q = connection.ops.quote_name
-    values = [
-        *(model._meta.get_field(name).get_db_prep_save(v, connection) for name, v in dims.items()),
-        *(counts.get(m, 0) for m in measures),
-    ]
-    sets = ", ".join(f"{q(m)} = {q(table)}.{q(m)} + EXCLUDED.{q(m)}" for m in counts)
-    sql = (
-        f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608 (model metadata)
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(q(d) for d in dims)}) DO UPDATE SET {sets}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+    upsert_counter(model, dims, counts, measures=measures)
 
 
 _MEASURE_COLUMNS = frozenset({*MEASURES, "contacts"})
@@ -205,13 +195,8 @@ def fold() -> int:
     table = RollupDelta._meta.db_table
     folded = 0
     while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id "  # noqa: S608 (the model's own table)
-                "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING target, key, counts",
-                [FOLD_BATCH],
-            )
-            rows = cursor.fetchall()
+        with transaction.atomic():
+            rows = claims.take_oldest(table, ("target", "key", "counts"), limit=FOLD_BATCH)
             sums: dict[tuple[str, tuple[Any, ...]], Counter[str]] = defaultdict(Counter)
             for target, key, counts in rows:
                 key = json.loads(key) if isinstance(key, str) else key
@@ -354,23 +339,6 @@ def _contributions() -> Iterator[Chunk]:
         last = rows[-1]["pk"]
 
 
-class LocalDay(Func):
-    """The Asia/Shanghai calendar day of a stored instant, computed by the database itself
-    (Django's TruncDate calls back into Python for every row on SQLite)."""
-
-    output_field = DateField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # Django stores instants on SQLite as UTC text; China has kept UTC+8, without
-        # daylight saving, since 1991.
-        return self.as_sql(compiler, connection, template="date(%(expressions)s, '+8 hours')")
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s AT TIME ZONE 'Asia/Shanghai')::date"
-        )
-
-
 def _dims_of(prefix: str = "") -> dict[str, Any]:
     """A case's rollup dimensions as SQL expressions (as `contribution` reads them)."""
     return {
@@ -413,7 +381,7 @@ def recompute() -> Recomputed:
     done = Q(state__in=DONE_STATES)
     for row in _grouped(
         Ticket.objects.order_by()
-        .values(d_day=LocalDay("created_at"), **_dims_of())
+        .values(d_day=ShanghaiDate("created_at"), **_dims_of())
         .annotate(created=Count("pk"), done=Count("pk", filter=done))
     ):
         key = _key(row)
@@ -423,7 +391,7 @@ def recompute() -> Recomputed:
     for row in _grouped(
         Ticket.objects.filter(done, resolved_at__isnull=False)
         .order_by()
-        .values(d_day=LocalDay("resolved_at"), **_dims_of())
+        .values(d_day=ShanghaiDate("resolved_at"), **_dims_of())
         .annotate(resolved=Count("pk"))
     ):
         _bump(kpi, _key(row), "resolved", row["resolved"])
@@ -431,14 +399,14 @@ def recompute() -> Recomputed:
     for row in _grouped(
         Ticket.objects.filter(resolved_unbreached, on_time=True)
         .order_by()
-        .values(d_day=LocalDay("resolved_at"), **_dims_of())
+        .values(d_day=ShanghaiDate("resolved_at"), **_dims_of())
         .annotate(n=Count("pk"))
     ):
         _bump(kpi, _key(row), "on_time", row["n"])
     for row in _grouped(
         Ticket.objects.filter(Q(breached_at__isnull=False) | Q(resolved_unbreached, on_time=False))
         .order_by()
-        .values(d_day=LocalDay(Coalesce("breached_at", "resolved_at")), **_dims_of())
+        .values(d_day=ShanghaiDate(Coalesce("breached_at", "resolved_at")), **_dims_of())
         .annotate(n=Count("pk"))
     ):
         _bump(kpi, _key(row), "late", row["n"])
@@ -450,7 +418,7 @@ def recompute() -> Recomputed:
             outcome__in=list(CB_MEASURE),
         )
         .order_by()
-        .values("outcome", d_day=LocalDay("completed_at"), **_dims_of("ticket__"))
+        .values("outcome", d_day=ShanghaiDate("completed_at"), **_dims_of("ticket__"))
         .annotate(n=Count("pk"))
     ):
         _bump(kpi, _key(row), CB_MEASURE[row["outcome"]], row["n"])
@@ -458,7 +426,9 @@ def recompute() -> Recomputed:
         (row["d_day"].isoformat(), row["channel"], row["d_agent"]): row["n"]
         for row in _grouped(
             Contact.objects.order_by()
-            .values("channel", d_day=LocalDay("started_at"), d_agent=Coalesce("agent_id", Value(0)))
+            .values(
+                "channel", d_day=ShanghaiDate("started_at"), d_agent=Coalesce("agent_id", Value(0))
+            )
             .annotate(n=Count("pk"))
         )
     }

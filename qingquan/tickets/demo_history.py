@@ -2,7 +2,7 @@
 
 The recent weeks of the demo go through the real services (`tickets.demo`); a year of
 them would take minutes. Older cases are finished business, so they are written as rows,
-the way the city generator writes customers (`core.bulk`'s rule: the caller owns the
+the way the city generator writes customers (`core.db.bulk`'s rule: the caller owns the
 rules, and the rollups are rebuilt afterwards by `reports.rollup.reconcile`). Each case is
 what the services would have left: the kind's time limit copied and its deadline computed
 by the SLA engine, a contact that opened it, its timeline (received, dispatched, resolved,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from qingquan.core import clock
+from qingquan.core.db import claims
 from qingquan.core.models import Notification
 from qingquan.core.notifications import notify, push_to_user
 from qingquan.core.periodic import every
@@ -194,24 +195,6 @@ def sla_alerts(ticket_ids: list[int], kind: str) -> int:
     return sent
 
 
-def _claim_sql(vendor: str, *, assign: str, due: str, order: str = "") -> str:
-    """One chunk of due cases, claimed by the UPDATE that flags them: the condition is
-    checked again on the row being updated, and PostgreSQL skips rows another sweep has
-    locked, so of two sweeps at once each case goes to exactly one.
-
-    On PostgreSQL the chunk's ids are collected once into an array and the rows found by
-    primary key (a semi-join could otherwise rescan every due row for each chunk).
-    """
-    order_by = f" ORDER BY {order}" if order else ""
-    if vendor == "postgresql":
-        lock = "FOR UPDATE SKIP LOCKED"
-        chunk = f"SELECT id FROM tickets_ticket WHERE {due}{order_by} LIMIT %s {lock}"  # noqa: S608
-        where = f"id = ANY(ARRAY({chunk}))"
-    else:
-        where = f"id IN (SELECT id FROM tickets_ticket WHERE {due}{order_by} LIMIT %s)"  # noqa: S608
-    return f"UPDATE tickets_ticket SET {assign} WHERE {where} AND {due} RETURNING id"  # noqa: S608 (constant fragments)
-
-
 CLAIMS: dict[str, tuple[str, str, str]] = {
     # kind: (assignments, condition, order); each condition is one index range (sla_state
     # and deadline, or a timer's partial index, whose order also keeps the planner on the
@@ -231,12 +214,21 @@ CLAIMS: dict[str, tuple[str, str, str]] = {
 
 
 def _claim(kind: str, *, now: dt.datetime) -> list[int]:
-    """Flag one chunk of cases due for `kind` and queue their alerts; their ids."""
+    """Flag one chunk of cases due for `kind` and queue their alerts; their ids.
+
+    The chunk is claimed by the UPDATE that flags it (`core.db.claims`): the condition is
+    checked again on the row being updated, and PostgreSQL skips rows another sweep has
+    locked, so of two sweeps at once each case goes to exactly one."""
     assign, due, order = CLAIMS[kind]
-    sql = _claim_sql(connection.vendor, assign=assign, due=due, order=order)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [now, SWEEP_BATCH, now])
-        ids = [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():
+        ids = claims.claim_by_update(
+            Ticket._meta.db_table,
+            assign=assign,
+            due=due,
+            params=[now],
+            limit=SWEEP_BATCH,
+            order=order,
+        )
         if kind == "breached" and ids:
             signals.cases_breached.send(sender=Ticket, ticket_ids=ids)
         # The alert tasks are queued in the flagging transaction (the task queue is a table

@@ -1,16 +1,20 @@
 """On SQLite the process's write transactions queue on one lock, which every way out of a
-transaction (commit, rollback, a lost connection) gives back."""
+transaction (commit, rollback, a lost connection) gives back; a transaction that waits on a
+thread of the process that needs to write is found at once, not after the timeout."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from django.db import OperationalError, connection, transaction
 
+from qingquan.core.db.sqlite3.base import DEADLOCK_CHECK_SECONDS, WriterDeadlock, _writer_lock
 from qingquan.core.models import CalendarDay
-from qingquan.core.sqlite3.base import _writer_lock
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -129,3 +133,127 @@ def test_a_connection_closed_inside_a_transaction_is_not_kept() -> None:
     connection.ensure_connection()
     assert connection.connection is not abandoned
     assert not CalendarDay.objects.filter(date="2031-01-01").exists()
+
+
+# A transaction that waits on another thread of the process which needs to write
+# (decision 0006, "Waiting on a writing thread inside a transaction").
+
+
+@pytest.fixture
+def timeout() -> Iterator[float]:
+    """A short queue timeout (settings: 20 s), long enough for the slowest honest wait
+    below: a deadlock found at once takes a fraction of it."""
+    options = connection.settings_dict["OPTIONS"]
+    before = options["timeout"]
+    options["timeout"] = 4.0
+    yield 4.0
+    options["timeout"] = before
+
+
+def write_day(date: str, *, atomic: bool = True) -> None:
+    """Write one day from a thread of its own (its own connection)."""
+    try:
+        if atomic:
+            with transaction.atomic():
+                CalendarDay.objects.create(date=date, is_working_day=True, source="manual")
+        else:  # one statement outside a transaction
+            CalendarDay.objects.create(date=date, is_working_day=True, source="manual")
+    finally:
+        connection.close()
+
+
+def test_a_transaction_waiting_on_a_pool_thread_that_writes_fails_at_once(timeout: float) -> None:
+    started = time.monotonic()
+    with (
+        pytest.raises(WriterDeadlock, match="waits for this thread") as raised,
+        transaction.atomic(),
+    ):
+        day()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(write_day, "2031-03-01").result(timeout=timeout)
+    assert time.monotonic() - started < timeout / 2
+    assert "test_sqlite_writer_queue.py" in str(raised.value)  # where the holder waits
+    assert free()
+    assert not CalendarDay.objects.filter(date__startswith="2031-0").exists()
+
+
+def test_a_transaction_joining_a_thread_that_writes_outside_a_transaction_fails_at_once(
+    timeout: float,
+) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            write_day("2031-03-02", atomic=False)
+        except BaseException as error:  # asserted below
+            errors.append(error)
+
+    started = time.monotonic()
+    with transaction.atomic():
+        day()
+        thread = threading.Thread(target=run, name="writer")
+        thread.start()
+        thread.join(timeout)
+        assert not thread.is_alive()
+    assert time.monotonic() - started < timeout / 2
+    assert len(errors) == 1 and isinstance(errors[0], WriterDeadlock)
+    assert "'writer'" in str(errors[0])
+    # The holder's own transaction went on and committed; the thread wrote nothing.
+    assert CalendarDay.objects.filter(date="2031-01-01").exists()
+    assert not CalendarDay.objects.filter(date="2031-03-02").exists()
+    assert free()
+
+
+def test_a_writer_waits_its_turn_while_the_holder_waits_on_another_thread(
+    timeout: float,
+) -> None:
+    """Not a deadlock: the holder waits for a thread that does not write, a third thread
+    waits for the holder. Nobody fails; the third thread writes after the commit."""
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            write_day("2031-03-03")
+        except BaseException as error:  # asserted below
+            errors.append(error)
+
+    with transaction.atomic():
+        day()
+        waiting = threading.Thread(target=writer)
+        waiting.start()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(time.sleep, 3 * DEADLOCK_CHECK_SECONDS).result()
+        assert waiting.is_alive()  # still queued behind this transaction
+    waiting.join(timeout)
+    assert errors == []
+    assert CalendarDay.objects.filter(date__in=["2031-01-01", "2031-03-03"]).count() == 2
+
+
+def test_the_timeout_error_names_the_thread_holding_the_queue() -> None:
+    held, done = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                day()
+                held.set()
+                done.wait(10)  # waits on something the queue cannot see
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder, name="slow-holder")
+    thread.start()
+    options = connection.settings_dict["OPTIONS"]
+    before = options["timeout"]
+    options["timeout"] = 0.3
+    try:
+        assert held.wait(10)
+        with pytest.raises(OperationalError, match="database is locked") as raised:
+            write_day("2031-03-04")
+    finally:
+        options["timeout"] = before
+        done.set()
+        thread.join(10)
+    assert not isinstance(raised.value, WriterDeadlock)
+    assert "held by thread 'slow-holder'" in str(raised.value)
+    assert "in holder" in str(raised.value)  # the line it waits at
