@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import InterfaceError, OperationalError
@@ -385,6 +386,56 @@ def _reconnecting(write: Any) -> Any:
     raise AssertionError("unreachable")
 
 
+IdempotencyKey = Header(..., alias="Idempotency-Key", min_length=1, max_length=200)
+
+
+def _idempotent_answer(
+    client: PartnerClient,
+    key: str,
+    payload: dict[str, Any],
+    response: HttpResponse,
+    write: Callable[[], tuple[int, Any]],
+    *,
+    reconnect: bool = False,
+) -> Status:
+    """The one way a partner endpoint writes: `write` runs once per (client,
+    Idempotency-Key) through `services.idempotent`, a retry answers the stored response
+    with the header `Idempotent-Replayed: true`; with `reconnect`, a lost database
+    connection is retried (`_reconnecting`)."""
+
+    def once() -> tuple[int, Any, bool]:
+        return services.idempotent(client=client, key=key, payload=payload, create=write)
+
+    status, data, replayed = _reconnecting(once) if reconnect else once()
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(status, data)
+
+
+def _case_step(
+    request: HttpRequest,
+    response: HttpResponse,
+    key: str,
+    payload: Schema,
+    step: Callable[..., Any],
+    *,
+    number: str,
+    path: str,
+) -> Status:
+    """A customer's step on one of the client's cases (note, reminder, reopen): needs the
+    write scope, runs the service `step(client=…, number=…, **payload)` once per
+    Idempotency-Key and answers the case as it is after."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+
+    def write() -> tuple[int, Any]:
+        step(client=client, number=number, **payload.dict())
+        return 201, _after_step(client, number)
+
+    body = {"path": f"cases/{number}/{path}", **payload.dict()}
+    return _idempotent_answer(client, key, body, response, write)
+
+
 @partner_api.post(
     "/cases", response={201: CaseDetailOut, 200: CaseDetailOut, **ERRORS}, tags=["cases"]
 )
@@ -392,7 +443,7 @@ def case_create(
     request: HttpRequest,
     payload: CaseIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """Open a case. A retry with the same Idempotency-Key answers the first response
     (header `Idempotent-Replayed: true`); the same `external_id` twice is one case (200)."""
@@ -416,12 +467,7 @@ def case_create(
         out = CaseDetailOut.model_validate(case_out(partner_case, detail=True))
         return (201 if created else 200), out.model_dump(mode="json")
 
-    status, data, replayed = _reconnecting(
-        lambda: services.idempotent(client=client, key=idempotency_key, payload=body, create=create)
-    )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
+    return _idempotent_answer(client, idempotency_key, body, response, create, reconnect=True)
 
 
 @partner_api.get("/cases", response={200: CasePage, **ERRORS}, tags=["cases"])
@@ -487,25 +533,18 @@ def case_note(
     number: str,
     payload: NoteIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """The customer adds information to the case (recorded as a contact; the owner is told)."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def create() -> tuple[int, Any]:
-        services.partner_case_note(client=client, number=number, note=payload.note)
-        return 201, _after_step(client, number)
-
-    status, data, replayed = services.idempotent(
-        client=client,
-        key=idempotency_key,
-        payload={"path": f"cases/{number}/notes", **payload.dict()},
-        create=create,
+    return _case_step(
+        request,
+        response,
+        idempotency_key,
+        payload,
+        services.partner_case_note,
+        number=number,
+        path="notes",
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
 
 
 @partner_api.post(
@@ -516,25 +555,18 @@ def case_remind(
     number: str,
     payload: RemindIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """The customer chases the case (催办); 409 when it is with nobody yet or closed."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def create() -> tuple[int, Any]:
-        services.partner_case_remind(client=client, number=number, note=payload.note)
-        return 201, _after_step(client, number)
-
-    status, data, replayed = services.idempotent(
-        client=client,
-        key=idempotency_key,
-        payload={"path": f"cases/{number}/reminders", **payload.dict()},
-        create=create,
+    return _case_step(
+        request,
+        response,
+        idempotency_key,
+        payload,
+        services.partner_case_remind,
+        number=number,
+        path="reminders",
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
 
 
 @partner_api.post("/cases/{number}/reopen", response={201: CaseDetailOut, **ERRORS}, tags=["cases"])
@@ -543,25 +575,18 @@ def case_reopen(
     number: str,
     payload: ReasonIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """The customer disagrees with the resolution: the case goes back to its owner."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def create() -> tuple[int, Any]:
-        services.partner_case_reopen(client=client, number=number, reason=payload.reason)
-        return 201, _after_step(client, number)
-
-    status, data, replayed = services.idempotent(
-        client=client,
-        key=idempotency_key,
-        payload={"path": f"cases/{number}/reopen", **payload.dict()},
-        create=create,
+    return _case_step(
+        request,
+        response,
+        idempotency_key,
+        payload,
+        services.partner_case_reopen,
+        number=number,
+        path="reopen",
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
 
 
 @partner_api.get("/accounts/verify", response={200: AccountOut, **ERRORS}, tags=["customers"])
