@@ -30,6 +30,7 @@ from pydantic import BeforeValidator, StringConstraints
 from qingquan.core import clock
 from qingquan.core import validation as vd
 from qingquan.core.access import AccessDenied
+from qingquan.core.schemas import PageIn, PageOut, paged
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -208,10 +209,7 @@ class CaseDetailOut(CaseOut):
     notes: list[NoteOut] = Field(description="The customer-visible timeline")
 
 
-class CasePage(Schema):
-    count: int
-    page: int
-    page_size: int
+class CasePage(PageOut):
     items: list[CaseOut]
 
 
@@ -254,7 +252,7 @@ ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
 QueryDatetime = Annotated[vd.Datetime, BeforeValidator(_iso_only)]
 
 
-class CaseFilters(Schema):
+class CaseFilters(PageIn):
     state: TicketState | None = None
     status: Literal["open", "closed"] | None = None
     kind: Annotated[str, StringConstraints(max_length=40), vd.LINE] | None = None
@@ -262,8 +260,6 @@ class CaseFilters(Schema):
     created_from: QueryDatetime | None = None
     created_to: QueryDatetime | None = None
     updated_since: QueryDatetime | None = None
-    page: vd.Page = 1
-    page_size: int = Field(20, ge=1, le=100)
 
 
 class KindOut(Schema):
@@ -493,10 +489,7 @@ def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, An
         qs = qs.filter(ticket__created_at__lt=filters.created_to)
     if filters.updated_since:
         qs = qs.filter(ticket__updated_at__gte=filters.updated_since)
-    count = qs.count()
-    start = (filters.page - 1) * filters.page_size
-    items = [case_out(pc) for pc in qs[start : start + filters.page_size]]
-    return {"count": count, "page": filters.page, "page_size": filters.page_size, "items": items}
+    return paged(qs, filters, case_out)
 
 
 @partner_api.get("/cases/{number}", response={200: CaseDetailOut, **ERRORS}, tags=["cases"])

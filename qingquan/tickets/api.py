@@ -243,7 +243,9 @@ class ContactIn(Schema):
     tickets: list[str] = Field(default_factory=list, description="Case numbers it touched")
 
 
-class ContactOut(Schema):
+class ContactBase(Schema):
+    """What every API shows of a contact (the telephony API adds the call's outcome)."""
+
     id: int
     channel: str
     from_address: str
@@ -251,8 +253,11 @@ class ContactOut(Schema):
     ended_at: dt.datetime | None
     duration_seconds: int | None
     agent: str | None
-    recording_ref: str
     tickets: list[str]
+
+
+class ContactOut(ContactBase):
+    recording_ref: str
 
 
 class FigureOut(Schema):
@@ -466,10 +471,11 @@ def list_contacts(
     """Contacts the caller took (all for supervisors), newest first."""
     check(request.user, "tickets.view")
     rows = selectors.contacts_visible_to(request.user)[: max(1, min(limit, 500))]
-    return [_contact_out(c, request.user) for c in rows]
+    return [contact_out(c, request.user) for c in rows]
 
 
-def _contact_out(contact: Any, user: Any) -> dict[str, Any]:
+def contact_out(contact: Any, user: Any) -> dict[str, Any]:
+    """A contact as `ContactOut` (and `ContactBase`), its number as `user` may see it."""
     return {
         "id": contact.pk,
         "channel": contact.channel,
@@ -500,7 +506,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
         note=payload.note,
         tickets=tickets,
     )
-    return Status(201, _contact_out(contact, request.user))
+    return Status(201, contact_out(contact, request.user))
 
 
 @router.get("/kpis", response={200: KpisOut, **ERRORS}, summary="Closure and on-time rates")
