@@ -28,6 +28,12 @@ class Config:
     secret_key: str
     allowed_hosts: list[str]
     debug: bool
+    demo_accounts: int = 3000  # generated customer accounts the demo loads
+    demo_network: str = "Net6"  # the EPANET network WNTR ships that the demo places
+    db_pool_min: int = 4  # PostgreSQL connections each process opens at start
+    db_pool_size: int = 16  # PostgreSQL connections per process at most
+    email_host: str = ""  # SMTP server for the e-mailed reports ("" = files in data_dir)
+    email_port: int = 25
 
     @property
     def production(self) -> bool:
@@ -41,6 +47,20 @@ class Config:
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _number(env_vars: dict[str, str], name: str, default: int) -> int:
+    """A whole-number variable, or ImproperlyConfigured naming it."""
+    value = env_vars.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ImproperlyConfigured(f"{name}: a whole number, not {value!r}")
+    return number
 
 
 def _embedded_secret(data_dir: Path) -> str:
@@ -93,4 +113,10 @@ def read(environ: dict[str, str] | None = None) -> Config:
         secret_key=secret,
         allowed_hosts=hosts,
         debug=env_vars.get("QINGQUAN_DEBUG", "") == "1" and env != PRODUCTION,
+        demo_accounts=_number(env_vars, "QINGQUAN_DEMO_ACCOUNTS", 3000),
+        demo_network=env_vars.get("QINGQUAN_DEMO_NETWORK", "").strip() or "Net6",
+        db_pool_min=_number(env_vars, "QINGQUAN_DB_POOL_MIN", 4),
+        db_pool_size=_number(env_vars, "QINGQUAN_DB_POOL_SIZE", 16),
+        email_host=env_vars.get("QINGQUAN_EMAIL_HOST", "").strip(),
+        email_port=_number(env_vars, "QINGQUAN_EMAIL_PORT", 25),
     )

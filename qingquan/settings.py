@@ -3,7 +3,6 @@ through qingquan.config (see docs/operations.md for the variables)."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,9 +20,9 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 QINGQUAN_ENV = CONFIG.env
 QINGQUAN_EMBEDDED = CONFIG.embedded
 # How many generated customer accounts the demo loads (tests use fewer).
-QINGQUAN_DEMO_ACCOUNTS = int(os.environ.get("QINGQUAN_DEMO_ACCOUNTS", "3000"))
+QINGQUAN_DEMO_ACCOUNTS = CONFIG.demo_accounts
 # The EPANET network WNTR ships that the demo places over Ningbo (Net6, ky10, Net3 …).
-QINGQUAN_DEMO_NETWORK = os.environ.get("QINGQUAN_DEMO_NETWORK", "Net6")
+QINGQUAN_DEMO_NETWORK = CONFIG.demo_network
 
 # Qingquan's apps come first: their templates and translations take precedence over
 # Django's own (e.g. our 退出登录 over the admin's 注销 for "Log out").
@@ -128,8 +127,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         # Opened at start (and by the warm-up, decision 0010): a burst does not wait for
         # its connections to be made one by one.
-        "min_size": int(os.environ.get("QINGQUAN_DB_POOL_MIN", "4")),
-        "max_size": int(os.environ.get("QINGQUAN_DB_POOL_SIZE", "16")),
+        "min_size": CONFIG.db_pool_min,
+        "max_size": CONFIG.db_pool_size,
         "timeout": 30,
     }
     # A pooled connection is checked as it is taken (one empty round trip): after a
@@ -229,8 +228,8 @@ if CONFIG.production:
 # Outgoing mail (daily and monthly reports): SMTP when a host is configured; otherwise
 # each message is written to $QINGQUAN_DATA_DIR/mail/, so the demo never fails on a
 # missing mail server.
-EMAIL_HOST = os.environ.get("QINGQUAN_EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("QINGQUAN_EMAIL_PORT", "25"))
+EMAIL_HOST = CONFIG.email_host
+EMAIL_PORT = CONFIG.email_port
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:

@@ -1,4 +1,5 @@
-"""Admin building blocks: capability-gated model admins, and the read-only audit log."""
+"""Admin building blocks: capability-gated model admins, the read-only mixin and inline,
+and the read-only audit log."""
 
 from __future__ import annotations
 
@@ -57,6 +58,29 @@ class CapabilityAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             services.reference_delete(actor=request.user, obj=obj)
+
+
+class ReadOnlyAdminMixin:
+    """Put before the admin base class of a screen that only shows records written by
+    services (bills, deliveries, the audit log…): nobody adds, changes or deletes them
+    here, whatever their capabilities; views stay under the admin's own rules. Actions
+    that call services (revoke, retry…) still work, with permissions of their own."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A tabular inline that lists a record's rows (events, lines, keys…) read-only."""
+
+    extra = 0
+    can_delete = False
 
 
 # Third-party model admins (registered by their own apps) put under capabilities: the
@@ -145,7 +169,7 @@ def _snapshot_text(event: AuditEvent, values: Any) -> str:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(CapabilityAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
     """The audit log: administrators search it; nobody edits or deletes it."""
 
     view_capability = "audit.view"
@@ -188,20 +212,11 @@ class AuditEventAdmin(CapabilityAdmin):
     def after_shown(self, obj: AuditEvent) -> str:
         return _snapshot_text(obj, obj.after)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description=_("What happened"))
     def what(self, obj: AuditEvent) -> str:
         from qingquan.core.audit_text import describe
 
         return describe(obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(CalendarDay)

@@ -101,7 +101,6 @@ SENTENCES: dict[str, Any] = {
     "partners.case_note": gettext_lazy("%(actor)s added a partner's note to %(object)s"),
     # Reports
     "report.send": gettext_lazy("%(actor)s sent %(object)s"),
-    "report.subscribe": gettext_lazy("%(actor)s subscribed to %(object)s"),
     # Staff, roster, calendar, areas
     "staff.create": gettext_lazy("%(actor)s created %(object)s"),
     "staff.update": gettext_lazy("%(actor)s changed %(object)s"),

@@ -12,9 +12,6 @@ from django.utils.translation import gettext_lazy as _
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     """Reusable filters over the audit log."""
 
-    def for_object(self, obj: models.Model) -> AuditEventQuerySet:
-        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
-
     def search(self, text: str) -> AuditEventQuerySet:
         text = text.strip()
         if not text:

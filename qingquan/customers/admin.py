@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from qingquan.core.admin import CapabilityAdmin
+from qingquan.core.admin import CapabilityAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from qingquan.core.services import reference_delete, reference_save
 from qingquan.customers import services
 from qingquan.customers.models import (
@@ -104,17 +104,6 @@ def _action_form(
             "opts": model_admin.model._meta,
         },
     )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PhoneInline(PersonalFieldsAdmin, ReadOnlyInline):
@@ -429,7 +418,9 @@ class PaymentInline(ReadOnlyInline):
 
 
 @admin.register(Bill)
-class BillAdmin(CapabilityAdmin):
+class BillAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
+    """Bills come from readings through `bill_issue`; their screen is read-only."""
+
     view_capability = "customers.view"
     change_capability = "billing.manage"
     list_display = ["account", "period_start", "period_end", "volume", "total", "status"]
@@ -441,15 +432,6 @@ class BillAdmin(CapabilityAdmin):
     readonly_fields = [f.name for f in Bill._meta.fields]
     actions = ["issue_invoices"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # bills come from readings through bill_issue
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_issue_invoices_permission(self, request: HttpRequest) -> bool:
         return self._can(request, "billing.manage")
@@ -516,7 +498,7 @@ class PaymentAdmin(ServiceAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(PersonalFieldsAdmin, CapabilityAdmin):
+class InvoiceAdmin(PersonalFieldsAdmin, ReadOnlyAdminMixin, CapabilityAdmin):
     personal_fields = {"payer_name": Kind.NAME}
     view_capability = "customers.view"
     change_capability = "billing.manage"
@@ -539,15 +521,6 @@ class InvoiceAdmin(PersonalFieldsAdmin, CapabilityAdmin):
     def pdf_link(self, obj: Invoice) -> str:
         url = reverse("customers:invoice_pdf", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Download"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PaperInvoiceRequest)
@@ -592,7 +565,7 @@ class PaperInvoiceRequestAdmin(PersonalFieldsAdmin, ServiceAdmin):
 
 
 @admin.register(Disclosure)
-class DisclosureAdmin(CapabilityAdmin):
+class DisclosureAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
     """Who was shown a customer's full number, e-mail address or ID number: read-only, for
     administrators (written by `customers.privacy.shown`)."""
 
@@ -605,12 +578,3 @@ class DisclosureAdmin(CapabilityAdmin):
     list_select_related = ["user"]
     readonly_fields = ["at", "user", "kind", "masked", "object_type", "object_id", "where"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -30,21 +30,6 @@ class CustomerKind(models.TextChoices):
     ORGANISATION = "organisation", _("Organisation")
 
 
-class CustomerQuerySet(models.QuerySet["Customer"]):
-    def persons(self) -> CustomerQuerySet:
-        return self.filter(kind=CustomerKind.PERSON)
-
-    def organisations(self) -> CustomerQuerySet:
-        return self.filter(kind=CustomerKind.ORGANISATION)
-
-    def needing_care(self) -> CustomerQuerySet:
-        """Elderly or mobility-impaired customers, who may be offered a home visit."""
-        return self.filter(elderly_or_impaired=True)
-
-    def with_phone(self, national_digits: str) -> CustomerQuerySet:
-        return self.filter(phones__national_digits=national_digits)
-
-
 class Customer(models.Model):
     """A person or organisation the utility supplies (用户).
 
@@ -67,8 +52,6 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
-
-    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer")
@@ -166,14 +149,6 @@ class CustomerPhone(models.Model):
 
 
 # Premises and accounts -------------------------------------------------------------------
-class PremiseQuerySet(models.QuerySet["Premise"]):
-    def in_district(self, district: Any) -> PremiseQuerySet:
-        return self.filter(district=district)
-
-    def address_contains(self, text: str) -> PremiseQuerySet:
-        return self.filter(address__contains=text)
-
-
 class Premise(models.Model):
     """A supplied place: an address down to the room, placed on the map.
 
@@ -209,8 +184,6 @@ class Premise(models.Model):
     network_node = models.CharField(  # noqa: DJ001
         _("network node"), max_length=40, null=True, blank=True
     )
-
-    objects = PremiseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("premise")
@@ -301,11 +274,6 @@ class TariffTierQuerySet(models.QuerySet["TariffTier"]):
             Q(effective_to__isnull=True) | Q(effective_to__gte=day), effective_from__lte=day
         )
 
-    def overlapping(self, start: dt.date, end: dt.date) -> TariffTierQuerySet:
-        return self.filter(
-            Q(effective_to__isnull=True) | Q(effective_to__gte=start), effective_from__lte=end
-        )
-
 
 class TariffTier(models.Model):
     """One step of a tariff's price, valid from `effective_from` to `effective_to` inclusive.
@@ -372,9 +340,6 @@ class TariffTier(models.Model):
 class AccountQuerySet(models.QuerySet["Account"]):
     def active(self) -> AccountQuerySet:
         return self.filter(status=AccountStatus.ACTIVE)
-
-    def residential(self) -> AccountQuerySet:
-        return self.filter(kind=AccountKind.RESIDENTIAL)
 
 
 class Account(models.Model):
@@ -493,9 +458,6 @@ class MeterReadingQuerySet(models.QuerySet["MeterReading"]):
         """Readings bills may use: flagged ones wait for a person to check them."""
         return self.filter(flagged=False)
 
-    def flagged(self) -> MeterReadingQuerySet:
-        return self.filter(flagged=True)
-
 
 class MeterReading(models.Model):
     """A meter's index on a day. Suspicious readings are kept, flagged, and not billed."""
@@ -539,9 +501,6 @@ class BillQuerySet(models.QuerySet["Bill"]):
 
     def not_cancelled(self) -> BillQuerySet:
         return self.exclude(status=BillStatus.CANCELLED)
-
-    def overdue(self, today: dt.date) -> BillQuerySet:
-        return self.open().filter(due_date__lt=today)
 
     def with_paid(self) -> BillQuerySet:
         """Annotate `paid_sum` (net of reversals) with a subquery, so it combines with

@@ -28,6 +28,7 @@ from qingquan.customers.models import (
     Invoice,
     Payment,
     PhoneLabel,
+    Premise,
 )
 from qingquan.staff.access import can
 
@@ -570,3 +571,15 @@ def invoice_for(*, user: Any, invoice_id: int) -> Invoice:
     return Invoice.objects.select_related("bill__account__customer", "bill__account__premise").get(
         pk=invoice_id
     )
+
+
+REGISTRY: dict[str, Any] = {"customer": Customer, "account": Account, "premise": Premise}
+
+
+def registry_record(*, user: Any, kind: str, pk: int) -> Customer | Account | Premise | None:
+    """The customer, account or premise (`kind`) with key `pk` for a case or contact being
+    recorded, None when there is none; AccessDenied for a user who may not see the
+    registry (`customers.view`)."""
+    _require_view(user)
+    record: Customer | Account | Premise | None = REGISTRY[kind].objects.filter(pk=pk).first()
+    return record

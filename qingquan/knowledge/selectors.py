@@ -92,11 +92,6 @@ def revision_for(*, user: Any, pk: int) -> ArticleRevision:
     return ArticleRevision.objects.select_related("article").get(pk=pk)
 
 
-def my_proposals(*, user: Any) -> QuerySet[ArticleRevision]:
-    _require(user)
-    return ArticleRevision.objects.filter(proposed_by=user).select_related("article")[:20]
-
-
 def articles_of_case(*, user: Any, ticket: Any) -> list[Article]:
     _require(user)
     return [

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from qingquan.core.admin import CapabilityAdmin
+from qingquan.core.admin import CapabilityAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from qingquan.partners import services, webhooks
 from qingquan.partners.errors import PartnerError
 from qingquan.partners.models import (
@@ -71,25 +71,14 @@ class PartnerClientForm(forms.ModelForm):
         return data
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(ReadOnlyInline):
     model = ApiKey
-    extra = 0
-    can_delete = False
     shown = ("prefix", "label", "created_at", "last_used_at", "revoked_at")
     fields = shown
     readonly_fields = shown
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can(request.user, "partners.manage")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(PartnerClient)
@@ -212,29 +201,18 @@ class SubscriptionAdmin(PartnersAdmin):
         obj._state.adding = False
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    extra = 0
-    can_delete = False
     shown = ("at", "status_code", "error", "duration_ms")
     fields = shown
     readonly_fields = shown
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return can(request.user, "partners.manage")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Delivery)
-class DeliveryAdmin(PartnersAdmin):
+class DeliveryAdmin(ReadOnlyAdminMixin, PartnersAdmin):
     """The delivery log: what was sent to whom, each attempt, and what is still waiting."""
 
     list_display = [
@@ -268,15 +246,6 @@ class DeliveryAdmin(PartnersAdmin):
     readonly_fields = shown
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("Retry the selected deliveries now"))
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:

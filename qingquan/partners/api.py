@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import InterfaceError, OperationalError
@@ -29,6 +30,7 @@ from pydantic import BeforeValidator, StringConstraints
 from qingquan.core import clock
 from qingquan.core import validation as vd
 from qingquan.core.access import AccessDenied
+from qingquan.core.schemas import PageIn, PageOut, paged
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -207,10 +209,7 @@ class CaseDetailOut(CaseOut):
     notes: list[NoteOut] = Field(description="The customer-visible timeline")
 
 
-class CasePage(Schema):
-    count: int
-    page: int
-    page_size: int
+class CasePage(PageOut):
     items: list[CaseOut]
 
 
@@ -253,7 +252,7 @@ ISO_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
 QueryDatetime = Annotated[vd.Datetime, BeforeValidator(_iso_only)]
 
 
-class CaseFilters(Schema):
+class CaseFilters(PageIn):
     state: TicketState | None = None
     status: Literal["open", "closed"] | None = None
     kind: Annotated[str, StringConstraints(max_length=40), vd.LINE] | None = None
@@ -261,8 +260,6 @@ class CaseFilters(Schema):
     created_from: QueryDatetime | None = None
     created_to: QueryDatetime | None = None
     updated_since: QueryDatetime | None = None
-    page: vd.Page = 1
-    page_size: int = Field(20, ge=1, le=100)
 
 
 class KindOut(Schema):
@@ -385,6 +382,56 @@ def _reconnecting(write: Any) -> Any:
     raise AssertionError("unreachable")
 
 
+IdempotencyKey = Header(..., alias="Idempotency-Key", min_length=1, max_length=200)
+
+
+def _idempotent_answer(
+    client: PartnerClient,
+    key: str,
+    payload: dict[str, Any],
+    response: HttpResponse,
+    write: Callable[[], tuple[int, Any]],
+    *,
+    reconnect: bool = False,
+) -> Status:
+    """The one way a partner endpoint writes: `write` runs once per (client,
+    Idempotency-Key) through `services.idempotent`, a retry answers the stored response
+    with the header `Idempotent-Replayed: true`; with `reconnect`, a lost database
+    connection is retried (`_reconnecting`)."""
+
+    def once() -> tuple[int, Any, bool]:
+        return services.idempotent(client=client, key=key, payload=payload, create=write)
+
+    status, data, replayed = _reconnecting(once) if reconnect else once()
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(status, data)
+
+
+def _case_step(
+    request: HttpRequest,
+    response: HttpResponse,
+    key: str,
+    payload: Schema,
+    step: Callable[..., Any],
+    *,
+    number: str,
+    path: str,
+) -> Status:
+    """A customer's step on one of the client's cases (note, reminder, reopen): needs the
+    write scope, runs the service `step(client=…, number=…, **payload)` once per
+    Idempotency-Key and answers the case as it is after."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+
+    def write() -> tuple[int, Any]:
+        step(client=client, number=number, **payload.dict())
+        return 201, _after_step(client, number)
+
+    body = {"path": f"cases/{number}/{path}", **payload.dict()}
+    return _idempotent_answer(client, key, body, response, write)
+
+
 @partner_api.post(
     "/cases", response={201: CaseDetailOut, 200: CaseDetailOut, **ERRORS}, tags=["cases"]
 )
@@ -392,7 +439,7 @@ def case_create(
     request: HttpRequest,
     payload: CaseIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """Open a case. A retry with the same Idempotency-Key answers the first response
     (header `Idempotent-Replayed: true`); the same `external_id` twice is one case (200)."""
@@ -416,12 +463,7 @@ def case_create(
         out = CaseDetailOut.model_validate(case_out(partner_case, detail=True))
         return (201 if created else 200), out.model_dump(mode="json")
 
-    status, data, replayed = _reconnecting(
-        lambda: services.idempotent(client=client, key=idempotency_key, payload=body, create=create)
-    )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
+    return _idempotent_answer(client, idempotency_key, body, response, create, reconnect=True)
 
 
 @partner_api.get("/cases", response={200: CasePage, **ERRORS}, tags=["cases"])
@@ -447,10 +489,7 @@ def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, An
         qs = qs.filter(ticket__created_at__lt=filters.created_to)
     if filters.updated_since:
         qs = qs.filter(ticket__updated_at__gte=filters.updated_since)
-    count = qs.count()
-    start = (filters.page - 1) * filters.page_size
-    items = [case_out(pc) for pc in qs[start : start + filters.page_size]]
-    return {"count": count, "page": filters.page, "page_size": filters.page_size, "items": items}
+    return paged(qs, filters, case_out)
 
 
 @partner_api.get("/cases/{number}", response={200: CaseDetailOut, **ERRORS}, tags=["cases"])
@@ -487,25 +526,18 @@ def case_note(
     number: str,
     payload: NoteIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """The customer adds information to the case (recorded as a contact; the owner is told)."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def create() -> tuple[int, Any]:
-        services.partner_case_note(client=client, number=number, note=payload.note)
-        return 201, _after_step(client, number)
-
-    status, data, replayed = services.idempotent(
-        client=client,
-        key=idempotency_key,
-        payload={"path": f"cases/{number}/notes", **payload.dict()},
-        create=create,
+    return _case_step(
+        request,
+        response,
+        idempotency_key,
+        payload,
+        services.partner_case_note,
+        number=number,
+        path="notes",
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
 
 
 @partner_api.post(
@@ -516,25 +548,18 @@ def case_remind(
     number: str,
     payload: RemindIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """The customer chases the case (催办); 409 when it is with nobody yet or closed."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def create() -> tuple[int, Any]:
-        services.partner_case_remind(client=client, number=number, note=payload.note)
-        return 201, _after_step(client, number)
-
-    status, data, replayed = services.idempotent(
-        client=client,
-        key=idempotency_key,
-        payload={"path": f"cases/{number}/reminders", **payload.dict()},
-        create=create,
+    return _case_step(
+        request,
+        response,
+        idempotency_key,
+        payload,
+        services.partner_case_remind,
+        number=number,
+        path="reminders",
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
 
 
 @partner_api.post("/cases/{number}/reopen", response={201: CaseDetailOut, **ERRORS}, tags=["cases"])
@@ -543,25 +568,18 @@ def case_reopen(
     number: str,
     payload: ReasonIn,
     response: HttpResponse,
-    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+    idempotency_key: str = IdempotencyKey,
 ) -> Status:
     """The customer disagrees with the resolution: the case goes back to its owner."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def create() -> tuple[int, Any]:
-        services.partner_case_reopen(client=client, number=number, reason=payload.reason)
-        return 201, _after_step(client, number)
-
-    status, data, replayed = services.idempotent(
-        client=client,
-        key=idempotency_key,
-        payload={"path": f"cases/{number}/reopen", **payload.dict()},
-        create=create,
+    return _case_step(
+        request,
+        response,
+        idempotency_key,
+        payload,
+        services.partner_case_reopen,
+        number=number,
+        path="reopen",
     )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(status, data)
 
 
 @partner_api.get("/accounts/verify", response={200: AccountOut, **ERRORS}, tags=["customers"])

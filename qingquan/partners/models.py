@@ -117,10 +117,6 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{KEY_PREFIX}_{self.prefix}_…"
 
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None
-
 
 class RateWindow(models.Model):
     """Requests made with one key in one fixed one-minute window."""

@@ -8,50 +8,36 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from qingquan.reports import charts, selectors
 from qingquan.reports.periods import Period
 
-COLUMNS = (
-    ("label", "Breakdown"),
-    ("contacts", "Contacts handled"),
-    ("created", "Cases created"),
-    ("done", "Created and resolved"),
-    ("closure_rate", "Closure rate"),
-    ("resolved", "Cases resolved"),
-    ("on_time", "Resolved on time"),
-    ("late", "Late"),
-    ("on_time_rate", "On-time rate"),
-    ("cb_satisfied", "Satisfied"),
-    ("cb_fairly", "Fairly satisfied"),
-    ("cb_dissatisfied", "Dissatisfied"),
-    ("cb_unreachable", "Unreachable"),
-    ("cb_declined", "Declined"),
-    ("satisfaction", "Callback satisfaction"),
-)
+# The table's columns in order, with their titles: the counted figures
+# (`models.METRICS`) and the three rates between them.
+COLUMN_TITLES = {
+    "label": gettext_lazy("Breakdown"),
+    "contacts": gettext_lazy("Contacts handled"),
+    "created": gettext_lazy("Cases created"),
+    "done": gettext_lazy("Created and resolved"),
+    "closure_rate": gettext_lazy("Closure rate"),
+    "resolved": gettext_lazy("Cases resolved"),
+    "on_time": gettext_lazy("Resolved on time"),
+    "late": gettext_lazy("Late (deadline passed unresolved)"),
+    "on_time_rate": gettext_lazy("On-time rate"),
+    "cb_satisfied": gettext_lazy("Satisfied"),
+    "cb_fairly": gettext_lazy("Fairly satisfied"),
+    "cb_dissatisfied": gettext_lazy("Dissatisfied"),
+    "cb_unreachable": gettext_lazy("Unreachable"),
+    "cb_declined": gettext_lazy("Declined"),
+    "satisfaction": gettext_lazy("Callback satisfaction"),
+}
+COLUMNS = tuple(COLUMN_TITLES)
 RATES = {"closure_rate", "on_time_rate", "satisfaction"}
 
 
 def column_titles() -> list[str]:
-    titles = {
-        "label": _("Breakdown"),
-        "contacts": _("Contacts handled"),
-        "created": _("Cases created"),
-        "done": _("Created and resolved"),
-        "closure_rate": _("Closure rate"),
-        "resolved": _("Cases resolved"),
-        "on_time": _("Resolved on time"),
-        "late": _("Late (deadline passed unresolved)"),
-        "on_time_rate": _("On-time rate"),
-        "cb_satisfied": _("Satisfied"),
-        "cb_fairly": _("Fairly satisfied"),
-        "cb_dissatisfied": _("Dissatisfied"),
-        "cb_unreachable": _("Unreachable"),
-        "cb_declined": _("Declined"),
-        "satisfaction": _("Callback satisfaction"),
-    }
-    return [titles[key] for key, _title in COLUMNS]
+    return [str(title) for title in COLUMN_TITLES.values()]
 
 
 def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
@@ -85,8 +71,8 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
     lines = [data["overall"], *data["rows"]]
     for row in lines:
         values = row.as_dict()
-        sheet.append([values[key] for key, _t in COLUMNS])
-        for index, (key, _t) in enumerate(COLUMNS, start=1):
+        sheet.append([values[key] for key in COLUMNS])
+        for index, key in enumerate(COLUMNS, start=1):
             if key in RATES:
                 sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
     sheet.column_dimensions["A"].width = 24
@@ -97,7 +83,7 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
         (period.previous().label, data["compare"]["previous"]),
     ):
         values = row.as_dict()
-        previous.append([label, *(values[key] for key, _t in COLUMNS[1:])])
+        previous.append([label, *(values[key] for key in COLUMNS[1:])])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

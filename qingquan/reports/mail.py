@@ -10,7 +10,6 @@ import datetime as dt
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -115,14 +114,3 @@ def send_reports(*, today: dt.date | None = None) -> int:
                 )
             sent += 1
     return sent
-
-
-@transaction.atomic
-def subscription_add(*, actor: Any, email: str, frequency: str) -> ReportSubscription:
-    """Subscribe an address to a report (administrators)."""
-    sub, _created = ReportSubscription.objects.get_or_create(email=email, frequency=frequency)
-    if not sub.is_active:
-        sub.is_active = True
-        sub.save(update_fields=["is_active"])
-    audit_record(actor=actor, action="report.subscribe", obj=sub, after={"email": email})
-    return sub

@@ -14,6 +14,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The figures the reports count, written once: the case measures (`KpiDaily`'s count
+# columns, in the order the KPI table shows them), and with the contacts handled
+# (`ContactDaily`) every figure a KPI table shows and drills into.
 MEASURES = (
     "created",
     "done",
@@ -26,6 +29,15 @@ MEASURES = (
     "cb_unreachable",
     "cb_declined",
 )
+METRICS = ("contacts", *MEASURES)
+# A completed callback's outcome → the measure it counts in.
+CALLBACK_MEASURES = {
+    "satisfied": "cb_satisfied",
+    "fairly_satisfied": "cb_fairly",
+    "dissatisfied": "cb_dissatisfied",
+    "unreachable": "cb_unreachable",
+    "declined": "cb_declined",
+}
 DIMENSIONS = ("day", "kind", "district", "channel", "owner_id", "department_id")
 
 

@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from qingquan.reports import rollup
-from qingquan.reports.models import MEASURES, ContactDaily, KpiDaily
+from qingquan.reports.models import (
+    CALLBACK_MEASURES,
+    MEASURES,
+    METRICS,
+    ContactDaily,
+    KpiDaily,
+)
 from qingquan.reports.periods import Period
 from qingquan.staff.access import can
 from qingquan.surveys.models import CallbackTask
@@ -45,20 +51,6 @@ COLUMN = {
     "agent": "owner_id",
     "department": "department_id",
 }
-# Metrics a figure can drill into.
-METRICS = (
-    "contacts",
-    "created",
-    "done",
-    "resolved",
-    "on_time",
-    "late",
-    "cb_satisfied",
-    "cb_fairly",
-    "cb_dissatisfied",
-    "cb_unreachable",
-    "cb_declined",
-)
 
 
 class ReportError(ValueError):
@@ -305,13 +297,7 @@ def drill(
             qs = qs.filter(agent_id=owner)
         return qs.select_related("agent").order_by("started_at", "id")
     if metric.startswith("cb_"):
-        outcome = {
-            "cb_satisfied": "satisfied",
-            "cb_fairly": "fairly_satisfied",
-            "cb_dissatisfied": "dissatisfied",
-            "cb_unreachable": "unreachable",
-            "cb_declined": "declined",
-        }[metric]
+        outcome = next(o for o, m in CALLBACK_MEASURES.items() if m == metric)
         cqs = CallbackTask.objects.filter(
             ticket__isnull=False,
             status=CallbackTask.Status.DONE,

@@ -34,25 +34,10 @@ def drill_url(params: dict[str, str], metric: str, key: str | None = None) -> st
     return f"{reverse('reports:drill')}?{urlencode(query)}"
 
 
-FIGURES = (
-    "contacts",
-    "created",
-    "done",
-    "resolved",
-    "on_time",
-    "late",
-    "cb_satisfied",
-    "cb_fairly",
-    "cb_dissatisfied",
-    "cb_unreachable",
-    "cb_declined",
-)
-
-
 def _links(params: dict[str, str], row: selectors.Row) -> dict[str, str]:
     by = params.get("by") or None
     links = {}
-    for metric in FIGURES:
+    for metric in selectors.METRICS:
         links[metric] = drill_url(params, metric, row.key if by else None)
     return links
 

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from qingquan.core.admin import CapabilityAdmin
+from qingquan.core.admin import CapabilityAdmin, ReadOnlyAdminMixin
 from qingquan.surveys.models import CallbackPolicy, CallbackTask, CustomerManagerAssignment
 
 
@@ -25,19 +22,10 @@ class CustomerManagerAssignmentAdmin(CapabilityAdmin):
 
 
 @admin.register(CallbackTask)
-class CallbackTaskAdmin(CapabilityAdmin):
+class CallbackTaskAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
     """Read-only: callbacks change through the services (my callbacks page)."""
 
     view_capability = "tickets.supervise"
     change_capability = "tickets.supervise"
     list_display = ("__str__", "assignee", "due_at", "status", "outcome", "attempts")
     list_filter = ("purpose", "status", "outcome")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

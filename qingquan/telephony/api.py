@@ -15,10 +15,12 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
+from qingquan.core.schemas import PageIn, PageOut, paged
 from qingquan.customers import privacy
 from qingquan.staff.access import check
 from qingquan.telephony import selectors, services
 from qingquan.telephony.models import AgentState, AgentStatus, Call
+from qingquan.tickets.api import ContactBase, contact_out
 from qingquan.tickets.models import Contact
 
 router: Router = Router(tags=["telephony"])
@@ -44,16 +46,8 @@ class CallOut(Schema):
     recording_ref: str
 
 
-class ContactOut(Schema):
-    id: int
-    channel: str
-    from_address: str
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
-    duration_seconds: int | None
-    agent: str | None
+class ContactOut(ContactBase):
     outcome: str | None = Field(description="The call's outcome; null when not a call")
-    tickets: list[str]
 
 
 class ContactDetailOut(ContactOut):
@@ -63,21 +57,16 @@ class ContactDetailOut(ContactOut):
     call: CallOut | None
 
 
-class ContactPage(Schema):
-    count: int
-    page: int
-    page_size: int
+class ContactPage(PageOut):
     items: list[ContactOut]
 
 
-class ContactFilters(Schema):
+class ContactFilters(PageIn):
     date_from: dt.date | None = Field(None, description="First local day (YYYY-MM-DD)")
     date_to: dt.date | None = Field(None, description="Last local day, included")
     agent: str = Field("", description="The agent's username (others': supervisors only)")
     channel: str = Field("", description="phone, wechat, alipay, sms, web, counter …")
     outcome: str = Field("", description="answered, abandoned, rejected, or none (not a call)")
-    page: int = Field(1, ge=1)
-    page_size: int = Field(20, ge=1, le=100)
 
 
 class StateOut(Schema):
@@ -120,15 +109,8 @@ def _call_of(contact: Contact) -> Call | None:
 def _contact_out(user: Any, contact: Contact) -> dict[str, Any]:
     call = _call_of(contact)
     return {
-        "id": contact.pk,
-        "channel": contact.channel,
-        "from_address": privacy.shown(contact.from_address, user=user, of=contact),
-        "started_at": contact.started_at,
-        "ended_at": contact.ended_at,
-        "duration_seconds": contact.duration_seconds,
-        "agent": contact.agent.username if contact.agent_id else None,  # type: ignore[union-attr]
+        **contact_out(contact, user),
         "outcome": call.outcome if call is not None else None,
-        "tickets": [t.number for t in contact.tickets.all()],
     }
 
 
@@ -156,13 +138,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]) -> dict[
         )
     except selectors.FilterError as error:
         raise HttpError(400, str(error)) from None
-    start = (filters.page - 1) * filters.page_size
-    return {
-        "count": qs.count(),
-        "page": filters.page,
-        "page_size": filters.page_size,
-        "items": [_contact_out(request.user, c) for c in qs[start : start + filters.page_size]],
-    }
+    return paged(qs, filters, lambda contact: _contact_out(request.user, contact))
 
 
 @router.get("/contacts/{contact_id}", response=ContactDetailOut, summary="One contact")
@@ -175,7 +151,6 @@ def get_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     call = _call_of(contact)
     return {
         **_contact_out(request.user, contact),
-        "recording_ref": contact.recording_ref,
         "customer_id": contact.customer_id,
         "note": contact.note,
         "call": _call_out(request.user, call) if call is not None else None,

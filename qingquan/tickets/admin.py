@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from qingquan.core.admin import CapabilityAdmin
+from qingquan.core.admin import CapabilityAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from qingquan.customers.privacy import Kind, PersonalFieldsAdmin
 from qingquan.tickets import services
 from qingquan.tickets.errors import TicketError
@@ -61,17 +61,6 @@ class CaseKindAdmin(CapabilityAdmin):
     list_filter = ["parent", "is_active", "department_kind"]
     search_fields = ["code", "name"]
     list_select_related = ["parent", "department", "policy"]
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class EventInline(ReadOnlyInline):
@@ -170,7 +159,7 @@ class TicketAdmin(PersonalFieldsAdmin, CapabilityAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(PersonalFieldsAdmin, CapabilityAdmin):
+class ContactAdmin(PersonalFieldsAdmin, ReadOnlyAdminMixin, CapabilityAdmin):
     personal_fields = {"from_address": Kind.PHONE}
     view_capability = "tickets.view_all"
     change_capability = "tickets.configure"
@@ -179,12 +168,3 @@ class ContactAdmin(PersonalFieldsAdmin, CapabilityAdmin):
     search_fields = ["from_address", "recording_ref"]
     date_hierarchy = "started_at"
     raw_id_fields = ["agent", "customer", "tickets"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

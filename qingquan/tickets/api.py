@@ -13,7 +13,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Annotated, Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -22,11 +21,11 @@ from pydantic import StringConstraints
 from qingquan.core import durations
 from qingquan.core import validation as vd
 from qingquan.customers import privacy
+from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.access import check
-from qingquan.staff.models import Department, Team, User
 from qingquan.tickets import kpis, reference, selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
-from qingquan.tickets.models import Channel, Ticket, TicketExtension
+from qingquan.tickets.models import Channel, Ticket
 
 router: Router = Router(tags=["tickets"])
 
@@ -243,7 +242,9 @@ class ContactIn(Schema):
     tickets: list[str] = Field(default_factory=list, description="Case numbers it touched")
 
 
-class ContactOut(Schema):
+class ContactBase(Schema):
+    """What every API shows of a contact (the telephony API adds the call's outcome)."""
+
     id: int
     channel: str
     from_address: str
@@ -251,8 +252,11 @@ class ContactOut(Schema):
     ended_at: dt.datetime | None
     duration_seconds: int | None
     agent: str | None
-    recording_ref: str
     tickets: list[str]
+
+
+class ContactOut(ContactBase):
+    recording_ref: str
 
 
 class FigureOut(Schema):
@@ -332,6 +336,7 @@ def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
 def ticket_detail_out(ticket: Ticket, user: Any) -> dict[str, Any]:
     data = ticket_out(ticket, user)
     facts = selectors.case_clock(ticket)
+    history = selectors.case_history(ticket)
     data.update(
         events=[
             {
@@ -343,15 +348,11 @@ def ticket_detail_out(ticket: Ticket, user: Any) -> dict[str, Any]:
                 "note": e.note,
                 "visibility": e.visibility,
             }
-            for e in ticket.events.select_related("actor")
+            for e in history.events
         ],
-        pauses=list(ticket.pauses.values("reason", "note", "started_at", "ended_at")),
-        extensions=list(
-            ticket.extensions.values(
-                "id", "seconds", "reason", "status", "requested_at", "decided_at"
-            )
-        ),
-        children=list(ticket.children.values_list("number", flat=True)),
+        pauses=history.pauses,
+        extensions=history.extensions,
+        children=[child.number for child in history.children],
         clock=(
             None
             if facts is None
@@ -375,7 +376,7 @@ def ticket_detail_out(ticket: Ticket, user: Any) -> dict[str, Any]:
 def _error(request: HttpRequest, error: TicketError) -> Status:
     current = None
     if error.ticket is not None:
-        current = ticket_out(Ticket.objects.get(pk=error.ticket.pk), request.user)
+        current = ticket_out(selectors.ticket_after_step(error.ticket), request.user)
     return Status(error.status, {"detail": error.message, "current": current})
 
 
@@ -409,29 +410,29 @@ class _NotFound(TicketError):
         super().__init__(f"No case {number} that you may see.")
 
 
-def _by_code(model: Any, code: str | None, label: str) -> Any:
+def _by_code(find: Callable[..., Any], code: str | None, label: str) -> Any:
+    """The record `find(code=code)` finds, None for no code, 400 for an unknown one."""
     if not code:
         return None
-    obj = model.objects.filter(code=code).first()
+    obj = find(code=code)
     if obj is None:
         raise InvalidInput(f"Unknown {label} {code!r}.")
     return obj
 
 
-def _by_id(label: str, model_name: str, pk: int | None) -> Any:
+def _registry(request: HttpRequest, label: str, pk: int | None) -> Any:
+    """The customer, account or premise `pk` through the customer selectors (403 for a
+    role that may not see the registry, 400 for an unknown id)."""
     if pk is None:
         return None
-    obj = apps.get_model("customers", model_name).objects.filter(pk=pk).first()
+    obj = customer_selectors.registry_record(user=request.user, kind=label, pk=pk)
     if obj is None:
         raise InvalidInput(f"Unknown {label} {pk}.")
     return obj
 
 
 def _changed(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
-    fresh = Ticket.objects.select_related(
-        "kind", "kind__parent", "owner", "department", "team", "assignee", "parent"
-    ).get(pk=ticket.pk)
-    return ticket_out(fresh, request.user)
+    return ticket_out(selectors.ticket_after_step(ticket), request.user)
 
 
 # ---------------------------------------------------------------------------
@@ -466,10 +467,11 @@ def list_contacts(
     """Contacts the caller took (all for supervisors), newest first."""
     check(request.user, "tickets.view")
     rows = selectors.contacts_visible_to(request.user)[: max(1, min(limit, 500))]
-    return [_contact_out(c, request.user) for c in rows]
+    return [contact_out(c, request.user) for c in rows]
 
 
-def _contact_out(contact: Any, user: Any) -> dict[str, Any]:
+def contact_out(contact: Any, user: Any) -> dict[str, Any]:
+    """A contact as `ContactOut` (and `ContactBase`), its number as `user` may see it."""
     return {
         "id": contact.pk,
         "channel": contact.channel,
@@ -496,11 +498,11 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Any:
         started_at=payload.started_at,
         ended_at=payload.ended_at,
         recording_ref=payload.recording_ref,
-        customer=_by_id("customer", "Customer", payload.customer_id),
+        customer=_registry(request, "customer", payload.customer_id),
         note=payload.note,
         tickets=tickets,
     )
-    return Status(201, _contact_out(contact, request.user))
+    return Status(201, contact_out(contact, request.user))
 
 
 @router.get("/kpis", response={200: KpisOut, **ERRORS}, summary="Closure and on-time rates")
@@ -567,7 +569,8 @@ def list_tickets(
     check(request.user, "tickets.view")
     owner_id = None
     if owner:
-        owner_id = User.objects.filter(username=owner).values_list("pk", flat=True).first() or -1
+        member = selectors.staff_member(username=owner)
+        owner_id = member.pk if member is not None else -1
     qs = selectors.ticket_search(
         user=request.user,
         state=state,
@@ -593,15 +596,11 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
     kind = reference.kind_by_code(payload.kind)
     if kind is None:
         raise InvalidInput(f"Unknown case kind {payload.kind!r}.")
-    from qingquan.areas.models import District
-    from qingquan.tickets.models import Contact
-
     contact = None
     if payload.contact_id is not None:
-        contact = selectors.contacts_visible_to(request.user).filter(pk=payload.contact_id).first()
+        contact = selectors.visible_contact(user=request.user, pk=payload.contact_id)
         if contact is None:
             raise InvalidInput(f"Unknown contact {payload.contact_id}.")
-    assert contact is None or isinstance(contact, Contact)
     ticket = services.ticket_create(
         actor=request.user,
         kind=kind,
@@ -611,10 +610,10 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
         caller_name=payload.caller_name,
         caller_phone=payload.caller_phone,
         address=payload.address,
-        district=_by_code(District, payload.district, "district"),
-        customer=_by_id("customer", "Customer", payload.customer_id),
-        account=_by_id("account", "Account", payload.account_id),
-        premise=_by_id("premise", "Premise", payload.premise_id),
+        district=_by_code(selectors.district_by, payload.district, "district"),
+        customer=_registry(request, "customer", payload.customer_id),
+        account=_registry(request, "account", payload.account_id),
+        premise=_registry(request, "premise", payload.premise_id),
         priority=payload.priority,
         contact=contact,
     )
@@ -661,8 +660,8 @@ def dispatch(request: HttpRequest, ticket: Ticket, p: HandOffIn) -> None:
         actor=request.user,
         ticket=ticket,
         version=p.version,
-        department=_by_code(Department, p.department, "department"),
-        team=_by_code(Team, p.team, "team"),
+        department=_by_code(selectors.department_by, p.department, "department"),
+        team=_by_code(selectors.team_by, p.team, "team"),
         note=p.note,
     )
 
@@ -673,8 +672,8 @@ def transfer(request: HttpRequest, ticket: Ticket, p: HandOffIn) -> None:
         actor=request.user,
         ticket=ticket,
         version=p.version,
-        department=_by_code(Department, p.department, "department"),
-        team=_by_code(Team, p.team, "team"),
+        department=_by_code(selectors.department_by, p.department, "department"),
+        team=_by_code(selectors.team_by, p.team, "team"),
         note=p.note,
     )
 
@@ -740,7 +739,7 @@ def extension_request(request: HttpRequest, ticket: Ticket, p: ExtensionIn) -> N
 @_step("extensions/decide", DecideIn, "Approve or refuse an extension")
 def extension_decide(request: HttpRequest, ticket: Ticket, p: DecideIn) -> None:
     check(request.user, "tickets.supervise")
-    extension = TicketExtension.objects.filter(pk=p.extension_id, ticket=ticket).first()
+    extension = selectors.extension_of(ticket, p.extension_id)
     if extension is None:
         raise InvalidInput(f"Case {ticket.number} has no extension request {p.extension_id}.")
     services.ticket_extension_decide(
@@ -767,7 +766,7 @@ def remind(request: HttpRequest, ticket: Ticket, p: NoteIn) -> None:
 @_step("owner", OwnerIn, "Change the first-contact owner (supervisors)")
 def change_owner(request: HttpRequest, ticket: Ticket, p: OwnerIn) -> None:
     check(request.user, "tickets.change_owner")
-    owner = User.objects.filter(username=p.owner).first()
+    owner = selectors.staff_member(username=p.owner)
     if owner is None:
         raise InvalidInput(f"Unknown staff member {p.owner!r}.")
     services.ticket_change_owner(
@@ -777,7 +776,7 @@ def change_owner(request: HttpRequest, ticket: Ticket, p: OwnerIn) -> None:
 
 @_step("merge", MergeIn, "Merge into an incident case (并单)")
 def merge(request: HttpRequest, ticket: Ticket, p: MergeIn) -> None:
-    parent = selectors.tickets_visible_to(request.user).filter(number=p.parent).first()
+    parent = selectors.visible_case(user=request.user, number=p.parent)
     if parent is None:
         raise InvalidInput(f"No case {p.parent} that you may see.")
     services.ticket_merge(

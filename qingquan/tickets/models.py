@@ -291,18 +291,6 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def done(self) -> TicketQuerySet:
         return self.filter(state__in=DONE_STATES)
 
-    def owned_by(self, user: Any) -> TicketQuerySet:
-        return self.filter(owner=user)
-
-    def due_for_warning(self, now: dt.datetime) -> TicketQuerySet:
-        # Uses the (sla_state, warn_at) index: only the cases crossing the threshold.
-        return self.filter(sla_state=SlaState.OK, warn_at__lte=now)
-
-    def due_for_breach(self, now: dt.datetime) -> TicketQuerySet:
-        return self.filter(
-            sla_state__in=(SlaState.OK, SlaState.WARNING), resolution_deadline__lt=now
-        )
-
     def created_between(self, start: dt.datetime, end: dt.datetime) -> TicketQuerySet:
         return self.filter(created_at__gte=start, created_at__lt=end)
 

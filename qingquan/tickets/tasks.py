@@ -102,11 +102,6 @@ def _alert_text(ticket: Ticket, kind: str) -> tuple[str, str, str] | None:
     return title, level, f"t{ticket.pk}:sla:{kind}:{int(local.timestamp())}"
 
 
-def send_sla_alert(ticket: Ticket, kind: str) -> int:
-    """Tell owner and supervisors that a case reached a threshold or missed a budget."""
-    return _send_alerts([ticket], kind, supervisors=None)
-
-
 def _send_alerts(tickets: list[Ticket], kind: str, *, supervisors: list[User] | None) -> int:
     """The alerts for `tickets`, stored in bulk and pushed once committed; returns how
     many were stored (notices already sent, by de-duplication key, are skipped)."""

@@ -18,16 +18,14 @@ from django.views.decorators.http import require_POST
 
 from qingquan.customers import privacy
 from qingquan.staff.access import can, require
-from qingquan.staff.models import Department, Team, User
+from qingquan.staff.models import User
 from qingquan.tickets import selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
 from qingquan.tickets.models import (
     CallbackOutcome,
-    CaseKind,
     Channel,
     PauseReason,
     Ticket,
-    TicketExtension,
 )
 
 
@@ -40,11 +38,7 @@ def mine(request: HttpRequest) -> HttpResponse:
         "queue": selectors.handled_by(user)[:200],
     }
     if can(user, "tickets.view_all"):
-        context["overdue"] = (
-            selectors.ticket_search(user=user, sla_state="breached")
-            .open()
-            .order_by("resolution_deadline")[:50]
-        )
+        context["overdue"] = selectors.overdue_cases(user)[:50]
     return render(request, "tickets/mine.html", context)
 
 
@@ -55,7 +49,7 @@ def create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         values = {k: request.POST.get(k, "") for k in request.POST}
         try:
-            kind = CaseKind.objects.filter(code=values.get("kind", "")).first()
+            kind = selectors.kind_by_code(values.get("kind", ""))
             if kind is None:
                 raise InvalidInput(_("Choose the kind of case."))
             ticket = services.ticket_create(
@@ -121,12 +115,13 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     """One case: facts, clock, timeline and the steps the user may take now."""
     ticket = _visible(request, number)
     actions = services.allowed_actions(request.user, ticket)
+    history = selectors.case_history(ticket, extensions=False)
     context: dict[str, Any] = {
         "ticket": ticket,
         "clock": selectors.case_clock(ticket),
-        "events": ticket.events.select_related("actor"),
-        "pauses": ticket.pauses.all(),
-        "children": ticket.children.all(),
+        "events": history.events,
+        "pauses": history.pauses,
+        "children": history.children,
         "actions": actions,
         "action_bar": [(action, ACTION_LABELS[action]) for action in actions],
         "caller_phone": privacy.shown(ticket.caller_phone, user=request.user, of=ticket),
@@ -138,34 +133,26 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "outcomes": CallbackOutcome.choices,
     }
     if {"dispatch", "transfer"} & set(actions):
-        context["departments"] = Department.objects.all()
-        context["teams"] = Team.objects.select_related("department")
+        context["departments"] = selectors.departments()
+        context["teams"] = selectors.teams()
         context["default_department"] = ticket.kind.responsible_department()
     if "extension_decide" in actions:
-        context["pending_extensions"] = ticket.extensions.filter(
-            status=TicketExtension.Status.PENDING
-        )
+        context["pending_extensions"] = selectors.pending_extensions(ticket)
     if "change_owner" in actions:
-        context["owners"] = [
-            u
-            for u in User.objects.filter(is_active=True).order_by("full_name")
-            if can(u, "tickets.create")
-        ]
+        context["owners"] = selectors.case_owners()
     return render(request, "tickets/detail.html", context)
 
 
 def _hand_off(request: HttpRequest) -> dict[str, Any]:
-    department = request.POST.get("department") or None
-    team = request.POST.get("team") or None
     return {
-        "department": Department.objects.filter(pk=department).first() if department else None,
-        "team": Team.objects.filter(pk=team).first() if team else None,
+        "department": selectors.department_by(pk=request.POST.get("department")),
+        "team": selectors.team_by(pk=request.POST.get("team")),
         "note": request.POST.get("note", ""),
     }
 
 
 def _extension_decision(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
-    extension = ticket.extensions.filter(pk=request.POST.get("extension") or 0).first()
+    extension = selectors.extension_of(ticket, request.POST.get("extension"))
     if extension is None:
         raise InvalidInput(_("Choose the extension request to decide."))
     return {
@@ -184,7 +171,7 @@ def _hours(request: HttpRequest) -> int:
 
 
 def _new_owner(request: HttpRequest) -> User:
-    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    owner = selectors.staff_member(pk=request.POST.get("owner"))
     if owner is None:
         raise InvalidInput(_("Choose the new owner."))
     return owner
@@ -192,7 +179,7 @@ def _new_owner(request: HttpRequest) -> User:
 
 def _parent(request: HttpRequest) -> Ticket:
     number = request.POST.get("parent", "").strip()
-    parent = selectors.tickets_visible_to(request.user).filter(number=number).first()
+    parent = selectors.visible_case(user=request.user, number=number)
     if parent is None:
         raise InvalidInput(_("No case %(number)s that you may see.") % {"number": number})
     return parent
@@ -256,9 +243,7 @@ def act(request: HttpRequest, number: str) -> HttpResponse:
     except TicketError as error:
         messages.error(request, error.message)
     else:
-        done = Ticket.objects.select_related("department", "team", "owner", "parent").get(
-            pk=ticket.pk
-        )
+        done = selectors.ticket_after_step(ticket)
         messages.success(request, confirmation(action, done, request))
     return redirect("tickets:detail", number=number)
 

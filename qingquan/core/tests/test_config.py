@@ -55,6 +55,33 @@ def test_production_refuses_weak_configuration(env, needle):
     assert needle in str(error.value)
 
 
+def test_numbers_come_from_the_environment_and_bad_ones_are_named(tmp_path):
+    base = {"QINGQUAN_DATA_DIR": str(tmp_path)}
+    default = config.read(base)
+    assert (default.demo_accounts, default.db_pool_min, default.db_pool_size) == (3000, 4, 16)
+    assert (default.email_host, default.email_port) == ("", 25)
+    set_ = config.read(
+        {
+            **base,
+            "QINGQUAN_DEMO_ACCOUNTS": "200",
+            "QINGQUAN_DB_POOL_MIN": "2",
+            "QINGQUAN_DB_POOL_SIZE": "8",
+            "QINGQUAN_EMAIL_HOST": "smtp.example",
+            "QINGQUAN_EMAIL_PORT": "587",
+        }
+    )
+    assert (set_.demo_accounts, set_.db_pool_min, set_.db_pool_size) == (200, 2, 8)
+    assert (set_.email_host, set_.email_port) == ("smtp.example", 587)
+    for bad in ("many", "-1", "1.5"):
+        with pytest.raises(ImproperlyConfigured, match="QINGQUAN_DB_POOL_SIZE"):
+            config.read({**base, "QINGQUAN_DB_POOL_SIZE": bad})
+
+
+def test_settings_read_the_environment_only_through_config():
+    source = (ROOT / "qingquan" / "settings.py").read_text()
+    assert "os.environ" not in source and "getenv" not in source and "import os" not in source
+
+
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full_env = {
         k: v

@@ -87,6 +87,14 @@ def test_every_figure_drills_down_to_as_many_rows(crafted: Any, people: Any, by:
             assert rows.count() == values[metric], (by, row.key, metric)
 
 
+def test_the_exports_columns_are_every_figure_and_the_three_rates() -> None:
+    from qingquan.reports import exports
+    from qingquan.reports.models import METRICS
+
+    assert set(exports.COLUMNS) == {"label", *METRICS, *exports.RATES}
+    assert len(exports.COLUMNS) == len(set(exports.COLUMNS))
+
+
 def test_comparison_with_the_previous_period(crafted: Any, people: Any) -> None:
     april = period("month", dt.date(2026, 4, 1))
     result = selectors.comparison(user=people["supervisor"], period=april)

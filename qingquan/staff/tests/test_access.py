@@ -1,4 +1,8 @@
-"""The permission matrix: every role against every page and endpoint that exists."""
+"""The permission matrix of the staff pages and a sample of admin screens: every role
+against each URL in `MATRIX` (200 for the roles listed, 403 or the admin's login for the
+others). Other apps test their own pages' roles; every URL pattern is requested as every
+role by core/tests/test_exposure.py and every admin changelist by
+core/tests/test_access_path.py."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 from django.test import Client
@@ -81,7 +83,14 @@ def test_password_change_is_validated_and_audited(agent):
         {"old_password": PASSWORD, "new_password1": "123", "new_password2": "123"},
     )
     assert weak.status_code == 200
-    assert "密码" in weak.content.decode()
+    # The form comes back with each validator's refusal (not just the page's labels,
+    # which say 密码 whatever happened), and the password is unchanged.
+    alerts = re.findall(r'<div class="error" role="alert">(.*?)</div>', weak.content.decode())
+    assert len(alerts) == 3, alerts
+    assert "这个密码太常见了。" in alerts and "密码只包含数字。" in alerts
+    assert any("8" in alert for alert in alerts)  # too short: at least 8 characters
+    agent.refresh_from_db()
+    assert agent.check_password(PASSWORD)
     new = "a-much-better-secret-2026"
     ok = client.post(
         "/password/",
