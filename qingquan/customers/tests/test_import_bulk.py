@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qingquan.core.actors import SYSTEM
+from qingquan.core.db import bulkload
 from qingquan.core.models import AuditEvent
-from qingquan.customers import import_bulk, phones, services
-from qingquan.customers.importer import import_files
+from qingquan.customers import phones, services
+from qingquan.customers.imports import import_files
 from qingquan.customers.models import (
     Account,
     Bill,
@@ -204,7 +205,7 @@ def _row_by_row(acc: Account) -> list[tuple[int, str]]:
 def test_readings_in_bulk_are_flagged_as_the_service_flags_them(
     tmp_path: Path, monkeypatch: Any, chunk_rows: int
 ) -> None:
-    from qingquan.customers import importer
+    from qingquan.customers.imports import run as importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     by_service, in_bulk = f.account(), f.account()
@@ -246,7 +247,7 @@ def test_readings_in_bulk_are_flagged_as_the_service_flags_them(
 @pytest.mark.django_db
 def test_bulk_ids_do_not_collide_with_ordinary_writes(places: None, tmp_path: Path) -> None:
     before = f.customer(name="先来的")
-    taken = import_bulk.take_ids(Customer, 3)
+    taken = bulkload.take_ids(Customer, 3)
     assert taken == sorted(taken) and len(set(taken)) == 3 and min(taken) > before.pk
     path = write(tmp_path / "c.csv", [["ref", "name", "phones"], ["C1", "甲", "13800001111"],
                                       ["C2", "乙", "0574-87001122"]])  # fmt: skip
@@ -332,7 +333,7 @@ def _bills(acc: Account) -> list[tuple[Any, ...]]:
 def test_bills_in_bulk_are_priced_as_the_service_prices_them(
     tmp_path: Path, monkeypatch: Any, chunk_rows: int
 ) -> None:
-    from qingquan.customers import importer
+    from qingquan.customers.imports import run as importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     by_service, in_bulk = f.account(household_size=5), f.account(household_size=5)
