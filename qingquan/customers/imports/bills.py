@@ -78,11 +78,9 @@ class _BillMeter:
         )
 
 
-def _bulk_bills(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
-    """Bills as `services.bill_issue` (and `payment_record` for `paid`) would issue them
-    one by one, in file order: the chunk's accounts, their bills of the years concerned,
-    meters and valid readings are fetched once; each bill issued joins its account's
-    bills in memory, so the next one sees it (overlaps, annual tier volume)."""
+def _accounts(chunk: Chunk) -> dict[str, _AccountState]:
+    """The chunk's accounts by number, each with its bills not cancelled since the first
+    year the chunk bills, its meters (in installation order) and their valid readings."""
     numbers = {row["account"].strip() for _n, row in chunk}
     accounts: dict[str, _AccountState] = {}
     for pk, number, tariff, household in _select_in(
@@ -123,6 +121,32 @@ def _bulk_bills(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
         meters[meter_id].readings.append((_as_date(read_on), pk, Decimal(value).quantize(LITRE)))
     for meter in meters.values():
         meter.readings.sort()
+    return accounts
+
+
+def _payment(row: dict[str, str], total: Decimal) -> tuple[Decimal, str]:
+    """The row's `paid` amount (0 for none), checked as `services.payment_record` checks
+    a payment on the new bill, and the bill's status after it."""
+    status = BillStatus.UNPAID.value if total > 0 else BillStatus.PAID.value
+    paid = _decimal(row, "paid") if (row.get("paid") or "").strip() else ZERO_MONEY
+    if paid:
+        if paid <= 0 or paid != paid.quantize(billing.CENT):
+            raise ValidationError(_("A payment is a positive amount in yuan and fen."))
+        owed = max(total - ZERO_MONEY, ZERO_MONEY)
+        if paid > owed:
+            raise ValidationError(
+                _("%(a)s is more than the %(o)s still owed on this bill.") % {"a": paid, "o": owed}
+            )
+        status = BillStatus.PAID.value if paid >= total else BillStatus.PARTIALLY_PAID.value
+    return paid, str(status)
+
+
+def _bulk_bills(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
+    """Bills as `services.bill_issue` (and `payment_record` for `paid`) would issue them
+    one by one, in file order: the chunk's accounts, their bills of the years concerned,
+    meters and valid readings are fetched once; each bill issued joins its account's
+    bills in memory, so the next one sees it (overlaps, annual tier volume)."""
+    accounts = _accounts(chunk)
     now = clock.now()
     due_days = dt.timedelta(days=services.BILL_DUE_DAYS)
     bills: list[tuple[Any, ...]] = []
@@ -161,19 +185,8 @@ def _bulk_bills(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
                     "total",
                     _("the tariff gives %(t)s, the file says %(e)s") % {"t": total, "e": expected},
                 )
-        status = BillStatus.UNPAID.value if total > 0 else BillStatus.PAID.value
-        paid = _decimal(row, "paid") if (row.get("paid") or "").strip() else ZERO_MONEY
+        paid, status = _payment(row, total)
         if paid:
-            # `services.payment_record` on the new bill.
-            if paid <= 0 or paid != paid.quantize(billing.CENT):
-                raise ValidationError(_("A payment is a positive amount in yuan and fen."))
-            owed = max(total - ZERO_MONEY, ZERO_MONEY)
-            if paid > owed:
-                raise ValidationError(
-                    _("%(a)s is more than the %(o)s still owed on this bill.")
-                    % {"a": paid, "o": owed}
-                )
-            status = BillStatus.PAID.value if paid >= total else BillStatus.PARTIALLY_PAID.value
             payments.append((len(bills), paid, clock.ensure_aware(now)))
         account.bills.append((start, end, computed.volume))
         bills.append((account.pk, start, end, previous, current, computed.volume,

@@ -55,7 +55,6 @@ def _bulk_customers(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
     now = clock.now()
     organisation = str(CustomerKind.ORGANISATION.value)
     kinds = rules.customer_kinds
-    normalise = phones.normalise_fast
 
     def build(row: dict[str, str]) -> tuple[tuple[Any, ...], list[tuple[str, str]]]:
         # The checks `Customer.full_clean()` makes (field rules, then `clean()`), in order.
@@ -75,37 +74,8 @@ def _bulk_customers(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
         rules.customer_ref.check(ref, errors, "ref")
         _fail(errors)
         name = name.strip()
-        if kind == organisation:
-            if not uscc:
-                errors["uscc"] = [_("An organisation needs its unified social credit code.")]
-            if id_number:
-                errors["id_number"] = [_("An organisation has no resident ID number.")]
-        elif uscc:
-            errors["uscc"] = [_("Only organisations have a unified social credit code.")]
-        if uscc and "uscc" not in errors:
-            try:
-                uscc = ids.clean_uscc(uscc)
-            except ValidationError as exc:
-                errors["uscc"] = exc.messages
-        if id_number and "id_number" not in errors:
-            try:
-                id_number = ids.clean_ric(id_number)
-            except ValidationError as exc:
-                errors["id_number"] = exc.messages
-        _fail(errors)
-        numbers: list[tuple[str, str]] = []
-        for raw in (row.get("phones") or "").split(";"):
-            if not raw.strip():
-                continue
-            try:
-                e164, digits = normalise(raw)
-            except ValidationError as exc:
-                raise ValidationError({"number": exc.messages}) from exc
-            if any(n == e164 for n, _d in numbers):
-                raise ValidationError(
-                    {"number": _("This customer already has the number %(n)s.") % {"n": e164}}
-                )
-            numbers.append((e164, digits))
+        uscc, id_number = _identifiers(kind == organisation, uscc, id_number)
+        numbers = _phone_numbers(row.get("phones") or "")
         taken.add(ref)
         record = (kind, name, uscc, id_number, _bool(row.get("elderly_or_impaired", "")),
                   _bool(row.get("sensitive", "")), ref, now, now)  # fmt: skip
@@ -134,6 +104,50 @@ def _bulk_customers(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
     services.registry_rows_import(
         actor=system("import"), model=Customer, columns=CUSTOMER_COLUMNS, rows=rows, phones=numbers
     )
+
+
+def _identifiers(organisation: bool, uscc: str, id_number: str) -> tuple[str, str]:
+    """`Customer.clean()`: an organisation has a unified social credit code and no
+    resident ID number, a person no code; both numbers checked and normalised."""
+    errors: dict[str, list[str]] = {}
+    if organisation:
+        if not uscc:
+            errors["uscc"] = [_("An organisation needs its unified social credit code.")]
+        if id_number:
+            errors["id_number"] = [_("An organisation has no resident ID number.")]
+    elif uscc:
+        errors["uscc"] = [_("Only organisations have a unified social credit code.")]
+    if uscc and "uscc" not in errors:
+        try:
+            uscc = ids.clean_uscc(uscc)
+        except ValidationError as exc:
+            errors["uscc"] = exc.messages
+    if id_number and "id_number" not in errors:
+        try:
+            id_number = ids.clean_ric(id_number)
+        except ValidationError as exc:
+            errors["id_number"] = exc.messages
+    _fail(errors)
+    return uscc, id_number
+
+
+def _phone_numbers(text: str) -> list[tuple[str, str]]:
+    """The (E.164, national digits) of the ";"-separated numbers, as `phone_add` takes
+    them: each normalised (`phones.normalise_fast`), none twice."""
+    numbers: list[tuple[str, str]] = []
+    for raw in text.split(";"):
+        if not raw.strip():
+            continue
+        try:
+            e164, digits = phones.normalise_fast(raw)
+        except ValidationError as exc:
+            raise ValidationError({"number": exc.messages}) from exc
+        if any(n == e164 for n, _d in numbers):
+            raise ValidationError(
+                {"number": _("This customer already has the number %(n)s.") % {"n": e164}}
+            )
+        numbers.append((e164, digits))
+    return numbers
 
 
 def _bulk_premises(chunk: Chunk, report: ImportReport, rules: _Rules) -> None:
