@@ -13,7 +13,10 @@ A row holds:
   owner, or a supervisor acting for the hotline) or "handler" (a member of the department
   or crew the case sits with, or a supervisor); empty means the capability is enough;
 - `conditions`: facts about the case that must hold (e.g. the crew has not arrived yet),
-  each with the message given when it does not (`IllegalTransition`).
+  each with the message given when it does not (`IllegalTransition`). A condition reads
+  the case's columns and a `Facts` (its pauses, extension requests and merged cases, read
+  once per evaluation; a caller holding a case it has just created says so with
+  `Facts(ticket, new=True)` and nothing is read).
 
 The actor is explicit (`core.actors`; `None` is a TypeError). The system (`SYSTEM` or
 `system(job)`: the sweep, a parent case resolving its children, automatic escalations)

@@ -14,7 +14,7 @@ Files, each optional, loaded in this order so references resolve:
 Every row obeys the same rules as a row typed in the back office. The files are read in
 chunks of CHUNK_ROWS rows, a row at a time (memory stays flat). For the registry files
 (customers, premises, accounts, meters) and readings, a row is checked without building a
-model instance: `import_rules` prepares each column's field rules once from the model
+model instance: `imports.field_rules` prepares each column's field rules once from the model
 fields' metadata (max lengths, ranges, decimal places; a failing value gets the field's
 own message), then the model's `clean()` rules are applied in the same order, phones go
 through `phones.normalise_fast` (the same answer as `phones.normalise`, without parsing the

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from qingquan.areas.models import Community, District, Street
 from qingquan.core.db import bulkload
-from qingquan.customers import billing, import_rules, services
+from qingquan.customers import billing, services
+from qingquan.customers.imports import field_rules
 from qingquan.customers.models import (
     Account,
     AccountKind,
@@ -198,23 +199,23 @@ def _ids(model: Any, column: str, values: Any) -> dict[Any, int]:
 
 
 class _Rules:
-    """Per-column checks prepared once per import (see `import_rules`), and the lookups
+    """Per-column checks prepared once per import (see `field_rules`), and the lookups
     every chunk shares (places, tariffs)."""
 
     def __init__(self) -> None:
-        self.customer_name = import_rules.Text(Customer, "name")
-        self.customer_uscc = import_rules.Text(Customer, "uscc")
-        self.customer_id_number = import_rules.Text(Customer, "id_number")
-        self.customer_ref = import_rules.Text(Customer, "legacy_ref")
+        self.customer_name = field_rules.Text(Customer, "name")
+        self.customer_uscc = field_rules.Text(Customer, "uscc")
+        self.customer_id_number = field_rules.Text(Customer, "id_number")
+        self.customer_ref = field_rules.Text(Customer, "legacy_ref")
         self.premise_text = [
-            (c, import_rules.Text(Premise, c)) for c in ("road", "building", "unit", "room")
+            (c, field_rules.Text(Premise, c)) for c in ("road", "building", "unit", "room")
         ]
-        self.premise_ref = import_rules.Text(Premise, "legacy_ref")
-        self.account_number = import_rules.Text(Account, "number")
-        self.household = import_rules.Whole(Account, "household_size")
-        self.serial = import_rules.Text(Meter, "serial")
-        self.size = import_rules.Whole(Meter, "size_mm")
-        self.initial = import_rules.Number(Meter, "initial_reading")
+        self.premise_ref = field_rules.Text(Premise, "legacy_ref")
+        self.account_number = field_rules.Text(Account, "number")
+        self.household = field_rules.Whole(Account, "household_size")
+        self.serial = field_rules.Text(Meter, "serial")
+        self.size = field_rules.Whole(Meter, "size_mm")
+        self.initial = field_rules.Number(Meter, "initial_reading")
         self.customer_kinds = frozenset(str(v) for v in CustomerKind.values)
         self.account_kinds = frozenset(str(v) for v in AccountKind.values)
         self.reading_sources = frozenset(str(v) for v in ReadingSource.values)
