@@ -120,9 +120,9 @@ IMPORT_ROWS_PER_SECOND = 20_000  # issue #3
 
 def _import_files(ctx: BenchContext, directory: Path) -> tuple[dict[str, Path], int]:
     """CSV files of new customers with a premise, an account and a meter each, in the
-    format `importer.import_files` reads; returns them and their total rows."""
+    format `imports.import_files` reads; returns them and their total rows."""
     from qingquan.areas.models import Community
-    from qingquan.customers.importer import COLUMNS, ORDER
+    from qingquan.customers.imports import COLUMNS, ORDER
 
     count = max(500, int(IMPORT_ACCOUNTS_AT_SCALE_1 * ctx.scale))
     places = list(
@@ -263,7 +263,7 @@ def _import_case(ctx: BenchContext, *, dry_run: bool = True) -> Measurement:
     """The CSV import of new customers, premises, accounts and meters. A dry run: every
     row checked, written and then rolled back, so the bench database stays as it was. A
     real import: committed, timed, then its rows deleted again (not timed)."""
-    from qingquan.customers.importer import import_files
+    from qingquan.customers.imports import import_files
     from qingquan.customers.models import Account, Customer, Meter, Premise
 
     with tempfile.TemporaryDirectory() as tmp:

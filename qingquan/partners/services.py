@@ -10,6 +10,7 @@ owner, so that owner is the case's first-contact owner
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime as dt
 import json
 import secrets
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 from qingquan.core import clock, fastinsert, validation
 from qingquan.core.actors import PartnerActor, require_actor
 from qingquan.core.audit import audit_record
+from qingquan.core.db import locks
 from qingquan.core.notifications import notify
 from qingquan.partners.errors import (
     Forbidden,
@@ -490,6 +492,30 @@ def kind_for_intake(code: str) -> CaseKind:
     return kind
 
 
+@dataclasses.dataclass(frozen=True)
+class PartnerIntake:
+    """One case as a partner sends it, its text already through the input rules
+    (`partner_case_create` builds it): what `_create_locked` turns into a case."""
+
+    kind: CaseKind
+    subject: str
+    description: str = ""
+    caller_name: str = ""
+    caller_phone: str = ""
+    address: str = ""
+    external_id: str = ""
+    account_number: str = ""
+    source: str = PartnerCase.Source.API
+    latitude: float | None = None
+    longitude: float | None = None
+    address_id: str = ""
+    media_url: str = ""
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+    public_description: str = ""
+    public_address: str = ""
+    submitter_email: str = ""
+
+
 def partner_case_create(
     *,
     client: PartnerClient,
@@ -516,7 +542,9 @@ def partner_case_create(
     The same external id from the same client is one case: a second creation returns
     the first (also when two arrive at once: the unique constraint decides).
     `public_description` and `public_address` are what an Open311 submitter published;
-    `submitter_email` stays private like the caller's name and phone.
+    `submitter_email` stays private like the caller's name and phone. The keywords are
+    the fields of the partner API and Open311 one for one; checked, they become a
+    `PartnerIntake`.
     """
     external_id = _checked(
         validation.clean_text, external_id, "external_id", max_length=validation.ID
@@ -524,69 +552,46 @@ def partner_case_create(
     address_id = _checked(validation.clean_text, address_id, "address_id", max_length=validation.ID)
     media_url = _checked(validation.clean_url, media_url, "media_url")
     caller_phone = _checked(validation.clean_phone, caller_phone, "caller_phone")
+    intake = PartnerIntake(
+        kind=kind,
+        subject=subject,
+        description=description,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        address=address,
+        external_id=external_id,
+        account_number=account_number,
+        source=source,
+        latitude=latitude,
+        longitude=longitude,
+        address_id=address_id,
+        media_url=media_url,
+        attributes=attributes or {},
+        public_description=public_description,
+        public_address=public_address,
+        submitter_email=submitter_email,
+    )
     # No duplicate-key error as control flow: the external id is locked before it is
-    # looked up (PostgreSQL: an advisory lock on the client and id until the transaction
-    # ends; SQLite: the transaction holds the one write lock), so a concurrent creation
-    # with the same id waits, then finds this case.
+    # looked up (core.db.locks: on PostgreSQL an advisory lock on the client and id until
+    # the transaction ends; SQLite's transaction holds the one write lock), so a
+    # concurrent creation with the same id waits, then finds this case.
     with transaction.atomic(savepoint=not _in_idempotent.get()):
-        if external_id:
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                        [EXTERNAL_ID_LOCK + client.pk, external_id],
-                    )
-            existing = PartnerCase.objects.filter(client=client, external_id=external_id).first()
+        if intake.external_id:
+            locks.hold_until_commit(EXTERNAL_ID_LOCK + client.pk, intake.external_id)
+            existing = PartnerCase.objects.filter(
+                client=client, external_id=intake.external_id
+            ).first()
             if existing is not None:
                 return existing, False
-        return _create_locked(
-            client=client,
-            kind=kind,
-            subject=subject,
-            description=description,
-            caller_name=caller_name,
-            caller_phone=caller_phone,
-            address=address,
-            external_id=external_id,
-            account_number=account_number,
-            source=source,
-            latitude=latitude,
-            longitude=longitude,
-            address_id=address_id,
-            media_url=media_url,
-            attributes=attributes or {},
-            public_description=public_description,
-            public_address=public_address,
-            submitter_email=submitter_email,
-        ), True
+        return _create_locked(client, intake), True
 
 
 EXTERNAL_ID_LOCK = 0x5143_0000  # + client id: first key of an external id's advisory lock
 
 
-def _create_locked(
-    *,
-    client: PartnerClient,
-    kind: CaseKind,
-    subject: str,
-    description: str,
-    caller_name: str,
-    caller_phone: str,
-    address: str,
-    external_id: str,
-    account_number: str,
-    source: str,
-    latitude: float | None,
-    longitude: float | None,
-    address_id: str,
-    media_url: str,
-    attributes: dict[str, Any],
-    public_description: str = "",
-    public_address: str = "",
-    submitter_email: str = "",
-) -> PartnerCase:
-    from qingquan.customers.models import Account
-
+def _create_locked(client: PartnerClient, intake: PartnerIntake) -> PartnerCase:
+    """The case, its partner record and its webhook deliveries, in the caller's
+    transaction (which holds the external id's lock)."""
     owner = client.intake_owner
     if not owner.is_active or not can(owner, "tickets.create"):
         raise PartnerError(
@@ -594,62 +599,98 @@ def _create_locked(
             code="intake_unavailable",
             status=409,
         )
-    account = None
-    if account_number:
-        account = (
-            Account.objects.select_related("customer", "premise")
-            .filter(number=account_number.strip())
-            .first()
-        )
-        if account is None:
-            raise InvalidInput(_("No account %(number)s.") % {"number": account_number})
+    account = _intake_account(intake.account_number)
     now = clock.now()
+    ticket = _open_case(client, intake, owner=owner, account=account, now=now)
+    # No signal listens to PartnerCase: one precompiled INSERT (core.fastinsert).
+    partner_case = PartnerCase(
+        client=client,
+        ticket=ticket,
+        external_id=intake.external_id,
+        source=intake.source,
+        token=PartnerCase.new_token(),
+        latitude=intake.latitude,
+        longitude=intake.longitude,
+        address_id=intake.address_id,
+        media_url=intake.media_url,
+        attributes=intake.attributes,
+        public_description=intake.public_description,
+        public_address=intake.public_address[:255],
+        submitter_email=intake.submitter_email,
+        created_at=now,
+    )
+    fastinsert.create(partner_case)
+    _write_create_deliveries(ticket)
+    audit_record(
+        actor=PartnerActor(client),
+        action="partners.case_create",
+        obj=partner_case,
+        after={"client": client.code, "ticket": ticket.number, "external_id": intake.external_id},
+        note=client.name,
+    )
+    link = reverse("tickets:detail", args=[ticket.number])
+    notify(
+        recipient=owner,
+        title=_("New case %(number)s from %(client)s: please take it or have it re-assigned.")
+        % {"number": ticket.number, "client": client.name},
+        link=link,
+        dedupe_key=f"partner-intake:{ticket.pk}",
+    )
+    return partner_case
+
+
+def _intake_account(account_number: str) -> Any:
+    """The account a partner named (with its customer and premise), None for none."""
+    from qingquan.customers.models import Account
+
+    if not account_number:
+        return None
+    account = (
+        Account.objects.select_related("customer", "premise")
+        .filter(number=account_number.strip())
+        .first()
+    )
+    if account is None:
+        raise InvalidInput(_("No account %(number)s.") % {"number": account_number})
+    return account
+
+
+def _open_case(
+    client: PartnerClient, intake: PartnerIntake, *, owner: Any, account: Any, now: dt.datetime
+) -> Ticket:
+    """The contact on the client's channel, taken by the inbox owner, and the case it
+    opens (the owner is its first-contact owner)."""
     # contact_record's work without its savepoint: this transaction is the creation's.
-    contact = ticket_services._contact_insert(
+    contact = ticket_services.contact_insert(
         actor=PartnerActor(client),
         channel=client.channel,
-        from_address=caller_phone,
+        from_address=intake.caller_phone,
         started_at=now,
         agent=owner,
         customer=account.customer if account else None,
         note=_("Received from %(client)s") % {"client": client.name}
-        + (f" ({external_id})" if external_id else ""),
+        + (f" ({intake.external_id})" if intake.external_id else ""),
     )
-    ticket = ticket_services.ticket_create(
+    return ticket_services.ticket_create(
         actor=PartnerActor(client),
-        kind=kind,
+        kind=intake.kind,
         channel=client.channel,
-        subject=subject,
-        description=description,
-        caller_name=caller_name,
-        caller_phone=caller_phone,
-        address=address or (account.premise.address if account else ""),
+        subject=intake.subject,
+        description=intake.description,
+        caller_name=intake.caller_name,
+        caller_phone=intake.caller_phone,
+        address=intake.address or (account.premise.address if account else ""),
         customer=account.customer if account else None,
         account=account,
         premise=account.premise if account else None,
         contact=contact,
     )
-    # No signal listens to PartnerCase: one precompiled INSERT (core.fastinsert).
-    partner_case = PartnerCase(
-        client=client,
-        ticket=ticket,
-        external_id=external_id,
-        source=source,
-        token=PartnerCase.new_token(),
-        latitude=latitude,
-        longitude=longitude,
-        address_id=address_id,
-        media_url=media_url,
-        attributes=attributes,
-        public_description=public_description,
-        public_address=public_address[:255],
-        submitter_email=submitter_email,
-        created_at=now,
-    )
-    fastinsert.create(partner_case)
-    # The case's "create" timeline entry becomes webhook deliveries in this transaction
-    # (signals.py leaves "create" entries to this intake, the only way a case becomes a
-    # partner's): committed with the case, or not at all.
+
+
+def _write_create_deliveries(ticket: Ticket) -> None:
+    """The case's "create" timeline entry becomes webhook deliveries in this transaction
+    (signals.py leaves "create" entries to this intake, the only way a case becomes a
+    partner's): committed with the case, or not at all."""
     # ticket_create keeps the entry it wrote on the case (no read back).
     created_entry = getattr(ticket, "_create_event", None)
     create_entry = (
@@ -664,22 +705,6 @@ def _create_locked(
         from qingquan.partners.webhooks import outbox_write
 
         outbox_write(event_id=create_entry, ticket_id=ticket.pk)
-    audit_record(
-        actor=PartnerActor(client),
-        action="partners.case_create",
-        obj=partner_case,
-        after={"client": client.code, "ticket": ticket.number, "external_id": external_id},
-        note=client.name,
-    )
-    link = reverse("tickets:detail", args=[ticket.number])
-    notify(
-        recipient=owner,
-        title=_("New case %(number)s from %(client)s: please take it or have it re-assigned.")
-        % {"number": ticket.number, "client": client.name},
-        link=link,
-        dedupe_key=f"partner-intake:{ticket.pk}",
-    )
-    return partner_case
 
 
 def _own_case(client: PartnerClient, number: str) -> PartnerCase:

@@ -23,7 +23,7 @@ from qingquan.core import validation as vd
 from qingquan.customers import privacy
 from qingquan.customers import selectors as customer_selectors
 from qingquan.staff.access import check
-from qingquan.tickets import kpis, reference, selectors, services
+from qingquan.tickets import kpis, reference, rules, selectors, services
 from qingquan.tickets.errors import InvalidInput, NotAllowed, TicketError
 from qingquan.tickets.models import Channel, Ticket
 
@@ -289,7 +289,9 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(dt.UTC) if value is not None else None
 
 
-def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
+def ticket_out(ticket: Ticket, user: Any, *, new: bool = False) -> dict[str, Any]:
+    """The case as the API shows it; `new` for the case the request has just created (its
+    steps are decided without asking for pauses, extensions or merged cases)."""
     return {
         "id": ticket.pk,
         "number": ticket.number,
@@ -329,7 +331,11 @@ def ticket_out(ticket: Ticket, user: Any) -> dict[str, Any]:
         "escalation_level": ticket.escalation_level,
         "reopen_count": ticket.reopen_count,
         "version": ticket.version,
-        "allowed_actions": services.allowed_actions(user, ticket) if user is not None else [],
+        "allowed_actions": (
+            services.allowed_actions(user, ticket, facts=rules.Facts(ticket, new=new))
+            if user is not None
+            else []
+        ),
     }
 
 
@@ -618,7 +624,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Any:
         contact=contact,
     )
     # The service's case is complete (kind, owner and every column it wrote): no refetch.
-    return Status(201, ticket_out(ticket, request.user))
+    return Status(201, ticket_out(ticket, request.user, new=True))
 
 
 @router.get("/{number}", response={200: TicketDetailOut, **ERRORS}, summary="One case")

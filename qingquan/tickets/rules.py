@@ -13,7 +13,10 @@ A row holds:
   owner, or a supervisor acting for the hotline) or "handler" (a member of the department
   or crew the case sits with, or a supervisor); empty means the capability is enough;
 - `conditions`: facts about the case that must hold (e.g. the crew has not arrived yet),
-  each with the message given when it does not (`IllegalTransition`).
+  each with the message given when it does not (`IllegalTransition`). A condition reads
+  the case's columns and a `Facts` (its pauses, extension requests and merged cases, read
+  once per evaluation; a caller holding a case it has just created says so with
+  `Facts(ticket, new=True)` and nothing is read).
 
 The actor is explicit (`core.actors`; `None` is a TypeError). The system (`SYSTEM` or
 `system(job)`: the sweep, a parent case resolving its children, automatic escalations)
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -68,24 +72,44 @@ RELATIONS: dict[str, Callable[[Any, Ticket], bool]] = {
 }
 
 
-def open_pause_exists(ticket: Ticket) -> bool:
-    """True while the case's clock is paused."""
-    if getattr(ticket, "_just_created", False):  # set by ticket_create: no pauses yet
-        return False
-    return ticket.pauses.filter(ended_at__isnull=True).exists()
+class Facts:
+    """What the rules read about a case beyond its own columns: whether its clock is
+    paused, whether an extension request waits, whether other cases are merged into it.
+    Each is asked of the database once, when a rule first needs it, and kept for the rest
+    of one evaluation (`refusal`, `allowed_actions`).
 
+    `new=True` says the case was created by the caller just now (`ticket_create`'s
+    answer): it has none of them, and nothing is asked.
+    """
 
-def _pending_extension(ticket: Ticket) -> bool:
-    if getattr(ticket, "_just_created", False):
-        return False
-    return ticket.extensions.filter(status=TicketExtension.Status.PENDING).exists()
+    def __init__(self, ticket: Ticket, *, new: bool = False) -> None:
+        self.ticket = ticket
+        self.new = new
+
+    @cached_property
+    def paused(self) -> bool:
+        """True while the case's clock is paused."""
+        return not self.new and self.ticket.pauses.filter(ended_at__isnull=True).exists()
+
+    @cached_property
+    def extension_pending(self) -> bool:
+        """True while an extension request of the case waits for a decision."""
+        if self.new:
+            return False
+        pending = TicketExtension.Status.PENDING
+        return self.ticket.extensions.filter(status=pending).exists()
+
+    @cached_property
+    def has_merged_cases(self) -> bool:
+        """True when other cases are merged into this one."""
+        return not self.new and self.ticket.children.exists()
 
 
 @dataclass(frozen=True)
 class Condition:
     """A fact about the case a step needs, with what to say when it does not hold."""
 
-    holds: Callable[[Ticket], bool]
+    holds: Callable[[Ticket, Facts], bool]
     refusal: Any  # lazy text; may use %(number)s
 
 
@@ -100,33 +124,36 @@ class Rule:
 
 
 HAS_ARRIVAL_LIMIT = Condition(
-    lambda t: t.arrival_deadline is not None,
+    lambda t, _f: t.arrival_deadline is not None,
     gettext_lazy("Case %(number)s has no arrival time limit."),
 )
 NOT_YET_ARRIVED = Condition(
-    lambda t: t.arrived_at is None, gettext_lazy("The crew's arrival is already recorded.")
+    lambda t, _f: t.arrived_at is None, gettext_lazy("The crew's arrival is already recorded.")
 )
 NOT_PAUSED = Condition(
-    lambda t: not open_pause_exists(t),
+    lambda _t, f: not f.paused,
     gettext_lazy("The clock of case %(number)s is already paused."),
 )
-PAUSED = Condition(open_pause_exists, gettext_lazy("The clock of case %(number)s is not paused."))
+PAUSED = Condition(
+    lambda _t, f: f.paused, gettext_lazy("The clock of case %(number)s is not paused.")
+)
 EXTENSION_PENDING = Condition(
-    _pending_extension, gettext_lazy("No extension request of case %(number)s is waiting.")
+    lambda _t, f: f.extension_pending,
+    gettext_lazy("No extension request of case %(number)s is waiting."),
 )
 NO_EXTENSION_PENDING = Condition(
-    lambda t: not _pending_extension(t),
+    lambda _t, f: not f.extension_pending,
     gettext_lazy("An extension request is already waiting for a decision."),
 )
 NOT_MERGED = Condition(
-    lambda t: t.parent_id is None, gettext_lazy("Case %(number)s is already merged.")
+    lambda t, _f: t.parent_id is None, gettext_lazy("Case %(number)s is already merged.")
 )
 NO_MERGED_CASES = Condition(
-    lambda t: getattr(t, "_just_created", False) or not t.children.exists(),
+    lambda _t, f: not f.has_merged_cases,
     gettext_lazy("Other cases are merged into this one: merge the other way."),
 )
 WITH_SOMEONE = Condition(
-    lambda t: t.department_id is not None or t.team_id is not None,
+    lambda t, _f: t.department_id is not None or t.team_id is not None,
     gettext_lazy("The case is with nobody yet: dispatch it first."),
 )
 
@@ -163,12 +190,12 @@ RULES: dict[str, Rule] = {
 # disagrees with its resolution through the partner).
 PARTNER_STEPS = frozenset({"remind", "reopen"})
 
-# Which states each step may start from (kept for readers of the old name).
-ALLOWED_FROM: dict[str, tuple[str, ...]] = {name: rule.states for name, rule in RULES.items()}
 
-
-def refusal(actor: Any, ticket: Ticket, action: str) -> Exception | None:
-    """Why `actor` may not take `action` on `ticket` now, or None when the step is allowed."""
+def refusal(
+    actor: Any, ticket: Ticket, action: str, *, facts: Facts | None = None
+) -> Exception | None:
+    """Why `actor` may not take `action` on `ticket` now, or None when the step is allowed.
+    `facts`: what is known about the case already (`Facts`; read as needed without)."""
     actors.require_actor(actor)
     rule = RULES[action]
     if ticket.state not in rule.states:
@@ -191,8 +218,10 @@ def refusal(actor: Any, ticket: Ticket, action: str) -> Exception | None:
             return NotAllowed(
                 _("You may not do this to case %(number)s.") % {"number": ticket.number}
             )
+    if facts is None:
+        facts = Facts(ticket)
     for condition in rule.conditions:
-        if not condition.holds(ticket):
+        if not condition.holds(ticket, facts):
             return IllegalTransition(
                 str(condition.refusal) % {"number": ticket.number}, ticket=ticket
             )
@@ -206,8 +235,10 @@ def authorize(actor: Any, ticket: Ticket, action: str) -> None:
         raise error
 
 
-def allowed_actions(user: Any, ticket: Ticket) -> list[str]:
-    """The steps `user` may take on `ticket` now, in button order (for pages and the API)."""
+def allowed_actions(user: Any, ticket: Ticket, *, facts: Facts | None = None) -> list[str]:
+    """The steps `user` may take on `ticket` now, in button order (for pages and the API).
+    `facts`: e.g. `Facts(ticket, new=True)` for a case the caller has just created."""
     if not _staff(user):
         return []
-    return [action for action in RULES if refusal(user, ticket, action) is None]
+    facts = facts if facts is not None else Facts(ticket)
+    return [action for action in RULES if refusal(user, ticket, action, facts=facts) is None]

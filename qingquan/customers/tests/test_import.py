@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from qingquan.core.models import AuditEvent
-from qingquan.customers.importer import import_files
+from qingquan.customers.imports import import_files
 from qingquan.customers.models import Account, Bill, Customer, MeterReading, Payment, Premise
 from qingquan.customers.tariffs import tariffs_seed
 
@@ -164,7 +164,7 @@ def test_commands_round_trip(files: dict[str, Path], tmp_path: Path, capsys: Any
 def test_duplicates_in_the_file_and_in_the_registry_are_reported(
     files: dict[str, Path], tmp_path: Path, monkeypatch: Any, chunk_rows: int
 ) -> None:
-    from qingquan.customers import importer
+    from qingquan.customers.imports import run as importer
 
     # Chunks of one row: a duplicate of an earlier chunk is found in the database.
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)

@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qingquan.core.actors import SYSTEM
+from qingquan.core.db import bulkload
 from qingquan.core.models import AuditEvent
-from qingquan.customers import import_bulk, phones, services
-from qingquan.customers.importer import import_files
+from qingquan.customers import phones, services
+from qingquan.customers.imports import import_files
 from qingquan.customers.models import (
     Account,
     Bill,
@@ -204,7 +205,7 @@ def _row_by_row(acc: Account) -> list[tuple[int, str]]:
 def test_readings_in_bulk_are_flagged_as_the_service_flags_them(
     tmp_path: Path, monkeypatch: Any, chunk_rows: int
 ) -> None:
-    from qingquan.customers import importer
+    from qingquan.customers.imports import run as importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     by_service, in_bulk = f.account(), f.account()
@@ -246,7 +247,7 @@ def test_readings_in_bulk_are_flagged_as_the_service_flags_them(
 @pytest.mark.django_db
 def test_bulk_ids_do_not_collide_with_ordinary_writes(places: None, tmp_path: Path) -> None:
     before = f.customer(name="先来的")
-    taken = import_bulk.take_ids(Customer, 3)
+    taken = bulkload.take_ids(Customer, 3)
     assert taken == sorted(taken) and len(set(taken)) == 3 and min(taken) > before.pk
     path = write(tmp_path / "c.csv", [["ref", "name", "phones"], ["C1", "甲", "13800001111"],
                                       ["C2", "乙", "0574-87001122"]])  # fmt: skip
@@ -332,7 +333,7 @@ def _bills(acc: Account) -> list[tuple[Any, ...]]:
 def test_bills_in_bulk_are_priced_as_the_service_prices_them(
     tmp_path: Path, monkeypatch: Any, chunk_rows: int
 ) -> None:
-    from qingquan.customers import importer
+    from qingquan.customers.imports import run as importer
 
     monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
     by_service, in_bulk = f.account(household_size=5), f.account(household_size=5)
@@ -361,3 +362,62 @@ def test_bills_in_bulk_are_priced_as_the_service_prices_them(
     assert {p.reference for p in Payment.objects.filter(bill__account=in_bulk)} == {
         f"IMPORT-{b.pk}" for b in Bill.objects.filter(account=in_bulk, payments__isnull=False)
     }
+
+
+def _answer_of(call: Any) -> Any:
+    try:
+        return call()
+    except ValidationError as exc:
+        return ("error", exc.messages)
+
+
+@pytest.mark.django_db
+def test_the_import_reads_spans_and_the_years_volume_as_the_service_does() -> None:
+    """The import's in-memory account (`imports.bills._accounts`) through the services'
+    pure rules gives what `services.meter_spans` and `annual_volume_before` read from the
+    database: a meter replaced in the middle of a period, a cancelled bill, a bill across
+    New Year, periods without a reading or before any meter."""
+    from qingquan.customers.imports.bills import _accounts
+
+    acc = f.account(meter_on=dt.date(2022, 6, 1))
+    for day, value in [("2022-11-30", "40"), ("2022-12-31", "52"), ("2023-01-31", "70")]:
+        f.read(acc, dt.date.fromisoformat(day), value)
+    services.meter_replace(
+        actor=SYSTEM, meter=f.meter_of(acc), final_reading=Decimal("81"),
+        replaced_on=dt.date(2023, 2, 14), new_serial="NEW-1",
+    )  # fmt: skip
+    f.read(acc, dt.date(2023, 2, 28), "9")
+    f.read(acc, dt.date(2023, 3, 31), "20")
+    services.bill_issue(  # across New Year
+        actor=SYSTEM, account=acc, period_start=dt.date(2022, 11, 1),
+        period_end=dt.date(2023, 1, 31),
+    )  # fmt: skip
+    cancelled = services.bill_issue(
+        actor=SYSTEM, account=acc, period_start=dt.date(2023, 2, 1),
+        period_end=dt.date(2023, 2, 28),
+    )  # fmt: skip
+    services.bill_cancel(actor=SYSTEM, bill=cancelled, reason="misread")
+    chunk = [(2, {"account": acc.number, "period_start": "2022-11-01"})]
+    state = _accounts(chunk)[acc.number]
+    periods = [
+        ("2023-02-01", "2023-02-28"), ("2023-01-01", "2023-03-31"), ("2023-03-01", "2023-03-31"),
+        ("2023-04-01", "2023-04-30"), ("2021-01-01", "2021-12-31"), ("2022-12-01", "2023-02-13"),
+    ]  # fmt: skip
+    answers = []
+    for first, last in periods:
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+        answers.append(
+            in_memory := _answer_of(
+                lambda s=start, e=end: services.meter_spans_of(
+                    acc.number, [m.period(s, e) for m in state.meters], s, e
+                )
+            )
+        )
+        assert in_memory == _answer_of(lambda s=start, e=end: services.meter_spans(acc, s, e))
+        assert services.annual_volume_of(state.bills, start) == services.annual_volume_before(
+            acc, start
+        )
+    assert services.annual_volume_before(acc, dt.date(2023, 3, 1)) > 0  # the year's share
+    assert [len(a[0]) if a[0] != "error" else a[0] for a in answers] == [
+        2, 2, 1, "error", "error", 1,
+    ]  # fmt: skip

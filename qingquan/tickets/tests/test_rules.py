@@ -202,3 +202,25 @@ def test_arrival_is_no_longer_offered_once_recorded(
     assert "arrive" not in rules.allowed_actions(crew, case)
     with pytest.raises(IllegalTransition, match="already recorded"):
         services.ticket_arrive(actor=crew, ticket=case, version=case.version)
+
+
+def test_a_just_created_case_is_decided_without_queries_as_when_read(
+    at: Any, new_case: Any, people: Any, django_assert_num_queries: Any
+) -> None:
+    """`Facts(case, new=True)` (the API's answer to a creation) asks the database
+    nothing and offers the steps the facts read from the database offer."""
+    at(sh(2026, 3, 2, 9))
+    case = Ticket.objects.select_related("kind", "owner").get(pk=new_case("repair-burst").pk)
+    agent = people["agent"]
+    new = rules.Facts(case, new=True)
+    with django_assert_num_queries(0):
+        offered = rules.allowed_actions(agent, case, facts=new)
+    read = rules.Facts(case)
+    assert (read.paused, read.extension_pending, read.has_merged_cases) == (False, False, False)
+    assert offered == rules.allowed_actions(agent, case) and "pause" in offered
+    # Facts read from the database: the paused clock is seen.
+    paused = services.ticket_pause(
+        actor=agent, ticket=case, version=case.version, reason=PauseReason.values[0]
+    )
+    facts = rules.Facts(paused)
+    assert "resume" in rules.allowed_actions(agent, paused, facts=facts) and facts.paused

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from qingquan.customers.importer import export_files
+from qingquan.customers.imports import export_files
 
 
 class Command(BaseCommand):

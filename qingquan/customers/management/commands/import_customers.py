@@ -1,4 +1,4 @@
-"""Import the customer registry from CSV files; see qingquan.customers.importer.
+"""Import the customer registry from CSV files; see qingquan.customers.imports.
 
     manage.py import_customers --customers c.csv --premises p.csv --accounts a.csv \\
         --meters m.csv --readings r.csv --bills b.csv [--dry-run]
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from qingquan.customers.importer import ORDER, import_files
+from qingquan.customers.imports import ORDER, import_files
 
 
 class Command(BaseCommand):
