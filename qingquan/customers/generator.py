@@ -25,10 +25,10 @@ from stdnum.cn import uscc
 
 from qingquan.areas.models import Community, District
 from qingquan.areas.services import areas_seed_ningbo
-from qingquan.core import bulk, clock
+from qingquan.core import clock
 from qingquan.core.actors import SEED
 from qingquan.core.audit import audit_record
-from qingquan.core.db import bulkload
+from qingquan.core.db import bulk, bulkload
 from qingquan.customers import billing
 from qingquan.customers.models import (
     Account,

@@ -24,10 +24,10 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from qingquan.core import clock, fastinsert, validation
+from qingquan.core import clock, validation
 from qingquan.core.actors import PartnerActor, require_actor
 from qingquan.core.audit import audit_record
-from qingquan.core.db import locks
+from qingquan.core.db import fastinsert, locks
 from qingquan.core.notifications import notify
 from qingquan.partners.errors import (
     Forbidden,
@@ -602,7 +602,7 @@ def _create_locked(client: PartnerClient, intake: PartnerIntake) -> PartnerCase:
     account = _intake_account(intake.account_number)
     now = clock.now()
     ticket = _open_case(client, intake, owner=owner, account=account, now=now)
-    # No signal listens to PartnerCase: one precompiled INSERT (core.fastinsert).
+    # No signal listens to PartnerCase: one precompiled INSERT (core.db.fastinsert).
     partner_case = PartnerCase(
         client=client,
         ticket=ticket,

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 
-from qingquan.core import bulk
+from qingquan.core.db import bulk
 
 
 def take_ids(model: Any, count: int) -> list[int]:
