@@ -48,6 +48,14 @@ class AreaOut(Schema):
     accounts: int
 
 
+class CriticalOut(Schema):
+    kind: str = Field(description="hospital, school, care_home, elderly, dialysis, industrial")
+    kind_label: str
+    customer: str = Field(description="Masked (张**) for roles without customers.view")
+    account: str
+    address: str
+
+
 class PlanOut(Schema):
     pipe: str = Field(description="The pipe isolated (the nearest one to a point)")
     snapped_m: float | None = Field(description="Distance from the point to that pipe")
@@ -72,6 +80,11 @@ class PlanOut(Schema):
     accounts: int
     care_customers: int = Field(description="Elderly or impaired customers affected")
     non_residential_accounts: int
+    critical_customers_count: int = Field(
+        description="Critical customers affected (hospitals, schools, care homes, registered "
+        "elderly or home-dialysis customers, large industrial users)"
+    )
+    critical_customers: list[CriticalOut] = Field(description="The first 100 of them")
     by_area: list[AreaOut]
 
 
@@ -82,6 +95,7 @@ class AccountOut(Schema):
     district: str
     kind: str
     care: bool
+    critical: str = Field(description="Kind of critical customer (a label), or empty")
 
 
 class AccountsOut(Schema):
@@ -167,6 +181,8 @@ def isolation(request: HttpRequest, params: Query[PlanParams]) -> dict[str, Any]
         "accounts": plan.accounts,
         "care_customers": plan.care_customers,
         "non_residential_accounts": plan.non_residential_accounts,
+        "critical_customers_count": plan.critical_count,
+        "critical_customers": [vars(c) for c in plan.critical],
         "by_area": [vars(a) for a in plan.by_area],
     }
 

@@ -11,7 +11,7 @@ import numpy as np
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from qingquan.customers.models import Account, AccountKind
+from qingquan.customers.models import Account, AccountKind, CriticalKind
 from qingquan.customers.privacy import Kind, shown
 from qingquan.network import graph as network_graph
 from qingquan.network.models import (
@@ -26,6 +26,7 @@ from qingquan.staff.access import check
 
 SNAP_MAX_M = 150.0
 MAX_OUTLINES = 40
+MAX_CRITICAL = 100  # critical customers listed in a plan (all are counted)
 
 
 class NotFound(Exception):
@@ -56,6 +57,17 @@ class AreaCount:
 
 
 @dataclass
+class CriticalRow:
+    """A critical customer a plan leaves without water (name as the reader may see it)."""
+
+    kind: str
+    kind_label: str
+    customer: str
+    account: str
+    address: str
+
+
+@dataclass
 class Plan:
     """An isolation plan as pages and the API show it."""
 
@@ -69,6 +81,8 @@ class Plan:
     care_customers: int = 0
     non_residential_accounts: int = 0
     by_area: list[AreaCount] = field(default_factory=list)
+    critical: list[CriticalRow] = field(default_factory=list)
+    critical_count: int = 0
 
     @property
     def valves_to_close(self) -> list[network_graph.ValveInfo]:
@@ -143,11 +157,39 @@ def isolation_plan(
         graph=g,
     )
     if counts:
-        _count(plan)
+        _count(plan, user)
     return plan
 
 
-def _count(plan: Plan) -> None:
+def _critical(plan: Plan, user: Any, accounts: Any) -> None:
+    """The critical customers among the accounts: most endangered kinds first."""
+    order = {kind: i for i, kind in enumerate(CriticalKind.values)}
+    rows = list(
+        accounts.exclude(customer__critical_kind="")
+        .select_related("customer", "premise")
+        .order_by("premise__address", "number")[: MAX_CRITICAL * 4]
+    )
+    seen: set[tuple[int, int]] = set()
+    found: list[CriticalRow] = []
+    for a in rows:
+        if (a.customer_id, a.premise_id) in seen:
+            continue
+        seen.add((a.customer_id, a.premise_id))
+        c = a.customer
+        found.append(
+            CriticalRow(
+                kind=c.critical_kind,
+                kind_label=str(CriticalKind(c.critical_kind).label),
+                customer=shown(c.name, user=user, kind=Kind.NAME, of=c),
+                account=a.number,
+                address=a.premise.address,
+            )
+        )
+    found.sort(key=lambda r: order.get(r.kind, len(order)))
+    plan.critical = found[:MAX_CRITICAL]
+
+
+def _count(plan: Plan, user: Any) -> None:
     segments = plan.isolation.affected_segments
     plan.premises = _connections(segments).count()
     accounts = Account.objects.filter(premise__network_connection__node__segment__in=segments)
@@ -155,10 +197,14 @@ def _count(plan: Plan) -> None:
         n=Count("pk"),
         care=Count("customer", filter=Q(customer__elderly_or_impaired=True), distinct=True),
         business=Count("pk", filter=~Q(kind=AccountKind.RESIDENTIAL)),
+        critical=Count("customer", filter=~Q(customer__critical_kind=""), distinct=True),
     )
     plan.accounts = totals["n"] or 0
     plan.care_customers = totals["care"] or 0
     plan.non_residential_accounts = totals["business"] or 0
+    plan.critical_count = totals["critical"] or 0
+    if plan.critical_count:
+        _critical(plan, user, accounts)
     rows = (
         _connections(segments)
         .values("premise__district__name", "premise__street__name")
@@ -184,6 +230,7 @@ class AccountRow:
     district: str
     kind: str
     care: bool
+    critical: str = ""  # the kind of critical customer, as a label
 
 
 def affected_accounts(
@@ -208,6 +255,11 @@ def affected_accounts(
             district=a.premise.district.name,
             kind=str(a.get_kind_display()),
             care=a.customer.elderly_or_impaired,
+            critical=(
+                str(CriticalKind(a.customer.critical_kind).label)
+                if a.customer.critical_kind
+                else ""
+            ),
         )
         for a in qs[start : start + page_size]
     ]
