@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
-from qingquan.network import selectors
+from qingquan.network import selectors, services
+from qingquan.network.models import HydraulicRun
 from qingquan.staff.access import check
 
 router: Router = Router(tags=["network"])
@@ -219,3 +220,100 @@ def isolation_accounts(request: HttpRequest, params: Query[AccountsParams]) -> d
         "page_size": params.page_size,
         "accounts": [vars(r) for r in rows],
     }
+
+
+# Hydraulic consequence -------------------------------------------------------------------
+class LowJunctionOut(Schema):
+    id: str
+    before_m: float = Field(description="Pressure with every valve as it is (m)")
+    after_m: float = Field(description="Pressure with the plan's valves closed (m)")
+
+
+class HydraulicOut(Schema):
+    id: int
+    pipe: str
+    valves_closed: list[str]
+    threshold_m: float
+    status: str = Field(description="pending, running, done or failed")
+    progress: int = Field(description="Per cent")
+    requested_at: str
+    finished_at: str | None
+    error: str
+    low_pressure_junctions: list[LowJunctionOut] = Field(
+        description="Junctions outside the isolated area that fall below the threshold "
+        "(from at or above it), lowest first"
+    )
+    premises: int = Field(description="Premises attached to those junctions")
+    accounts: int
+
+
+def _run(run: HydraulicRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "pipe": run.pipe,
+        "valves_closed": run.closed_valves,
+        "threshold_m": run.threshold_m,
+        "status": run.status,
+        "progress": run.progress,
+        "requested_at": run.requested_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error,
+        "low_pressure_junctions": [
+            {"id": eid, "before_m": before, "after_m": after}
+            for eid, before, after in run.low_junctions
+        ],
+        "premises": run.premises,
+        "accounts": run.accounts,
+    }
+
+
+@router.post(
+    "/hydraulic",
+    url_name="network_hydraulic",
+    response={202: HydraulicOut},
+    summary="Simulate the pressures of an isolation plan",
+)
+def hydraulic_start(request: HttpRequest, params: PlanParams) -> Status:
+    """Queue WNTR's pressure-dependent simulation of the plan of a pipe (or point) with
+    its valves closed; answers at once with the run (the same run for the same plan on the
+    same network: finished, under way, or queued again if it failed). Poll
+    `GET /hydraulic/{id}` until `status` is `done` or `failed`."""
+    plan = _plan(request, params, counts=False)
+    try:
+        run = services.hydraulic_request(actor=request.user, pipe=plan.pipe)
+    except services.NetworkError as refused:
+        raise HttpError(422, refused.message) from None
+    return Status(202, _run(run))
+
+
+RUN_ID = Path(..., ge=1, le=2_147_483_647, description="The run's id")
+
+
+def _stored_run(request: HttpRequest, run_id: int) -> HydraulicRun:
+    check(request.user, "network.view")
+    try:
+        return selectors.hydraulic_run(user=request.user, run_id=run_id)
+    except selectors.NotFound as missing:
+        raise HttpError(404, missing.message) from None
+
+
+@router.get(
+    "/hydraulic/{run_id}",
+    url_name="network_hydraulic_run",
+    response=HydraulicOut,
+    summary="A simulation's progress and result",
+)
+def hydraulic_get(request: HttpRequest, run_id: int = RUN_ID) -> dict[str, Any]:
+    return _run(_stored_run(request, run_id))
+
+
+@router.get(
+    "/hydraulic/{run_id}/geojson",
+    url_name="network_hydraulic_geojson",
+    response=dict[str, Any],
+    summary="The low-pressure area as GeoJSON",
+)
+def hydraulic_geojson(request: HttpRequest, run_id: int = RUN_ID) -> dict[str, Any]:
+    """Features with `layer` `low_pressure` (junctions, with `before_m` and `after_m`) and
+    `low_pressure_area` (an outline per cluster of junctions joined by pipes)."""
+    return selectors.hydraulic_geojson(_stored_run(request, run_id))

@@ -22,9 +22,10 @@ from qingquan.core import clock
 from qingquan.core.actors import require_actor
 from qingquan.core.audit import audit_record
 from qingquan.customers.models import Premise
-from qingquan.network import inp
+from qingquan.network import hydraulics, inp
 from qingquan.network.graph import M_PER_DEG, forget
 from qingquan.network.models import (
+    HydraulicRun,
     NetworkImport,
     NetworkState,
     Node,
@@ -32,6 +33,7 @@ from qingquan.network.models import (
     Pipe,
     PremiseConnection,
     PressureZone,
+    RunStatus,
     Valve,
     ValveSource,
     ValveState,
@@ -277,6 +279,61 @@ def valve_add(
     return valve
 
 
+# Hydraulic consequence -------------------------------------------------------------------
+STALE_PENDING_S = 600  # a run waiting this long lost its task: it is queued again
+
+
+@transaction.atomic
+def hydraulic_request(*, actor: Any, pipe: str) -> HydraulicRun:
+    """Ask for the hydraulic simulation of the isolation plan of `pipe` (a network id):
+    the run of that plan's inputs if there is one (finished or under way), else a new
+    one queued for `tasks.hydraulic_simulate`. A failed run, or one whose task was lost,
+    is queued again."""
+    from qingquan.network import graph, tasks
+
+    check(actor, "network.view")
+    g = graph.current()
+    index = g.pipe_index.get(pipe)
+    if index is None:
+        raise NetworkError(_("There is no pipe %(pipe)s.") % {"pipe": pipe})
+    plan = graph.isolation(g, index)
+    if not plan.valves_to_close:
+        raise NetworkError(_("No valve isolates this pipe: there is nothing to simulate."))
+    valves = sorted(v.eid for v in plan.valves_to_close)
+    threshold = hydraulics.low_pressure_m()
+    now = clock.now()
+    run, created = HydraulicRun.objects.get_or_create(
+        key=hydraulics.plan_key(g.version, valves, threshold),
+        defaults={
+            "network_stamp": g.version,
+            "pipe": g.pipe_eid[index],
+            "segment": plan.segment,
+            "closed_valves": valves,
+            "threshold_m": threshold,
+            "requested_at": now,
+        },
+    )
+    lost = (
+        run.status == RunStatus.PENDING
+        and (now - run.requested_at).total_seconds() > STALE_PENDING_S
+    )
+    if not created and run.status != RunStatus.FAILED and not lost:
+        return run
+    if not created:
+        run = HydraulicRun.objects.select_for_update().get(pk=run.pk)
+        run.status, run.progress, run.error, run.requested_at = RunStatus.PENDING, 0, "", now
+        run.save(update_fields=["status", "progress", "error", "requested_at"])
+    audit_record(
+        actor=actor,
+        action="network.hydraulicrun.create",
+        obj=run,
+        after={"pipe": run.pipe, "valves": valves, "threshold_m": threshold},
+    )
+    run_id = run.pk
+    transaction.on_commit(lambda: tasks.hydraulic_simulate.enqueue(run_id=run_id), robust=True)
+    return run
+
+
 # Import ----------------------------------------------------------------------------------
 @dataclass
 class ImportReport:
@@ -418,6 +475,7 @@ def network_import(
         report.premises = premises_connect()
         record = NetworkImport.objects.create(
             at=clock.now(),
+            source_text=path.read_text(encoding="utf-8-sig", errors="replace"),
             file_name=path.name[:255],
             valve_source=source,
             transform=parsed.placement[:255],

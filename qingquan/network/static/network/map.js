@@ -35,7 +35,36 @@
 
     const panel = document.getElementById("plan-panel");
     let planLayer = null;
+    let lowLayer = null;
+    let lowDrawn = "";
     let clickedFeature = false;
+
+    // The plan's hydraulic consequence: once the panel's simulation section says it is
+    // done, its low-pressure junctions and their outlines are drawn (in purple).
+    function drawLowPressure() {
+      const section = panel.querySelector("#hydraulic[data-geojson]");
+      const url = section ? section.dataset.geojson : "";
+      if (url === lowDrawn) return;
+      lowDrawn = url;
+      if (lowLayer) { map.removeLayer(lowLayer); lowLayer = null; }
+      if (!url) { el.dataset.low = ""; return; }
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || url !== lowDrawn) return;
+          lowLayer = L.geoJSON(data, {
+            renderer: renderer,
+            style: function () { return { color: "#6a3d9a", weight: 1, fillOpacity: 0.15, dashArray: "2 4" }; },
+            pointToLayer: function (f, latlng) {
+              return L.circleMarker(latlng, { renderer: renderer, radius: 4, stroke: false, fillColor: "#6a3d9a", fillOpacity: 0.9 })
+                .bindTooltip(f.properties.id + " · " + f.properties.after_m + " m");
+            },
+            interactive: false,
+          }).addTo(map);
+          el.dataset.low = String(data.features.filter(function (f) { return f.properties.layer === "low_pressure"; }).length);
+        });
+    }
+    new MutationObserver(drawLowPressure).observe(panel, { childList: true, subtree: true, attributes: true });
 
     function showPlan(query) {
       el.dataset.plan = "loading";
