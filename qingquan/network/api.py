@@ -317,3 +317,66 @@ def hydraulic_geojson(request: HttpRequest, run_id: int = RUN_ID) -> dict[str, A
     """Features with `layer` `low_pressure` (junctions, with `before_m` and `after_m`) and
     `low_pressure_area` (an outline per cluster of junctions joined by pipes)."""
     return selectors.hydraulic_geojson(_stored_run(request, run_id))
+
+
+# Map layers and search ---------------------------------------------------------------------
+@router.get(
+    "/premises",
+    url_name="network_premises",
+    response=dict[str, Any],
+    summary="Premises in a close viewport as GeoJSON",
+)
+def premises(
+    request: HttpRequest,
+    bbox: str = Query(..., description="west,south,east,north (degrees), at most 0.05° wide"),
+) -> dict[str, Any]:
+    """Points with `id`, `address`, `node`, `segment`, `accounts`, and `customers` (their
+    names) only for roles with `customers.view`. A wider box → 422 (zoom in)."""
+    check(request.user, "network.view")
+    box = _bbox(bbox)
+    if box is None:
+        raise HttpError(422, "bbox is required")
+    try:
+        return selectors.premises_geojson(user=request.user, bbox=box)
+    except selectors.TooWide as wide:
+        raise HttpError(422, wide.message) from None
+
+
+@router.get(
+    "/cases",
+    url_name="network_cases",
+    response=dict[str, Any],
+    summary="Open repair cases as GeoJSON",
+)
+def cases(request: HttpRequest) -> dict[str, Any]:
+    """The open repair cases the caller may see, placed at their premise (or their
+    account's premise): `number`, `kind`, `state`, `address`, `incident` (other cases were
+    merged into it) and `merged`, `url`; `unplaced` counts the cases with no place."""
+    check(request.user, "network.view")
+    return selectors.repair_cases_geojson(user=request.user)
+
+
+class FoundOut(Schema):
+    premise: int
+    address: str
+    lon: float
+    lat: float
+    account: str = Field(description="The account number searched for, if any")
+    node: str | None = Field(description="The junction the premise is attached to")
+    segment: int | None
+    segment_pipes: list[str] = Field(description="The pipes of that junction's segment")
+
+
+@router.get(
+    "/search",
+    url_name="network_search",
+    response=list[FoundOut],
+    summary="Find a premise by address or account number",
+)
+def search(
+    request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)
+) -> list[dict[str, Any]]:
+    """Up to 10 premises with coordinates: an account number (digits) exactly, or an
+    address containing every word of `q`; each with its junction and segment."""
+    check(request.user, "network.view")
+    return [vars(f) for f in selectors.search(user=request.user, query=q)]

@@ -13,6 +13,7 @@ from qingquan.network import hydraulics, selectors, services
 from qingquan.staff.access import can, require
 
 PAGE_SIZE = 50
+PREMISES_ZOOM = 17  # premises are drawn from this zoom on
 
 
 @require("network.view")
@@ -22,6 +23,10 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "geojson": reverse("api:network_geojson"),
         "plan_geojson": reverse("api:network_isolation_geojson"),
         "plan_panel": reverse("network:plan"),
+        "premises": reverse("api:network_premises"),
+        "premises_zoom": PREMISES_ZOOM,
+        "cases": reverse("api:network_cases"),
+        "search": reverse("api:network_search"),
         "bounds": summary.bounds,
         "tiles": None,
     }
