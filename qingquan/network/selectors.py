@@ -712,6 +712,8 @@ def search(*, user: Any, query: str) -> list[Found]:
     g = network_graph.current()
     found = []
     for pk, address, lon, lat, node, segment in rows:
+        if lon is None or lat is None:  # excluded above; for the type checker
+            continue
         pipes = [g.pipe_eid[i] for i in g.seg_pipes.get(segment, [])] if segment else []
-        found.append(Found(pk, address, float(lon), float(lat), account, node, segment, pipes))
+        found.append(Found(pk, address, lon, lat, account, node, segment, pipes))
     return found
