@@ -380,3 +380,78 @@ def search(
     address containing every word of `q`; each with its junction and segment."""
     check(request.user, "network.view")
     return [vars(f) for f in selectors.search(user=request.user, query=q)]
+
+
+# Pipes laid outside an import ------------------------------------------------------------
+class NewJunctionIn(Schema):
+    id: str = Field(..., min_length=1, max_length=40)
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    elevation: float = Field(0, ge=-500, le=9000)
+
+
+class PipeIn(Schema):
+    id: str = Field(..., min_length=1, max_length=40, description="The new pipe's id")
+    start: str = Field(..., min_length=1, max_length=40, description="A junction's id")
+    end: str | None = Field(None, max_length=40, description="A junction's id, or …")
+    new_junction: NewJunctionIn | None = Field(None, description="… a junction laid with it")
+    diameter_mm: float = Field(..., gt=0, le=5000)
+    length_m: float | None = Field(None, gt=0, le=100_000, description="Default: measured")
+    material: str = Field("", max_length=40)
+    install_year: int | None = Field(None, ge=1850, le=2100)
+    vertices: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=500, description="Bends as [lon, lat]"
+    )
+
+
+class PipeOut(Schema):
+    id: str
+    start: str
+    end: str
+    diameter_mm: float
+    length_m: float
+    segment: int
+
+
+@router.post(
+    "/pipes",
+    url_name="network_pipe_add",
+    response={201: PipeOut},
+    summary="Lay a pipe (outside an import)",
+)
+def pipe_add(request: HttpRequest, body: PipeIn) -> Status:
+    """A pipe from junction `start` to junction `end` or to a `new_junction`; the
+    segments are recomputed at once (isolation plans see it) and premises near a new
+    junction are attached again. `network.manage` (dispatchers, administrators)."""
+    check(request.user, "network.manage")
+    if (body.end is None) == (body.new_junction is None):
+        raise HttpError(422, "Give end (a junction's id) or new_junction, not both.")
+    end: str | services.NewJunction = body.end or ""
+    if body.new_junction is not None:
+        j = body.new_junction
+        end = services.NewJunction(j.id, j.lon, j.lat, j.elevation)
+    try:
+        pipe = services.pipe_add(
+            actor=request.user,
+            eid=body.id,
+            start=body.start,
+            end=end,
+            diameter_mm=body.diameter_mm,
+            length_m=body.length_m,
+            material=body.material,
+            install_year=body.install_year,
+            vertices=[list(v) for v in body.vertices],
+        )
+    except services.NetworkError as refused:
+        raise HttpError(422, refused.message) from None
+    return Status(
+        201,
+        {
+            "id": pipe.eid,
+            "start": pipe.start.eid,
+            "end": pipe.end.eid,
+            "diameter_mm": pipe.diameter_mm,
+            "length_m": pipe.length_m,
+            "segment": pipe.segment,
+        },
+    )
