@@ -5,9 +5,14 @@ valve layer, placed over central Ningbo with the bench city's premises attached.
 The city is bench_customers' (`generate_city`: 1,000,000 accounts at scale 1, topped up,
 never rebuilt); its premises are written in bulk (no signal), so this module attaches
 them to Net6 (`services.premises_connect_bulk`, as `network_connect --unattached` does)
-and reports how many premises and accounts are attached: the generator spreads premises
-over all of Ningbo's districts, and only those within NETWORK_CONNECTION_MAX_M of a Net6
-junction (the central districts) are. Runs on SQLite and on PostgreSQL (`bin/bench`).
+and reports how many premises and accounts are attached. The generator spreads premises
+over all of Ningbo's districts and Net6 covers the central ones: about 28 % of the
+premises lie within the platform's 500 m of a junction. So that the plans count the
+issue's million accounts at scale 1, the bench attaches every premise to its nearest
+junction whatever the distance (NETWORK_CONNECTION_MAX_M raised to 100 km in this
+process; the far districts' premises land on Net6's edge junctions, whose segments then
+hold more accounts than a real network's would: a heavier count, not a lighter one).
+Runs on SQLite and on PostgreSQL (`bin/bench`).
 
 - isolation plan plus affected-account counts for a random pipe, against WNTR computing
   `valve_segments` from scratch plus the same account lookup (target: ≥ 10× faster,
@@ -42,9 +47,15 @@ def _network() -> None:
     seed_network()
 
 
+NEAR_M = 500.0  # the platform's default NETWORK_CONNECTION_MAX_M
+ATTACH_ANYWHERE_M = 100_000.0
+
+
 def _attach(ctx: BenchContext) -> Figure:
     """The bench city at this scale, its unattached premises attached to Net6; a figure
     with the counts (and the time the attachment took, when there was any to do)."""
+    from django.conf import settings
+
     from bench.bench_customers import _ensure_city
     from qingquan.customers.models import Account, Premise
     from qingquan.network.models import PremiseConnection
@@ -52,16 +63,21 @@ def _attach(ctx: BenchContext) -> Figure:
 
     _ensure_city(ctx)
     _network()
+    settings.NETWORK_CONNECTION_MAX_M = ATTACH_ANYWHERE_M
     started = time.perf_counter()
     done = premises_connect_bulk(unattached=True)
     took = time.perf_counter() - started
     premises = Premise.objects.count()
     attached = PremiseConnection.objects.count()
+    near = PremiseConnection.objects.filter(distance_m__lte=NEAR_M).count()
     accounts = Account.objects.count()
     reached = Account.objects.filter(premise__network_connection__isnull=False).count()
-    note = f"{attached:,} of {premises:,} premises, {reached:,} of {accounts:,} accounts"
+    note = (
+        f"{reached:,} of {accounts:,} accounts, {attached:,} of {premises:,} premises "
+        f"({near:,} within {NEAR_M:.0f} m of a junction)"
+    )
     if done.considered:
-        note += f"; attached {done.attached:,} new premises in {took:.1f} s"
+        note += f"; attached {done.attached:,} premises in {took:.1f} s"
     print(f"  network: {note}", file=sys.stderr)
     return Figure(
         "network: accounts attached to Net6 (bench city)",
