@@ -117,6 +117,7 @@ def simulate(page: object) -> None:
     page.wait_for_selector(  # type: ignore[attr-defined]
         "#hydraulic[data-status=done], #hydraulic[data-status=failed]", timeout=180_000
     )
+    page.locator("#hydraulic").scroll_into_view_if_needed()  # type: ignore[attr-defined]
     page.wait_for_timeout(1500)  # type: ignore[attr-defined]
 
 
