@@ -44,6 +44,8 @@ PAGES: list[tuple[str, str, str]] = [
     ("dispatcher", "case-page-dispatcher", "{case}"),
     ("dispatcher", "network-map", "/network/"),
     ("dispatcher", "network-plan", "/network/"),  # "-plan": a pipe clicked (show_plan)
+    ("dispatcher", "network-hydraulic", "/network/"),  # and its simulation run to the end
+    ("dispatcher", "network-search", "/network/"),  # an address searched for, zoomed in
     ("crew", "crew-queue", "/cases/"),
     ("crew", "case-page-crew", "{case}"),
     ("crew", "case-action-form-crew", "{case}"),  # "-form": its first step's form opened
@@ -58,6 +60,8 @@ PAGES: list[tuple[str, str, str]] = [
 REFRESH = {
     "network-map",
     "network-plan",
+    "network-hydraulic",
+    "network-search",
     "home-dispatcher",
     "dispatcher-queue",
     "case-page-dispatcher",
@@ -103,6 +107,35 @@ def show_plan(page: object, *, clicked: bool) -> None:
     page.wait_for_timeout(300)  # type: ignore[attr-defined]
 
 
+def simulate(page: object) -> None:
+    """Start the shown plan's hydraulic simulation and wait (up to 3 minutes: Net6 takes
+    about 15 s per steady state) until the low-pressure area is drawn."""
+    page.get_by_test_id("hydraulic").wait_for(timeout=10_000)  # type: ignore[attr-defined]
+    start = page.get_by_test_id("hydraulic-start")  # type: ignore[attr-defined]
+    if start.count():  # else it ran already (the other language's shot asked for it)
+        start.click()
+    page.wait_for_selector(  # type: ignore[attr-defined]
+        "#hydraulic[data-status=done], #hydraulic[data-status=failed]", timeout=180_000
+    )
+    page.locator("#hydraulic").scroll_into_view_if_needed()  # type: ignore[attr-defined]
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined]
+
+
+def search(page: object, text: str) -> None:
+    """Search the map for `text` and jump to the first premise found."""
+    form = page.get_by_test_id("network-search")  # type: ignore[attr-defined]
+    form.locator("input[name=q]").fill(text)
+    form.locator("button[type=submit]").click()
+    page.wait_for_timeout(1000)  # type: ignore[attr-defined]
+    found = page.get_by_test_id("search-results").locator("button")  # type: ignore[attr-defined]
+    if found.count():
+        found.first.click()
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.getElementById('netmap').dataset.found", timeout=10_000
+    )
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="http://127.0.0.1:8143")
@@ -138,7 +171,11 @@ def main() -> None:
                         if "-form" in name and page.locator("details.act summary").count():
                             page.locator("details.act summary").first.click()
                         if name.startswith("network-"):
-                            show_plan(page, clicked=name.endswith("-plan"))
+                            show_plan(page, clicked=name.endswith(("-plan", "-hydraulic")))
+                        if name == "network-hydraulic":
+                            simulate(page)
+                        if name == "network-search":
+                            search(page, "解放南路88号")
                         if args.out:
                             args.out.mkdir(parents=True, exist_ok=True)
                             page.screenshot(path=str(args.out / f"{name}.{language}.{size}.png"))

@@ -375,6 +375,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "article_id": lambda: _pk(Article.objects.order_by("pk").first()),
         "proposal_id": lambda: _pk(_first_revision()),
         "key": lambda: f"intake:contact:{o['tickets.contact'].pk}",  # a console draft
+        "run_id": lambda: _pk(_hydraulic_run()),
     }
     if param == "object_id":
         model = _admin_model(pattern.route)
@@ -395,6 +396,12 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     if param not in simple:
         raise Unresolved(f"{pattern.route}: {param}")
     return str(simple[param]())
+
+
+def _hydraulic_run() -> Any:
+    from qingquan.network.models import HydraulicRun
+
+    return HydraulicRun.objects.exclude(pipe="").order_by("pk").first()
 
 
 def _pk(obj: Any) -> Any:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from qingquan.core.admin import CapabilityAdmin, ReadOnlyAdminMixin, ReadOnlyInline
 from qingquan.core.services import reference_delete, reference_save
 from qingquan.customers import services
+from qingquan.customers.critical import customer_critical_set
 from qingquan.customers.models import (
     Account,
     Bill,
@@ -160,7 +161,7 @@ class RegistryAdmin(ServiceAdmin):
 class CustomerAdmin(PersonalFieldsAdmin, RegistryAdmin):
     personal_fields = {"name": Kind.NAME, "id_number": Kind.ID_NUMBER}
     list_display = ["name", "kind", "uscc", "elderly_or_impaired", "sensitive", "created_at"]
-    list_filter = ["kind", "elderly_or_impaired", "sensitive"]
+    list_filter = ["kind", "elderly_or_impaired", "sensitive", "critical_kind"]
     search_fields = [
         "name",
         "=uscc",
@@ -175,6 +176,7 @@ class CustomerAdmin(PersonalFieldsAdmin, RegistryAdmin):
         "id_number",
         "elderly_or_impaired",
         "sensitive",
+        "critical_kind",
         "note",
         "legacy_ref",
     ]
@@ -189,6 +191,8 @@ class CustomerAdmin(PersonalFieldsAdmin, RegistryAdmin):
             )
         else:
             saved = services.customer_create(actor=request.user, **data)
+        kind = form.cleaned_data.get("critical_kind", "")
+        saved = customer_critical_set(actor=request.user, customer=saved, kind=kind)
         _adopt(obj, saved)
 
 

@@ -30,12 +30,25 @@ class CustomerKind(models.TextChoices):
     ORGANISATION = "organisation", _("Organisation")
 
 
+class CriticalKind(models.TextChoices):
+    """Customers a supply interruption endangers: isolation plans list them first."""
+
+    HOSPITAL = "hospital", _("Hospital")
+    SCHOOL = "school", _("School")
+    CARE_HOME = "care_home", _("Care home")
+    ELDERLY = "elderly", _("Registered elderly customer")
+    DIALYSIS = "dialysis", _("Home dialysis")
+    INDUSTRIAL = "industrial", _("Large industrial user")
+
+
 class Customer(models.Model):
     """A person or organisation the utility supplies (用户).
 
     An organisation must carry its unified social credit code; a person may give an ID
     number. `elderly_or_impaired` offers extended services (R-INTAKE-6); `sensitive` warns
     agents (a journalist, a repeated complainant, a VIP) without saying why on screen.
+    `critical_kind` marks a customer an interruption endangers (a hospital, a home-dialysis
+    patient…): set in the admin, listed first in the pipe network's isolation plans.
     """
 
     kind = models.CharField(
@@ -46,6 +59,9 @@ class Customer(models.Model):
     id_number = models.CharField(_("resident ID number"), max_length=18, blank=True)
     elderly_or_impaired = models.BooleanField(_("elderly or impaired"), default=False)
     sensitive = models.BooleanField(_("sensitive"), default=False)
+    critical_kind = models.CharField(
+        _("critical customer"), max_length=12, choices=CriticalKind.choices, blank=True
+    )
     note = models.TextField(_("note"), blank=True)
     legacy_ref = models.CharField(
         _("reference in the previous system"), max_length=40, blank=True, db_index=True

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
-from qingquan.network import selectors
+from qingquan.network import selectors, services
+from qingquan.network.models import HydraulicRun
 from qingquan.staff.access import check
 
 router: Router = Router(tags=["network"])
@@ -48,6 +49,14 @@ class AreaOut(Schema):
     accounts: int
 
 
+class CriticalOut(Schema):
+    kind: str = Field(description="hospital, school, care_home, elderly, dialysis, industrial")
+    kind_label: str
+    customer: str = Field(description="Masked (张**) for roles without customers.view")
+    account: str
+    address: str
+
+
 class PlanOut(Schema):
     pipe: str = Field(description="The pipe isolated (the nearest one to a point)")
     snapped_m: float | None = Field(description="Distance from the point to that pipe")
@@ -72,6 +81,11 @@ class PlanOut(Schema):
     accounts: int
     care_customers: int = Field(description="Elderly or impaired customers affected")
     non_residential_accounts: int
+    critical_customers_count: int = Field(
+        description="Critical customers affected (hospitals, schools, care homes, registered "
+        "elderly or home-dialysis customers, large industrial users)"
+    )
+    critical_customers: list[CriticalOut] = Field(description="The first 100 of them")
     by_area: list[AreaOut]
 
 
@@ -82,6 +96,7 @@ class AccountOut(Schema):
     district: str
     kind: str
     care: bool
+    critical: str = Field(description="Kind of critical customer (a label), or empty")
 
 
 class AccountsOut(Schema):
@@ -167,6 +182,8 @@ def isolation(request: HttpRequest, params: Query[PlanParams]) -> dict[str, Any]
         "accounts": plan.accounts,
         "care_customers": plan.care_customers,
         "non_residential_accounts": plan.non_residential_accounts,
+        "critical_customers_count": plan.critical_count,
+        "critical_customers": [vars(c) for c in plan.critical],
         "by_area": [vars(a) for a in plan.by_area],
     }
 
@@ -203,3 +220,238 @@ def isolation_accounts(request: HttpRequest, params: Query[AccountsParams]) -> d
         "page_size": params.page_size,
         "accounts": [vars(r) for r in rows],
     }
+
+
+# Hydraulic consequence -------------------------------------------------------------------
+class LowJunctionOut(Schema):
+    id: str
+    before_m: float = Field(description="Pressure with every valve as it is (m)")
+    after_m: float = Field(description="Pressure with the plan's valves closed (m)")
+
+
+class HydraulicOut(Schema):
+    id: int
+    pipe: str
+    valves_closed: list[str]
+    threshold_m: float
+    status: str = Field(description="pending, running, done or failed")
+    progress: int = Field(description="Per cent")
+    requested_at: str
+    finished_at: str | None
+    error: str
+    low_pressure_junctions: list[LowJunctionOut] = Field(
+        description="Junctions outside the isolated area that fall below the threshold "
+        "(from at or above it), lowest first"
+    )
+    premises: int = Field(description="Premises attached to those junctions")
+    accounts: int
+
+
+def _run(run: HydraulicRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "pipe": run.pipe,
+        "valves_closed": run.closed_valves,
+        "threshold_m": run.threshold_m,
+        "status": run.status,
+        "progress": run.progress,
+        "requested_at": run.requested_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error,
+        "low_pressure_junctions": [
+            {"id": eid, "before_m": before, "after_m": after}
+            for eid, before, after in run.low_junctions
+        ],
+        "premises": run.premises,
+        "accounts": run.accounts,
+    }
+
+
+@router.post(
+    "/hydraulic",
+    url_name="network_hydraulic",
+    response={202: HydraulicOut},
+    summary="Simulate the pressures of an isolation plan",
+)
+def hydraulic_start(request: HttpRequest, params: PlanParams) -> Status:
+    """Queue WNTR's pressure-dependent simulation of the plan of a pipe (or point) with
+    its valves closed; answers at once with the run (the same run for the same plan on the
+    same network: finished, under way, or queued again if it failed). Poll
+    `GET /hydraulic/{id}` until `status` is `done` or `failed`."""
+    plan = _plan(request, params, counts=False)
+    try:
+        run = services.hydraulic_request(actor=request.user, pipe=plan.pipe)
+    except services.NetworkError as refused:
+        raise HttpError(422, refused.message) from None
+    return Status(202, _run(run))
+
+
+RUN_ID = Path(..., ge=1, le=2_147_483_647, description="The run's id")
+
+
+def _stored_run(request: HttpRequest, run_id: int) -> HydraulicRun:
+    check(request.user, "network.view")
+    try:
+        return selectors.hydraulic_run(user=request.user, run_id=run_id)
+    except selectors.NotFound as missing:
+        raise HttpError(404, missing.message) from None
+
+
+@router.get(
+    "/hydraulic/{run_id}",
+    url_name="network_hydraulic_run",
+    response=HydraulicOut,
+    summary="A simulation's progress and result",
+)
+def hydraulic_get(request: HttpRequest, run_id: int = RUN_ID) -> dict[str, Any]:
+    return _run(_stored_run(request, run_id))
+
+
+@router.get(
+    "/hydraulic/{run_id}/geojson",
+    url_name="network_hydraulic_geojson",
+    response=dict[str, Any],
+    summary="The low-pressure area as GeoJSON",
+)
+def hydraulic_geojson(request: HttpRequest, run_id: int = RUN_ID) -> dict[str, Any]:
+    """Features with `layer` `low_pressure` (junctions, with `before_m` and `after_m`) and
+    `low_pressure_area` (an outline per cluster of junctions joined by pipes)."""
+    return selectors.hydraulic_geojson(_stored_run(request, run_id))
+
+
+# Map layers and search ---------------------------------------------------------------------
+@router.get(
+    "/premises",
+    url_name="network_premises",
+    response=dict[str, Any],
+    summary="Premises in a close viewport as GeoJSON",
+)
+def premises(
+    request: HttpRequest,
+    bbox: str = Query(..., description="west,south,east,north (degrees), at most 0.05° wide"),
+) -> dict[str, Any]:
+    """Points with `id`, `address`, `node`, `segment`, `accounts`, and `customers` (their
+    names) only for roles with `customers.view`. A wider box → 422 (zoom in)."""
+    check(request.user, "network.view")
+    box = _bbox(bbox)
+    if box is None:
+        raise HttpError(422, "bbox is required")
+    try:
+        return selectors.premises_geojson(user=request.user, bbox=box)
+    except selectors.TooWide as wide:
+        raise HttpError(422, wide.message) from None
+
+
+@router.get(
+    "/cases",
+    url_name="network_cases",
+    response=dict[str, Any],
+    summary="Open repair cases as GeoJSON",
+)
+def cases(request: HttpRequest) -> dict[str, Any]:
+    """The open repair cases the caller may see, placed at their premise (or their
+    account's premise): `number`, `kind`, `state`, `address`, `incident` (other cases were
+    merged into it) and `merged`, `url`; `unplaced` counts the cases with no place."""
+    check(request.user, "network.view")
+    return selectors.repair_cases_geojson(user=request.user)
+
+
+class FoundOut(Schema):
+    premise: int
+    address: str
+    lon: float
+    lat: float
+    account: str = Field(description="The account number searched for, if any")
+    node: str | None = Field(description="The junction the premise is attached to")
+    segment: int | None
+    segment_pipes: list[str] = Field(description="The pipes of that junction's segment")
+
+
+@router.get(
+    "/search",
+    url_name="network_search",
+    response=list[FoundOut],
+    summary="Find a premise by address or account number",
+)
+def search(
+    request: HttpRequest, q: str = Query(..., min_length=1, max_length=100)
+) -> list[dict[str, Any]]:
+    """Up to 10 premises with coordinates: an account number (digits) exactly, or an
+    address containing every word of `q`; each with its junction and segment."""
+    check(request.user, "network.view")
+    return [vars(f) for f in selectors.search(user=request.user, query=q)]
+
+
+# Pipes laid outside an import ------------------------------------------------------------
+class NewJunctionIn(Schema):
+    id: str = Field(..., min_length=1, max_length=40)
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    elevation: float = Field(0, ge=-500, le=9000)
+
+
+class PipeIn(Schema):
+    id: str = Field(..., min_length=1, max_length=40, description="The new pipe's id")
+    start: str = Field(..., min_length=1, max_length=40, description="A junction's id")
+    end: str | None = Field(None, max_length=40, description="A junction's id, or …")
+    new_junction: NewJunctionIn | None = Field(None, description="… a junction laid with it")
+    diameter_mm: float = Field(..., gt=0, le=5000)
+    length_m: float | None = Field(None, gt=0, le=100_000, description="Default: measured")
+    material: str = Field("", max_length=40)
+    install_year: int | None = Field(None, ge=1850, le=2100)
+    vertices: list[tuple[float, float]] = Field(
+        default_factory=list, max_length=500, description="Bends as [lon, lat]"
+    )
+
+
+class PipeOut(Schema):
+    id: str
+    start: str
+    end: str
+    diameter_mm: float
+    length_m: float
+    segment: int
+
+
+@router.post(
+    "/pipes",
+    url_name="network_pipe_add",
+    response={201: PipeOut},
+    summary="Lay a pipe (outside an import)",
+)
+def pipe_add(request: HttpRequest, body: PipeIn) -> Status:
+    """A pipe from junction `start` to junction `end` or to a `new_junction`; the
+    segments are recomputed at once (isolation plans see it) and premises near a new
+    junction are attached again. `network.manage` (dispatchers, administrators)."""
+    check(request.user, "network.manage")
+    if (body.end is None) == (body.new_junction is None):
+        raise HttpError(422, "Give end (a junction's id) or new_junction, not both.")
+    end: str | services.NewJunction = body.end or ""
+    if body.new_junction is not None:
+        j = body.new_junction
+        end = services.NewJunction(j.id, j.lon, j.lat, j.elevation)
+    try:
+        pipe = services.pipe_add(
+            actor=request.user,
+            eid=body.id,
+            start=body.start,
+            end=end,
+            diameter_mm=body.diameter_mm,
+            length_m=body.length_m,
+            material=body.material,
+            install_year=body.install_year,
+            vertices=[list(v) for v in body.vertices],
+        )
+    except services.NetworkError as refused:
+        raise HttpError(422, refused.message) from None
+    return Status(
+        201,
+        {
+            "id": pipe.eid,
+            "start": pipe.start.eid,
+            "end": pipe.end.eid,
+            "diameter_mm": pipe.diameter_mm,
+            "length_m": pipe.length_m,
+            "segment": pipe.segment,
+        },
+    )

@@ -2,6 +2,8 @@
 3,892 links, 32 tanks and a reservoir) placed over central Ningbo (海曙, 江北 and the
 north of 鄞州), with WNTR's strategic N-1 valve layer, a few valves reported inoperable,
 pipe materials by diameter, and the demo's premises attached to their nearest junction.
+A few attached customers are marked critical (hospitals, large industrial users,
+registered elderly and home-dialysis customers), so that plans show them.
 
 `QINGQUAN_DEMO_NETWORK` names the file (tests use the small Net3).
 """
@@ -12,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 
 from qingquan.core.actors import system
 from qingquan.network import services
@@ -75,4 +78,36 @@ def seed_network() -> services.ImportReport | None:
         )
     stuck = list(Valve.objects.order_by("pk").values_list("pk", flat=True)[::INOPERABLE_EVERY])
     services.valves_set_state(actor=actor, valve_ids=stuck, state=ValveState.INOPERABLE)
+    mark_critical(actor)
     return report
+
+
+def mark_critical(actor: object, per_kind: int = 3) -> int:
+    """Mark a few customers attached to the network as critical: organisations named as
+    hospitals, manufacturers (large industrial users), and elderly or impaired persons
+    (registered elderly, one on home dialysis). Returns how many were marked."""
+    from qingquan.customers.critical import customer_critical_set
+    from qingquan.customers.models import CriticalKind, Customer, CustomerKind
+
+    attached = Customer.objects.filter(
+        accounts__premise__network_connection__isnull=False, critical_kind=""
+    ).distinct()
+    orgs = attached.filter(kind=CustomerKind.ORGANISATION)
+    choices = [
+        (orgs.filter(name__contains="医院"), [CriticalKind.HOSPITAL]),
+        (
+            orgs.filter(Q(name__contains="机械") | Q(name__contains="纸业")),
+            [CriticalKind.INDUSTRIAL],
+        ),
+        (
+            attached.filter(kind=CustomerKind.PERSON, elderly_or_impaired=True),
+            [CriticalKind.DIALYSIS, CriticalKind.ELDERLY, CriticalKind.ELDERLY],
+        ),
+    ]
+    marked = 0
+    for customers, kinds in choices:
+        chosen = customers.order_by("pk")[:per_kind]
+        for customer, kind in zip(chosen, kinds * per_kind, strict=False):
+            customer_critical_set(actor=actor, customer=customer, kind=kind)
+            marked += 1
+    return marked

@@ -14,6 +14,7 @@ import math
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,8 @@ class NetworkGraph:
     pipe_eid: list[str]
     pipe_seg: np.ndarray
     pipe_length: np.ndarray
+    pipe_start: np.ndarray  # index of each pipe's start node
+    pipe_end: np.ndarray
     valves: list[ValveInfo]
     seg_nodes: dict[int, list[int]]
     seg_pipes: dict[int, list[int]]
@@ -118,6 +121,18 @@ def load() -> NetworkGraph:
             "pk", "eid", "state", "longitude", "latitude", "pipe_id", "node_id"
         )
     )
+    return build(version, nodes, pipes, valves)
+
+
+def build(
+    version: str,
+    nodes: list[tuple[Any, ...]],
+    pipes: list[tuple[Any, ...]],
+    valves: list[tuple[Any, ...]],
+) -> NetworkGraph:
+    """The graph from rows (what `load` reads; tests build one without the database):
+    nodes (pk, eid, segment, lon, lat, kind), pipes (pk, eid, segment, length, start pk,
+    end pk, vertices), valves (pk, eid, state, lon, lat, pipe pk, node pk)."""
     node_at = {row[0]: i for i, row in enumerate(nodes)}
     node_seg = np.array([r[2] for r in nodes], dtype=np.int64)
     node_lon = np.array([r[3] for r in nodes], dtype=float)
@@ -176,6 +191,8 @@ def load() -> NetworkGraph:
         pipe_eid=[r[1] for r in pipes],
         pipe_seg=pipe_seg,
         pipe_length=np.array([r[3] for r in pipes], dtype=float),
+        pipe_start=np.array([node_at[r[4]] for r in pipes], dtype=np.int64),
+        pipe_end=np.array([node_at[r[5]] for r in pipes], dtype=np.int64),
         valves=infos,
         seg_nodes=dict(seg_nodes),
         seg_pipes=dict(seg_pipes),

@@ -200,6 +200,8 @@ class NetworkImport(models.Model):
     transform = models.CharField(_("placement"), max_length=255, blank=True)
     counts = models.JSONField(_("counts"), default=dict)
     report = models.TextField(_("report"), blank=True)
+    # The file itself: the hydraulic simulations start from it (demands, curves, tanks).
+    source_text = models.TextField(_("network file"), blank=True, editable=False)
 
     class Meta:
         verbose_name = _("network import")
@@ -225,3 +227,58 @@ class NetworkState(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version} ({self.stamp})"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class HydraulicRun(models.Model):
+    """WNTR's pressure-dependent simulation of an isolation plan, kept by its inputs.
+
+    `key` digests the inputs (the network's stamp, the valves closed, the threshold), so
+    two pipes of one segment share a run and any change to the network makes a new one. A
+    run with no valves (`is_baseline`) holds every junction's pressure as the network is
+    (`pressures`), shared by the plans of that network version. `low_junctions` lists the
+    junctions outside the isolated area whose pressure falls below `threshold_m` (and was
+    above it before) as [eid, pressure before, pressure after]; `premises` and `accounts`
+    count who is attached to them. Written only by `tasks.hydraulic_simulate`.
+    """
+
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    network_stamp = models.CharField(_("network version"), max_length=32)
+    pipe = models.CharField(_("pipe"), max_length=40, blank=True)
+    segment = models.IntegerField(_("segment"), null=True, blank=True)
+    closed_valves = models.JSONField(_("valves closed"), default=list)
+    threshold_m = models.FloatField(_("pressure threshold (m)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    requested_at = models.DateTimeField(_("requested at"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pressures = models.JSONField(_("pressures"), default=dict, blank=True)
+    low_junctions = models.JSONField(_("low-pressure junctions"), default=list, blank=True)
+    premises = models.PositiveIntegerField(_("premises"), default=0)
+    accounts = models.PositiveIntegerField(_("accounts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("hydraulic simulation")
+        verbose_name_plural = _("hydraulic simulations")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.pipe or 'baseline'} ({self.get_status_display()})"
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.closed_valves and not self.pipe
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (RunStatus.DONE, RunStatus.FAILED)

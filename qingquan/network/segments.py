@@ -5,7 +5,7 @@ another without passing a valve. Like WNTR's `wntr.metrics.valve_segments`, the 
 a vertex per node and a vertex per link; a link's vertex touches its two end nodes except
 where a valve sits on that link next to that node. Its connected components are the
 segments. An inoperable valve cannot be closed, so it is left out of the valve list and
-its segment merges with the next one. `tests/test_segments.py` checks the result equals
+its segment merges with the next one. `tests/test_properties.py` checks the result equals
 WNTR's on the networks WNTR ships.
 """
 

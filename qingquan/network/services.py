@@ -4,6 +4,7 @@ network's version (`NetworkState`) so that each process reloads its graph."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import uuid
@@ -15,16 +16,17 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
 from qingquan.core.actors import require_actor
 from qingquan.core.audit import audit_record
 from qingquan.customers.models import Premise
-from qingquan.network import inp
+from qingquan.network import hydraulics, inp
 from qingquan.network.graph import M_PER_DEG, forget
 from qingquan.network.models import (
+    HydraulicRun,
     NetworkImport,
     NetworkState,
     Node,
@@ -32,6 +34,7 @@ from qingquan.network.models import (
     Pipe,
     PremiseConnection,
     PressureZone,
+    RunStatus,
     Valve,
     ValveSource,
     ValveState,
@@ -168,6 +171,43 @@ def premises_connect(*, premise_ids: list[int] | None = None) -> int:
     return attached
 
 
+@dataclass
+class ConnectCounts:
+    """What a bulk attachment did (printed by `network_connect`)."""
+
+    considered: int
+    attached: int
+    too_far: int
+    no_coordinates: int
+    total_attached: int
+
+
+def premises_connect_bulk(
+    *, unattached: bool = False, district: Any = None, chunk: int = 20_000
+) -> ConnectCounts:
+    """Attach premises in bulk (all, only those without a junction, or one district's),
+    a chunk of ids per transaction so that a million premises never sit in one. Derived
+    data, as `premises_connect`: not audited."""
+    premises = Premise.objects.all()
+    if district is not None:
+        premises = premises.filter(district=district)
+    if unattached:
+        premises = premises.filter(network_connection__isnull=True)
+    no_coordinates = premises.filter(Q(latitude=None) | Q(longitude=None)).count()
+    ids = list(premises.order_by("pk").values_list("pk", flat=True))
+    attached = 0
+    for i in range(0, len(ids), chunk):
+        with transaction.atomic():
+            attached += premises_connect(premise_ids=ids[i : i + chunk])
+    return ConnectCounts(
+        considered=len(ids),
+        attached=attached,
+        too_far=len(ids) - no_coordinates - attached,
+        no_coordinates=no_coordinates,
+        total_attached=PremiseConnection.objects.count(),
+    )
+
+
 # Valves ----------------------------------------------------------------------------------
 def _valve_point(
     node: tuple[float, float], toward: tuple[float, float], length: float
@@ -275,6 +315,206 @@ def valve_add(
     _bump_version()
     audit_record(actor=actor, action="network.valve.create", obj=valve, after={"state": state})
     return valve
+
+
+# Pipes -----------------------------------------------------------------------------------
+MAX_DIAMETER_MM = 5000.0
+
+
+def _metres(points: list[tuple[float, float]]) -> float:
+    """Length of a line of WGS84 points in metres (flat earth: a pipe is short)."""
+    total = 0.0
+    for (x1, y1), (x2, y2) in itertools.pairwise(points):
+        kx = M_PER_DEG * math.cos(math.radians((y1 + y2) / 2))
+        total += math.hypot((x2 - x1) * kx, (y2 - y1) * M_PER_DEG)
+    return total
+
+
+def _point(value: Any, what: str) -> tuple[float, float]:
+    try:
+        lon, lat = float(value[0]), float(value[1])
+    except (TypeError, ValueError, IndexError):
+        raise NetworkError(
+            _("%(what)s is not a longitude and a latitude.") % {"what": what}
+        ) from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and math.isfinite(lon + lat)):
+        raise NetworkError(_("%(what)s is not a longitude and a latitude.") % {"what": what})
+    return lon, lat
+
+
+@dataclass
+class NewJunction:
+    """A junction laid with a new pipe (its far end)."""
+
+    eid: str
+    lon: float
+    lat: float
+    elevation: float = 0.0
+
+
+@transaction.atomic
+def pipe_add(
+    *,
+    actor: Any,
+    eid: str,
+    start: str,
+    end: str | NewJunction,
+    diameter_mm: float,
+    length_m: float | None = None,
+    material: str = "",
+    install_year: int | None = None,
+    vertices: list[Any] | None = None,
+) -> Pipe:
+    """A pipe laid outside an import, from junction `start` to junction `end` (a network
+    id) or to a new junction (`NewJunction`); the segments are recomputed (the new pipe
+    joins the segments at its ends), premises near a new junction are attached again to
+    their nearest junction, and each process reloads its graph. Without `length_m` the
+    length is measured along the vertices. The next import of a file without this pipe
+    removes it (the file is the reference)."""
+    check(actor, "network.manage")
+    eid = (eid or "").strip()
+    if not eid or len(eid) > 40 or any(c.isspace() for c in eid):
+        raise NetworkError(_("A pipe's id is 1 to 40 characters without spaces."))
+    if Pipe.objects.filter(eid=eid).exists():
+        raise NetworkError(_("Pipe id %(eid)s is taken.") % {"eid": eid})
+    if not (0 < float(diameter_mm) <= MAX_DIAMETER_MM):
+        raise NetworkError(_("The diameter must be between 0 and 5000 mm."))
+    if install_year is not None and not (1850 <= install_year <= clock.today().year + 1):
+        raise NetworkError(
+            _("The install year %(year)s is not plausible.") % {"year": install_year}
+        )
+    if len(material) > 40:
+        raise NetworkError(_("The material is at most 40 characters."))
+    bends = [_point(v, _("A vertex")) for v in (vertices or [])]
+    start_node = Node.objects.filter(eid=start).first()
+    if start_node is None:
+        raise NetworkError(_("There is no node %(eid)s.") % {"eid": start})
+    created: Node | None = None
+    if isinstance(end, NewJunction):
+        if not end.eid or len(end.eid) > 40 or Node.objects.filter(eid=end.eid).exists():
+            raise NetworkError(_("Node id %(eid)s is taken or not valid.") % {"eid": end.eid})
+        lon, lat = _point((end.lon, end.lat), _("The new junction"))
+        created = Node.objects.create(
+            eid=end.eid,
+            kind=NodeKind.JUNCTION,
+            longitude=lon,
+            latitude=lat,
+            elevation=end.elevation,
+            zone=start_node.zone,
+        )
+        end_node = created
+    else:
+        found = Node.objects.filter(eid=end).first()
+        if found is None:
+            raise NetworkError(_("There is no node %(eid)s.") % {"eid": end})
+        end_node = found
+    if end_node.pk == start_node.pk:
+        raise NetworkError(_("A pipe joins two different nodes."))
+    line = [(start_node.longitude, start_node.latitude), *bends]
+    line.append((end_node.longitude, end_node.latitude))
+    if length_m is None:
+        length_m = round(max(_metres(line), 1.0), 1)
+    elif not (0 < float(length_m) <= 100_000):
+        raise NetworkError(_("The length must be between 0 and 100 km."))
+    pipe = Pipe.objects.create(
+        eid=eid,
+        start=start_node,
+        end=end_node,
+        diameter_mm=float(diameter_mm),
+        length_m=float(length_m),
+        material=material,
+        install_year=install_year,
+        roughness=100.0,
+        vertices=[[x, y] for x, y in bends],
+        min_lon=min(x for x, _y in line),
+        max_lon=max(x for x, _y in line),
+        min_lat=min(y for _x, y in line),
+        max_lat=max(y for _x, y in line),
+    )
+    segments_recompute()
+    _bump_version()
+    if created is not None:
+        reach = connection_max_m() / M_PER_DEG
+        wide = reach / max(math.cos(math.radians(created.latitude)), 0.1)
+        nearby = list(
+            Premise.objects.filter(
+                longitude__gte=created.longitude - wide,
+                longitude__lte=created.longitude + wide,
+                latitude__gte=created.latitude - reach,
+                latitude__lte=created.latitude + reach,
+            ).values_list("pk", flat=True)
+        )
+        if nearby:
+            premises_connect(premise_ids=nearby)
+    audit_record(
+        actor=actor,
+        action="network.pipe.create",
+        obj=pipe,
+        after={
+            "start": start_node.eid,
+            "end": end_node.eid,
+            "diameter_mm": pipe.diameter_mm,
+            "length_m": pipe.length_m,
+            "new_junction": created.eid if created else None,
+        },
+    )
+    pipe.refresh_from_db()
+    return pipe
+
+
+# Hydraulic consequence -------------------------------------------------------------------
+STALE_PENDING_S = 600  # a run waiting this long lost its task: it is queued again
+
+
+@transaction.atomic
+def hydraulic_request(*, actor: Any, pipe: str) -> HydraulicRun:
+    """Ask for the hydraulic simulation of the isolation plan of `pipe` (a network id):
+    the run of that plan's inputs if there is one (finished or under way), else a new
+    one queued for `tasks.hydraulic_simulate`. A failed run, or one whose task was lost,
+    is queued again."""
+    from qingquan.network import graph, tasks
+
+    check(actor, "network.view")
+    g = graph.current()
+    index = g.pipe_index.get(pipe)
+    if index is None:
+        raise NetworkError(_("There is no pipe %(pipe)s.") % {"pipe": pipe})
+    plan = graph.isolation(g, index)
+    if not plan.valves_to_close:
+        raise NetworkError(_("No valve isolates this pipe: there is nothing to simulate."))
+    valves = sorted(v.eid for v in plan.valves_to_close)
+    threshold = hydraulics.low_pressure_m()
+    now = clock.now()
+    run, created = HydraulicRun.objects.get_or_create(
+        key=hydraulics.plan_key(g.version, valves, threshold),
+        defaults={
+            "network_stamp": g.version,
+            "pipe": g.pipe_eid[index],
+            "segment": plan.segment,
+            "closed_valves": valves,
+            "threshold_m": threshold,
+            "requested_at": now,
+        },
+    )
+    lost = (
+        run.status == RunStatus.PENDING
+        and (now - run.requested_at).total_seconds() > STALE_PENDING_S
+    )
+    if not created and run.status != RunStatus.FAILED and not lost:
+        return run
+    if not created:
+        run = HydraulicRun.objects.select_for_update().get(pk=run.pk)
+        run.status, run.progress, run.error, run.requested_at = RunStatus.PENDING, 0, "", now
+        run.save(update_fields=["status", "progress", "error", "requested_at"])
+    audit_record(
+        actor=actor,
+        action="network.hydraulicrun.create",
+        obj=run,
+        after={"pipe": run.pipe, "valves": valves, "threshold_m": threshold},
+    )
+    run_id = run.pk
+    transaction.on_commit(lambda: tasks.hydraulic_simulate.enqueue(run_id=run_id), robust=True)
+    return run
 
 
 # Import ----------------------------------------------------------------------------------
@@ -418,6 +658,7 @@ def network_import(
         report.premises = premises_connect()
         record = NetworkImport.objects.create(
             at=clock.now(),
+            source_text=path.read_text(encoding="utf-8-sig", errors="replace"),
             file_name=path.name[:255],
             valve_source=source,
             transform=parsed.placement[:255],

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.map_page, name="map"),
     path("plan/", views.plan, name="plan"),
     path("plan/accounts/", views.plan_accounts, name="plan_accounts"),
+    path("plan/hydraulic/", views.hydraulic, name="hydraulic"),
 ]

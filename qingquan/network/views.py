@@ -7,11 +7,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
-from qingquan.network import selectors
+from qingquan.network import hydraulics, selectors, services
 from qingquan.staff.access import can, require
 
 PAGE_SIZE = 50
+PREMISES_ZOOM = 17  # premises are drawn from this zoom on
 
 
 @require("network.view")
@@ -21,6 +23,10 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "geojson": reverse("api:network_geojson"),
         "plan_geojson": reverse("api:network_isolation_geojson"),
         "plan_panel": reverse("network:plan"),
+        "premises": reverse("api:network_premises"),
+        "premises_zoom": PREMISES_ZOOM,
+        "cases": reverse("api:network_cases"),
+        "search": reverse("api:network_search"),
         "bounds": summary.bounds,
         "tiles": None,
     }
@@ -87,4 +93,39 @@ def plan_accounts(request: HttpRequest) -> HttpResponse:
         "network/accounts.html",
         {"plan": result, "error": error, "page": page},
         status=200 if result is not None else 404,
+    )
+
+
+@require("network.view")
+@require_http_methods(["GET", "POST"])
+def hydraulic(request: HttpRequest) -> HttpResponse:
+    """The plan's hydraulic consequence (an HTMX fragment of the plan panel): a button to
+    start the simulation (POST), its progress while it runs (the fragment polls itself),
+    then the low-pressure junctions and who is attached to them."""
+    args = _plan_args(request)
+    error = ""
+    run = None
+    status = 200
+    try:
+        result = selectors.isolation_plan(user=request.user, counts=False, **args)  # type: ignore[arg-type]
+    except (selectors.NotFound, selectors.TooFar) as refused:
+        return render(request, "network/_hydraulic.html", {"error": refused.message}, status=404)
+    if request.method == "POST":
+        try:
+            run = services.hydraulic_request(actor=request.user, pipe=result.pipe)
+        except services.NetworkError as refused:
+            error, status = refused.message, 422
+    else:
+        run = selectors.hydraulic_for_plan(user=request.user, plan=result)
+    return render(
+        request,
+        "network/_hydraulic.html",
+        {
+            "plan": result,
+            "run": run,
+            "error": error,
+            "threshold": hydraulics.low_pressure_m(),
+            "geojson": reverse("api:network_hydraulic_geojson", args=[run.pk]) if run else "",
+        },
+        status=status,
     )

@@ -47,19 +47,25 @@ def lon_lat(x: float, y: float) -> tuple[float, float]:
     return round(121.55 + x * 0.001, 6), round(29.87 + y * 0.001, 6)
 
 
-def inp_text(*, with_tank: bool = False, lengths: dict[str, float] | None = None) -> str:
-    lengths = lengths or {}
+def inp_text(
+    *,
+    with_tank: bool = False,
+    lengths: dict[str, float] | None = None,
+    diameters: dict[str, float] | None = None,
+    demands: dict[str, float] | None = None,
+) -> str:
+    lengths, diameters, demands = lengths or {}, diameters or {}, demands or {}
     nodes = [n for n in NODES if with_tank or n != "T1"]
     pipes = [p for p in PIPES if with_tank or p != "P8"]
     lines = ["[TITLE]", "hand-made test network", "", "[JUNCTIONS]", ";ID elev demand"]
-    lines += [f" {n} 10 1" for n in nodes if n.startswith("J")]
+    lines += [f" {n} 10 {demands.get(n, 1)}" for n in nodes if n.startswith("J")]
     lines += ["", "[RESERVOIRS]", " R1 50", ""]
     if with_tank:
         lines += ["[TANKS]", " T1 30 5 0 10 20 0", ""]
     lines += ["[PIPES]", ";ID n1 n2 length diam rough minor status"]
     for p in pipes:
         a, b = PIPES[p]
-        diameter = 300 if p in ("P1", "P2") else 150
+        diameter = diameters.get(p, 300 if p in ("P1", "P2") else 150)
         lines.append(f" {p} {a} {b} {lengths.get(p, 100)} {diameter} 100 0 Open")
     lines += ["", "[OPTIONS]", " Units LPS", " Headloss H-W", "", "[COORDINATES]"]
     for n in nodes:
@@ -91,10 +97,13 @@ def import_small(
     with_tank: bool = False,
     states: dict[str, str] | None = None,
     lengths: dict[str, float] | None = None,
+    diameters: dict[str, float] | None = None,
+    demands: dict[str, float] | None = None,
 ) -> object:
     from qingquan.core.actors import system
     from qingquan.network.services import network_import
 
-    net = write(folder, "small.inp", inp_text(with_tank=with_tank, lengths=lengths))
+    text = inp_text(with_tank=with_tank, lengths=lengths, diameters=diameters, demands=demands)
+    net = write(folder, "small.inp", text)
     valves = write(folder, "valves.csv", valve_csv(with_tank=with_tank, states=states))
     return network_import(actor=system("import"), path=net, valves="csv", valve_csv=valves)

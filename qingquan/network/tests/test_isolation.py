@@ -1,9 +1,8 @@
-"""Isolation plans on the hand-made network (answers worked out by hand in helpers.py),
-and the segments against WNTR's own `valve_segments` on a network WNTR ships."""
+"""Isolation plans on the hand-made network (answers worked out by hand in helpers.py);
+test_properties.py checks them on generated networks and against WNTR's `valve_segments`."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from django.utils import translation
 from qingquan.core.actors import SYSTEM
 from qingquan.network import selectors, services
 from qingquan.network.models import Valve, ValveState
-from qingquan.network.segments import label_segments
 from qingquan.network.tests.helpers import import_small
 
 pytestmark = pytest.mark.django_db
@@ -132,43 +130,3 @@ def test_premises_and_accounts_without_water_counted_by_area(tmp_path):
     near_j4.longitude, near_j4.latitude = 121.5511, 29.8701
     near_j4.save()
     assert _plan("P4").accounts == 0
-
-
-def test_segments_equal_wntr_valve_segments_on_net3():
-    import wntr
-
-    from qingquan.network.demo import library_file
-
-    model = wntr.network.WaterNetworkModel(str(library_file("Net3")))
-    layer = wntr.network.generate_valve_layer(model, "strategic", 1, seed=3)
-    node_seg, link_seg, _sizes = wntr.metrics.valve_segments(model.to_graph(), layer)
-    nodes = list(model.node_name_list)
-    links = list(model.link_name_list)
-    at = {n: i for i, n in enumerate(nodes)}
-    link_at = {n: i for i, n in enumerate(links)}
-    ours_nodes, ours_links = label_segments(
-        node_pks=list(range(1, len(nodes) + 1)),
-        link_pks=list(range(1, len(links) + 1)),
-        link_start=[at[model.get_link(n).start_node_name] for n in links],
-        link_end=[at[model.get_link(n).end_node_name] for n in links],
-        valve_link=[link_at[r.link] for r in layer.itertuples()],
-        valve_node=[at[r.node] for r in layer.itertuples()],
-    )
-
-    def partition(names: list[str], labels: Any, prefix: str) -> dict[Any, set[str]]:
-        groups: dict[Any, set[str]] = defaultdict(set)
-        for name, label in zip(names, labels, strict=True):
-            groups[label].add(prefix + name)
-        return groups
-
-    theirs: dict[Any, set[str]] = defaultdict(set)
-    for name in nodes:
-        theirs[int(node_seg[name])].add("n:" + name)
-    for name in links:
-        theirs[int(link_seg[name])].add("l:" + name)
-    ours: dict[Any, set[str]] = defaultdict(set)
-    for label, members in partition(nodes, ours_nodes.tolist(), "n:").items():
-        ours[label] |= members
-    for label, members in partition(links, ours_links.tolist(), "l:").items():
-        ours[label] |= members
-    assert sorted(map(sorted, ours.values())) == sorted(map(sorted, theirs.values()))
