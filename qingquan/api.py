@@ -17,7 +17,17 @@ from qingquan.core.access import AccessDenied
 from qingquan.staff import selectors as staff_selectors
 from qingquan.staff.access import capabilities_of
 
-api = NinjaAPI(
+class _Api(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        """`<module>_<function>` as django-ninja names it, the module of an endpoint in an
+        `api/` package being the package (`qingquan.tickets.api.steps` → `…tickets.api`):
+        splitting an app's api.py by concern keeps the published operation ids."""
+        module, sep, _rest = operation.view_func.__module__.partition(".api.")
+        module = module + ".api" if sep else module
+        return f"{module}_{operation.view_func.__name__}".replace(".", "_")
+
+
+api = _Api(
     title="Qingquan API",
     version="1",
     description="清泉 Qingquan water-utility service hotline platform",
