@@ -17,6 +17,7 @@ from qingquan.core.access import AccessDenied
 from qingquan.staff import selectors as staff_selectors
 from qingquan.staff.access import capabilities_of
 
+
 class _Api(NinjaAPI):
     def get_openapi_operation_id(self, operation: Any) -> str:
         """`<module>_<function>` as django-ninja names it, the module of an endpoint in an
