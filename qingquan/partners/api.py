@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import InterfaceError, OperationalError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
@@ -30,7 +29,7 @@ from pydantic import BeforeValidator, StringConstraints
 from qingquan.core import clock
 from qingquan.core import validation as vd
 from qingquan.core.access import AccessDenied
-from qingquan.core.schemas import PageIn, PageOut, paged
+from qingquan.core.schemas import PageIn, PageOut
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -304,7 +303,11 @@ def local(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(clock.SHANGHAI) if value else None
 
 
-def case_out(partner_case: PartnerCase, *, detail: bool = False) -> dict[str, Any]:
+def case_out(
+    partner_case: PartnerCase, *, detail: bool = False, create_event: TicketEvent | None = None
+) -> dict[str, Any]:
+    """The case as partners see it; with `detail`, its customer-visible notes (for a case
+    created in this request, its `create_event`: no need to read the timeline back)."""
     ticket: Ticket = partner_case.ticket
     data: dict[str, Any] = {
         "number": ticket.number,
@@ -328,12 +331,10 @@ def case_out(partner_case: PartnerCase, *, detail: bool = False) -> dict[str, An
         "version": ticket.version,
     }
     if detail:
-        # A case created in this request has one customer-visible entry, its "create"
-        # entry, kept on the case by ticket_create: no need to read the timeline back.
-        created = getattr(ticket, "_create_event", None)
         entries = (
-            [created]
-            if created is not None and created.visibility == TicketEvent.Visibility.CUSTOMER
+            [create_event]
+            if create_event is not None
+            and create_event.visibility == TicketEvent.Visibility.CUSTOMER
             else selectors.customer_notes(ticket)
         )
         data["notes"] = [{"at": local(e.at), "action": e.action, "note": e.note} for e in entries]
@@ -408,178 +409,63 @@ def _idempotent_answer(
     return Status(status, data)
 
 
-def _case_step(
-    request: HttpRequest,
-    response: HttpResponse,
-    key: str,
-    payload: Schema,
-    step: Callable[..., Any],
-    *,
-    number: str,
-    path: str,
-) -> Status:
-    """A customer's step on one of the client's cases (note, reminder, reopen): needs the
-    write scope, runs the service `step(client=…, number=…, **payload)` once per
-    Idempotency-Key and answers the case as it is after."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-
-    def write() -> tuple[int, Any]:
-        step(client=client, number=number, **payload.dict())
-        return 201, _after_step(client, number)
-
-    body = {"path": f"cases/{number}/{path}", **payload.dict()}
-    return _idempotent_answer(client, key, body, response, write)
-
-
-@partner_api.post(
-    "/cases", response={201: CaseDetailOut, 200: CaseDetailOut, **ERRORS}, tags=["cases"]
-)
-def case_create(
-    request: HttpRequest,
-    payload: CaseIn,
-    response: HttpResponse,
-    idempotency_key: str = IdempotencyKey,
-) -> Status:
-    """Open a case. A retry with the same Idempotency-Key answers the first response
-    (header `Idempotent-Replayed: true`); the same `external_id` twice is one case (200)."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_WRITE)
-    body = payload.dict()
-
-    def create() -> tuple[int, Any]:
-        kind = services.kind_for_intake(payload.kind)
-        partner_case, created = services.partner_case_create(
-            client=client,
-            kind=kind,
-            subject=payload.subject,
-            description=payload.description,
-            caller_name=payload.caller_name,
-            caller_phone=payload.caller_phone,
-            address=payload.address,
-            account_number=payload.account_number,
-            external_id=payload.external_id,
-        )
-        out = CaseDetailOut.model_validate(case_out(partner_case, detail=True))
-        return (201 if created else 200), out.model_dump(mode="json")
-
-    return _idempotent_answer(client, idempotency_key, body, response, create, reconnect=True)
-
-
-@partner_api.get("/cases", response={200: CasePage, **ERRORS}, tags=["cases"])
-def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
-    """The client's cases, newest first, filtered and paginated."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_READ)
-    qs = selectors.cases_of(client)
-    if filters.state:
-        qs = qs.filter(ticket__state=filters.state)
-    if filters.status == "open":
-        qs = qs.filter(ticket__state__in=selectors.OPEN)
-    elif filters.status == "closed":
-        qs = qs.exclude(ticket__state__in=selectors.OPEN)
-    if filters.kind:
-        kind = Q(ticket__kind__code=filters.kind) | Q(ticket__kind__parent__code=filters.kind)
-        qs = qs.filter(kind)
-    if filters.external_id:
-        qs = qs.filter(external_id=filters.external_id)
-    if filters.created_from:
-        qs = qs.filter(ticket__created_at__gte=filters.created_from)
-    if filters.created_to:
-        qs = qs.filter(ticket__created_at__lt=filters.created_to)
-    if filters.updated_since:
-        qs = qs.filter(ticket__updated_at__gte=filters.updated_since)
-    return paged(qs, filters, case_out)
-
-
-@partner_api.get("/cases/{number}", response={200: CaseDetailOut, **ERRORS}, tags=["cases"])
-def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
-    """One of the client's cases with its customer-visible timeline."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_READ)
-    return case_out(selectors.case_of(client, number), detail=True)
-
-
-@partner_api.get(
-    "/cases/{number}/contacts", response={200: list[ContactOut], **ERRORS}, tags=["cases"]
-)
-def case_contacts(request: HttpRequest, number: str) -> list[dict[str, Any]]:
-    """The contacts of the case made through this client: the one that opened it and
-    every note added since."""
-    client = _client(request)
-    services.require_scope(client, Scope.CASES_READ)
-    partner_case = selectors.case_of(client, number)
-    return [
-        {"at": local(c.started_at), "channel": c.channel, "note": c.note}
-        for c in selectors.contacts_of(client, partner_case)
-    ]
-
-
 def _after_step(client: PartnerClient, number: str) -> dict[str, Any]:
     out = CaseDetailOut.model_validate(case_out(selectors.case_of(client, number), detail=True))
     return out.model_dump(mode="json")
 
 
-@partner_api.post("/cases/{number}/notes", response={201: CaseDetailOut, **ERRORS}, tags=["cases"])
-def case_note(
-    request: HttpRequest,
-    number: str,
-    payload: NoteIn,
-    response: HttpResponse,
-    idempotency_key: str = IdempotencyKey,
-) -> Status:
-    """The customer adds information to the case (recorded as a contact; the owner is told)."""
-    return _case_step(
-        request,
-        response,
-        idempotency_key,
-        payload,
-        services.partner_case_note,
-        number=number,
-        path="notes",
-    )
+def _case_step(path: str, schema: type[Schema], service: str, name: str, doc: str) -> None:
+    """Register POST /cases/{number}/<path> (operation `name`, described by `doc`): a
+    customer's step on one of the client's cases (note, reminder, reopen). It needs the
+    write scope, runs `services.<service>(client=…, number=…, **payload)` once per
+    Idempotency-Key and answers the case as it is after."""
+
+    def view(
+        request: HttpRequest,
+        number: str,
+        payload: Schema,
+        response: HttpResponse,
+        idempotency_key: str = IdempotencyKey,
+    ) -> Status:
+        client = _client(request)
+        services.require_scope(client, Scope.CASES_WRITE)
+
+        def write() -> tuple[int, Any]:
+            getattr(services, service)(client=client, number=number, **payload.dict())
+            return 201, _after_step(client, number)
+
+        body = {"path": f"cases/{number}/{path}", **payload.dict()}
+        return _idempotent_answer(client, idempotency_key, body, response, write)
+
+    view.__name__ = view.__qualname__ = name
+    view.__doc__ = doc
+    view.__annotations__ = {**view.__annotations__, "payload": schema}
+    partner_api.post(
+        f"/cases/{{number}}/{path}", response={201: CaseDetailOut, **ERRORS}, tags=["cases"]
+    )(view)
 
 
-@partner_api.post(
-    "/cases/{number}/reminders", response={201: CaseDetailOut, **ERRORS}, tags=["cases"]
+_case_step(
+    "notes",
+    NoteIn,
+    "partner_case_note",
+    "case_note",
+    "The customer adds information to the case (recorded as a contact; the owner is told).",
 )
-def case_remind(
-    request: HttpRequest,
-    number: str,
-    payload: RemindIn,
-    response: HttpResponse,
-    idempotency_key: str = IdempotencyKey,
-) -> Status:
-    """The customer chases the case (催办); 409 when it is with nobody yet or closed."""
-    return _case_step(
-        request,
-        response,
-        idempotency_key,
-        payload,
-        services.partner_case_remind,
-        number=number,
-        path="reminders",
-    )
-
-
-@partner_api.post("/cases/{number}/reopen", response={201: CaseDetailOut, **ERRORS}, tags=["cases"])
-def case_reopen(
-    request: HttpRequest,
-    number: str,
-    payload: ReasonIn,
-    response: HttpResponse,
-    idempotency_key: str = IdempotencyKey,
-) -> Status:
-    """The customer disagrees with the resolution: the case goes back to its owner."""
-    return _case_step(
-        request,
-        response,
-        idempotency_key,
-        payload,
-        services.partner_case_reopen,
-        number=number,
-        path="reopen",
-    )
+_case_step(
+    "reminders",
+    RemindIn,
+    "partner_case_remind",
+    "case_remind",
+    "The customer chases the case (催办); 409 when it is with nobody yet or closed.",
+)
+_case_step(
+    "reopen",
+    ReasonIn,
+    "partner_case_reopen",
+    "case_reopen",
+    "The customer disagrees with the resolution: the case goes back to its owner.",
+)
 
 
 @partner_api.get("/accounts/verify", response={200: AccountOut, **ERRORS}, tags=["customers"])

@@ -18,7 +18,7 @@ def ticket_event_saved(sender: Any, instance: TicketEvent, created: bool, **kwar
     if not created or kwargs.get("raw"):
         return
     # A case's "create" entry is written before the case can be a partner's (PartnerCase
-    # comes next, in services._create_locked, which queues that entry's outbox itself):
+    # comes next, in services.intake._create_locked, which queues that entry's outbox itself):
     # cases received by staff cost nothing here.
     if instance.action == "create":
         return

@@ -2,7 +2,7 @@
 
 Every new `TicketEvent` (the case timeline) of a case a subscribed partner brought in is
 turned into `Delivery` rows **in the transaction that writes the entry** (`signals.py`,
-and `services._create_locked` for the "create" entry): unique per subscription, timeline
+and `services.intake._create_locked` for the "create" entry): unique per subscription, timeline
 entry and event, so a replay writes nothing. The rows are the partners' outbox in
 `qingquan.core.outbox`: the dispatcher of any worker claims due rows with a lease, POSTs
 each with an HMAC-SHA256 signature over "<timestamp>.<body>" and the stable

@@ -220,7 +220,7 @@ def test_a_lost_connection_is_retried_by_the_server(api, monkeypatch):
     from qingquan.partners import api as partner_api
 
     monkeypatch.setattr(partner_api, "RECONNECT_DELAYS", (0.01, 0.01))
-    create = services.partner_case_create
+    create = services.partner_case_receive
     calls: list[int] = []
 
     def flaky(**kwargs: Any) -> Any:
@@ -229,7 +229,7 @@ def test_a_lost_connection_is_retried_by_the_server(api, monkeypatch):
             raise OperationalError("terminating connection due to administrator command")
         return create(**kwargs)
 
-    monkeypatch.setattr(services, "partner_case_create", flaky)
+    monkeypatch.setattr(services, "partner_case_receive", flaky)
     response = api.post(
         "/api/partner/v1/cases",
         json.dumps({"kind": "repair-leak", "subject": "漏水"}),
@@ -251,7 +251,7 @@ def test_a_database_outage_mid_request_answers_503_to_retry(api, monkeypatch):
     def gone(**kwargs: Any) -> Any:
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "partner_case_create", gone)
+    monkeypatch.setattr(services, "partner_case_receive", gone)
     response = api.post(
         "/api/partner/v1/cases",
         json.dumps({"kind": "repair-leak", "subject": "漏水"}),

@@ -18,7 +18,8 @@ breach stays on the case (`breached_at`), and a case that was ever overdue never
 as on time.
 
 The package, by concern (callers import from `qingquan.tickets.services`):
-- `intake`: `ticket_create`, with the day's case number (`core.db.numbering`);
+- `intake`: `ticket_create` (and `ticket_open`, which answers the "create" entry too),
+  with the day's case number (`core.db.numbering`);
 - `contacts`: `contact_record`, `contact_insert`, `contact_end`, `contact_link`;
 - `handoffs`: dispatch, transfer, accept, arrive, return;
 - `resolution`: resolve, callback, close, reopen;
@@ -44,7 +45,7 @@ from qingquan.tickets.services.handoffs import (
     ticket_return,
     ticket_transfer,
 )
-from qingquan.tickets.services.intake import ticket_create
+from qingquan.tickets.services.intake import Opened, ticket_create, ticket_open
 from qingquan.tickets.services.pauses import (
     ticket_extension_decide,
     ticket_extension_request,
@@ -66,6 +67,7 @@ from qingquan.tickets.services.supervision import (
 )
 
 __all__ = [
+    "Opened",
     "allowed_actions",
     "contact_end",
     "contact_insert",
@@ -83,6 +85,7 @@ __all__ = [
     "ticket_extension_decide",
     "ticket_extension_request",
     "ticket_merge",
+    "ticket_open",
     "ticket_pause",
     "ticket_refresh_clock",
     "ticket_remind",
