@@ -35,6 +35,7 @@ from qingquan.core.db import bulk, claims, fastinsert
 from qingquan.core.db.counters import upsert_counter
 from qingquan.core.db.functions import ShanghaiDate
 from qingquan.reports.models import (
+    CALLBACK_MEASURES,
     DIMENSIONS,
     MEASURES,
     ContactDaily,
@@ -47,14 +48,6 @@ from qingquan.tickets.models import DONE_STATES, Contact, Ticket
 
 Key = tuple[str, str, str, str, int, int]  # day (ISO), kind, district, channel, owner, dept
 ContactKey = tuple[str, str, int]  # day (ISO), channel, agent
-
-CB_MEASURE = {
-    "satisfied": "cb_satisfied",
-    "fairly_satisfied": "cb_fairly",
-    "dissatisfied": "cb_dissatisfied",
-    "unreachable": "cb_unreachable",
-    "declined": "cb_declined",
-}
 
 TICKET_FIELDS = (
     "pk",
@@ -112,9 +105,9 @@ def contribution(
         measure, moment = timeliness
         _bump(result, (local_day(moment).isoformat(), *dims), measure)
     for completed_at, outcome in callbacks:
-        if completed_at is None or outcome not in CB_MEASURE:
+        if completed_at is None or outcome not in CALLBACK_MEASURES:
             continue
-        _bump(result, (local_day(completed_at).isoformat(), *dims), CB_MEASURE[outcome])
+        _bump(result, (local_day(completed_at).isoformat(), *dims), CALLBACK_MEASURES[outcome])
     return result
 
 
@@ -415,13 +408,13 @@ def recompute() -> Recomputed:
             ticket__isnull=False,
             status=CallbackTask.Status.DONE,
             completed_at__isnull=False,
-            outcome__in=list(CB_MEASURE),
+            outcome__in=list(CALLBACK_MEASURES),
         )
         .order_by()
         .values("outcome", d_day=ShanghaiDate("completed_at"), **_dims_of("ticket__"))
         .annotate(n=Count("pk"))
     ):
-        _bump(kpi, _key(row), CB_MEASURE[row["outcome"]], row["n"])
+        _bump(kpi, _key(row), CALLBACK_MEASURES[row["outcome"]], row["n"])
     contacts = {
         (row["d_day"].isoformat(), row["channel"], row["d_agent"]): row["n"]
         for row in _grouped(

@@ -102,13 +102,12 @@ def _alert_text(ticket: Ticket, kind: str) -> tuple[str, str, str] | None:
     return title, level, f"t{ticket.pk}:sla:{kind}:{int(local.timestamp())}"
 
 
-def _send_alerts(tickets: list[Ticket], kind: str, *, supervisors: list[User] | None) -> int:
-    """The alerts for `tickets`, stored in bulk and pushed once committed; returns how
-    many were stored (notices already sent, by de-duplication key, are skipped)."""
+def _send_alerts(tickets: list[Ticket], kind: str, *, supervisors: list[User]) -> int:
+    """The alerts for `tickets` to their owners and `supervisors` (read once per run by
+    the caller), stored in bulk and pushed once committed; returns how many were stored
+    (notices already sent, by de-duplication key, are skipped)."""
     from django.urls import reverse
 
-    if supervisors is None:
-        supervisors = _supervisors()
     wanted: list[Notification] = []
     now = clock.now()
     for ticket in tickets:
