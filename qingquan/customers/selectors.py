@@ -411,35 +411,40 @@ def _cards(ids: list[int], matched: dict[int, str], user: Any) -> list[CustomerV
             )
         )
     if accounts:
-        cancelled = str(BillStatus.CANCELLED)
-        for (bid, aid, start, end, volume, total, status, due, tier, rank, invoice,
-             paid) in _rows(_in(_BILLS, list(accounts)), [RECENT_BILLS, *_OPEN]):  # fmt: skip
-            account = accounts[aid]
-            total = _decimal(total, CENT)
-            paid = _decimal(paid, CENT)
-            owed = ZERO_MONEY if status == cancelled or paid >= total else total - paid
-            if status in _OPEN:
-                account.balance += owed
-            if rank <= RECENT_BILLS:
-                account.bills.append(
-                    BillView(
-                        id=bid,
-                        period_start=_date(start),
-                        period_end=_date(end),
-                        volume=_decimal(volume, LITRE),
-                        total=total,
-                        paid=paid,
-                        outstanding=owed,
-                        status=status,
-                        status_label=labels.get(BillStatus, status),
-                        due_date=_date(due),
-                        tier_reached=tier,
-                        has_invoice=invoice is not None,
-                    )
-                )
+        _add_bills(accounts, labels)
         for card in customers.values():
             card.balance = sum((a.balance for a in card.accounts), ZERO_MONEY)
     return [customers[pk] for pk in ids if pk in customers]
+
+
+def _add_bills(accounts: dict[int, AccountView], labels: _Labels) -> None:
+    """Each account's balance (its open bills) and its most recent bills, in one query."""
+    cancelled = str(BillStatus.CANCELLED)
+    for (bid, aid, start, end, volume, total, status, due, tier, rank, invoice,
+         paid) in _rows(_in(_BILLS, list(accounts)), [RECENT_BILLS, *_OPEN]):  # fmt: skip
+        account = accounts[aid]
+        total = _decimal(total, CENT)
+        paid = _decimal(paid, CENT)
+        owed = ZERO_MONEY if status == cancelled or paid >= total else total - paid
+        if status in _OPEN:
+            account.balance += owed
+        if rank <= RECENT_BILLS:
+            account.bills.append(
+                BillView(
+                    id=bid,
+                    period_start=_date(start),
+                    period_end=_date(end),
+                    volume=_decimal(volume, LITRE),
+                    total=total,
+                    paid=paid,
+                    outstanding=owed,
+                    status=status,
+                    status_label=labels.get(BillStatus, status),
+                    due_date=_date(due),
+                    tier_reached=tier,
+                    has_invoice=invoice is not None,
+                )
+            )
 
 
 class _Labels:

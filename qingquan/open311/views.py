@@ -29,7 +29,7 @@ from qingquan.open311 import georeport
 from qingquan.open311.georeport import Open311Error
 from qingquan.partners import services as partner_services
 from qingquan.partners.errors import PartnerError, RateLimited
-from qingquan.partners.models import PartnerCase, Scope
+from qingquan.partners.models import PartnerCase, PartnerClient, Scope
 from qingquan.tickets.errors import TicketError
 from qingquan.tickets.models import OPEN_STATES
 
@@ -164,33 +164,22 @@ def _api_key(request: HttpRequest) -> str:
     return (request.POST.get("api_key") or request.GET.get("api_key") or "").strip()
 
 
-def _create(request: HttpRequest, fmt: str) -> HttpResponse:
-    params = request.POST
+def _submitter(request: HttpRequest) -> PartnerClient:
+    """The client whose api_key came with the request (counted against its rate limit),
+    403 without one or without the Open311 scope."""
     api_key = _api_key(request)
     key = partner_services.authenticate(api_key) if api_key else None
     if key is None:
         raise Open311Error(403, _("api_key was not provided or is invalid."))
     partner_services.rate_limit_hit(key=key)
-    client = key.client
-    if not client.has_scope(Scope.OPEN311):
+    if not key.client.has_scope(Scope.OPEN311):
         raise Open311Error(403, _("This api_key may not submit Open311 requests."))
-    code = _checked(validation.clean_text, params, "service_code", max_length=40)
-    if not code:
-        raise Open311Error(400, _("service_code was not provided."))
-    kind = georeport.kind_by_code(code)
-    if kind is None:
-        raise Open311Error(404, _("service_code %(code)s was not found.") % {"code": code})
-    lat, lon = _float(params, "lat"), _float(params, "long")
-    address = _checked(
-        validation.clean_text, params, "address_string", max_length=validation.ADDRESS
-    )
-    address_id = _checked(validation.clean_text, params, "address_id", max_length=validation.ID)
-    if (lat is None) != (lon is None):
-        raise Open311Error(400, _("Give both lat and long, or neither."))
-    if lat is None and not address and not address_id:
-        raise Open311Error(
-            400, _("A location is required: lat and long, address_string or address_id.")
-        )
+    return key.client
+
+
+def _attributes(params: Any) -> dict[str, str]:
+    """The request's attribute[code] values that were given, checked against
+    `georeport.ATTRIBUTES` (required ones, allowed values)."""
     attributes: dict[str, str] = {}
     for attribute in georeport.ATTRIBUTES:
         value = _checked(
@@ -208,6 +197,53 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             )
         if value:
             attributes[attribute.code] = value
+    return attributes
+
+
+def _staff_text(
+    description: str, lat: float | None, lon: float | None, attributes: dict[str, str]
+) -> str:
+    """The case's description for staff: what the submitter wrote, where, and the public
+    attributes. Their name, phone, e-mail and account are kept apart (case fields,
+    `submitter_email`, the linked account), never in text the public list could show."""
+    details = [description]
+    if lat is not None:
+        details.append(_("Location: %(lat)s, %(lon)s") % {"lat": lat, "lon": lon})
+    for attribute in georeport.ATTRIBUTES:
+        if attribute.code in attributes and not attribute.private:
+            details.append(f"{attribute.description}: {attributes[attribute.code]}")
+    full = "\n".join(d for d in details if d)
+    if len(full) > validation.TEXT:
+        room = validation.TEXT - (len(full) - len(description))
+        raise Open311Error(
+            400,
+            _("description is too long: at most %(limit)d characters with the other details.")
+            % {"limit": room},
+        )
+    return full
+
+
+def _create(request: HttpRequest, fmt: str) -> HttpResponse:
+    params = request.POST
+    client = _submitter(request)
+    code = _checked(validation.clean_text, params, "service_code", max_length=40)
+    if not code:
+        raise Open311Error(400, _("service_code was not provided."))
+    kind = georeport.kind_by_code(code)
+    if kind is None:
+        raise Open311Error(404, _("service_code %(code)s was not found.") % {"code": code})
+    lat, lon = _float(params, "lat"), _float(params, "long")
+    address = _checked(
+        validation.clean_text, params, "address_string", max_length=validation.ADDRESS
+    )
+    address_id = _checked(validation.clean_text, params, "address_id", max_length=validation.ID)
+    if (lat is None) != (lon is None):
+        raise Open311Error(400, _("Give both lat and long, or neither."))
+    if lat is None and not address and not address_id:
+        raise Open311Error(
+            400, _("A location is required: lat and long, address_string or address_id.")
+        )
+    attributes = _attributes(params)
     media_url = _checked(validation.clean_url, params, "media_url")
     description = _checked(
         validation.clean_text, params, "description", max_length=validation.TEXT, multiline=True
@@ -223,23 +259,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         )
     phone = _checked(validation.clean_phone, params, "phone")
     email = _checked(validation.clean_email, params, "email")
-    # The case's description is for staff: what the submitter wrote, where, and how they
-    # want to hear back. Their name, phone, e-mail and account are kept apart (case fields,
-    # `submitter_email`, the linked account), never in text the public list could show.
-    details = [description]
-    if lat is not None:
-        details.append(_("Location: %(lat)s, %(lon)s") % {"lat": lat, "lon": lon})
-    for attribute in georeport.ATTRIBUTES:
-        if attribute.code in attributes and not attribute.private:
-            details.append(f"{attribute.description}: {attributes[attribute.code]}")
-    full = "\n".join(d for d in details if d)
-    if len(full) > validation.TEXT:
-        room = validation.TEXT - (len(full) - len(description))
-        raise Open311Error(
-            400,
-            _("description is too long: at most %(limit)d characters with the other details.")
-            % {"limit": room},
-        )
+    full = _staff_text(description, lat, lon, attributes)
     account_number = attributes.get("account_number", "")
     if account_number and not account_number.isdigit():
         raise Open311Error(400, _("attribute[account_number] is digits only."))

@@ -84,7 +84,11 @@ class _Names:
 
 @transaction.atomic
 def seed_staff(*, today: dt.date) -> list[DemoLogin]:
-    """Create the demo organisation and roster for a fortnight around `today`."""
+    """Create the demo organisation and roster for a fortnight around `today`.
+
+    Long because it is one script: departments, teams and shifts, the staff of every role
+    (with the demo logins), then the roster that needs them, each a short loop over the
+    tables above."""
     depts = {}
     for code, name, kind in DEPARTMENTS:
         depts[code], _ = Department.objects.get_or_create(

@@ -74,7 +74,11 @@ class Seeded:
 
 
 def seed(known: Known = KNOWN) -> Seeded:
-    """Staff of every role and one of each record holding `known`'s personal data."""
+    """Staff of every role and one of each record holding `known`'s personal data.
+
+    Long because it is one script of seed records in the order they depend on each other
+    (staff, registry, cases, calls, partner and Open311 cases, callbacks…), each a few
+    lines through its service; split, the records would only be passed between pieces."""
     from qingquan.areas.models import District
     from qingquan.areas.services import areas_seed_ningbo
     from qingquan.core import clock
