@@ -1,15 +1,21 @@
-"""Schemas every ninja API shares (the staff API, the partner API): paging in and out.
+"""Schemas every ninja API shares (the staff API, the partner API): paging in and out,
+and schemas made from a selector's view.
 
 A list endpoint takes `PageIn` (in its query filters), answers a `PageOut` subclass that
-adds `items: list[...]`, and fills it with `paged`."""
+adds `items: list[...]`, and fills it with `paged`. An endpoint answering a selector's
+dataclass view declares its schema with `schema_of(View, "NameOut")`, so the fields are
+written once."""
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from ninja import Field, Schema
+from pydantic import create_model
 
 from qingquan.core import validation as vd
 
@@ -38,3 +44,18 @@ def paged(qs: QuerySet[Any], paging: PageIn, out: Callable[[Any], Any]) -> dict[
         "page_size": paging.page_size,
         "items": [out(row) for row in qs[start : start + paging.page_size]],
     }
+
+
+def schema_of(view: type, name: str, **nested: Any) -> type[Schema]:
+    """The schema `name` (its name in the OpenAPI document) answering the dataclass `view`
+    field for field, every field required (a selector fills them all); `nested` gives the
+    schema of fields that hold other views, or lists of them (`bills=BillSummaryOut`)."""
+    hints = typing.get_type_hints(view)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(view):
+        hint = hints[f.name]
+        if f.name in nested:
+            schema = nested[f.name]
+            hint = list[schema] if typing.get_origin(hint) is list else schema  # type: ignore[valid-type]
+        fields[f.name] = (hint, ...)
+    return create_model(name, __base__=Schema, __module__=view.__module__, **fields)

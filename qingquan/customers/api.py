@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
+from qingquan.core.schemas import schema_of
 from qingquan.customers import invoices, selectors
 from qingquan.customers.models import Account, Customer, Invoice
 from qingquan.staff.access import check
@@ -19,58 +20,10 @@ from qingquan.staff.access import check
 router: Router = Router(tags=["customers"])
 
 
-class PhoneOut(Schema):
-    number: str
-    label: str
-    is_primary: bool
-    masked: bool
-
-
-class BillSummaryOut(Schema):
-    id: int
-    period_start: dt.date
-    period_end: dt.date
-    volume: Decimal
-    total: Decimal
-    paid: Decimal
-    outstanding: Decimal
-    status: str
-    status_label: str
-    due_date: dt.date
-    tier_reached: int
-    has_invoice: bool
-
-
-class AccountOut(Schema):
-    id: int
-    number: str
-    kind: str
-    kind_label: str
-    status: str
-    status_label: str
-    tariff: str
-    household_size: int
-    address: str
-    district: str
-    latitude: float | None
-    longitude: float | None
-    balance: Decimal
-    bills: list[BillSummaryOut]
-
-
-class CustomerOut(Schema):
-    id: int
-    name: str
-    kind: str
-    kind_label: str
-    elderly_or_impaired: bool
-    sensitive: bool
-    matched_by: str
-    phones: list[PhoneOut]
-    accounts: list[AccountOut]
-    balance: Decimal
-    open_cases: list[Any]
-    interruptions: list[Any]
+PhoneOut = schema_of(selectors.PhoneView, "PhoneOut")
+BillSummaryOut = schema_of(selectors.BillView, "BillSummaryOut")
+AccountOut = schema_of(selectors.AccountView, "AccountOut", bills=BillSummaryOut)
+CustomerOut = schema_of(selectors.CustomerView, "CustomerOut", phones=PhoneOut, accounts=AccountOut)
 
 
 class LookupIn(Schema):
@@ -88,7 +41,7 @@ class LineOut(Schema):
     amount: Decimal
 
 
-class BillOut(BillSummaryOut):
+class BillOut(BillSummaryOut):  # type: ignore[misc,valid-type]
     previous_reading: Decimal
     current_reading: Decimal
     water_amount: Decimal
@@ -99,7 +52,7 @@ class BillOut(BillSummaryOut):
     lines: list[LineOut]
 
 
-@router.get("/lookup", response=list[CustomerOut], summary="Find customers (screen pop)")
+@router.get("/lookup", response=list[CustomerOut], summary="Find customers (screen pop)")  # type: ignore[valid-type]
 def lookup(request: HttpRequest, params: Query[LookupIn]) -> list[selectors.CustomerView]:
     """Customers by phone (any common form), account number, or part of an address."""
     check(request.user, "customers.view")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -16,39 +16,6 @@ from qingquan.customers import privacy
 from qingquan.tickets.errors import InvalidInput
 from qingquan.tickets.models import Channel, Contact, ContactOutcome, Ticket, TicketEvent
 from qingquan.tickets.services.base import _clean, _when
-
-
-@transaction.atomic
-def contact_record(
-    *,
-    actor: Any,
-    channel: str,
-    from_address: str = "",
-    started_at: dt.datetime | None = None,
-    ended_at: dt.datetime | None = None,
-    agent: Any = None,
-    recording_ref: str = "",
-    customer: Any = None,
-    note: str = "",
-    tickets: Iterable[Ticket] = (),
-    wait_seconds: int | None = None,
-    outcome: str = "",
-) -> Contact:
-    """Record one contact (R-INTAKE-2) and link it to the cases it opened or touched."""
-    return contact_insert(
-        wait_seconds=wait_seconds,
-        outcome=outcome,
-        actor=actor,
-        channel=channel,
-        from_address=from_address,
-        started_at=started_at,
-        ended_at=ended_at,
-        agent=agent,
-        recording_ref=recording_ref,
-        customer=customer,
-        note=note,
-        tickets=tickets,
-    )
 
 
 def contact_insert(
@@ -104,6 +71,25 @@ def contact_insert(
         },
     )
     return contact
+
+
+P = ParamSpec("P")
+
+
+def _atomic(insert: Callable[P, Contact]) -> Callable[P, Contact]:
+    @transaction.atomic
+    def contact_record(*args: P.args, **kwargs: P.kwargs) -> Contact:
+        return insert(*args, **kwargs)
+
+    contact_record.__doc__ = (
+        "Record one contact (R-INTAKE-2) and link it to the cases it opened or touched, in\n"
+        "a transaction of its own: `contact_insert`'s keywords."
+    )
+    return contact_record
+
+
+# What most callers use: `contact_insert` in a transaction (a savepoint in the caller's).
+contact_record = _atomic(contact_insert)
 
 
 def _check_times(*, wait_seconds: int | None, outcome: str) -> None:
