@@ -15,31 +15,7 @@ from django.test import Client
 from qingquan.core.actors import SYSTEM
 from qingquan.staff.roles import DepartmentKind, Role
 from qingquan.staff.tests.factories import department
-
-
-@pytest.fixture(autouse=True)
-def commit_hooks(request: Any, monkeypatch: Any) -> None:
-    """Run on-commit hooks when a service's outermost atomic block exits, as in production
-    (tests without transaction=True run inside a transaction that never commits)."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or marker.kwargs.get("transaction"):
-        return
-    request.getfixturevalue("db")
-    from django.db import transaction
-
-    base = len(transaction.get_connection().savepoint_ids)
-    original_exit = transaction.Atomic.__exit__
-
-    def exit_and_run(self: Any, exc_type: Any, exc: Any, tb: Any) -> Any:
-        result = original_exit(self, exc_type, exc, tb)
-        conn = transaction.get_connection(self.using)
-        if exc_type is None and conn.in_atomic_block and len(conn.savepoint_ids) == base:
-            while conn.run_on_commit:
-                _ids, func, _robust = conn.run_on_commit.pop(0)
-                func()
-        return result
-
-    monkeypatch.setattr(transaction.Atomic, "__exit__", exit_and_run)
+from qingquan.tickets.tests.conftest import commit_hooks  # noqa: F401 (on-commit hooks run)
 
 
 @pytest.fixture

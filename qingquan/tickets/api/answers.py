@@ -4,6 +4,7 @@ caller may see, registry records by key."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -140,6 +141,9 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
         except ValidationError as error:
             return Status(400, {"detail": " ".join(error.messages), "current": None})
 
+    # The view's signature with its annotations evaluated where the view is written:
+    # django-ninja would read them in this module's namespace (the wrapper's globals).
+    wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore[attr-defined]
     return wrapper
 
 
