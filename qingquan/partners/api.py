@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from django.db import InterfaceError, OperationalError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
@@ -29,7 +30,7 @@ from pydantic import BeforeValidator, StringConstraints
 from qingquan.core import clock
 from qingquan.core import validation as vd
 from qingquan.core.access import AccessDenied
-from qingquan.core.schemas import PageIn, PageOut
+from qingquan.core.schemas import PageIn, PageOut, paged
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
 from qingquan.partners.models import ApiKey, PartnerCase, PartnerClient, Scope
@@ -443,6 +444,91 @@ def _case_step(path: str, schema: type[Schema], service: str, name: str, doc: st
     partner_api.post(
         f"/cases/{{number}}/{path}", response={201: CaseDetailOut, **ERRORS}, tags=["cases"]
     )(view)
+
+
+@partner_api.post(
+    "/cases", response={201: CaseDetailOut, 200: CaseDetailOut, **ERRORS}, tags=["cases"]
+)
+def case_create(
+    request: HttpRequest,
+    payload: CaseIn,
+    response: HttpResponse,
+    idempotency_key: str = IdempotencyKey,
+) -> Status:
+    """Open a case. A retry with the same Idempotency-Key answers the first response
+    (header `Idempotent-Replayed: true`); the same `external_id` twice is one case (200)."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_WRITE)
+    body = payload.dict()
+
+    def create() -> tuple[int, Any]:
+        kind = services.kind_for_intake(payload.kind)
+        received = services.partner_case_receive(
+            client=client,
+            kind=kind,
+            subject=payload.subject,
+            description=payload.description,
+            caller_name=payload.caller_name,
+            caller_phone=payload.caller_phone,
+            address=payload.address,
+            account_number=payload.account_number,
+            external_id=payload.external_id,
+        )
+        out = CaseDetailOut.model_validate(
+            case_out(received.partner_case, detail=True, create_event=received.create_event)
+        )
+        return (201 if received.created else 200), out.model_dump(mode="json")
+
+    return _idempotent_answer(client, idempotency_key, body, response, create, reconnect=True)
+
+
+@partner_api.get("/cases", response={200: CasePage, **ERRORS}, tags=["cases"])
+def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+    """The client's cases, newest first, filtered and paginated."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_READ)
+    qs = selectors.cases_of(client)
+    if filters.state:
+        qs = qs.filter(ticket__state=filters.state)
+    if filters.status == "open":
+        qs = qs.filter(ticket__state__in=selectors.OPEN)
+    elif filters.status == "closed":
+        qs = qs.exclude(ticket__state__in=selectors.OPEN)
+    if filters.kind:
+        kind = Q(ticket__kind__code=filters.kind) | Q(ticket__kind__parent__code=filters.kind)
+        qs = qs.filter(kind)
+    if filters.external_id:
+        qs = qs.filter(external_id=filters.external_id)
+    if filters.created_from:
+        qs = qs.filter(ticket__created_at__gte=filters.created_from)
+    if filters.created_to:
+        qs = qs.filter(ticket__created_at__lt=filters.created_to)
+    if filters.updated_since:
+        qs = qs.filter(ticket__updated_at__gte=filters.updated_since)
+    return paged(qs, filters, case_out)
+
+
+@partner_api.get("/cases/{number}", response={200: CaseDetailOut, **ERRORS}, tags=["cases"])
+def case_detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    """One of the client's cases with its customer-visible timeline."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_READ)
+    return case_out(selectors.case_of(client, number), detail=True)
+
+
+@partner_api.get(
+    "/cases/{number}/contacts", response={200: list[ContactOut], **ERRORS}, tags=["cases"]
+)
+def case_contacts(request: HttpRequest, number: str) -> list[dict[str, Any]]:
+    """The contacts of the case made through this client: the one that opened it and
+    every note added since."""
+    client = _client(request)
+    services.require_scope(client, Scope.CASES_READ)
+    partner_case = selectors.case_of(client, number)
+    return [
+        {"at": local(c.started_at), "channel": c.channel, "note": c.note}
+        for c in selectors.contacts_of(client, partner_case)
+    ]
 
 
 _case_step(
