@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
 from qingquan.core import clock
@@ -36,6 +37,7 @@ def get(user: Any, url: str, language: str) -> str:
     return response.content.decode()
 
 
+@time_machine.travel("2026-11-30 03:00 +0800", tick=False)  # "300 s" even on a slow run
 def test_admin_shows_a_worker_silent_for_over_a_minute(administrator: Any) -> None:
     beat("alive", 5)
     assert "silent-workers" not in get(administrator, "/admin/", "en")
