@@ -41,6 +41,7 @@ REFERENCE_MIGRATIONS = [
     ("qingquan.tickets.migrations.0002_seed_kinds", "tickets.CaseKind"),
     ("qingquan.surveys.migrations.0002_default_policies", "surveys.CallbackPolicy"),
     ("qingquan.knowledge.migrations.0003_seed_synonyms", "knowledge.SynonymGroup"),
+    ("qingquan.dispatch.migrations.0002_seed_policies", "dispatch.RepairPolicy"),
 ]
 
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "qingquan.surveys",
     "qingquan.reports",
     "qingquan.network",
+    "qingquan.dispatch",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -244,3 +245,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"qingquan": {"level": "INFO"}},
 }
+
+# Repair dispatch: the suggestion estimates travel as straight-line distance × a road
+# factor at an average speed (stated as such on the screen; a routing service would
+# replace it in production); photos from the crew app are at most this large (bytes).
+DISPATCH_ROAD_FACTOR = 1.4
+DISPATCH_SPEED_KMH = 30.0
+DISPATCH_PHOTO_MAX_BYTES = 8 * 1024 * 1024

@@ -28,6 +28,7 @@ urlpatterns = [
     path("callbacks/", include("qingquan.surveys.urls")),
     path("reports/", include("qingquan.reports.urls")),
     path("network/", include("qingquan.network.urls")),
+    path("dispatch/", include("qingquan.dispatch.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("csp-report/", csp_report, name="csp_report"),

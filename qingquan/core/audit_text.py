@@ -118,6 +118,22 @@ SENTENCES: dict[str, Any] = {
     "telephony.call.ring": gettext_lazy("%(actor)s: %(object)s rang"),
     "telephony.call.answer": gettext_lazy("%(actor)s: %(object)s was answered"),
     "telephony.call.hangup": gettext_lazy("%(actor)s: %(object)s ended"),
+    # Repair dispatch
+    "dispatch.job.create": gettext_lazy("%(actor)s made %(object)s"),
+    "dispatch.job.assign": gettext_lazy("%(actor)s sent a crew to %(object)s"),
+    "dispatch.job.reassign": gettext_lazy("%(actor)s changed the crew of %(object)s"),
+    "dispatch.job.pause": gettext_lazy("%(actor)s paused the restoration clock of %(object)s"),
+    "dispatch.job.resume": gettext_lazy("%(actor)s resumed the restoration clock of %(object)s"),
+    "dispatch.job.cancel": gettext_lazy("%(actor)s cancelled %(object)s"),
+    "dispatch.step.accept": gettext_lazy("%(actor)s accepted %(object)s"),
+    "dispatch.step.en_route": gettext_lazy("%(actor)s set off for %(object)s"),
+    "dispatch.step.arrive": gettext_lazy("%(actor)s arrived on site of %(object)s"),
+    "dispatch.step.valve": gettext_lazy("%(actor)s closed a valve for %(object)s"),
+    "dispatch.step.repaired": gettext_lazy("%(actor)s repaired %(object)s"),
+    "dispatch.step.restored": gettext_lazy("%(actor)s restored supply for %(object)s"),
+    "dispatch.step.note": gettext_lazy("%(actor)s added a note to %(object)s"),
+    "dispatch.step.photo": gettext_lazy("%(actor)s added a photo to %(object)s"),
+    "dispatch.crew.status": gettext_lazy("%(actor)s changed the status of %(object)s"),
 }
 
 # Records saved or deleted through the admin's reference screens: "<app>.<model>.<verb>".

@@ -108,6 +108,13 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "network.view": frozenset({R.SUPERVISOR, R.DISPATCHER, R.CREW, R.ADMINISTRATOR}),
     # Importing a network file, fitting valves, reporting a valve closed or inoperable.
     "network.manage": frozenset({R.DISPATCHER, R.ADMINISTRATOR}),
+    # Repair dispatch (抢修调度, R-REP-1): dispatchers make jobs and send crews, supervisors
+    # watch the board and step in; crews take their jobs' steps in the crew app;
+    # administrators keep the repair time policies and the crews' details.
+    "dispatch.view": frozenset({R.SUPERVISOR, R.DISPATCHER, R.ADMINISTRATOR}),
+    "dispatch.manage": frozenset({R.SUPERVISOR, R.DISPATCHER}),
+    "dispatch.crew": frozenset({R.CREW}),
+    "dispatch.configure": frozenset({R.ADMINISTRATOR}),
 }
 
 
@@ -229,6 +236,13 @@ NAVIGATION: list[NavItem] = [
         "network.view",
         _("The network map: click a pipe to plan its isolation"),
     ),
+    NavItem(
+        "dispatch:board",
+        _("Repair board"),
+        "dispatch.view",
+        _("Repair jobs, crews and their clocks on the map"),
+    ),
+    NavItem("dispatch:crew_app", _("My repair jobs"), "dispatch.crew", _("The crew app")),
     NavItem(
         "knowledge:index",
         _("Knowledge base"),
