@@ -8,6 +8,7 @@ from django.db import transaction
 from qingquan.areas.services import areas_seed_ningbo
 from qingquan.core import clock
 from qingquan.customers.demo import seed_customers
+from qingquan.dispatch.demo import seed_dispatch
 from qingquan.knowledge.demo import seed_knowledge
 from qingquan.network.demo import seed_network
 from qingquan.reports.demo import seed_reports
@@ -40,6 +41,7 @@ def demo_seed() -> list[DemoLogin]:
     seed_customers(count=settings.QINGQUAN_DEMO_ACCOUNTS)
     seed_network()
     seed_tickets(today=clock.today())
+    seed_dispatch()
     seed_telephony()
     seed_knowledge()
     seed_reports()

@@ -151,28 +151,37 @@ def _bump(job: Job, version: int | None) -> None:
     due, params = "id = %s", [job.pk]
     if version is not None:
         due, params = "id = %s AND version = %s", [job.pk, version]
-    taken = claims.claim_by_update(
-        Job._meta.db_table, assign="version = version + 1", due=due, params=params, limit=1
-    )
-    if not taken:
+    for _attempt in range(2):
+        taken = claims.claim_by_update(
+            Job._meta.db_table, assign="version = version + 1", due=due, params=params, limit=1
+        )
+        if taken:
+            return
+        # Not taken: changed, or held by a transaction that has not committed yet
+        # (PostgreSQL skips a locked row). Wait for that one, then read the job as it is.
+        current = Job.objects.select_for_update().select_related("ticket").get(pk=job.pk)
+        if version is None or current.version == version:
+            continue  # it was only locked (the holder rolled back, or no version given)
+        break
+    else:
         current = Job.objects.select_related("ticket").get(pk=job.pk)
-        crews = ", ".join(
-            str(a.crew) for a in current.assignments.filter(ended_at=None).select_related("crew__team")
+    crews = ", ".join(
+        str(a.crew) for a in current.assignments.filter(ended_at=None).select_related("crew__team")
+    )
+    raise Conflict(
+        _(
+            "Job %(number)s was changed by someone else (you read version %(read)s, it is "
+            "now version %(now)s: %(state)s%(crews)s). Reload it and try again."
         )
-        raise Conflict(
-            _(
-                "Job %(number)s was changed by someone else (you read version %(read)s, it is "
-                "now version %(now)s: %(state)s%(crews)s). Reload it and try again."
-            )
-            % {
-                "number": current.number,
-                "read": version,
-                "now": current.version,
-                "state": current.get_state_display(),
-                "crews": _("; crews: %(c)s") % {"c": crews} if crews else "",
-            },
-            job=current,
-        )
+        % {
+            "number": current.number,
+            "read": version,
+            "now": current.version,
+            "state": current.get_state_display(),
+            "crews": _("; crews: %(c)s") % {"c": crews} if crews else "",
+        },
+        job=current,
+    )
 
 
 def _deadlines(job: Job) -> None:
