@@ -189,11 +189,9 @@ def job_create(request: HttpRequest, body: JobIn) -> Status:
     """A job for a case or incident (a merged case's job goes to its incident), at the
     pipe or point given, else at the case's premise."""
     check(request.user, "dispatch.manage")
-    from qingquan.tickets.selectors import visible_case
-
-    ticket = visible_case(user=request.user, number=body.case)
+    ticket = selectors.case_for_job(user=request.user, number=body.case)
     if ticket is None:
-        return Status(404, {"detail": f"No case {body.case} that you may see."})
+        return Status(404, {"detail": f"No case {body.case}."})
     try:
         job = services.job_create(
             actor=request.user,

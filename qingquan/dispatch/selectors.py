@@ -205,6 +205,15 @@ def crews(*, user: Any) -> list[CrewRow]:
     ]
 
 
+def case_for_job(*, user: Any, number: str) -> Any:
+    """The case (by number) a dispatcher makes a job for: any case of the hotline, as the
+    repairs reported anywhere come to the dispatchers; None when there is none."""
+    from qingquan.tickets.models import Ticket
+
+    check(user, "dispatch.manage")
+    return Ticket.objects.filter(number=(number or "").strip()[:16]).first()
+
+
 def job_for(*, user: Any, number: str) -> Job:
     """A job by its number: dispatchers and supervisors any, crew members their crew's."""
     qs = Job.objects.select_related("ticket", "district", "pipe")

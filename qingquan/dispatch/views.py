@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.areas.models import District
@@ -73,12 +74,10 @@ def board_list(request: HttpRequest) -> HttpResponse:
 @require("dispatch.manage")
 @require_POST
 def job_new(request: HttpRequest) -> HttpResponse:
-    from qingquan.tickets.selectors import visible_case
-
     number = (request.POST.get("case") or "").strip()[:16]
-    ticket = visible_case(user=request.user, number=number)
+    ticket = selectors.case_for_job(user=request.user, number=number)
     if ticket is None:
-        messages.error(request, str(_t("No case %(number)s that you may see.")) % {"number": number})
+        messages.error(request, str(_("No case %(number)s that you may see.")) % {"number": number})
         return HttpResponseRedirect(reverse("dispatch:board"))
     try:
         job = services.job_create(actor=request.user, ticket=ticket, note=request.POST.get("note", ""))
@@ -86,12 +85,6 @@ def job_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, error.message)
         return HttpResponseRedirect(reverse("dispatch:board"))
     return HttpResponseRedirect(reverse("dispatch:job", args=[job.number]))
-
-
-def _t(text: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(text)
 
 
 @require("dispatch.view")
@@ -129,14 +122,14 @@ def _job_action(request: HttpRequest, job: Any) -> HttpResponse:
         if action in ("assign", "add"):
             crew = Crew.objects.get(pk=int(request.POST.get("crew", "0") or 0))
             services.job_assign(actor=request.user, job=job, crew=crew, version=v, add=action == "add")
-            messages.success(request, _t("%(crew)s is sent.") % {"crew": crew})
+            messages.success(request, _("%(crew)s is sent.") % {"crew": crew})
         elif action == "reassign":
             old = Crew.objects.get(pk=int(request.POST.get("old", "0") or 0))
             new = Crew.objects.get(pk=int(request.POST.get("new", "0") or 0))
             services.job_reassign(
                 actor=request.user, job=job, version=v, old=old, new=new, reason=request.POST.get("reason", "")
             )
-            messages.success(request, _t("%(crew)s is sent.") % {"crew": new})
+            messages.success(request, _("%(crew)s is sent.") % {"crew": new})
         elif action == "pause":
             services.job_pause(
                 actor=request.user,
@@ -150,7 +143,7 @@ def _job_action(request: HttpRequest, job: Any) -> HttpResponse:
         elif action == "cancel":
             services.job_cancel(actor=request.user, job=job, version=v, reason=request.POST.get("reason", ""))
     except Crew.DoesNotExist:
-        messages.error(request, _t("Choose a crew."))
+        messages.error(request, _("Choose a crew."))
     except (ValueError, DispatchError) as error:
         messages.error(request, getattr(error, "message", str(error)))
     return back
@@ -177,7 +170,10 @@ def crew_jobs(request: HttpRequest) -> HttpResponse:
     return render(request, "dispatch/_crew_jobs.html", {"jobs": jobs, "labels": _labels()})
 
 
-def _labels() -> dict[str, str]:
+def _labels() -> dict[str, dict[str, str]]:
     from qingquan.dispatch.models import StepKind
 
-    return {k: str(v) for k, v in StepKind.choices}
+    return {
+        "steps": {k: str(v) for k, v in StepKind.choices},
+        "states": {k: str(v) for k, v in JobState.choices},
+    }
