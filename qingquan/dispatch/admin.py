@@ -6,7 +6,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from qingquan.core.admin import CapabilityAdmin, ReadOnlyAdminMixin, ReadOnlyInline
-from qingquan.dispatch.models import Assignment, Crew, CrewMessage, Job, JobPause, JobStep, RepairPolicy
+from qingquan.dispatch.models import (
+    Assignment,
+    Crew,
+    CrewMessage,
+    Job,
+    JobPause,
+    JobStep,
+    RepairPolicy,
+)
 
 
 @admin.register(RepairPolicy)
@@ -15,7 +23,15 @@ class RepairPolicyAdmin(CapabilityAdmin):
 
     view_capability = "dispatch.view"
     change_capability = "dispatch.configure"
-    list_display = ["name", "kind", "min_diameter_mm", "priority", "arrive_seconds", "restore_seconds", "warn_fraction"]
+    list_display = [
+        "name",
+        "kind",
+        "min_diameter_mm",
+        "priority",
+        "arrive_seconds",
+        "restore_seconds",
+        "warn_fraction",
+    ]
     list_filter = ["kind"]
 
 
@@ -45,7 +61,16 @@ class StepInline(ReadOnlyInline):
 class JobAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
     view_capability = "dispatch.view"
     change_capability = "dispatch.configure"
-    list_display = ["number", "kind", "state", "priority", "district", "created_at", "arrived_at", "restored_at"]
+    list_display = [
+        "number",
+        "kind",
+        "state",
+        "priority",
+        "district",
+        "created_at",
+        "arrived_at",
+        "restored_at",
+    ]
     list_filter = ["state", "kind", "priority", "district"]
     search_fields = ["number", "ticket__number", "address"]
     inlines = [AssignmentInline, PauseInline, StepInline]

@@ -105,7 +105,7 @@ def _job(job: Job) -> dict[str, Any]:
         "state_label": job.get_state_display(),
         "priority": job.priority,
         "address": job.address,
-        "district": job.district.name if job.district_id else None,
+        "district": job.district.name if job.district is not None else None,
         "lon": job.longitude,
         "lat": job.latitude,
         "pipe": job.pipe_eid,
@@ -183,7 +183,10 @@ class JobIn(Schema):
 
 
 @router.post(
-    "/jobs", url_name="dispatch_job_create", response={201: JobOut, **ERRORS}, summary="Make a repair job"
+    "/jobs",
+    url_name="dispatch_job_create",
+    response={201: JobOut, **ERRORS},
+    summary="Make a repair job",
 )
 def job_create(request: HttpRequest, body: JobIn) -> Status:
     """A job for a case or incident (a merged case's job goes to its incident), at the
@@ -208,7 +211,12 @@ def job_create(request: HttpRequest, body: JobIn) -> Status:
     return Status(201, _job(job))
 
 
-@router.get("/jobs/{number}", url_name="dispatch_job", response={200: JobOut, **ERRORS}, summary="A repair job")
+@router.get(
+    "/jobs/{number}",
+    url_name="dispatch_job",
+    response={200: JobOut, **ERRORS},
+    summary="A repair job",
+)
 def job_get(request: HttpRequest, number: str) -> Status:
     try:
         return Status(200, _job(_the_job(request, number)))
@@ -224,7 +232,9 @@ class SuggestionOut(Schema):
     missing_skills: list[str]
     load: int
     distance_km: float
-    travel_minutes: int = Field(description="Straight-line distance × the road factor at the average speed")
+    travel_minutes: int = Field(
+        description="Straight-line distance × the road factor at the average speed"
+    )
     eligible: bool
     reasons: list[str]
 
@@ -268,7 +278,10 @@ class AssignIn(Schema):
 
 
 @router.post(
-    "/jobs/{number}/assign", url_name="dispatch_assign", response={200: JobOut, **ERRORS}, summary="Send a crew"
+    "/jobs/{number}/assign",
+    url_name="dispatch_assign",
+    response={200: JobOut, **ERRORS},
+    summary="Send a crew",
 )
 def assign(request: HttpRequest, number: str, body: AssignIn) -> Status:
     """One click: the crew is sent. Someone else changed the job since you read it: 409
@@ -354,7 +367,9 @@ class VersionIn(Schema):
 )
 def resume(request: HttpRequest, number: str, body: VersionIn) -> Status:
     try:
-        job = services.job_resume(actor=request.user, job=_the_job(request, number), version=body.version)
+        job = services.job_resume(
+            actor=request.user, job=_the_job(request, number), version=body.version
+        )
     except DispatchError as error:
         return _refused(error)
     return Status(200, _job(job))
@@ -362,7 +377,12 @@ def resume(request: HttpRequest, number: str, body: VersionIn) -> Status:
 
 # Crew steps ------------------------------------------------------------------------------
 class StepIn(Schema):
-    id: str = Field(..., min_length=1, max_length=64, description="Made by the phone: the step's idempotency key")
+    id: str = Field(
+        ...,
+        min_length=1,
+        max_length=64,
+        description="Made by the phone: the step's idempotency key",
+    )
     kind: str = Field(..., description=", ".join(StepKind.values))
     at: dt.datetime | None = Field(None, description="When it was taken (kept for offline steps)")
     offline: bool = False
@@ -389,7 +409,10 @@ def _step(result: services.StepResult) -> dict[str, Any]:
 
 
 @router.post(
-    "/jobs/{number}/steps", url_name="dispatch_step", response={200: StepOut, **ERRORS}, summary="A crew step"
+    "/jobs/{number}/steps",
+    url_name="dispatch_step",
+    response={200: StepOut, **ERRORS},
+    summary="A crew step",
 )
 def step(request: HttpRequest, number: str, body: StepIn) -> Status:
     """Accept, en route, arrive, valve (with `valve`), repaired, restored, note. Sent
@@ -440,7 +463,11 @@ def replay(request: HttpRequest, number: str, body: ReplayIn) -> Status:
     job.refresh_from_db()
     return Status(
         200,
-        {"applied": [_step(r) for r in result.applied], "refused": result.refused, "job": _job(job)},
+        {
+            "applied": [_step(r) for r in result.applied],
+            "refused": result.refused,
+            "job": _job(job),
+        },
     )
 
 
@@ -453,7 +480,7 @@ def replay(request: HttpRequest, number: str, body: ReplayIn) -> Status:
 def photo(
     request: HttpRequest,
     number: str,
-    id: Form[str],  # noqa: A002 (the step's id, as the other steps)
+    id: Form[str],
     file: File[UploadedFile],
     phase: Form[str] = "before",
     at: Form[dt.datetime | None] = None,
@@ -554,7 +581,10 @@ def crew_status(request: HttpRequest, code: str, body: StatusIn) -> Status:
 
 
 @router.get(
-    "/board/geojson", url_name="dispatch_geojson", response=dict[str, Any], summary="Open jobs and crews as GeoJSON"
+    "/board/geojson",
+    url_name="dispatch_geojson",
+    response=dict[str, Any],
+    summary="Open jobs and crews as GeoJSON",
 )
 def board_geojson(request: HttpRequest, params: Query[BoardParams]) -> dict[str, Any]:
     rows = selectors.board(user=request.user, district=params.district, state=params.state)

@@ -36,7 +36,12 @@ def seed_dispatch(*, jobs: int = 4) -> int:
         skills, vehicle, lon, lat = CREWS.get(team.code, (["valves"], "", 121.55, 29.87))
         crew, _ = Crew.objects.get_or_create(
             team=team,
-            defaults={"skills": skills, "vehicle": vehicle, "depot_longitude": lon, "depot_latitude": lat},
+            defaults={
+                "skills": skills,
+                "vehicle": vehicle,
+                "depot_longitude": lon,
+                "depot_latitude": lat,
+            },
         )
         crews.append(crew)
     cases = (

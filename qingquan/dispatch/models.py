@@ -39,7 +39,7 @@ class JobPriority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
-PRIORITY_RANK = {JobPriority.URGENT: 0, JobPriority.HIGH: 1, JobPriority.NORMAL: 2}
+PRIORITY_RANK: dict[str, int] = {"urgent": 0, "high": 1, "normal": 2}
 
 
 class RepairPolicy(models.Model):
@@ -79,8 +79,10 @@ class RepairPolicy(models.Model):
     def clean(self) -> None:
         if not 0 < self.warn_fraction < 1:
             raise ValidationError({"warn_fraction": _("Use a share between 0 and 1, e.g. 0.75.")})
-        if self.arrive_seconds and self.restore_seconds and (
-            self.restore_seconds < self.arrive_seconds
+        if (
+            self.arrive_seconds
+            and self.restore_seconds
+            and (self.restore_seconds < self.arrive_seconds)
         ):
             raise ValidationError(
                 {"restore_seconds": _("Supply cannot be restored before the crew arrives.")}
@@ -143,7 +145,9 @@ class Crew(models.Model):
     def clean(self) -> None:
         unknown = [s for s in self.skills or [] if s not in Skill.values]
         if unknown:
-            raise ValidationError({"skills": _("Unknown skills: %(s)s") % {"s": ", ".join(unknown)}})
+            raise ValidationError(
+                {"skills": _("Unknown skills: %(s)s") % {"s": ", ".join(unknown)}}
+            )
         for field, low, high in (("depot_longitude", -180, 180), ("depot_latitude", -90, 90)):
             value = getattr(self, field)
             if value is not None and not low <= value <= high:
@@ -299,7 +303,9 @@ class PauseReason(models.TextChoices):
 class JobPause(models.Model):
     """One paused interval of a job's restoration clock, with its reason."""
 
-    job = models.ForeignKey(Job, verbose_name=_("job"), on_delete=models.CASCADE, related_name="pauses")
+    job = models.ForeignKey(
+        Job, verbose_name=_("job"), on_delete=models.CASCADE, related_name="pauses"
+    )
     reason = models.CharField(_("reason"), max_length=20, choices=PauseReason.choices)
     note = models.CharField(_("note"), max_length=200, blank=True)
     started_at = models.DateTimeField(_("paused"))
@@ -333,8 +339,12 @@ class Assignment(models.Model):
     """A crew sent to a job (several crews may work one big job). Ended when the crew is
     taken off (reassigned, with a reason) or the job is done."""
 
-    job = models.ForeignKey(Job, verbose_name=_("job"), on_delete=models.CASCADE, related_name="assignments")
-    crew = models.ForeignKey(Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="assignments")
+    job = models.ForeignKey(
+        Job, verbose_name=_("job"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    crew = models.ForeignKey(
+        Crew, verbose_name=_("crew"), on_delete=models.PROTECT, related_name="assignments"
+    )
     assigned_at = models.DateTimeField(_("assigned"))
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -382,9 +392,16 @@ class JobStep(models.Model):
     server received it. `client_id` (made by the phone) makes every step idempotent: the
     same step sent twice (an offline queue replayed) is recorded once."""
 
-    job = models.ForeignKey(Job, verbose_name=_("job"), on_delete=models.CASCADE, related_name="steps")
+    job = models.ForeignKey(
+        Job, verbose_name=_("job"), on_delete=models.CASCADE, related_name="steps"
+    )
     crew = models.ForeignKey(
-        Crew, verbose_name=_("crew"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Crew,
+        verbose_name=_("crew"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     kind = models.CharField(_("step"), max_length=10, choices=StepKind.choices)
     client_id = models.CharField(_("step id"), max_length=64, unique=True)
@@ -392,7 +409,11 @@ class JobStep(models.Model):
     received_at = models.DateTimeField(_("received at"))
     offline = models.BooleanField(_("sent from the offline queue"), default=False)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     valve = models.CharField(_("valve"), max_length=60, blank=True)
     note = models.TextField(_("note"), blank=True)

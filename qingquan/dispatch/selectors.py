@@ -45,7 +45,10 @@ def speed_kmh() -> float:
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance between two (lon, lat) points."""
     lon1, lat1, lon2, lat2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_KM * math.asin(math.sqrt(min(1.0, h)))
 
 
@@ -66,7 +69,9 @@ class ClockView:
 
     @property
     def colour(self) -> str:
-        return {"ok": "green", "warning": "amber", "breached": "red", "late": "red"}.get(self.state, "grey")
+        return {"ok": "green", "warning": "amber", "breached": "red", "late": "red"}.get(
+            self.state, "grey"
+        )
 
 
 def _clock_view(name: str, status: Any, *, warn: float, done: bool, paused: bool) -> ClockView:
@@ -83,12 +88,16 @@ def _clock_view(name: str, status: Any, *, warn: float, done: bool, paused: bool
     return ClockView(name, status.deadline, status.remaining_seconds, state, status.fraction_used)
 
 
-def job_clocks(job: Job, *, now: dt.datetime, pauses: list[JobPause] | None = None) -> tuple[ClockView, ClockView]:
+def job_clocks(
+    job: Job, *, now: dt.datetime, pauses: list[JobPause] | None = None
+) -> tuple[ClockView, ClockView]:
     rows = pauses if pauses is not None else list(job.pauses.all())
     arrive, restore = job.clocks(now=now, pauses=rows)
     paused = any(p.ended_at is None for p in rows)
     return (
-        _clock_view("arrive", arrive, warn=job.warn_fraction, done=job.arrived_at is not None, paused=False),
+        _clock_view(
+            "arrive", arrive, warn=job.warn_fraction, done=job.arrived_at is not None, paused=False
+        ),
         _clock_view(
             "restore",
             restore,
@@ -125,14 +134,18 @@ class CrewRow:
 def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
     from django.db.models import Count
 
-    return qs.select_related("ticket", "district").prefetch_related(
-        Prefetch("pauses", queryset=JobPause.objects.order_by("started_at")),
-        Prefetch(
-            "assignments",
-            queryset=Assignment.objects.filter(ended_at=None).select_related("crew__team"),
-            to_attr="active_assignments",
-        ),
-    ).annotate(merged=Count("ticket__children", distinct=True))
+    return (
+        qs.select_related("ticket", "district")
+        .prefetch_related(
+            Prefetch("pauses", queryset=JobPause.objects.order_by("started_at")),
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.filter(ended_at=None).select_related("crew__team"),
+                to_attr="active_assignments",
+            ),
+        )
+        .annotate(merged=Count("ticket__children", distinct=True))
+    )
 
 
 def _row(job: Job, now: dt.datetime) -> JobRow:
@@ -187,7 +200,9 @@ def _on_shift_teams(now: dt.datetime) -> set[int]:
 
 def _loads() -> Counter[int]:
     return Counter(
-        Assignment.objects.filter(ended_at=None, job__state__in=OPEN_JOB_STATES).values_list("crew_id", flat=True)
+        Assignment.objects.filter(ended_at=None, job__state__in=OPEN_JOB_STATES).values_list(
+            "crew_id", flat=True
+        )
     )
 
 
@@ -200,7 +215,9 @@ def crews(*, user: Any) -> list[CrewRow]:
     loads = _loads()
     rows = list(Crew.objects.select_related("team", "district").prefetch_related("team__members"))
     return [
-        CrewRow(c, c.team_id in on, loads.get(c.pk, 0), [m for m in c.team.members.all() if m.is_active])
+        CrewRow(
+            c, c.team_id in on, loads.get(c.pk, 0), [m for m in c.team.members.all() if m.is_active]
+        )
         for c in rows
     ]
 
@@ -286,7 +303,9 @@ def suggest(*, user: Any, job: Job, now: dt.datetime | None = None) -> list[Sugg
     now = now or clock.now()
     on = _on_shift_teams(now)
     loads = _loads()
-    on_job = set(Assignment.objects.filter(job=job, ended_at=None).values_list("crew_id", flat=True))
+    on_job = set(
+        Assignment.objects.filter(job=job, ended_at=None).values_list("crew_id", flat=True)
+    )
     needed = needed_skills(job, now=now)
     factor, speed = road_factor(), speed_kmh()
     result: list[Suggestion] = []
@@ -299,14 +318,18 @@ def suggest(*, user: Any, job: Job, now: dt.datetime | None = None) -> list[Sugg
         reasons = [
             _("on shift") if shift else _("not on shift now"),
             (
-                _("has the skills needed (%(s)s)") % {"s": ", ".join(str(Skill(s).label) for s in needed)}
+                _("has the skills needed (%(s)s)")
+                % {"s": ", ".join(str(Skill(s).label) for s in needed)}
                 if needed and not missing
                 else _("lacks: %(s)s") % {"s": ", ".join(str(Skill(s).label) for s in missing)}
                 if missing
                 else _("no special skill needed")
             ),
             _("no open job") if load == 0 else _("%(n)d open job(s)") % {"n": load},
-            _("about %(min)d min away (%(km).1f km straight line × road factor %(f).1f at %(v)d km/h)%(where)s")
+            _(
+                "about %(min)d min away (%(km).1f km straight line × road factor %(f).1f "
+                "at %(v)d km/h)%(where)s"
+            )
             % {
                 "min": minutes,
                 "km": km,
@@ -319,8 +342,20 @@ def suggest(*, user: Any, job: Job, now: dt.datetime | None = None) -> list[Sugg
             reasons.insert(0, _("off duty"))
         if crew.pk in on_job:
             reasons.insert(0, _("already on this job"))
-        score = (crew.pk in on_job, crew.status == CrewStatus.OFF_DUTY, not shift, len(missing), load, minutes, crew.pk)
-        result.append(Suggestion(crew, 0, shift, missing, load, km, minutes, crew.pk in on_job, reasons, score))
+        score = (
+            crew.pk in on_job,
+            crew.status == CrewStatus.OFF_DUTY,
+            not shift,
+            len(missing),
+            load,
+            minutes,
+            crew.pk,
+        )
+        result.append(
+            Suggestion(
+                crew, 0, shift, missing, load, km, minutes, crew.pk in on_job, reasons, score
+            )
+        )
     result.sort(key=lambda s: s.score)
     for i, s in enumerate(result, 1):
         s.rank = i
@@ -382,7 +417,10 @@ def progress_for_case(*, user: Any, ticket: Any) -> list[Progress]:
     for job in jobs:
         row = _row(job, now)
         expected = job.restored_at or row.restore.deadline
-        done = [str(JobState(s).label) for s in ("accepted", "en_route", "on_site", "repaired", "restored")]
+        done = [
+            str(JobState(s).label)
+            for s in ("accepted", "en_route", "on_site", "repaired", "restored")
+        ]
         result.append(
             Progress(
                 job=job,

@@ -70,7 +70,7 @@ STEP_FLOW: dict[str, tuple[str, str]] = {
     StepKind.REPAIRED: (JobState.ON_SITE, JobState.REPAIRED),
     StepKind.RESTORED: (JobState.REPAIRED, JobState.RESTORED),
 }
-ORDER = [
+ORDER: list[str] = [
     JobState.NEW,
     JobState.ASSIGNED,
     JobState.ACCEPTED,
@@ -102,7 +102,9 @@ def _clean(text: str | None, *, field: str = "note", limit: int = validation.TEX
         raise InvalidInput(error.messages[0], field=field) from None
 
 
-def _event(job: Job, *, actor: Any, action: str, at: dt.datetime, note: str = "", **data: Any) -> None:
+def _event(
+    job: Job, *, actor: Any, action: str, at: dt.datetime, note: str = "", **data: Any
+) -> None:
     """The step on the case's timeline (a `TicketEvent`, whose receivers count it and send
     the partners' webhooks in this transaction)."""
     from qingquan.tickets.models import TicketEvent
@@ -120,7 +122,9 @@ def _event(job: Job, *, actor: Any, action: str, at: dt.datetime, note: str = ""
     )
 
 
-def _audit(job: Job, *, actor: Any, action: str, before: dict[str, Any] | None, note: str = "") -> None:
+def _audit(
+    job: Job, *, actor: Any, action: str, before: dict[str, Any] | None, note: str = ""
+) -> None:
     audit_record(
         actor=actor,
         action=f"dispatch.{action}",
@@ -134,10 +138,7 @@ def _audit(job: Job, *, actor: Any, action: str, before: dict[str, Any] | None, 
 def _lock(job: Job | int) -> Job:
     pk = job if isinstance(job, int) else job.pk
     locked = (
-        Job.objects.select_for_update(of=("self",))
-        .select_related("ticket")
-        .filter(pk=pk)
-        .first()
+        Job.objects.select_for_update(of=("self",)).select_related("ticket").filter(pk=pk).first()
     )
     if locked is None:
         raise NotFound(_("This repair job does not exist."))
@@ -224,7 +225,9 @@ class Place:
     premises: int = 0
 
 
-def _place(actor: Any, *, ticket: Any, pipe: str | None, lon: float | None, lat: float | None) -> Place:
+def _place(
+    actor: Any, *, ticket: Any, pipe: str | None, lon: float | None, lat: float | None
+) -> Place:
     """Where the job is: an explicit pipe or point, else the case's premise; with the pipe,
     segment and isolation plan when a network is loaded and a pipe is near."""
     from qingquan.network import selectors as network
@@ -311,11 +314,17 @@ def _message(job: Job, crew: Crew, *, now: dt.datetime) -> int:
 def crew_messages_send(pks: list[int], *, worker: str, now: dt.datetime) -> int:
     """The outbox's `send`: the demo gateway logs each text (a real SMS gateway is a
     setting for production) and records it delivered while it is still `worker`'s claim."""
-    rows = list(CrewMessage.objects.filter(pk__in=pks, claimed_by=worker).select_related("recipient"))
+    rows = list(
+        CrewMessage.objects.filter(pk__in=pks, claimed_by=worker).select_related("recipient")
+    )
     for row in rows:
         logger.info("crew message to %s: %s", row.recipient.username, row.text)
     return CrewMessage.objects.filter(pk__in=[r.pk for r in rows], claimed_by=worker).update(
-        status=CrewMessage.Status.DELIVERED, sent_at=now, attempts=1, claimed_by="", lease_until=None
+        status=CrewMessage.Status.DELIVERED,
+        sent_at=now,
+        attempts=1,
+        claimed_by="",
+        lease_until=None,
     )
 
 
@@ -342,7 +351,9 @@ def job_create(
     check(actor, "dispatch.manage")
     from qingquan.tickets.models import Ticket
 
-    ticket = Ticket.objects.select_related("kind", "premise", "account__premise", "parent").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_related("kind", "premise", "account__premise", "parent").get(
+        pk=ticket.pk
+    )
     if ticket.parent_id is not None:
         ticket = ticket.parent
     if not ticket.is_open:
@@ -402,9 +413,7 @@ def job_create(
 
 
 @transaction.atomic
-def job_assign(
-    *, actor: Any, job: Job, crew: Crew, version: int | None, add: bool = False
-) -> Job:
+def job_assign(*, actor: Any, job: Job, crew: Crew, version: int | None, add: bool = False) -> Job:
     """Send `crew` to `job` (one click). `add=True` sends another crew to a big job that
     has one already; without it, a job that already has a crew is refused (reassign). Two
     dispatchers at once: one wins, the other gets `Conflict` with the job as it is now."""
@@ -416,7 +425,8 @@ def job_assign(
     active = list(job.assignments.filter(ended_at=None).select_related("crew__team"))
     if any(a.crew_id == crew.pk for a in active):
         raise Conflict(
-            _("%(crew)s is already on job %(number)s.") % {"crew": crew, "number": job.number}, job=job
+            _("%(crew)s is already on job %(number)s.") % {"crew": crew, "number": job.number},
+            job=job,
         )
     if active and not add:
         raise Conflict(
@@ -458,9 +468,14 @@ def job_reassign(
     job = _lock(job)
     current = job.assignments.filter(ended_at=None, crew=old).first()
     if current is None:
-        raise Conflict(_("%(crew)s is not on job %(number)s.") % {"crew": old, "number": job.number}, job=job)
+        raise Conflict(
+            _("%(crew)s is not on job %(number)s.") % {"crew": old, "number": job.number}, job=job
+        )
     if job.assignments.filter(ended_at=None, crew=new).exists():
-        raise Conflict(_("%(crew)s is already on job %(number)s.") % {"crew": new, "number": job.number}, job=job)
+        raise Conflict(
+            _("%(crew)s is already on job %(number)s.") % {"crew": new, "number": job.number},
+            job=job,
+        )
     if new.status == CrewStatus.OFF_DUTY:
         raise InvalidInput(_("%(crew)s is off duty.") % {"crew": new}, field="crew")
     before = snapshot(job, TRACKED)
@@ -471,20 +486,33 @@ def job_reassign(
     _release(old, now=now)
     job.save()
     _message(job, new, now=now)
-    _event(job, actor=actor, action="job_reassign", at=now, note=reason, crew=new.team.code, previous=old.team.code)
+    _event(
+        job,
+        actor=actor,
+        action="job_reassign",
+        at=now,
+        note=reason,
+        crew=new.team.code,
+        previous=old.team.code,
+    )
     _audit(job, actor=actor, action="job.reassign", before=before, note=reason)
     from qingquan.tickets.models import TicketState
 
     ticket = job.ticket
     ticket.refresh_from_db()
-    if ticket.team_id == old.team_id and ticket.state in (TicketState.DISPATCHED, TicketState.IN_PROGRESS):
+    if ticket.team_id == old.team_id and ticket.state in (
+        TicketState.DISPATCHED,
+        TicketState.IN_PROGRESS,
+    ):
         _case_step("transfer", ticket, team=new.team, note=reason)
     return job
 
 
 def _release(crew: Crew, *, now: dt.datetime) -> None:
     """A crew with no other open job is available again."""
-    busy = Assignment.objects.filter(crew=crew, ended_at=None, job__state__in=OPEN_JOB_STATES).exists()
+    busy = Assignment.objects.filter(
+        crew=crew, ended_at=None, job__state__in=OPEN_JOB_STATES
+    ).exists()
     if not busy and crew.status in (CrewStatus.EN_ROUTE, CrewStatus.ON_SITE):
         Crew.objects.filter(pk=crew.pk).update(status=CrewStatus.AVAILABLE)
 
@@ -503,14 +531,22 @@ def job_pause(*, actor: Any, job: Job, version: int | None, reason: str, note: s
     if not job.is_open or job.state == JobState.NEW:
         raise OutOfOrder(_("Only a job a crew works on can wait."), job=job)
     if job.pauses.filter(ended_at=None).exists():
-        raise OutOfOrder(_("The restoration clock of job %(number)s is already paused.") % {"number": job.number}, job=job)
+        raise OutOfOrder(
+            _("The restoration clock of job %(number)s is already paused.")
+            % {"number": job.number},
+            job=job,
+        )
     before = snapshot(job, TRACKED)
     now = clock.now()
-    JobPause.objects.create(job=job, reason=reason, note=note, started_at=now, started_by=user_of(actor))
+    JobPause.objects.create(
+        job=job, reason=reason, note=note, started_at=now, started_by=user_of(actor)
+    )
     _deadlines(job)
     job.save()
     label = str(PauseReason(reason).label)
-    _event(job, actor=actor, action="job_pause", at=now, note=f"{label} {note}".strip(), reason=reason)
+    _event(
+        job, actor=actor, action="job_pause", at=now, note=f"{label} {note}".strip(), reason=reason
+    )
     _audit(job, actor=actor, action="job.pause", before=before, note=label)
     return job
 
@@ -523,7 +559,10 @@ def job_resume(*, actor: Any, job: Job, version: int | None) -> Job:
     job = _lock(job)
     pause = job.pauses.filter(ended_at=None).first()
     if pause is None:
-        raise OutOfOrder(_("The restoration clock of job %(number)s is not paused.") % {"number": job.number}, job=job)
+        raise OutOfOrder(
+            _("The restoration clock of job %(number)s is not paused.") % {"number": job.number},
+            job=job,
+        )
     before = snapshot(job, TRACKED)
     now = clock.now()
     pause.ended_at = now
@@ -596,7 +635,10 @@ def _label(state: str) -> str:
 def _refuse_order(job: Job, kind: str) -> OutOfOrder:
     nxt = NEXT_STEP.get(job.state)
     return OutOfOrder(
-        _("“%(step)s” is not possible now: job %(number)s is “%(state)s”; the next step is “%(next)s”.")
+        _(
+            "“%(step)s” is not possible now: job %(number)s is “%(state)s”; "
+            "the next step is “%(next)s”."
+        )
         % {
             "step": StepKind(kind).label,
             "number": job.number,
@@ -684,7 +726,9 @@ def step_record(
     except ValidationError as error:
         raise InvalidInput(error.messages[0], field="at") from None
     if at > now + CLOCK_SKEW:
-        raise InvalidInput(_("The step's time is in the future: check the phone's clock."), field="at")
+        raise InvalidInput(
+            _("The step's time is in the future: check the phone's clock."), field="at"
+        )
     note = _clean(note)
     if photo is not None:
         _check_photo(photo)
@@ -732,7 +776,9 @@ def step_record(
     return StepResult(step, False, job)
 
 
-def _apply(job: Job, *, kind: str, at: dt.datetime, offline: bool, valve: str, crew: Crew | None) -> bool:
+def _apply(
+    job: Job, *, kind: str, at: dt.datetime, offline: bool, valve: str, crew: Crew | None
+) -> bool:
     """Move the job by the step; False when an offline step found the job already past it
     (recorded for the history only)."""
     if kind in (StepKind.NOTE, StepKind.PHOTO):
@@ -742,9 +788,16 @@ def _apply(job: Job, *, kind: str, at: dt.datetime, offline: bool, valve: str, c
     if kind == StepKind.VALVE:
         known = {v["eid"] for v in job.valves}
         if valve not in known:
-            raise InvalidInput(_("Valve %(v)s is not in the job's isolation plan.") % {"v": valve or "?"}, field="valve")
+            raise InvalidInput(
+                _("Valve %(v)s is not in the job's isolation plan.") % {"v": valve or "?"},
+                field="valve",
+            )
         if job.state != JobState.ON_SITE:
-            if offline and ORDER.index(job.state) > ORDER.index(JobState.ON_SITE) and job.state != JobState.CANCELLED:
+            if (
+                offline
+                and ORDER.index(job.state) > ORDER.index(JobState.ON_SITE)
+                and job.state != JobState.CANCELLED
+            ):
                 return False
             raise _refuse_order(job, kind)
         if valve in job.closed_valves:
@@ -800,7 +853,10 @@ def _restored(job: Job, *, at: dt.datetime, actor: Any) -> None:
     _end_assignments(job, now=at, reason=str(_("Supply restored")))
     ticket = job.ticket
     stamp = at.astimezone(clock.SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    text = _("Supply restored at %(at)s (repair job %(number)s).") % {"at": stamp, "number": job.number}
+    text = _("Supply restored at %(at)s (repair job %(number)s).") % {
+        "at": stamp,
+        "number": job.number,
+    }
     for child in ticket.children.filter(state__in=OPEN_STATES):
         TicketEvent.objects.create(
             ticket=child,
@@ -867,7 +923,9 @@ def crew_position(*, actor: Any, crew: Crew, lon: float, lat: float) -> Crew:
         raise AccessDenied(_("You may send only your own crew's position."))
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput(_("The position is outside the map."), field="position")
-    Crew.objects.filter(pk=crew.pk).update(last_longitude=lon, last_latitude=lat, last_seen_at=clock.now())
+    Crew.objects.filter(pk=crew.pk).update(
+        last_longitude=lon, last_latitude=lat, last_seen_at=clock.now()
+    )
     crew.refresh_from_db()
     return crew
 
@@ -886,5 +944,11 @@ def crew_set_status(*, actor: Any, crew: Crew, status: str) -> Crew:
     before = snapshot(crew, ("status",))
     crew.status = status
     crew.save(update_fields=["status"])
-    audit_record(actor=actor, action="dispatch.crew.status", obj=crew, before=before, after=snapshot(crew, ("status",)))
+    audit_record(
+        actor=actor,
+        action="dispatch.crew.status",
+        obj=crew,
+        before=before,
+        after=snapshot(crew, ("status",)),
+    )
     return crew

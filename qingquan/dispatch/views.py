@@ -80,7 +80,9 @@ def job_new(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(_("No case %(number)s that you may see.")) % {"number": number})
         return HttpResponseRedirect(reverse("dispatch:board"))
     try:
-        job = services.job_create(actor=request.user, ticket=ticket, note=request.POST.get("note", ""))
+        job = services.job_create(
+            actor=request.user, ticket=ticket, note=request.POST.get("note", "")
+        )
     except DispatchError as error:
         messages.error(request, error.message)
         return HttpResponseRedirect(reverse("dispatch:board"))
@@ -102,7 +104,9 @@ def job_page(request: HttpRequest, number: str) -> HttpResponse:
         {
             "row": row,
             "job": row.job,
-            "suggestions": selectors.suggest(user=request.user, job=row.job) if row.job.is_open else [],
+            "suggestions": selectors.suggest(user=request.user, job=row.job)
+            if row.job.is_open
+            else [],
             "steps": selectors.job_steps(row.job),
             "assignments": selectors.job_crews(row.job),
             "may_manage": can(request.user, "dispatch.manage"),
@@ -121,13 +125,20 @@ def _job_action(request: HttpRequest, job: Any) -> HttpResponse:
     try:
         if action in ("assign", "add"):
             crew = Crew.objects.get(pk=int(request.POST.get("crew", "0") or 0))
-            services.job_assign(actor=request.user, job=job, crew=crew, version=v, add=action == "add")
+            services.job_assign(
+                actor=request.user, job=job, crew=crew, version=v, add=action == "add"
+            )
             messages.success(request, _("%(crew)s is sent.") % {"crew": crew})
         elif action == "reassign":
             old = Crew.objects.get(pk=int(request.POST.get("old", "0") or 0))
             new = Crew.objects.get(pk=int(request.POST.get("new", "0") or 0))
             services.job_reassign(
-                actor=request.user, job=job, version=v, old=old, new=new, reason=request.POST.get("reason", "")
+                actor=request.user,
+                job=job,
+                version=v,
+                old=old,
+                new=new,
+                reason=request.POST.get("reason", ""),
             )
             messages.success(request, _("%(crew)s is sent.") % {"crew": new})
         elif action == "pause":
@@ -141,7 +152,9 @@ def _job_action(request: HttpRequest, job: Any) -> HttpResponse:
         elif action == "resume":
             services.job_resume(actor=request.user, job=job, version=v)
         elif action == "cancel":
-            services.job_cancel(actor=request.user, job=job, version=v, reason=request.POST.get("reason", ""))
+            services.job_cancel(
+                actor=request.user, job=job, version=v, reason=request.POST.get("reason", "")
+            )
     except Crew.DoesNotExist:
         messages.error(request, _("Choose a crew."))
     except (ValueError, DispatchError) as error:

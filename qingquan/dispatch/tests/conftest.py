@@ -22,7 +22,11 @@ from qingquan.tickets.tests.conftest import (  # noqa: F401  (fixtures shared wi
 
 
 @pytest.fixture
-def crews(org: dict[str, Any], people: dict[str, Any], make_user: Callable[..., Any]) -> dict[str, Any]:
+def crews(
+    org: dict[str, Any],  # noqa: F811 (the imported fixture, requested)
+    people: dict[str, Any],  # noqa: F811
+    make_user: Callable[..., Any],
+) -> dict[str, Any]:
     """Two crews: 海曙 (large mains, valves; depot near the test premises) and 江北 (meters,
     night; depot about 5 km north), each with a member."""
     from qingquan.dispatch.models import Crew
@@ -46,11 +50,13 @@ def crews(org: dict[str, Any], people: dict[str, Any], make_user: Callable[..., 
 
 
 @pytest.fixture
-def located_case(new_case: Callable[..., Any]) -> Callable[..., Any]:
+def located_case(new_case: Callable[..., Any]) -> Callable[..., Any]:  # noqa: F811
     """A repair case at a premise with coordinates (the small network's area)."""
     from qingquan.customers.tests.factories import premise
 
-    def make(code: str = "repair-burst", lon: float = 121.5515, lat: float = 29.8701, **kwargs: Any) -> Any:
+    def make(
+        code: str = "repair-burst", lon: float = 121.5515, lat: float = 29.8701, **kwargs: Any
+    ) -> Any:
         place = premise(longitude=lon, latitude=lat)
         return new_case(code, premise=place, address=place.address, **kwargs)
 

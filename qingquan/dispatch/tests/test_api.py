@@ -32,9 +32,19 @@ def test_make_assign_and_a_conflict_answers_the_current_job(people, crews, locat
     number = job["number"]
     ranked = d1.get(f"{API}/jobs/{number}/suggestions").json()
     assert ranked[0]["crew"]["code"] == "crew-jiangbei" and ranked[0]["reasons"]  # the nearer depot
-    ok = d1.post(f"{API}/jobs/{number}/assign", {"crew": "crew-haishu", "version": 1}, content_type="application/json")
-    assert ok.status_code == 200 and ok.json()["crews"] == [{"code": "crew-haishu", "name": "crew-haishu"}]
-    late = d2.post(f"{API}/jobs/{number}/assign", {"crew": "crew-jiangbei", "version": 1}, content_type="application/json")
+    ok = d1.post(
+        f"{API}/jobs/{number}/assign",
+        {"crew": "crew-haishu", "version": 1},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200 and ok.json()["crews"] == [
+        {"code": "crew-haishu", "name": "crew-haishu"}
+    ]
+    late = d2.post(
+        f"{API}/jobs/{number}/assign",
+        {"crew": "crew-jiangbei", "version": 1},
+        content_type="application/json",
+    )
     assert late.status_code == 409
     body = late.json()
     assert "changed by someone else" in body["detail"] and body["job"]["version"] == 2
@@ -43,40 +53,64 @@ def test_make_assign_and_a_conflict_answers_the_current_job(people, crews, locat
 
 def test_refusals_are_4xx_with_a_message(people, crews, located_case, new_case) -> None:
     d = _client(people["dispatcher"])
-    assert d.post(f"{API}/jobs", {"case": "19990101-0001"}, content_type="application/json").status_code == 404
+    assert (
+        d.post(
+            f"{API}/jobs", {"case": "19990101-0001"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
     nowhere = new_case("repair-burst")
     r = d.post(f"{API}/jobs", {"case": nowhere.number}, content_type="application/json")
     assert r.status_code == 400 and "no location" in r.json()["detail"]
     assert d.get(f"{API}/jobs/NOPE").status_code == 404
     agent = _client(people["agent"])
     assert agent.get(f"{API}/jobs").status_code == 403
-    assert agent.post(f"{API}/jobs", {"case": nowhere.number}, content_type="application/json").status_code == 403
+    assert (
+        agent.post(
+            f"{API}/jobs", {"case": nowhere.number}, content_type="application/json"
+        ).status_code
+        == 403
+    )
 
 
-def test_steps_replay_and_photo_over_the_api(people, crews, located_case, settings, tmp_path) -> None:
+def test_steps_replay_and_photo_over_the_api(
+    people, crews, located_case, settings, tmp_path
+) -> None:
     from PIL import Image
 
     settings.MEDIA_ROOT = tmp_path
     job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
     services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=1)
     crew = _client(crews["member"])
-    wrong = crew.post(f"{API}/jobs/{job.number}/steps", {"id": "x1", "kind": "arrive"}, content_type="application/json")
+    wrong = crew.post(
+        f"{API}/jobs/{job.number}/steps",
+        {"id": "x1", "kind": "arrive"},
+        content_type="application/json",
+    )
     assert wrong.status_code == 409 and "not possible now" in wrong.json()["detail"]
     steps = [
         {"id": "r2", "kind": "en_route", "at": "2026-12-03T21:10:00+08:00", "offline": True},
         {"id": "r1", "kind": "accept", "at": "2026-12-03T21:05:00+08:00", "offline": True},
     ]
-    replay = crew.post(f"{API}/jobs/{job.number}/steps/replay", {"steps": steps}, content_type="application/json")
+    replay = crew.post(
+        f"{API}/jobs/{job.number}/steps/replay", {"steps": steps}, content_type="application/json"
+    )
     assert replay.status_code == 200, replay.content
     assert [a["id"] for a in replay.json()["applied"]] == ["r1", "r2"]
     assert replay.json()["job"]["state"] == "en_route"
-    again = crew.post(f"{API}/jobs/{job.number}/steps", {"id": "r1", "kind": "accept"}, content_type="application/json")
+    again = crew.post(
+        f"{API}/jobs/{job.number}/steps",
+        {"id": "r1", "kind": "accept"},
+        content_type="application/json",
+    )
     assert again.json()["replayed"] is True
     picture = io.BytesIO()
     Image.new("RGB", (4, 4)).save(picture, "JPEG")
     picture.seek(0)
     picture.name = "p.jpg"
-    photo = crew.post(f"{API}/jobs/{job.number}/photos", {"id": "p1", "phase": "before", "file": picture})
+    photo = crew.post(
+        f"{API}/jobs/{job.number}/photos", {"id": "p1", "phase": "before", "file": picture}
+    )
     assert photo.status_code == 200, photo.content
     bad = io.BytesIO(b"not an image at all")
     bad.name = "x.jpg"
@@ -86,8 +120,22 @@ def test_steps_replay_and_photo_over_the_api(people, crews, located_case, settin
     other = _client(crews["member2"])
     assert other.get(f"{API}/jobs/{job.number}").status_code == 404
     # the crew's position
-    assert crew.post(f"{API}/crews/crew-haishu/position", {"lon": 121.56, "lat": 29.88}, content_type="application/json").status_code == 200
-    assert other.post(f"{API}/crews/crew-haishu/position", {"lon": 121.56, "lat": 29.88}, content_type="application/json").status_code == 403
+    assert (
+        crew.post(
+            f"{API}/crews/crew-haishu/position",
+            {"lon": 121.56, "lat": 29.88},
+            content_type="application/json",
+        ).status_code
+        == 200
+    )
+    assert (
+        other.post(
+            f"{API}/crews/crew-haishu/position",
+            {"lon": 121.56, "lat": 29.88},
+            content_type="application/json",
+        ).status_code
+        == 403
+    )
 
 
 def test_the_case_page_shows_the_repair(people, crews, located_case) -> None:
@@ -103,7 +151,13 @@ def test_the_case_page_shows_the_repair(people, crews, located_case) -> None:
 def test_board_pages_render(people, crews, located_case) -> None:
     job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
     d = _client(people["dispatcher"])
-    for url in ("/dispatch/", "/dispatch/list/", f"/dispatch/jobs/{job.number}/", f"{API}/board/geojson", f"{API}/crews"):
+    for url in (
+        "/dispatch/",
+        "/dispatch/list/",
+        f"/dispatch/jobs/{job.number}/",
+        f"{API}/board/geojson",
+        f"{API}/crews",
+    ):
         assert d.get(url).status_code == 200, url
     assert _client(crews["member"]).get("/dispatch/crew/jobs/").status_code == 200
     assert _client(people["agent"]).get("/dispatch/").status_code == 403

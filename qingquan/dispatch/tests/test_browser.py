@@ -25,7 +25,11 @@ def scene(make_user: Any) -> dict[str, Any]:
     repair = department("repair", DepartmentKind.REPAIR)
     crew_team = team("crew-haishu", repair, is_crew=True)
     crew = Crew.objects.create(
-        team=crew_team, skills=["valves"], vehicle="浙B·Q9601", depot_longitude=121.54, depot_latitude=29.87
+        team=crew_team,
+        skills=["valves"],
+        vehicle="浙B·Q9601",
+        depot_longitude=121.54,
+        depot_latitude=29.87,
     )
     member = make_user(Role.CREW, department=repair, team=crew_team)
     dispatcher = make_user(Role.DISPATCHER, department=repair)
@@ -51,12 +55,20 @@ def _login(page: Any, username: str) -> None:
     page.wait_for_load_state()
 
 
-def test_crew_app_offline_three_steps_then_online_applied_in_order(browser: Any, live_server: Any, scene: Any) -> None:
+def test_crew_app_offline_three_steps_then_online_applied_in_order(
+    browser: Any, live_server: Any, scene: Any
+) -> None:
     job = services.job_assign(
-        actor=scene["dispatcher"], job=scene["job"], crew=scene["crew"], version=scene["job"].version
+        actor=scene["dispatcher"],
+        job=scene["job"],
+        crew=scene["crew"],
+        version=scene["job"].version,
     )
     context = browser.new_context(
-        locale="zh-CN", base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
+        locale="zh-CN",
+        base_url=live_server.url,
+        viewport={"width": 375, "height": 740},
+        is_mobile=True,
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -92,7 +104,9 @@ def test_board_and_one_click_assignment(page: Any, scene: Any) -> None:
     page.goto("/dispatch/")
     row = page.get_by_test_id("job-row")
     assert row.get_attribute("data-number") == scene["job"].number
-    page.wait_for_function("() => Number(document.getElementById('board-map').dataset.features) === 2")
+    page.wait_for_function(
+        "() => Number(document.getElementById('board-map').dataset.features) === 2"
+    )
     page.screenshot(path="docs/screenshots/dispatch-board-zh.png", full_page=True)
     row.locator("a").click()
     page.get_by_test_id("suggestion").first.wait_for()

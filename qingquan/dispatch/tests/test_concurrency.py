@@ -16,19 +16,23 @@ from qingquan.tickets.tests.test_concurrency import run_in_threads
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_data")]
 
 
-def test_two_dispatchers_assign_at_once(people: Any, crews: Any, located_case: Any, make_user: Any) -> None:
+def test_two_dispatchers_assign_at_once(
+    people: Any, crews: Any, located_case: Any, make_user: Any
+) -> None:
     from qingquan.staff.roles import Role
 
     other = make_user(Role.DISPATCHER)
     for _round in range(3):
-        job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
+        job = services.job_create(
+            actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9)
+        )
         attempts = [
             (people["dispatcher"], crews["haishu"]),
             (other, crews["jiangbei"]),
         ]
         results = run_in_threads(
             2,
-            lambda i: services.job_assign(
+            lambda i, job=job, attempts=attempts: services.job_assign(
                 actor=attempts[i][0], job=job, crew=attempts[i][1], version=job.version
             ),
         )

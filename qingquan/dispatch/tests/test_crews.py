@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 def _on_shift(user, day: dt.date, code: str = "crew-day") -> None:
     starts, ends = (dt.time(8), dt.time(20)) if code == "crew-day" else (dt.time(20), dt.time(8))
-    shift, _ = Shift.objects.get_or_create(code=code, defaults={"name": code, "starts": starts, "ends": ends})
+    shift, _ = Shift.objects.get_or_create(
+        code=code, defaults={"name": code, "starts": starts, "ends": ends}
+    )
     staff_services.shift_assign(actor=SYSTEM, user=user, shift=shift, date=day)
 
 
@@ -40,14 +42,20 @@ def test_ranking_on_fixed_data(people, crews, located_case, at) -> None:
     assert best.travel_minutes == 3
     assert any("road factor 1.4" in r and "from the depot" in r for r in best.reasons)
     # the nearer crew gets busy: the other one, equally skilled for this job, goes first
-    other = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
-    services.job_assign(actor=people["dispatcher"], job=other, crew=crews["haishu"], version=other.version)
+    other = services.job_create(
+        actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9)
+    )
+    services.job_assign(
+        actor=people["dispatcher"], job=other, crew=crews["haishu"], version=other.version
+    )
     ranked = selectors.suggest(user=people["dispatcher"], job=job)
     assert [s.crew.team.code for s in ranked] == ["crew-jiangbei", "crew-haishu"]
     assert "1 open job(s)" in ranked[1].reasons
 
 
-def test_shift_skills_and_duty_come_before_distance(people, crews, located_case, at, tmp_path) -> None:
+def test_shift_skills_and_duty_come_before_distance(
+    people, crews, located_case, at, tmp_path
+) -> None:
     from qingquan.network.tests.helpers import import_small
 
     import_small(tmp_path)
@@ -66,16 +74,25 @@ def test_shift_skills_and_duty_come_before_distance(people, crews, located_case,
     assert ranked[-1].reasons[0] == "off duty"
 
 
-def test_assign_in_one_click_tells_the_crew_and_dispatches_the_case(people, crews, located_case) -> None:
+def test_assign_in_one_click_tells_the_crew_and_dispatches_the_case(
+    people, crews, located_case
+) -> None:
     job = services.job_create(actor=people["dispatcher"], ticket=located_case())
-    job = services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version)
+    job = services.job_assign(
+        actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version
+    )
     assert job.state == "assigned" and job.version == 2
-    assert CrewMessage.objects.filter(job=job, recipient=crews["member"], status="pending").count() == 1
+    assert (
+        CrewMessage.objects.filter(job=job, recipient=crews["member"], status="pending").count()
+        == 1
+    )
     case = job.ticket
     case.refresh_from_db()
     assert case.state == TicketState.DISPATCHED and case.team_id == crews["haishu"].team_id
     with pytest.raises(Conflict, match="already has a crew"):
-        services.job_assign(actor=people["dispatcher"], job=job, crew=crews["jiangbei"], version=job.version)
+        services.job_assign(
+            actor=people["dispatcher"], job=job, crew=crews["jiangbei"], version=job.version
+        )
     job = services.job_assign(
         actor=people["dispatcher"], job=job, crew=crews["jiangbei"], version=job.version, add=True
     )
@@ -84,10 +101,17 @@ def test_assign_in_one_click_tells_the_crew_and_dispatches_the_case(people, crew
 
 def test_reassign_needs_a_reason_and_moves_the_case(people, crews, located_case) -> None:
     job = services.job_create(actor=people["dispatcher"], ticket=located_case())
-    job = services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version)
+    job = services.job_assign(
+        actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version
+    )
     with pytest.raises(InvalidInput, match="why"):
         services.job_reassign(
-            actor=people["dispatcher"], job=job, version=job.version, old=crews["haishu"], new=crews["jiangbei"], reason=""
+            actor=people["dispatcher"],
+            job=job,
+            version=job.version,
+            old=crews["haishu"],
+            new=crews["jiangbei"],
+            reason="",
         )
     job = services.job_reassign(
         actor=people["dispatcher"],

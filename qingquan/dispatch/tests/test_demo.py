@@ -16,4 +16,7 @@ def test_the_demo_has_crews_and_jobs() -> None:
     assert Crew.objects.count() == 6
     assert all(c.skills and c.vehicle for c in Crew.objects.all())
     assert Job.objects.count() >= 2
-    assert Job.objects.filter(state="en_route").exists() or Job.objects.filter(state="assigned").exists()
+    assert (
+        Job.objects.filter(state="en_route").exists()
+        or Job.objects.filter(state="assigned").exists()
+    )

@@ -18,7 +18,9 @@ from qingquan.tickets.tests.conftest import sh
 pytestmark = pytest.mark.django_db
 
 
-def test_a_burst_on_a_large_main_gets_one_hour_and_twelve(tmp_path, people, located_case, at) -> None:
+def test_a_burst_on_a_large_main_gets_one_hour_and_twelve(
+    tmp_path, people, located_case, at
+) -> None:
     at(sh(2026, 12, 3, 21, 0))
     import_small(tmp_path)  # P1 and P2 are DN300
     case = located_case("repair-burst")
@@ -33,7 +35,9 @@ def test_a_burst_on_a_large_main_gets_one_hour_and_twelve(tmp_path, people, loca
     assert event.data["job"] == job.number and event.action_label == "Repair job made"
 
 
-def test_smaller_mains_and_other_kinds_follow_their_policy(tmp_path, people, located_case, at) -> None:
+def test_smaller_mains_and_other_kinds_follow_their_policy(
+    tmp_path, people, located_case, at
+) -> None:
     at(sh(2026, 12, 3, 10, 0))
     import_small(tmp_path)
     case = located_case("repair-leak", lon=121.5525, lat=29.8701)  # P3, DN150
@@ -68,10 +72,14 @@ def test_a_case_without_location_needs_a_point(people, new_case) -> None:
 
 def test_an_explicit_pipe_places_the_job_on_it(tmp_path, people, new_case) -> None:
     import_small(tmp_path)
-    job = services.job_create(actor=people["dispatcher"], ticket=new_case("repair-burst"), pipe="P4")
+    job = services.job_create(
+        actor=people["dispatcher"], ticket=new_case("repair-burst"), pipe="P4"
+    )
     assert job.pipe_eid == "P4" and job.longitude == pytest.approx(121.5535)
     with pytest.raises(InvalidInput, match="no pipe"):
-        services.job_create(actor=people["dispatcher"], ticket=new_case("repair-burst"), pipe="NOPE")
+        services.job_create(
+            actor=people["dispatcher"], ticket=new_case("repair-burst"), pipe="NOPE"
+        )
 
 
 def test_a_merged_case_makes_the_incident_s_job(people, located_case) -> None:
@@ -91,11 +99,15 @@ def test_only_dispatchers_make_jobs(people, located_case) -> None:
         services.job_create(actor=people["agent"], ticket=located_case())
 
 
-def test_the_restoration_clock_pauses_and_its_deadline_moves(people, crews, located_case, at) -> None:
+def test_the_restoration_clock_pauses_and_its_deadline_moves(
+    people, crews, located_case, at
+) -> None:
     at(sh(2026, 12, 3, 21, 0))
     job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
     assert job.restore_deadline == sh(2026, 12, 4, 5, 0)  # DN<300 burst: 8 h
-    job = services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version)
+    job = services.job_assign(
+        actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version
+    )
     at(sh(2026, 12, 3, 23, 0))
     job = services.job_pause(
         actor=people["crew"], job=job, version=job.version, reason="road_permit", note="占道许可"
@@ -110,7 +122,12 @@ def test_the_restoration_clock_pauses_and_its_deadline_moves(people, crews, loca
     assert job.restore_deadline == sh(2026, 12, 4, 7, 30)  # moved by 2 h 30
     _arrive, restore = job.clocks(now=sh(2026, 12, 4, 2, 0))
     assert restore.elapsed_seconds == dt.timedelta(hours=2, minutes=30).total_seconds()
-    assert TicketEvent.objects.filter(ticket=job.ticket, action__in=["job_pause", "job_resume"]).count() == 2
+    assert (
+        TicketEvent.objects.filter(
+            ticket=job.ticket, action__in=["job_pause", "job_resume"]
+        ).count()
+        == 2
+    )
 
 
 def test_clock_colours(people, located_case, at) -> None:

@@ -24,7 +24,9 @@ def assigned(tmp_path, people, crews, located_case, at) -> Any:
     at(sh(2026, 12, 3, 21, 0))
     import_small(tmp_path)
     job = services.job_create(actor=people["dispatcher"], ticket=located_case("repair-burst"))
-    return services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version)
+    return services.job_assign(
+        actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version
+    )
 
 
 def _step(member: Any, job: Any, kind: str, n: int, **kw: Any) -> services.StepResult:
@@ -53,7 +55,9 @@ def test_steps_in_order_and_out_of_order_refused(people, crews, assigned, at) ->
         _step(member, job, "valve", 9, valve="VA")
     assert job.closed_valves == ["VA", "VB", "VE"]
     labels = list(
-        TicketEvent.objects.filter(ticket=job.ticket, action__startswith="job_").values_list("action", flat=True)
+        TicketEvent.objects.filter(ticket=job.ticket, action__startswith="job_").values_list(
+            "action", flat=True
+        )
     )
     assert labels[:4] == ["job_create", "job_assign", "job_accept", "job_en_route"]
 
@@ -97,14 +101,22 @@ def test_an_offline_queue_that_skips_a_step_stops_there(crews, assigned, at) -> 
     assert "not possible now" in result.refused["b"] and "earlier step" in result.refused["c"]
 
 
-def test_an_offline_step_another_crew_already_took_is_kept_for_the_history(people, crews, assigned, at) -> None:
+def test_an_offline_step_another_crew_already_took_is_kept_for_the_history(
+    people, crews, assigned, at
+) -> None:
     job = services.job_assign(
-        actor=people["dispatcher"], job=assigned, crew=crews["jiangbei"], version=assigned.version, add=True
+        actor=people["dispatcher"],
+        job=assigned,
+        crew=crews["jiangbei"],
+        version=assigned.version,
+        add=True,
     )
     at(sh(2026, 12, 3, 21, 30))
     job = _step(crews["member2"], job, "accept", 1).job
     result = services.steps_replay(
-        actor=crews["member"], job=job, steps=[{"id": "late", "kind": "accept", "at": sh(2026, 12, 3, 21, 20)}]
+        actor=crews["member"],
+        job=job,
+        steps=[{"id": "late", "kind": "accept", "at": sh(2026, 12, 3, 21, 20)}],
     )
     assert result.refused == {} and result.applied[0].job.state == "accepted"
     assert TicketEvent.objects.get(action="job_accept", data__late=True)
@@ -128,16 +140,27 @@ def _png(size: int = 8) -> bytes:
 def test_photos_are_checked(crews, assigned, settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     member = crews["member"]
-    ok = _step(member, assigned, "photo", 1, photo=SimpleUploadedFile("a.png", _png()), photo_phase="before")
-    assert ok.step.photo.name.startswith("repairs/")
+    ok = _step(
+        member,
+        assigned,
+        "photo",
+        1,
+        photo=SimpleUploadedFile("a.png", _png()),
+        photo_phase="before",
+    )
+    assert (ok.step.photo.name or "").startswith("repairs/")
     with pytest.raises(InvalidInput, match="not an image"):
-        _step(member, assigned, "photo", 2, photo=SimpleUploadedFile("b.jpg", b"%PDF-1.4 not a photo"))
+        _step(
+            member, assigned, "photo", 2, photo=SimpleUploadedFile("b.jpg", b"%PDF-1.4 not a photo")
+        )
     settings.DISPATCH_PHOTO_MAX_BYTES = 100
     with pytest.raises(InvalidInput, match="at most"):
         _step(member, assigned, "photo", 3, photo=SimpleUploadedFile("c.png", _png(64)))
 
 
-def test_a_burst_from_the_first_call_to_the_callback(people, crews, located_case, new_case, at, tmp_path) -> None:
+def test_a_burst_from_the_first_call_to_the_callback(
+    people, crews, located_case, new_case, at, tmp_path
+) -> None:
     """Two calls about one burst (merged into an incident), a job, a crew, the steps, supply
     restored: both cases resolved, their timelines say so, callbacks start, the agent's
     lookup shows the progress."""
@@ -150,7 +173,9 @@ def test_a_burst_from_the_first_call_to_the_callback(people, crews, located_case
     call = located_case("repair-burst", actor=people["agent2"])
     tickets.ticket_merge(actor=people["agent2"], ticket=call, version=call.version, parent=incident)
     job = services.job_create(actor=people["dispatcher"], ticket=incident)
-    job = services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version)
+    job = services.job_assign(
+        actor=people["dispatcher"], job=job, crew=crews["haishu"], version=job.version
+    )
     member = crews["member"]
     for n, kind in enumerate(["accept", "en_route"]):
         job = _step(member, job, kind, n).job
