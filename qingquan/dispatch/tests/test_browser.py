@@ -115,3 +115,39 @@ def test_board_and_one_click_assignment(page: Any, scene: Any) -> None:
     page.wait_for_load_state()
     assert "已派出" in page.locator(".messages").inner_text()
     assert Job.objects.get(pk=scene["job"].pk).state == "assigned"
+
+
+def test_pages_in_english(browser: Any, live_server: Any, scene: Any) -> None:
+    """The board, the job page and the crew app in English (the language cookie), for the
+    screenshots in docs/screenshots/."""
+    services.job_assign(
+        actor=scene["dispatcher"],
+        job=scene["job"],
+        crew=scene["crew"],
+        version=scene["job"].version,
+    )
+    for user, url, name, viewport in (
+        (scene["dispatcher"], "/dispatch/", "dispatch-board-en", {"width": 1280, "height": 800}),
+        (scene["dispatcher"], f"/dispatch/jobs/{scene['job'].number}/", "dispatch-job-en", None),
+        (scene["member"], "/dispatch/crew/", "dispatch-crew-app-en", {"width": 375, "height": 740}),
+    ):
+        context = browser.new_context(
+            locale="en-GB",
+            base_url=live_server.url,
+            viewport=viewport or {"width": 1280, "height": 800},
+        )
+        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+        page = context.new_page()
+        try:
+            _login(page, user.username)
+            page.goto(url)
+            if "crew" in url:
+                page.wait_for_function(
+                    "() => document.getElementById('crew-app').dataset.loaded === '1'"
+                )
+                assert "Accept" in page.inner_text("body")
+            else:
+                assert "Repair" in page.inner_text("h1")
+            page.screenshot(path=f"docs/screenshots/{name}.png", full_page=True)
+        finally:
+            context.close()

@@ -12,7 +12,8 @@
     const cfgEl = document.getElementById("board-config");
     if (!el || !cfgEl || typeof L === "undefined") return;
     const cfg = JSON.parse(cfgEl.textContent);
-    const map = L.map(el, { zoomSnap: 0.25 });
+    const renderer = L.canvas({ tolerance: 4 });
+    const map = L.map(el, { preferCanvas: true, zoomSnap: 0.25, renderer: renderer });
     map.setView([29.87, 121.55], 11);
     let layer = null;
     let fitted = false;
