@@ -148,6 +148,10 @@ def test_pages_in_english(browser: Any, live_server: Any, scene: Any) -> None:
                 assert "Accept" in page.inner_text("body")
             else:
                 assert "Repair" in page.inner_text("h1")
+                if url == "/dispatch/":
+                    page.wait_for_function(
+                        "() => Number(document.getElementById('board-map').dataset.features) === 2"
+                    )
             page.screenshot(path=f"docs/screenshots/{name}.png", full_page=True)
         finally:
             context.close()

@@ -13,7 +13,13 @@
     if (!el || !cfgEl || typeof L === "undefined") return;
     const cfg = JSON.parse(cfgEl.textContent);
     const renderer = L.canvas({ tolerance: 4 });
-    const map = L.map(el, { preferCanvas: true, zoomSnap: 0.25, renderer: renderer });
+    const map = L.map(el, {
+      preferCanvas: true,
+      zoomSnap: 0.25,
+      renderer: renderer,
+      zoomAnimation: false,
+      fadeAnimation: false,
+    });
     map.setView([29.87, 121.55], 11);
     let layer = null;
     let fitted = false;
@@ -42,7 +48,7 @@
         },
       }).addTo(map);
       if (!fitted && data.features.length) {
-        map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 15 });
+        map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 15, animate: false });
         fitted = true;
       }
       el.dataset.features = String(data.features.length);
