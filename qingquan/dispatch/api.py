@@ -167,8 +167,10 @@ class BoardParams(Schema):
 
 @router.get("/jobs", url_name="dispatch_jobs", response=list[JobOut], summary="Open repair jobs")
 def jobs(request: HttpRequest, params: Query[BoardParams]) -> list[dict[str, Any]]:
-    """The board: open jobs, most urgent first, with their clocks and crews."""
-    rows = selectors.board(user=request.user, district=params.district, state=params.state)
+    """The board: open jobs, most urgent first (the first 500), with their clocks and crews."""
+    rows = selectors.board(
+        user=request.user, district=params.district, state=params.state, limit=500
+    )
     return [_job(r.job) for r in rows]
 
 
@@ -587,7 +589,9 @@ def crew_status(request: HttpRequest, code: str, body: StatusIn) -> Status:
     summary="Open jobs and crews as GeoJSON",
 )
 def board_geojson(request: HttpRequest, params: Query[BoardParams]) -> dict[str, Any]:
-    rows = selectors.board(user=request.user, district=params.district, state=params.state)
+    rows = selectors.board(
+        user=request.user, district=params.district, state=params.state, limit=1000
+    )
     features = [
         {
             "type": "Feature",

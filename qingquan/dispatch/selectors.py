@@ -157,25 +157,39 @@ def _row(job: Job, now: dt.datetime) -> JobRow:
 
 
 def board(
-    *, user: Any, district: int | None = None, state: str | None = None, limit: int = 500
+    *, user: Any, district: int | None = None, state: str | None = None, limit: int = 100
 ) -> list[JobRow]:
-    """Open jobs (most urgent first: a breached or nearest clock first), filtered by
-    district and state."""
+    """Open jobs, most urgent first (priority, then the nearest deadline of the clock that
+    matters now), filtered by district and state; the clocks of the first `limit`."""
     check(user, "dispatch.view")
     qs = Job.objects.open()
     if district:
         qs = qs.filter(district_id=district)
     if state:
         qs = qs.filter(state=state)
+    keys = sorted(
+        qs.values_list("pk", "priority", "arrive_deadline", "restore_deadline", "arrived_at"),
+        key=lambda r: (
+            PRIORITY_RANK.get(r[1], 9),
+            (r[2] if r[4] is None else r[3]) or dt.datetime.max.replace(tzinfo=dt.UTC),
+            r[0],
+        ),
+    )[:limit]
+    order = {pk: i for i, (pk, *_rest) in enumerate(keys)}
     now = clock.now()
-    rows = [_row(j, now) for j in _jobs(qs.order_by("created_at"))[:limit]]
-
-    def urgency(r: JobRow) -> tuple[Any, ...]:
-        clock_ = r.arrive if r.job.arrived_at is None else r.restore
-        return (PRIORITY_RANK.get(r.job.priority, 9), clock_.remaining_seconds)
-
-    rows.sort(key=urgency)
+    rows = [_row(j, now) for j in _jobs(Job.objects.filter(pk__in=order))]
+    rows.sort(key=lambda r: order[r.job.pk])
     return rows
+
+
+def board_count(*, user: Any, district: int | None = None, state: str | None = None) -> int:
+    check(user, "dispatch.view")
+    qs = Job.objects.open()
+    if district:
+        qs = qs.filter(district_id=district)
+    if state:
+        qs = qs.filter(state=state)
+    return qs.count()
 
 
 def _on_shift_teams(now: dt.datetime) -> set[int]:

@@ -49,6 +49,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "dispatch/board.html",
         {
             "rows": rows,
+            "total": selectors.board_count(user=request.user, **filters),
             "crews": crews,
             "config": config,
             "filters": filters,
@@ -63,11 +64,17 @@ def board(request: HttpRequest) -> HttpResponse:
 @require("dispatch.view")
 def board_list(request: HttpRequest) -> HttpResponse:
     """The list part of the board (HTMX polls it)."""
-    rows = selectors.board(user=request.user, **_filters(request))
+    filters = _filters(request)
+    rows = selectors.board(user=request.user, **filters)
     return render(
         request,
         "dispatch/_list.html",
-        {"rows": rows, "crews": selectors.crews(user=request.user), "refresh": REFRESH_SECONDS},
+        {
+            "rows": rows,
+            "total": selectors.board_count(user=request.user, **filters),
+            "crews": selectors.crews(user=request.user),
+            "refresh": REFRESH_SECONDS,
+        },
     )
 
 
