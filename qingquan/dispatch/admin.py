@@ -13,6 +13,8 @@ from qingquan.dispatch.models import (
     Job,
     JobPause,
     JobStep,
+    Referral,
+    ReferralPartner,
     RepairPolicy,
 )
 
@@ -82,3 +84,20 @@ class CrewMessageAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
     change_capability = "dispatch.configure"
     list_display = ["job", "recipient", "status", "created_at", "sent_at"]
     list_filter = ["status"]
+
+
+@admin.register(ReferralPartner)
+class ReferralPartnerAdmin(CapabilityAdmin):
+    """The companies cases may be referred to (R-REP-3)."""
+
+    view_capability = "admin.site"
+    change_capability = "dispatch.configure"
+    list_display = ["name", "service", "phone", "is_active"]
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdminMixin, CapabilityAdmin):
+    view_capability = "admin.site"
+    change_capability = "dispatch.configure"
+    list_display = ["ticket", "partner", "created_at", "created_by"]
+    list_filter = ["partner"]

@@ -20,7 +20,7 @@ from ninja.files import UploadedFile
 from qingquan.core import clock
 from qingquan.dispatch import selectors, services
 from qingquan.dispatch.errors import DispatchError, NotFound
-from qingquan.dispatch.models import Crew, Job, PauseReason, StepKind
+from qingquan.dispatch.models import Crew, Job, PauseReason, ReferralPartner, StepKind
 from qingquan.staff.access import check
 
 router: Router = Router(tags=["dispatch"])
@@ -629,3 +629,62 @@ def board_geojson(request: HttpRequest, params: Query[BoardParams]) -> dict[str,
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+# Referrals (R-REP-3) -----------------------------------------------------------------------
+class PartnerOut(Schema):
+    id: int
+    name: str
+    service: str
+    phone: str
+
+
+@router.get(
+    "/referral-partners",
+    url_name="dispatch_referral_partners",
+    response=list[PartnerOut],
+    summary="Companies cases may be referred to",
+)
+def referral_partners(request: HttpRequest) -> list[dict[str, Any]]:
+    check(request.user, "tickets.view")
+    return [
+        {"id": p.pk, "name": p.name, "service": p.service, "phone": p.phone}
+        for p in ReferralPartner.objects.filter(is_active=True)
+    ]
+
+
+class ReferralIn(Schema):
+    case: str = Field(..., max_length=16)
+    partner: int = Field(..., ge=1, le=2_147_483_647)
+    note: str = Field("", max_length=200)
+
+
+class ReferralOut(Schema):
+    case: str
+    partner: str
+    created_at: dt.datetime
+
+
+@router.post(
+    "/referrals",
+    url_name="dispatch_referral",
+    response={201: ReferralOut, **ERRORS},
+    summary="Refer a case to a referral partner (help beyond duty)",
+)
+def referral(request: HttpRequest, body: ReferralIn) -> Status:
+    from qingquan.tickets.selectors import visible_case
+
+    check(request.user, "tickets.view")
+    ticket = visible_case(user=request.user, number=body.case)
+    partner = ReferralPartner.objects.filter(pk=body.partner).first()
+    if ticket is None or partner is None:
+        return Status(404, {"detail": "No such case or referral partner."})
+    try:
+        made = services.referral_make(
+            actor=request.user, ticket=ticket, partner=partner, note=body.note
+        )
+    except DispatchError as error:
+        return _refused(error)
+    return Status(
+        201, {"case": ticket.number, "partner": partner.name, "created_at": made.created_at}
+    )

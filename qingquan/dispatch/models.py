@@ -469,3 +469,52 @@ class CrewMessage(models.Model):
 def crew_members(crew: Crew) -> Any:
     """The crew's staff (active members of its team)."""
     return crew.team.members.filter(is_active=True)
+
+
+class ReferralPartner(models.Model):
+    """A company a case may be referred to when the help asked for is beyond the utility's
+    duty (R-REP-3): leak detection on a customer's private pipes, plumbing…"""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    service = models.CharField(_("service"), max_length=120)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("referral partner")
+        verbose_name_plural = _("referral partners")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Referral(models.Model):
+    """A case referred to a referral partner, on the case's timeline."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", verbose_name=_("case"), on_delete=models.CASCADE, related_name="referrals"
+    )
+    partner = models.ForeignKey(
+        ReferralPartner,
+        verbose_name=_("referred to"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("referred"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} → {self.partner_id}"

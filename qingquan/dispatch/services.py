@@ -47,6 +47,8 @@ from qingquan.dispatch.models import (
     JobState,
     JobStep,
     PauseReason,
+    Referral,
+    ReferralPartner,
     RepairPolicy,
     StepKind,
     crew_members,
@@ -952,3 +954,53 @@ def crew_set_status(*, actor: Any, crew: Crew, status: str) -> Crew:
         after=snapshot(crew, ("status",)),
     )
     return crew
+
+
+# ---------------------------------------------------------------------------
+# Referrals (R-REP-3)
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_make(*, actor: Any, ticket: Any, partner: ReferralPartner, note: str = "") -> Referral:
+    """Refer a case to a referral partner (help beyond duty, e.g. leak detection on a
+    customer's private pipes): on the case's timeline (visible to the customer) and
+    audited. The case's owner side or its handlers may refer it."""
+    from qingquan.tickets import rules
+    from qingquan.tickets.errors import NotAllowed
+
+    if not (rules.is_owner_side(actor, ticket) or rules.is_handler(actor, ticket)):
+        raise NotAllowed(_("You may not do this to case %(number)s.") % {"number": ticket.number})
+    if not partner.is_active:
+        raise InvalidInput(
+            _("%(partner)s takes no referrals any more.") % {"partner": partner}, field="partner"
+        )
+    note = _clean(note, limit=200)
+    now = clock.now()
+    referral = Referral.objects.create(
+        ticket=ticket, partner=partner, note=note, created_at=now, created_by=user_of(actor)
+    )
+    from qingquan.tickets.models import TicketEvent
+
+    text = _("Referred to %(partner)s (%(service)s)") % {
+        "partner": partner.name,
+        "service": partner.service,
+    }
+    TicketEvent.objects.create(
+        ticket=ticket,
+        at=now,
+        actor=user_of(actor),
+        action="referral",
+        from_state=ticket.state,
+        to_state=ticket.state,
+        note=f"{text} {note}".strip(),
+        visibility=TicketEvent.Visibility.CUSTOMER,
+        data={"partner": partner.pk},
+    )
+    audit_record(
+        actor=actor,
+        action="dispatch.referral.create",
+        obj=referral,
+        after={"ticket": ticket.number, "partner": partner.name},
+    )
+    return referral

@@ -24,6 +24,7 @@ LABELS: dict[str, Any] = {
     "job_restored": _("Supply restored"),
     "job_note": _("Crew note"),
     "job_photo": _("Crew photo"),
+    "referral": _("Referred"),
 }
 
 

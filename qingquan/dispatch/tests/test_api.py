@@ -161,3 +161,29 @@ def test_board_pages_render(people, crews, located_case) -> None:
         assert d.get(url).status_code == 200, url
     assert _client(crews["member"]).get("/dispatch/crew/jobs/").status_code == 200
     assert _client(people["agent"]).get("/dispatch/").status_code == 403
+
+
+def test_a_case_is_referred_beyond_duty(people, located_case) -> None:
+    from qingquan.dispatch.models import Referral, ReferralPartner
+    from qingquan.tickets.models import TicketEvent
+
+    partner = ReferralPartner.objects.create(name="甬城测漏", service="私有管道测漏")
+    case = located_case("repair-leak")
+    owner = _client(people["agent"])
+    assert owner.get(f"{API}/referral-partners").json()[0]["name"] == "甬城测漏"
+    made = owner.post(
+        f"{API}/referrals",
+        {"case": case.number, "partner": partner.pk, "note": "用水量异常"},
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    assert Referral.objects.get().ticket_id == case.pk
+    event = TicketEvent.objects.get(ticket=case, action="referral")
+    assert "甬城测漏" in event.note and event.visibility == "customer"
+    stranger = _client(people["agent2"])
+    refused = stranger.post(
+        f"{API}/referrals",
+        {"case": case.number, "partner": partner.pk},
+        content_type="application/json",
+    )
+    assert refused.status_code in (403, 404)
