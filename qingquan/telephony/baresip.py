@@ -535,3 +535,21 @@ class Stack:
             thread.join(timeout=5)
         for instance in self.instances:
             instance.stop()
+
+
+def demo_stack() -> Stack:
+    """The stack `bin/serve --telephony` runs: the configured number of IVR lines and one
+    seat per active agent extension (at most 16), in DATA_DIR/sip."""
+    from qingquan.staff.models import User
+
+    extensions = list(
+        User.objects.filter(is_active=True, extension__gt="")
+        .order_by("extension")
+        .values_list("extension", flat=True)[:16]
+    )
+    return Stack(
+        root=Path(settings.DATA_DIR) / "sip",
+        lines=int(settings.TELEPHONY_IVR_LINES),
+        seats=extensions,
+        answer_after=3.0,
+    )
