@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from qingquan.core.actors import system
 
@@ -91,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             worker.shutdown(timeout=30)
 
 
-def _start_telephony() -> object | None:
+def _start_telephony() -> Any:
     """The IVR's SIP stack on loopback (4 lines, a seat per agent extension), if installed."""
     from qingquan.telephony import baresip
 

@@ -350,8 +350,20 @@ def _silence(root: Path) -> Path:
     if not path.exists():
         root.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "trim", "0",
-             str(PAD_SECONDS * 10)],
+            [
+                "sox",
+                "-n",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                str(path),
+                "trim",
+                "0",
+                str(PAD_SECONDS * 10),
+            ],
             check=True,
             capture_output=True,
             timeout=60,

@@ -71,7 +71,9 @@ def graph_check(graph: Any) -> list[str]:
     for node_id, node in nodes.items():
         kind = node.get("type") if isinstance(node, dict) else None
         if kind not in NODE_FIELDS:
-            problems.append(_("Node %(node)s: unknown type %(type)s.") % {"node": node_id, "type": kind})
+            problems.append(
+                _("Node %(node)s: unknown type %(type)s.") % {"node": node_id, "type": kind}
+            )
             continue
         spec = NODE_FIELDS[kind]
         for field in spec["required"] + spec["links"]:
@@ -101,9 +103,7 @@ def graph_check(graph: Any) -> list[str]:
 # The prompts of the standard flow: key → Mandarin text (seeded by the data migration).
 STANDARD_PROMPTS: dict[str, str] = {
     "greeting": "您好，欢迎致电清泉供水服务热线。",
-    "main_menu": (
-        "查询水费请按1，报修请按2，办理用水业务请按3，投诉建议请按4，人工服务请按0。"
-    ),
+    "main_menu": ("查询水费请按1，报修请按2，办理用水业务请按3，投诉建议请按4，人工服务请按0。"),
     "invalid": "对不起，您的输入有误。",
     "enter_account": "请输入您的户号，以井号键结束。",
     "account_unknown": "对不起，没有找到这个户号。",
@@ -163,8 +163,13 @@ def standard_graph() -> dict[str, Any]:
                 "retries": 1,
                 "fail": "bye",
             },
-            "hours": {"type": "hours", "from": "08:00", "to": "18:00", "open": "q_connection",
-                      "closed": "closed"},
+            "hours": {
+                "type": "hours",
+                "from": "08:00",
+                "to": "18:00",
+                "open": "q_connection",
+                "closed": "closed",
+            },
             "closed": {"type": "play", "prompt": "office_closed", "next": "main"},
             "q_repair": {**agent, "skill": "repair"},
             "q_connection": {**agent, "skill": "connection"},

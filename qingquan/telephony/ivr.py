@@ -185,7 +185,8 @@ def bill_lookup(account_number: str) -> BillInfo | None:
         return None
     open_bills = account.bills.open().order_by("due_date")
     first = open_bills.first()
-    return BillInfo(account=account.number, amount=account.balance(), due=first and first.due_date)
+    due = first.due_date if first is not None else None
+    return BillInfo(account=account.number, amount=account.balance(), due=due)
 
 
 def is_open(now: dt.datetime, start: str = "08:00", end: str = "18:00") -> bool:
@@ -232,12 +233,15 @@ def queue_position(call: Call) -> int:
 
 @transaction.atomic
 def callback_request(*, call: Call, skill: str) -> CallbackRequest:
-    """"Press 1 to be called back": the caller's number for the next free agent."""
+    """ "Press 1 to be called back": the caller's number for the next free agent."""
     request = CallbackRequest.objects.create(
         number=call.from_number, skill=skill, call=call, created_at=clock.now()
     )
     audit_record(
-        actor=system("ivr"), action="telephony.callback.request", obj=request, after={"skill": skill}
+        actor=system("ivr"),
+        action="telephony.callback.request",
+        obj=request,
+        after={"skill": skill},
     )
     return request
 
@@ -288,14 +292,16 @@ class Session:
 
     # -- events through the CTI services ----------------------------------------------
     def _event(self, kind: str, suffix: str = "", **extra: Any) -> EventResult:
-        event = EventIn(
-            event_id=f"{self.call_id}-{kind}{suffix}",
-            type=kind,  # type: ignore[arg-type]
-            call_id=self.call_id,
-            from_number=self.caller,
-            to_number=self.called,
-            at=self.now(),
-            **extra,
+        event = EventIn.model_validate(
+            {
+                "event_id": f"{self.call_id}-{kind}{suffix}",
+                "type": kind,
+                "call_id": self.call_id,
+                "from": self.caller,
+                "to": self.called,
+                "at": self.now(),
+                **extra,
+            }
         )
         return call_event_handle(pbx=ivr_pbx(), event=event)
 
@@ -310,12 +316,30 @@ class Session:
         if result.reply.get("action") == "reject":
             self.driver.hangup()
             return Result("rejected", call=self.call)
+        busy_lines = (
+            Call.objects.live()
+            .filter(pbx=self.call.pbx, extension="")
+            .exclude(line="")
+            .exclude(pk=self.call.pk)
+            .count()
+        )
         Call.objects.filter(pk=self.call.pk).update(line=self.line, queue="ivr")
         self.call.refresh_from_db()
+        full = busy_lines >= int(settings.TELEPHONY_IVR_LINES)
+        if full and settings.TELEPHONY_LINES_FULL == "busy":
+            self.trace.append("lines_full:busy")
+            self._save_trace()
+            self.driver.hangup()
+            self._event("hangup", cause="busy")
+            self.call.refresh_from_db()
+            return Result("busy", call=self.call)
         try:
             self.driver.answer()
             recording = self.driver.record(self.call_id)
             Call.objects.filter(pk=self.call.pk).update(recording_ref=recording)
+            if full:  # "wait": straight to the agents' queue, without the IVR
+                self.trace.append("lines_full:queue")
+                self.graph = {**self.graph, "start": self._general_queue()}
             outcome = self._walk()
         except CallerGone:
             self.trace.append("caller_gone")
@@ -330,6 +354,13 @@ class Session:
         self.call.refresh_from_db()
         return outcome
 
+    def _general_queue(self) -> str:
+        nodes = self.graph["nodes"]
+        if "q_general" in nodes:
+            return "q_general"
+        queues = [k for k, n in nodes.items() if n.get("type") == "queue"]
+        return queues[0] if queues else str(self.graph["start"])
+
     def _walk(self) -> Result:
         nodes: dict[str, Any] = self.graph["nodes"]
         node_id: str | None = self.graph["start"]
@@ -337,9 +368,10 @@ class Session:
         while node_id:
             steps += 1
             if steps > MAX_STEPS or node_id not in nodes:
-                node_id = "q_general" if "q_general" in nodes and node_id != "q_general" else None
-                if node_id is None:
+                fallback = self._general_queue()
+                if fallback == node_id or steps > MAX_STEPS + 1:
                     return Result("hangup")
+                node_id = fallback
             self.trace.append(node_id)
             node = nodes[node_id]
             handler = getattr(self, f"_node_{node['type']}")
@@ -394,7 +426,12 @@ class Session:
         if info.amount > 0:
             due = speech.date_reading(info.due) if info.due else ""
             self.driver.play(
-                say("bill_amount", account=account, amount=speech.amount_reading(info.amount), due=due)
+                say(
+                    "bill_amount",
+                    account=account,
+                    amount=speech.amount_reading(info.amount),
+                    due=due,
+                )
             )
         else:
             self.driver.play(say("bill_none", account=account))

@@ -325,9 +325,7 @@ class AgentSkill(models.Model):
         verbose_name = _("agent skill")
         verbose_name_plural = _("agent skills")
         ordering = ["user", "skill"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "skill"], name="agent_skill_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "skill"], name="agent_skill_unique")]
 
     def __str__(self) -> str:
         return f"{self.user} {self.skill}"
@@ -345,7 +343,7 @@ class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
 
 
 class CallbackRequest(models.Model):
-    """"Press 1 to be called back": a caller's number for the next free agent."""
+    """ "Press 1 to be called back": a caller's number for the next free agent."""
 
     number = models.CharField(_("number"), max_length=40)
     skill = models.CharField(_("skill"), max_length=40, blank=True)

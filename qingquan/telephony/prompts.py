@@ -102,7 +102,10 @@ def prompt_set_text(*, actor: Any, prompt: Prompt, text: str) -> Prompt:
     Prompt.objects.filter(pk=prompt.pk).update(text=text, updated_at=clock.now())
     prompt.refresh_from_db()
     audit_record(
-        actor=actor, action="telephony.prompt.text", obj=prompt, before={"text": before},
+        actor=actor,
+        action="telephony.prompt.text",
+        obj=prompt,
+        before={"text": before},
         after={"text": text},
     )
     return prompt
@@ -126,7 +129,10 @@ def prompt_upload(*, actor: Any, prompt: Prompt, data: bytes, filename: str = ""
     Prompt.objects.filter(pk=prompt.pk).update(recording=name, updated_at=clock.now())
     prompt.refresh_from_db()
     audit_record(
-        actor=actor, action="telephony.prompt.upload", obj=prompt, before={"recording": before},
+        actor=actor,
+        action="telephony.prompt.upload",
+        obj=prompt,
+        before={"recording": before},
         after={"recording": name},
     )
     return prompt
@@ -139,7 +145,10 @@ def prompt_clear_upload(*, actor: Any, prompt: Prompt) -> Prompt:
     Prompt.objects.filter(pk=prompt.pk).update(recording="", updated_at=clock.now())
     prompt.refresh_from_db()
     audit_record(
-        actor=actor, action="telephony.prompt.upload", obj=prompt, before={"recording": before},
+        actor=actor,
+        action="telephony.prompt.upload",
+        obj=prompt,
+        before={"recording": before},
         after={"recording": ""},
     )
     return prompt

@@ -72,7 +72,8 @@ def _answered(var: str) -> str:
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rtd="true">
-    <action><ereg regexp=";tag=([^;&gt; ]*)" search_in="hdr" header="To:" assign_to="junk_{var},{var}"/></action>
+    <action><ereg regexp=";tag=([^;&gt; ]*)" search_in="hdr" header="To:"
+      assign_to="junk_{var},{var}"/></action>
   </recv>
 """
 
@@ -106,7 +107,9 @@ def dtmf_pcap(keys: str, path: Path, *, gap_ms: int = 500) -> int:
                 seq += 1
             when = at_ms + min(n, 7) * 20
             packet = headers + rtp
-            out += struct.pack("<IIII", when // 1000, (when % 1000) * 1000, len(packet), len(packet))
+            out += struct.pack(
+                "<IIII", when // 1000, (when % 1000) * 1000, len(packet), len(packet)
+            )
             out += packet
         at_ms += gap_ms
     path.write_bytes(bytes(out))
@@ -148,8 +151,9 @@ def scenario(
         parts.append('  <Reference variables="junk_ivrtag"/>\n</scenario>\n')
         return _fix_tags("".join(parts))
     parts.append(
-        """  <recv request="REFER" timeout="60000">
-    <action><ereg regexp="sip:([^@&gt;]+)@([0-9.]+):([0-9]+)" search_in="hdr" header="Refer-To:" check_it="true" assign_to="junk_r,ruser,rhost,rport"/></action>
+        f"""  <recv request="REFER" timeout="60000">
+    <action><ereg regexp="sip:([^@&gt;]+)@([0-9.]+):([0-9]+)" search_in="hdr"
+      header="Refer-To:" check_it="true" assign_to="junk_r,ruser,rhost,rport"/></action>
   </recv>
   <send><![CDATA[
 SIP/2.0 202 Accepted
@@ -158,11 +162,10 @@ SIP/2.0 202 Accepted
 [last_To:]
 [last_Call-ID:]
 [last_CSeq:]
-Contact: <sip:%s@[local_ip]:[local_port]>
+Contact: <sip:{caller}@[local_ip]:[local_port]>
 Content-Length: 0
 ]]></send>
 """
-        % caller
     )
     parts.append(_in_dialog("BYE", ivr, ivr, "[pid]SIPpTagA[call_number]", 2, caller))
     parts.append('  <recv response="200" crlf="true"/>\n')
@@ -225,10 +228,30 @@ def run(
     path = workdir / "caller.xml"
     path.write_text(scenario_text)
     command = [
-        "sipp", target, "-sf", str(path), "-m", str(calls), "-r", str(rate),
-        "-l", str(concurrent), "-i", "127.0.0.1", "-p", str(sip_port),
-        "-mi", "127.0.0.1", "-mp", str(media_port), "-trace_err", "-trace_msg",
-        "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+        "sipp",
+        target,
+        "-sf",
+        str(path),
+        "-m",
+        str(calls),
+        "-r",
+        str(rate),
+        "-l",
+        str(concurrent),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(sip_port),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(media_port),
+        "-trace_err",
+        "-trace_msg",
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        "-nostdin",
     ]
     return subprocess.run(
         command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 10, check=False

@@ -34,7 +34,9 @@ SATURDAY = dt.datetime(2026, 12, 5, 2, 0, tzinfo=dt.UTC)
 
 
 def session(keys: list[str | None], **kwargs: Any) -> tuple[Session, FakeDriver]:
-    driver = FakeDriver(keys=keys, **{k: kwargs.pop(k) for k in ("gone_after", "transfer_ok") if k in kwargs})
+    driver = FakeDriver(
+        keys=keys, **{k: kwargs.pop(k) for k in ("gone_after", "transfer_ok") if k in kwargs}
+    )
     kwargs.setdefault("now", lambda: OPEN)
     return Session(driver=driver, caller=CALLER, **kwargs), driver
 
@@ -83,8 +85,12 @@ def test_the_seeded_standard_flow_is_valid_and_versioned(supervisor: Any) -> Non
         flows.flow_save(
             actor=supervisor,
             flow=flow,
-            graph={"start": "a", "nodes": {"a": {"type": "menu", "prompt": "x",
-                                                  "options": {"x": "b"}, "fail": "zz"}}},
+            graph={
+                "start": "a",
+                "nodes": {
+                    "a": {"type": "menu", "prompt": "x", "options": {"x": "b"}, "fail": "zz"}
+                },
+            },
         )
     text = str(error.value)
     assert "not a keypad key" in text and "zz" in text and "b" in text
@@ -135,8 +141,10 @@ def test_bill_then_agent_pops_the_screen_and_ends_answered(
         ivr.seat_answered(extension="8001", at=OPEN + dt.timedelta(seconds=40))
     call.refresh_from_db()
     assert call.state == "answered" and call.agent == agent and call.wait_seconds == 40
-    assert (agent.pk, {"kind": "screen_pop", "call_id": call.pk,
-                       "url": f"/console/calls/{call.pk}/"}) in pushed
+    assert (
+        agent.pk,
+        {"kind": "screen_pop", "call_id": call.pk, "url": f"/console/calls/{call.pk}/"},
+    ) in pushed
     ivr.seat_ended(extension="8001", recording="rec/c.wav", at=OPEN + dt.timedelta(seconds=100))
     ivr.seat_ended(extension="8001", recording="rec/c.wav")  # repeated: changes nothing
     call.refresh_from_db()
@@ -196,11 +204,13 @@ def test_after_hours_and_holidays_the_business_office_is_closed(make_user: Any) 
 def test_longest_idle_agent_with_the_skill_gets_the_call(make_user: Any) -> None:
     repair_new = available(make_user("agent", extension="8011"), since=OPEN, skills=("repair",))
     repair_old = available(
-        make_user("agent", extension="8012"), since=OPEN - dt.timedelta(minutes=9),
+        make_user("agent", extension="8012"),
+        since=OPEN - dt.timedelta(minutes=9),
         skills=("repair",),
     )
     billing = available(
-        make_user("agent", extension="8013"), since=OPEN - dt.timedelta(hours=1),
+        make_user("agent", extension="8013"),
+        since=OPEN - dt.timedelta(hours=1),
         skills=("billing",),
     )
     generalist = available(make_user("agent", extension="8014"), since=OPEN - dt.timedelta(hours=2))
@@ -220,7 +230,10 @@ def test_position_is_announced_and_a_failed_transfer_tries_the_next_agent(
 ) -> None:
     waiting, _d = session([], gone_after=0)
     Call.objects.create(
-        pbx=ivr.ivr_pbx(), call_id="earlier", queue="repair", rang_at=OPEN - dt.timedelta(seconds=30)
+        pbx=ivr.ivr_pbx(),
+        call_id="earlier",
+        queue="repair",
+        rang_at=OPEN - dt.timedelta(seconds=30),
     )
     first = available(make_user("agent", extension="8021"), since=OPEN - dt.timedelta(hours=1))
     second = available(make_user("agent", extension="8022"), since=OPEN)
@@ -313,3 +326,20 @@ def test_a_looping_flow_ends_at_an_agent(make_user: Any) -> None:
     }
     s, _driver = session([], graph=graph)
     assert s.run().agent == agent
+
+
+@pytest.mark.django_db
+def test_a_fifth_caller_hears_busy_or_waits_for_an_agent(settings: Any, make_user: Any) -> None:
+    pbx = ivr.ivr_pbx()
+    for n in range(4):
+        Call.objects.create(pbx=pbx, call_id=f"busy{n}", line=str(n + 1), rang_at=OPEN)
+    s, driver = session([])
+    assert s.run().ending == "busy"
+    assert driver.log == [("hangup", "")]
+    call = Call.objects.get(call_id=s.call_id)
+    assert call.hangup_cause == "busy" and call.outcome == CallOutcome.ABANDONED
+    settings.TELEPHONY_LINES_FULL = "wait"
+    agent = available(make_user("agent", extension="8041"), since=OPEN)
+    s, driver = session([])
+    result = s.run()
+    assert result.agent == agent and s.trace[:2] == ["lines_full:queue", "q_general"]

@@ -104,8 +104,10 @@ def test_a_sip_call_goes_through_the_ivr_to_an_agent(
     # The agent's endpoint rang and answered; the console popped the caller's screen.
     assert ("8001", "CALL_INCOMING") in stack.seat_events
     assert ("8001", "CALL_ESTABLISHED") in stack.seat_events
-    assert (agent.pk, {"kind": "screen_pop", "call_id": call.pk,
-                       "url": f"/console/calls/{call.pk}/"}) in pushed
+    assert (
+        agent.pk,
+        {"kind": "screen_pop", "call_id": call.pk, "url": f"/console/calls/{call.pk}/"},
+    ) in pushed
     # Hang-up ended the contact as answered, with the recording of the talk.
     assert call.outcome == CallOutcome.ANSWERED and call.agent == agent
     assert call.talk_seconds is not None and call.talk_seconds >= 2

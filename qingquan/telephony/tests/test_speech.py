@@ -55,7 +55,7 @@ def test_dates_and_account_numbers() -> None:
 def test_integer_reading_round_trips(n: int) -> None:
     text = speech.integer_reading(n)
     assert speech.parse_integer(text) == n
-    assert "零零" not in text and not text.endswith("零") or n == 0
+    assert ("零零" not in text and not text.endswith("零")) or n == 0
     assert not text.startswith("一十")
 
 
