@@ -198,6 +198,11 @@ class Instance:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
+    def recording_path(self, call_id: str) -> Path:
+        """Where this instance's recording of `call_id` is stored (once the call ends)."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
+        return Path(settings.TELEPHONY_RECORDING_DIR) / f"{safe}-{self.name}.wav"
+
     def take_recording(self, call_id: str) -> str:
         """Move this call's sndfile dumps to the recordings folder under a per-call name:
         one stereo 8 kHz WAV (left: what was received, right: what was sent)."""
@@ -205,10 +210,8 @@ class Instance:
         received = sorted(self.dumps.glob("dump-*-dec.wav"))
         if not sent and not received:
             return ""
-        target_dir = Path(settings.TELEPHONY_RECORDING_DIR)
-        target_dir.mkdir(parents=True, exist_ok=True)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
-        target = target_dir / f"{safe}-{self.name}.wav"
+        target = self.recording_path(call_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
         parts = [p for p in (received[-1:] + sent[-1:]) if p.stat().st_size > 44]
         try:
             if len(parts) == 2:
@@ -333,8 +336,8 @@ class BaresipDriver:
         return False
 
     def record(self, name: str) -> str:
-        # sndfile records every call of the instance; take_recording names it at the end.
-        return f"{self.instance.name}:{name}"
+        # sndfile records every call of the instance; take_recording moves it here at the end.
+        return str(self.instance.recording_path(name))
 
     def wait(self, seconds: float) -> None:
         self._source(self.silence)

@@ -473,3 +473,13 @@ def call_event_handle(*, pbx: Pbx, event: EventIn) -> EventResult:
     )
     transaction.on_commit(_push_wallboard, robust=True)
     return EventResult(reply=reply, call=call)
+
+
+def recording_listened(*, actor: Any, contact: Contact, download: bool = False) -> None:
+    """Who listened to (or downloaded) which call recording, and when: the audit log."""
+    audit_record(
+        actor=actor,
+        action="telephony.recording.download" if download else "telephony.recording.listen",
+        obj=contact,
+        after={"recording": contact.recording_ref},
+    )

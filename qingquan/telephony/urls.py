@@ -10,4 +10,5 @@ urlpatterns = [
     path("blocked/", views.blocked, name="blocked"),
     path("state/", views.agent_state, name="state"),
     path("state/panel/", views.agent_state_panel, name="state_panel"),
+    path("recordings/<int:contact_id>/", views.recording, name="recording"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -217,3 +218,41 @@ def blocked(request: HttpRequest) -> HttpResponse:
         {"items": selectors.blocked_numbers(), "values": values, "error": error},
         status=400 if error else 200,
     )
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require("telephony.recordings")
+def recording(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A call's recording (WAV) for the case page's player; byte ranges for seeking.
+    Access: `selectors.recording_for`; every listen (the first range) and download is
+    audited."""
+    contact, path = selectors.recording_for(user=request.user, contact_id=contact_id)
+    size = path.stat().st_size
+    download = request.GET.get("download") == "1"
+    match = _RANGE.match(request.headers.get("Range", ""))
+    start, end = 0, size - 1
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2) or end), size - 1)
+        else:
+            start = max(size - int(match.group(2)), 0)
+        if start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+    if start == 0:
+        services.recording_listened(actor=request.user, contact=contact, download=download)
+    with path.open("rb") as handle:
+        handle.seek(start)
+        body = handle.read(end - start + 1)
+    response = HttpResponse(body, content_type="audio/wav", status=206 if match else 200)
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, no-store"
+    if match:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if download:
+        response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.wav"'
+    return response
