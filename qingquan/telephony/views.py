@@ -256,3 +256,160 @@ def recording(request: HttpRequest, contact_id: int) -> HttpResponse:
     if download:
         response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.wav"'
     return response
+
+
+# ---------------------------------------------------------------------------
+# The IVR flow editor (supervisors): versions, rollback, prompts, a test call in the page
+# ---------------------------------------------------------------------------
+
+
+def _flow_page(
+    request: HttpRequest, flow: Any, *, graph_text: str = "", errors: Any = (), status: int = 200
+) -> HttpResponse:
+    from qingquan.telephony.models import Prompt
+
+    current = flow.current()
+    if not graph_text and current is not None:
+        graph_text = json.dumps(current.graph, ensure_ascii=False, indent=2)
+    return render(
+        request,
+        "telephony/flow.html",
+        {
+            "flow": flow,
+            "current": current,
+            "versions": flow.versions.select_related("created_by")[:30],
+            "graph_text": graph_text,
+            "errors": list(errors),
+            "prompts": Prompt.objects.all(),
+            "keys": list("123456789*0#"),
+        },
+        status=status,
+    )
+
+
+@require("telephony.flows")
+def flows_index(request: HttpRequest) -> HttpResponse:
+    from qingquan.telephony.models import IvrFlow
+
+    return render(request, "telephony/flows.html", {"flows": IvrFlow.objects.all()})
+
+
+@require("telephony.flows")
+def flow_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Edit a flow's graph (saved as a new version with a note) or roll back to a version."""
+    from django.shortcuts import get_object_or_404, redirect
+
+    from qingquan.telephony import flows
+    from qingquan.telephony.models import IvrFlow
+
+    flow = get_object_or_404(IvrFlow, slug=slug)
+    if request.method != "POST":
+        return _flow_page(request, flow)
+    if request.POST.get("rollback"):
+        try:
+            flows.flow_rollback(actor=request.user, flow=flow, number=int(request.POST["rollback"]))
+        except (ValueError, flows.FlowError) as exc:
+            return _flow_page(request, flow, errors=[str(exc)], status=400)
+        return redirect("telephony:flow", slug=flow.slug)
+    text = request.POST.get("graph", "")
+    try:
+        graph = json.loads(text)
+    except ValueError as exc:
+        return _flow_page(
+            request,
+            flow,
+            graph_text=text,
+            errors=[_("The flow is not valid JSON: %(error)s") % {"error": exc}],
+            status=400,
+        )
+    try:
+        flows.flow_save(
+            actor=request.user, flow=flow, graph=graph, note=request.POST.get("note", "")
+        )
+    except flows.FlowError as exc:
+        return _flow_page(request, flow, graph_text=text, errors=exc.problems, status=400)
+    return redirect("telephony:flow", slug=flow.slug)
+
+
+@require("telephony.flows")
+@require_POST
+def flow_test_call(request: HttpRequest, slug: str) -> HttpResponse:
+    """A test call in the page: the flow runs with the fake driver and the keys given
+    (one press or entry per collect, separated by spaces; "-" presses nothing); nothing it
+    does is kept (the transaction is rolled back)."""
+    from django.db import transaction
+    from django.shortcuts import get_object_or_404
+
+    from qingquan.telephony.ivr import FakeDriver, Session
+    from qingquan.telephony.models import IvrFlow
+
+    flow = get_object_or_404(IvrFlow, slug=slug)
+    current = flow.current()
+    presses: list[str | None] = [
+        None if p == "-" else p for p in request.POST.get("keys", "").split()
+    ][:50]
+    caller = request.POST.get("caller", "").strip()[:20] or "13800000000"
+    driver = FakeDriver(keys=presses, gone_after=len(presses) + 2)
+    with transaction.atomic():
+        session = Session(
+            driver=driver, caller=caller, graph=current.graph if current else None, line="test"
+        )
+        result = session.run()
+        transaction.set_rollback(True)
+    return render(
+        request,
+        "telephony/_test_call.html",
+        {"log": driver.log, "trace": session.trace, "ending": result.ending},
+    )
+
+
+@require("telephony.flows")
+def flow_speak(request: HttpRequest) -> HttpResponse:
+    """The synthetic audio of a text (the test call's prompts, a prompt's preview)."""
+    from qingquan.telephony import prompts
+
+    text = request.GET.get("text", "").strip()[:500]
+    key = request.GET.get("key", "")[:40]
+    if not text:
+        return HttpResponse(status=404)
+    try:
+        path = prompts.audio_for(key=key, text=text, dynamic=not key)
+    except prompts.PromptError as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(path.read_bytes(), content_type="audio/wav")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require("telephony.flows")
+@require_POST
+def prompt_edit(request: HttpRequest, key: str) -> HttpResponse:
+    """Change a prompt's text, upload a recording for it, or go back to synthetic audio."""
+    from django.contrib import messages
+    from django.shortcuts import get_object_or_404, redirect
+
+    from qingquan.telephony import prompts
+    from qingquan.telephony.models import Prompt
+
+    prompt = get_object_or_404(Prompt, key=key)
+    try:
+        if request.POST.get("clear"):
+            prompts.prompt_clear_upload(actor=request.user, prompt=prompt)
+        elif request.FILES.get("recording"):
+            upload = request.FILES["recording"]
+            prompts.prompt_upload(
+                actor=request.user, prompt=prompt, data=upload.read(), filename=upload.name or ""
+            )
+        else:
+            prompts.prompt_set_text(
+                actor=request.user, prompt=prompt, text=request.POST.get("text", "")
+            )
+        messages.success(request, _("Prompt %(key)s saved.") % {"key": prompt.key})
+    except prompts.PromptError as exc:
+        messages.error(request, str(exc))
+    from qingquan.telephony.models import IvrFlow
+
+    slug = request.POST.get("flow", "")
+    if IvrFlow.objects.filter(slug=slug).exists():
+        return redirect("telephony:flow", slug=slug)
+    return redirect("telephony:flows")

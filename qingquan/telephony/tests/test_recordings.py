@@ -41,7 +41,10 @@ def test_only_the_right_roles_may_listen_and_each_listen_is_audited(
     supervisor = make_user(Role.SUPERVISOR)
     crew = make_user(Role.CREW)
     contact = contact_record(
-        actor=SYSTEM, channel=Channel.PHONE, started_at=T0, agent=agent,
+        actor=SYSTEM,
+        channel=Channel.PHONE,
+        started_at=T0,
+        agent=agent,
         recording_ref=str(recording),
     )
     url = f"/telephony/recordings/{contact.pk}/"
