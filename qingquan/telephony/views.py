@@ -395,8 +395,7 @@ def prompt_edit(request: HttpRequest, key: str) -> HttpResponse:
     try:
         if request.POST.get("clear"):
             prompts.prompt_clear_upload(actor=request.user, prompt=prompt)
-        elif request.FILES.get("recording"):
-            upload = request.FILES["recording"]
+        elif (upload := request.FILES.get("recording")) is not None:
             prompts.prompt_upload(
                 actor=request.user, prompt=prompt, data=upload.read(), filename=upload.name or ""
             )
