@@ -24,7 +24,7 @@ def _client(user: Any) -> Client:
 
 
 @pytest.mark.django_db
-def test_only_supervisors_and_administrators_edit_flows(make_user: Any) -> None:
+def test_only_supervisors_and_administrators_edit_flows(make_user: Any, standard_flow: Any) -> None:
     assert _client(make_user(Role.AGENT)).get("/telephony/flows/").status_code == 403
     response = _client(make_user(Role.SUPERVISOR)).get("/telephony/flows/standard/")
     assert response.status_code == 200
@@ -33,7 +33,9 @@ def test_only_supervisors_and_administrators_edit_flows(make_user: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_saving_checks_the_graph_and_rollback_restores_a_version(supervisor: Any) -> None:
+def test_saving_checks_the_graph_and_rollback_restores_a_version(
+    supervisor: Any, standard_flow: Any
+) -> None:
     client = _client(supervisor)
     flow = IvrFlow.objects.get(slug="standard")
 
@@ -60,7 +62,9 @@ def test_saving_checks_the_graph_and_rollback_restores_a_version(supervisor: Any
 
 
 @pytest.mark.django_db
-def test_the_test_call_plays_the_flow_and_keeps_nothing(supervisor: Any) -> None:
+def test_the_test_call_plays_the_flow_and_keeps_nothing(
+    supervisor: Any, standard_flow: Any
+) -> None:
     response = _client(supervisor).post(
         "/telephony/flows/standard/test/", {"keys": "- - -", "caller": "13800005678"}
     )
@@ -72,7 +76,7 @@ def test_the_test_call_plays_the_flow_and_keeps_nothing(supervisor: Any) -> None
 
 @pytest.mark.django_db
 def test_prompts_are_edited_uploaded_and_spoken(
-    supervisor: Any, tmp_path: Path, settings: Any
+    supervisor: Any, tmp_path: Path, settings: Any, standard_flow: Any
 ) -> None:
     settings.TELEPHONY_PROMPT_DIR = tmp_path
     client = _client(supervisor)

@@ -70,7 +70,9 @@ def account(db: Any) -> Any:
 
 
 @pytest.mark.django_db
-def test_the_seeded_standard_flow_is_valid_and_versioned(supervisor: Any) -> None:
+def test_the_seeded_standard_flow_is_valid_and_versioned(
+    supervisor: Any, standard_flow: Any
+) -> None:
     flow = IvrFlow.objects.get(slug="standard")
     version = flow.current()
     assert version is not None and version.number == 1

@@ -114,7 +114,7 @@ def _wav(seconds: float = 0.5, rate: int = 44100) -> bytes:
 @tools
 @pytest.mark.django_db
 def test_text_change_regenerates_and_an_upload_replaces_the_synthetic_audio(
-    prompt_dir: Path,
+    prompt_dir: Path, standard_flow: Any
 ) -> None:
     prompt = Prompt.objects.get(key="greeting")
     before = prompts.audio_for(key="greeting", text=prompt.text)
