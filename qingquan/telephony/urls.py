@@ -13,7 +13,7 @@ urlpatterns = [
     path("recordings/<int:contact_id>/", views.recording, name="recording"),
     path("flows/", views.flows_index, name="flows"),
     path("flows/speak/", views.flow_speak, name="flow_speak"),
-    path("flows/<slug:slug>/", views.flow_edit, name="flow"),
-    path("flows/<slug:slug>/test/", views.flow_test_call, name="flow_test"),
-    path("prompts/<slug:key>/", views.prompt_edit, name="prompt"),
+    path("flows/edit/", views.flow_edit, name="flow"),
+    path("flows/test/", views.flow_test_call, name="flow_test"),
+    path("prompts/", views.prompt_edit, name="prompt"),
 ]

@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -294,15 +295,28 @@ def flows_index(request: HttpRequest) -> HttpResponse:
     return render(request, "telephony/flows.html", {"flows": IvrFlow.objects.all()})
 
 
-@require("telephony.flows")
-def flow_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    """Edit a flow's graph (saved as a new version with a note) or roll back to a version."""
-    from django.shortcuts import get_object_or_404, redirect
+def _flow_url(slug: str) -> str:
+    return reverse("telephony:flow") + "?" + urlencode({"flow": slug})
 
-    from qingquan.telephony import flows
+
+def _flow_of(request: HttpRequest) -> Any:
+    from django.shortcuts import get_object_or_404
+
     from qingquan.telephony.models import IvrFlow
 
-    flow = get_object_or_404(IvrFlow, slug=slug)
+    slug = request.POST.get("flow") or request.GET.get("flow") or "standard"
+    return get_object_or_404(IvrFlow, slug=slug[:40])
+
+
+@require("telephony.flows")
+def flow_edit(request: HttpRequest) -> HttpResponse:
+    """Edit a flow's graph (saved as a new version with a note) or roll back to a version;
+    the flow is `?flow=<slug>` (the standard flow by default)."""
+    from django.shortcuts import redirect
+
+    from qingquan.telephony import flows
+
+    flow = _flow_of(request)
     if request.method != "POST":
         return _flow_page(request, flow)
     if request.POST.get("rollback"):
@@ -310,7 +324,7 @@ def flow_edit(request: HttpRequest, slug: str) -> HttpResponse:
             flows.flow_rollback(actor=request.user, flow=flow, number=int(request.POST["rollback"]))
         except (ValueError, flows.FlowError) as exc:
             return _flow_page(request, flow, errors=[str(exc)], status=400)
-        return redirect("telephony:flow", slug=flow.slug)
+        return redirect(_flow_url(flow.slug))
     text = request.POST.get("graph", "")
     try:
         graph = json.loads(text)
@@ -328,22 +342,20 @@ def flow_edit(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except flows.FlowError as exc:
         return _flow_page(request, flow, graph_text=text, errors=exc.problems, status=400)
-    return redirect("telephony:flow", slug=flow.slug)
+    return redirect(_flow_url(flow.slug))
 
 
 @require("telephony.flows")
 @require_POST
-def flow_test_call(request: HttpRequest, slug: str) -> HttpResponse:
+def flow_test_call(request: HttpRequest) -> HttpResponse:
     """A test call in the page: the flow runs with the fake driver and the keys given
     (one press or entry per collect, separated by spaces; "-" presses nothing); nothing it
     does is kept (the transaction is rolled back)."""
     from django.db import transaction
-    from django.shortcuts import get_object_or_404
 
     from qingquan.telephony.ivr import FakeDriver, Session
-    from qingquan.telephony.models import IvrFlow
 
-    flow = get_object_or_404(IvrFlow, slug=slug)
+    flow = _flow_of(request)
     current = flow.current()
     presses: list[str | None] = [
         None if p == "-" else p for p in request.POST.get("keys", "").split()
@@ -383,7 +395,7 @@ def flow_speak(request: HttpRequest) -> HttpResponse:
 
 @require("telephony.flows")
 @require_POST
-def prompt_edit(request: HttpRequest, key: str) -> HttpResponse:
+def prompt_edit(request: HttpRequest) -> HttpResponse:
     """Change a prompt's text, upload a recording for it, or go back to synthetic audio."""
     from django.contrib import messages
     from django.shortcuts import get_object_or_404, redirect
@@ -391,7 +403,7 @@ def prompt_edit(request: HttpRequest, key: str) -> HttpResponse:
     from qingquan.telephony import prompts
     from qingquan.telephony.models import Prompt
 
-    prompt = get_object_or_404(Prompt, key=key)
+    prompt = get_object_or_404(Prompt, key=request.POST.get("key", "")[:40])
     try:
         if request.POST.get("clear"):
             prompts.prompt_clear_upload(actor=request.user, prompt=prompt)
@@ -410,5 +422,5 @@ def prompt_edit(request: HttpRequest, key: str) -> HttpResponse:
 
     slug = request.POST.get("flow", "")
     if IvrFlow.objects.filter(slug=slug).exists():
-        return redirect("telephony:flow", slug=slug)
+        return redirect(_flow_url(slug))
     return redirect("telephony:flows")

@@ -17,7 +17,7 @@ def test_flow_editor_test_call_and_rollback(
     page.goto("/telephony/simulator/")
     page.get_by_test_id("ivr-flows").click()
     page.get_by_role("link", name="标准流程").click()
-    page.wait_for_url("**/telephony/flows/standard/")
+    page.wait_for_url("**/telephony/flows/edit/?flow=standard")
     keypad = page.get_by_test_id("keypad")
     keypad.get_by_role("button", name="不按键").click()
     keypad.get_by_role("button", name="不按键").click()
