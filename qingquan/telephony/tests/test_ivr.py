@@ -95,7 +95,7 @@ def test_the_seeded_standard_flow_is_valid_and_versioned(
             },
         )
     text = str(error.value)
-    assert "not a keypad key" in text and "zz" in text and "b" in text
+    assert len(error.value.problems) == 3 and "zz" in text and "b" in text
     assert flows.graph_check({"start": "a", "nodes": {"a": {"type": "dance"}}})
     assert flows.graph_check([]) and flow.versions.count() == 3
 
@@ -112,7 +112,7 @@ def test_bill_self_service_speaks_amount_and_due_date(account: Any) -> None:
     assert call.outcome == CallOutcome.SELF_SERVICE and call.state == "ended"
     assert "bill:ok" in call.ivr_trace and call.line == "1"
     contact = Contact.objects.get()
-    assert contact.outcome == "" and "IVR" in contact.note and contact.ended_at is not None
+    assert contact.outcome == "" and "bill_account" in contact.note and contact.ended_at
     assert call.contact == contact and call.recording_ref.startswith("fake:")
 
 
