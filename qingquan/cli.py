@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from qingquan.core.actors import system
 
@@ -76,14 +77,40 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
         worker = start_in_background()
         print("In-process task worker started / 后台任务已在本进程启动")
+    stack = None
+    if args.telephony:
+        stack = _start_telephony()
     print(f"Qingquan 清泉 serving on {base_url}")
     try:
         _run_uvicorn(args)
     finally:
+        if stack is not None:
+            stack.stop()
         if worker is not None:
             # uvicorn returns after a SIGTERM's graceful shutdown: let the worker finish its
             # current task and send, too.
             worker.shutdown(timeout=30)
+
+
+def _start_telephony() -> Any:
+    """The IVR's SIP stack on loopback (4 lines, a seat per agent extension), if installed."""
+    from qingquan.telephony import baresip
+
+    if not baresip.available():
+        print(
+            "--telephony needs Debian's baresip, espeak-ng and sox "
+            "(apt-get install baresip espeak-ng sox sip-tester) / 需要先安装这些软件包"
+        )
+        return None
+    stack = baresip.demo_stack()
+    stack.start()
+    line = stack.line_instances[0]
+    print(
+        f"IVR: call sip:ivr@127.0.0.1:{line.sip_port} from a softphone "
+        f"({len(stack.line_instances)} lines, {len(stack.instances) - len(stack.line_instances)}"
+        " seats) / 用软电话拨打上面的地址进入电脑导航"
+    )
+    return stack
 
 
 def _run_uvicorn(args: argparse.Namespace) -> None:
@@ -180,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="web processes (default 1)")
     serve.add_argument("--no-worker", action="store_true", help="do not run tasks in-process")
     serve.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    serve.add_argument(
+        "--telephony",
+        action="store_true",
+        help="also run the IVR's SIP stack on loopback (baresip lines and agent seats)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="run a background task worker").set_defaults(func=cmd_worker)

@@ -203,6 +203,17 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
+
+# Telephony: the IVR (电脑导航) lines, its queue and its prompts (qingquan.telephony) -----------
+TELEPHONY_IVR_LINES = 4  # automatic lines; one more caller waits or hears busy:
+TELEPHONY_LINES_FULL = "busy"  # "busy" (486) or "wait" (queued for the next free line)
+TELEPHONY_QUEUE_MAX_WAIT = 120  # seconds in a queue before it overflows
+TELEPHONY_EXPECTED_SECONDS_PER_CALLER = 60  # to estimate the wait of a queue position
+TELEPHONY_CALLBACK_OFFER_SECONDS = 90  # "press 1 to be called back" past this wait
+TELEPHONY_PROMPT_DIR = DATA_DIR / "prompts"  # synthesised and uploaded prompt audio
+TELEPHONY_RECORDING_DIR = DATA_DIR / "recordings"
+TELEPHONY_TTS_VOICE = "cmn"  # espeak-ng voice
+TELEPHONY_NOTICE_LOOKUP = ""  # dotted path replacing the qingquan.notices lookup
 # Outside production the files are served straight from the apps, so no collectstatic
 # step can be forgotten; production collects them at start.
 WHITENOISE_USE_FINDERS = not CONFIG.production

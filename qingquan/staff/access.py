@@ -91,6 +91,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "telephony.queue": frozenset({R.AGENT, R.SUPERVISOR, R.ADMINISTRATOR}),
     # Blocking harassing numbers (the PBX is told to reject their calls).
     "telephony.block": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # Listening to and downloading call recordings (录音回放): agents their own calls'
+    # (the contacts they may see), supervisors and administrators all; each listen audited.
+    "telephony.recordings": frozenset({R.AGENT, R.SUPERVISOR, R.ADMINISTRATOR}),
+    # The IVR (电脑导航): editing flows and prompts, rolling back, test calls in the page.
+    "telephony.flows": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     # Knowledge base: everyone reads; agents propose edits; supervisors publish them.
     "knowledge.view": ALL_STAFF,
     "knowledge.propose": frozenset({R.AGENT, R.SUPERVISOR}),

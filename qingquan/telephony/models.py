@@ -79,6 +79,7 @@ class CallOutcome(models.TextChoices):
     ANSWERED = "answered", _("Answered")
     ABANDONED = "abandoned", _("Abandoned")
     REJECTED = "rejected", _("Rejected (blocked number)")
+    SELF_SERVICE = "ivr", _("Self-service in the IVR")
 
 
 class HangupCause(models.TextChoices):
@@ -130,6 +131,8 @@ class Call(models.Model):
         _("hangup cause"), max_length=20, choices=HangupCause.choices, blank=True
     )
     recording_ref = models.CharField(_("recording"), max_length=200, blank=True)
+    line = models.CharField(_("IVR line"), max_length=20, blank=True)
+    ivr_trace = models.JSONField(_("IVR path"), default=list, blank=True)
     contact = models.OneToOneField(
         "tickets.Contact",
         verbose_name=_("contact"),
@@ -231,3 +234,149 @@ class AgentState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.status}"
+
+
+# ---------------------------------------------------------------------------
+# The IVR (电脑导航): flows as data, prompts, skills and callback requests
+# ---------------------------------------------------------------------------
+
+
+class IvrFlow(models.Model):
+    """A named IVR flow; what it does is its newest version (:class:`IvrFlowVersion`)."""
+
+    slug = models.SlugField(_("key"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("IVR flow")
+        verbose_name_plural = _("IVR flows")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def current(self) -> IvrFlowVersion | None:
+        return self.versions.order_by("-number").first()
+
+
+class IvrFlowVersion(models.Model):
+    """One saved state of a flow: its graph of nodes (see `qingquan.telephony.flows`), who
+    saved it and why. Versions are never edited; a rollback saves an old graph again."""
+
+    flow = models.ForeignKey(
+        IvrFlow, verbose_name=_("IVR flow"), on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    graph = models.JSONField(_("nodes"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("saved"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("saved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("IVR flow version")
+        verbose_name_plural = _("IVR flow versions")
+        ordering = ["flow", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "number"], name="ivr_flow_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id} v{self.number}"
+
+
+class Prompt(models.Model):
+    """A recorded announcement. Its audio is synthesised from `text` (cached by a hash of
+    the text, so an edit regenerates it) unless a recording was uploaded."""
+
+    key = models.SlugField(_("key"), max_length=40, unique=True)
+    text = models.TextField(_("text"))
+    recording = models.CharField(_("uploaded recording"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("prompt")
+        verbose_name_plural = _("prompts")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AgentSkill(models.Model):
+    """A queue an agent answers (repair, bills, complaints…): the IVR queues by skill."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="skills",
+    )
+    skill = models.CharField(_("skill"), max_length=40)
+
+    class Meta:
+        verbose_name = _("agent skill")
+        verbose_name_plural = _("agent skills")
+        ordering = ["user", "skill"]
+        constraints = [models.UniqueConstraint(fields=["user", "skill"], name="agent_skill_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.skill}"
+
+
+class CallbackStatus(models.TextChoices):
+    OPEN = "open", _("Waiting")
+    TAKEN = "taken", _("Taken")
+    DONE = "done", _("Called back")
+
+
+class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
+    def open(self) -> CallbackRequestQuerySet:
+        return self.filter(status=CallbackStatus.OPEN)
+
+
+class CallbackRequest(models.Model):
+    """ "Press 1 to be called back": a caller's number for the next free agent."""
+
+    number = models.CharField(_("number"), max_length=40)
+    skill = models.CharField(_("skill"), max_length=40, blank=True)
+    call = models.ForeignKey(
+        Call,
+        verbose_name=_("call"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callback_requests",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN
+    )
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+
+    objects = CallbackRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("callback request")
+        verbose_name_plural = _("callback requests")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        from qingquan.customers.privacy import mask
+
+        return mask(self.number)

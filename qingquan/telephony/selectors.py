@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
@@ -179,3 +180,26 @@ def calls_waiting(*, user: Any) -> QuerySet[Call]:
     if not can(user, "telephony.queue"):
         raise AccessDenied(capability="telephony.queue")
     return waiting_calls()
+
+
+def recording_for(*, user: Any, contact_id: int) -> tuple[Any, Path]:
+    """The contact `contact_id` and its recording file, if `user` may listen to it:
+    the `telephony.recordings` capability and a contact they may see (agents: their own).
+    AccessDenied without the right; Http404 for a contact they cannot see or without a
+    stored recording (only files under TELEPHONY_RECORDING_DIR are served)."""
+    from django.conf import settings
+    from django.http import Http404
+
+    from qingquan.staff.access import check
+    from qingquan.tickets.selectors import visible_contact
+
+    check(user, "telephony.recordings")
+    contact = visible_contact(user=user, pk=contact_id)
+    if contact is None or not contact.recording_ref:
+        raise Http404("no recording")
+    root = Path(settings.TELEPHONY_RECORDING_DIR).resolve()
+    path = Path(contact.recording_ref)
+    path = (path if path.is_absolute() else root / path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise Http404("no recording")
+    return contact, path

@@ -367,9 +367,11 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     answered = call.answered_at is not None
     cause = event.cause or (HangupCause.NORMAL if answered else HangupCause.CANCEL)
     ended_at = max(at, call.answered_at or call.rang_at)
+    served = not answered and ivr_self_served(call)
+    outcome = CallOutcome.ANSWERED if answered else CallOutcome.ABANDONED
     Call.objects.filter(pk=call.pk).update(
         state=CallState.ENDED,
-        outcome=CallOutcome.ANSWERED if answered else CallOutcome.ABANDONED,
+        outcome=CallOutcome.SELF_SERVICE if served else outcome,
         ended_at=ended_at,
         hangup_cause=cause,
         recording_ref=event.recording or call.recording_ref,
@@ -385,6 +387,19 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
             outcome=ContactOutcome.ANSWERED,
             recording_ref=event.recording or call.recording_ref,
         )
+    elif served:
+        contact = contact_record(
+            actor=system("telephony"),
+            channel=Channel.PHONE,
+            from_address=call.from_number,
+            started_at=call.rang_at,
+            ended_at=ended_at,
+            customer=_customer_of(call.from_number),
+            note=_("Served by the IVR (%(path)s)")
+            % {"path": " → ".join(n for n in call.ivr_trace if ":" not in n)[:300]},
+            recording_ref=event.recording or call.recording_ref,
+        )
+        Call.objects.filter(pk=call.pk).update(contact=contact)
     elif not answered and call.direction == Direction.INBOUND:
         contact = contact_record(
             actor=system("telephony"),
@@ -404,6 +419,14 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
         if state is not None and state.status == AgentStatus.ON_CALL:
             _set_state(call.agent, AgentStatus.WRAP_UP, now=ended_at, call=call)
     return {"action": "continue"}
+
+
+def ivr_self_served(call: Call) -> bool:
+    """Whether the caller got what they called for in the IVR (a bill read out, a callback
+    requested) before hanging up without an agent."""
+    return bool(call.line) and any(
+        step.endswith((":ok", ":requested")) for step in call.ivr_trace or []
+    )
 
 
 @transaction.atomic
@@ -450,3 +473,13 @@ def call_event_handle(*, pbx: Pbx, event: EventIn) -> EventResult:
     )
     transaction.on_commit(_push_wallboard, robust=True)
     return EventResult(reply=reply, call=call)
+
+
+def recording_listened(*, actor: Any, contact: Contact, download: bool = False) -> None:
+    """Who listened to (or downloaded) which call recording, and when: the audit log."""
+    audit_record(
+        actor=actor,
+        action="telephony.recording.download" if download else "telephony.recording.listen",
+        obj=contact,
+        after={"recording": contact.recording_ref},
+    )

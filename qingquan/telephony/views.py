@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -217,3 +219,208 @@ def blocked(request: HttpRequest) -> HttpResponse:
         {"items": selectors.blocked_numbers(), "values": values, "error": error},
         status=400 if error else 200,
     )
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require("telephony.recordings")
+def recording(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """A call's recording (WAV) for the case page's player; byte ranges for seeking.
+    Access: `selectors.recording_for`; every listen (the first range) and download is
+    audited."""
+    contact, path = selectors.recording_for(user=request.user, contact_id=contact_id)
+    size = path.stat().st_size
+    download = request.GET.get("download") == "1"
+    match = _RANGE.match(request.headers.get("Range", ""))
+    start, end = 0, size - 1
+    if match and (match.group(1) or match.group(2)):
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(int(match.group(2) or end), size - 1)
+        else:
+            start = max(size - int(match.group(2)), 0)
+        if start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+    if start == 0:
+        services.recording_listened(actor=request.user, contact=contact, download=download)
+    with path.open("rb") as handle:
+        handle.seek(start)
+        body = handle.read(end - start + 1)
+    response = HttpResponse(body, content_type="audio/wav", status=206 if match else 200)
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, no-store"
+    if match:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if download:
+        response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.wav"'
+    return response
+
+
+# ---------------------------------------------------------------------------
+# The IVR flow editor (supervisors): versions, rollback, prompts, a test call in the page
+# ---------------------------------------------------------------------------
+
+
+def _flow_page(
+    request: HttpRequest, flow: Any, *, graph_text: str = "", errors: Any = (), status: int = 200
+) -> HttpResponse:
+    from qingquan.telephony.models import Prompt
+
+    current = flow.current()
+    if not graph_text and current is not None:
+        graph_text = json.dumps(current.graph, ensure_ascii=False, indent=2)
+    return render(
+        request,
+        "telephony/flow.html",
+        {
+            "flow": flow,
+            "current": current,
+            "versions": flow.versions.select_related("created_by")[:30],
+            "graph_text": graph_text,
+            "errors": list(errors),
+            "prompts": Prompt.objects.all(),
+            "keys": list("123456789*0#"),
+        },
+        status=status,
+    )
+
+
+@require("telephony.flows")
+def flows_index(request: HttpRequest) -> HttpResponse:
+    from qingquan.telephony.models import IvrFlow
+
+    return render(request, "telephony/flows.html", {"flows": IvrFlow.objects.all()})
+
+
+def _flow_url(slug: str) -> str:
+    return reverse("telephony:flow") + "?" + urlencode({"flow": slug})
+
+
+def _flow_of(request: HttpRequest) -> Any:
+    from django.shortcuts import get_object_or_404
+
+    from qingquan.telephony.models import IvrFlow
+
+    slug = request.POST.get("flow") or request.GET.get("flow") or "standard"
+    return get_object_or_404(IvrFlow, slug=slug[:40])
+
+
+@require("telephony.flows")
+def flow_edit(request: HttpRequest) -> HttpResponse:
+    """Edit a flow's graph (saved as a new version with a note) or roll back to a version;
+    the flow is `?flow=<slug>` (the standard flow by default)."""
+    from django.shortcuts import redirect
+
+    from qingquan.telephony import flows
+
+    flow = _flow_of(request)
+    if request.method != "POST":
+        return _flow_page(request, flow)
+    if request.POST.get("rollback"):
+        try:
+            flows.flow_rollback(actor=request.user, flow=flow, number=int(request.POST["rollback"]))
+        except (ValueError, flows.FlowError) as exc:
+            return _flow_page(request, flow, errors=[str(exc)], status=400)
+        return redirect(_flow_url(flow.slug))
+    text = request.POST.get("graph", "")
+    try:
+        graph = json.loads(text)
+    except ValueError as exc:
+        return _flow_page(
+            request,
+            flow,
+            graph_text=text,
+            errors=[_("The flow is not valid JSON: %(error)s") % {"error": exc}],
+            status=400,
+        )
+    try:
+        flows.flow_save(
+            actor=request.user, flow=flow, graph=graph, note=request.POST.get("note", "")
+        )
+    except flows.FlowError as exc:
+        return _flow_page(request, flow, graph_text=text, errors=exc.problems, status=400)
+    return redirect(_flow_url(flow.slug))
+
+
+@require("telephony.flows")
+@require_POST
+def flow_test_call(request: HttpRequest) -> HttpResponse:
+    """A test call in the page: the flow runs with the fake driver and the keys given
+    (one press or entry per collect, separated by spaces; "-" presses nothing); nothing it
+    does is kept (the transaction is rolled back)."""
+    from django.db import transaction
+
+    from qingquan.telephony.ivr import FakeDriver, Session
+
+    flow = _flow_of(request)
+    current = flow.current()
+    presses: list[str | None] = [
+        None if p == "-" else p for p in request.POST.get("keys", "").split()
+    ][:50]
+    caller = request.POST.get("caller", "").strip()[:20] or "13800000000"
+    driver = FakeDriver(keys=presses, gone_after=len(presses) + 2)
+    with transaction.atomic():
+        session = Session(
+            driver=driver, caller=caller, graph=current.graph if current else None, line="test"
+        )
+        result = session.run()
+        transaction.set_rollback(True)
+    return render(
+        request,
+        "telephony/_test_call.html",
+        {"log": driver.log, "trace": session.trace, "ending": result.ending},
+    )
+
+
+@require("telephony.flows")
+def flow_speak(request: HttpRequest) -> HttpResponse:
+    """The synthetic audio of a text (the test call's prompts, a prompt's preview)."""
+    from qingquan.telephony import prompts
+
+    text = request.GET.get("text", "").strip()[:500]
+    key = request.GET.get("key", "")[:40]
+    if not text:
+        return HttpResponse(status=404)
+    try:
+        path = prompts.audio_for(key=key, text=text, dynamic=not key)
+    except prompts.PromptError as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(path.read_bytes(), content_type="audio/wav")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require("telephony.flows")
+@require_POST
+def prompt_edit(request: HttpRequest) -> HttpResponse:
+    """Change a prompt's text, upload a recording for it, or go back to synthetic audio."""
+    from django.contrib import messages
+    from django.shortcuts import get_object_or_404, redirect
+
+    from qingquan.telephony import prompts
+    from qingquan.telephony.models import Prompt
+
+    prompt = get_object_or_404(Prompt, key=request.POST.get("key", "")[:40])
+    try:
+        if request.POST.get("clear"):
+            prompts.prompt_clear_upload(actor=request.user, prompt=prompt)
+        elif (upload := request.FILES.get("recording")) is not None:
+            prompts.prompt_upload(
+                actor=request.user, prompt=prompt, data=upload.read(), filename=upload.name or ""
+            )
+        else:
+            prompts.prompt_set_text(
+                actor=request.user, prompt=prompt, text=request.POST.get("text", "")
+            )
+        messages.success(request, _("Prompt %(key)s saved.") % {"key": prompt.key})
+    except prompts.PromptError as exc:
+        messages.error(request, str(exc))
+    from qingquan.telephony.models import IvrFlow
+
+    slug = request.POST.get("flow", "")
+    if IvrFlow.objects.filter(slug=slug).exists():
+        return redirect(_flow_url(slug))
+    return redirect("telephony:flows")

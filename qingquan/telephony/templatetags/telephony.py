@@ -1,0 +1,19 @@
+"""`{% recording_player contact %}`: the case page's player for a call recording (seek and
+speed with the browser's audio controls, a download link), only for users who may listen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from qingquan.staff.access import can
+
+register = template.Library()
+
+
+@register.inclusion_tag("telephony/recording_player.html", takes_context=True)
+def recording_player(context: Any, contact: Any) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return {"contact": contact, "may_listen": bool(user and can(user, "telephony.recordings"))}
