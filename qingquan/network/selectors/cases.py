@@ -89,7 +89,8 @@ def incidents_covering(
 ) -> dict[int, list[IncidentHit]]:
     """For each of `segments`, the open incidents (created since `since`, other than case
     pk `exclude`) whose isolated area covers it: own segment first, then the most merged,
-    then the oldest (the first report of an event is its incident). No access check: callers check."""
+    then the oldest (the first report of an event is its incident). No access check:
+    callers check."""
     found: dict[int, list[IncidentHit]] = {}
     if not segments:
         return found
@@ -107,7 +108,18 @@ def incidents_covering(
             areas[segment] = area
         area = areas[segment]
         for s in segments & area.keys():
-            found.setdefault(s, []).append(IncidentHit(*row[:7], segment, area[s]))
+            hit = IncidentHit(
+                ticket_id=row[0],
+                number=row[1],
+                subject=row[2],
+                address=row[3],
+                created_at=row[4],
+                merged=row[5],
+                pipe=row[6],
+                segment=segment,
+                where=area[s],
+            )
+            found.setdefault(s, []).append(hit)
     for hits in found.values():
         hits.sort(key=lambda h: (not h.in_segment, -h.merged, h.created_at))
     return found

@@ -48,7 +48,7 @@ def _premise_point(ticket: Any) -> tuple[float, float, str] | None:
             .values_list("longitude", "latitude")
             .first()
         )
-        if found is not None:
+        if found is not None and found[0] is not None and found[1] is not None:
             return found[0], found[1], LocationSource.ADDRESS
     return None
 

@@ -197,12 +197,39 @@ def _write(
     source: str,
     report: ImportReport,
 ) -> None:
+    """Write a parsed file over the stored network (in the caller's transaction): nodes,
+    then links, the removals (valves, links, nodes, in the order ids may move), then the
+    valves; the segments are recomputed and the version raised."""
     zone_of = _zones(parsed)
+    existing, wanted_nodes = _write_nodes(parsed, zone_of, report)
+    existing_pipes, wanted_pipes, new_pipes, changed_pipes = _diff_pipes(parsed, report)
+    _remove_links(raw_valves, report, [eid for eid in existing_pipes if eid not in wanted_pipes])
+    Pipe.objects.bulk_create(new_pipes, batch_size=BATCH)
+    Pipe.objects.bulk_update(
+        changed_pipes,
+        [*PIPE_FIELDS, "roughness", "vertices", "min_lon", "max_lon", "min_lat", "max_lat"],
+        batch_size=BATCH,
+    )
+    _remove_nodes(report, [eid for eid in existing if eid not in wanted_nodes])
+    PressureZone.objects.exclude(code__in=set(zone_of.values())).delete()
+    report.zones = len(set(zone_of.values()))
+    _write_valves(raw_valves, source, report)
+    segments_recompute()
+    bump_version()
+
+
+PIPE_FIELDS = ["kind", "start_id", "end_id", "diameter_mm", "length_m", "material", "status"]
+
+
+def _write_nodes(
+    parsed: inp.ParsedNetwork, zone_of: dict[str, str], report: ImportReport
+) -> tuple[dict[str, Node], set[str]]:
+    """Nodes added and changed (their zones first); returns the nodes there were and the
+    ids the file has."""
     zones = {z.code: z for z in PressureZone.objects.all()}
     for code in sorted(set(zone_of.values())):
         if code not in zones:
             zones[code] = PressureZone.objects.create(code=code)
-    # Nodes.
     existing = {n.eid: n for n in Node.objects.all()}
     new_nodes: list[Node] = []
     changed_nodes: list[Node] = []
@@ -240,13 +267,18 @@ def _write(
     Node.objects.bulk_update(
         changed_nodes, ["kind", "longitude", "latitude", "elevation", "zone"], batch_size=BATCH
     )
+    return existing, wanted_nodes
+
+
+def _diff_pipes(
+    parsed: inp.ParsedNetwork, report: ImportReport
+) -> tuple[dict[str, Pipe], set[str], list[Pipe], list[Pipe]]:
+    """The links there were, the ids the file has, and the links to add and to change."""
     nodes = {n.eid: n for n in Node.objects.all()}
-    # Pipes (every link).
     existing_pipes = {p.eid: p for p in Pipe.objects.all()}
     new_pipes: list[Pipe] = []
     changed_pipes: list[Pipe] = []
     wanted_pipes = set()
-    fields = ["kind", "start_id", "end_id", "diameter_mm", "length_m", "material", "status"]
     for link in parsed.links:
         wanted_pipes.add(link.eid)
         start, end = nodes[link.start], nodes[link.end]
@@ -277,7 +309,7 @@ def _write(
                 (not _close(getattr(pipe, f), values[f]))
                 if isinstance(values[f], float)
                 else getattr(pipe, f) != values[f]
-                for f in [*fields, "roughness"]
+                for f in [*PIPE_FIELDS, "roughness"]
             )
             or [list(map(float, v)) for v in pipe.vertices or []] != link.vertices
         )
@@ -287,30 +319,32 @@ def _write(
             changed_pipes.append(pipe)
             if differs:
                 report.changed["pipes"].append(link.eid)
-    # Removals first where ids move between elements: valves, then links, then nodes.
+    return existing_pipes, wanted_pipes, new_pipes, changed_pipes
+
+
+def _remove_links(raw_valves: list[inp.RawValve], report: ImportReport, gone: list[str]) -> None:
+    """Valves the file no longer has, then links (before links are added: ids may move
+    between elements)."""
     wanted_valves = {v.eid for v in raw_valves}
     gone_valves = (
         Valve.objects.exclude(eid__in=wanted_valves) if wanted_valves else Valve.objects.all()
     )
     report.removed["valves"] = sorted(gone_valves.values_list("eid", flat=True))
     gone_valves.delete()
-    gone_pipes = [eid for eid in existing_pipes if eid not in wanted_pipes]
-    report.removed["pipes"] = sorted(gone_pipes)
-    for i in range(0, len(gone_pipes), BATCH):
-        Pipe.objects.filter(eid__in=gone_pipes[i : i + BATCH]).delete()
-    Pipe.objects.bulk_create(new_pipes, batch_size=BATCH)
-    Pipe.objects.bulk_update(
-        changed_pipes,
-        [*fields, "roughness", "vertices", "min_lon", "max_lon", "min_lat", "max_lat"],
-        batch_size=BATCH,
-    )
-    gone_nodes = [eid for eid in existing if eid not in wanted_nodes]
-    report.removed["nodes"] = sorted(gone_nodes)
-    for i in range(0, len(gone_nodes), BATCH):
-        Node.objects.filter(eid__in=gone_nodes[i : i + BATCH]).delete()
-    PressureZone.objects.exclude(code__in=set(zone_of.values())).delete()
-    report.zones = len(set(zone_of.values()))
-    # Valves.
+    report.removed["pipes"] = sorted(gone)
+    for i in range(0, len(gone), BATCH):
+        Pipe.objects.filter(eid__in=gone[i : i + BATCH]).delete()
+
+
+def _remove_nodes(report: ImportReport, gone: list[str]) -> None:
+    """Nodes the file no longer has (after the links that ended at them moved)."""
+    report.removed["nodes"] = sorted(gone)
+    for i in range(0, len(gone), BATCH):
+        Node.objects.filter(eid__in=gone[i : i + BATCH]).delete()
+
+
+def _write_valves(raw_valves: list[inp.RawValve], source: str, report: ImportReport) -> None:
+    """The file's valves (or the chosen valve layer's) added and changed."""
     pipes = {p.eid: p for p in Pipe.objects.all()}
     nodes = {n.eid: n for n in Node.objects.all()}
     by_pk = {n.pk: n for n in nodes.values()}
@@ -356,5 +390,3 @@ def _write(
         batch_size=BATCH,
     )
     Valve.objects.bulk_create(new_valves, batch_size=BATCH)
-    segments_recompute()
-    bump_version()

@@ -63,6 +63,59 @@ class NewJunction:
     elevation: float = 0.0
 
 
+def _check_pipe(*, eid: str, diameter_mm: float, install_year: int | None, material: str) -> None:
+    """A new pipe's own values, refused with the reason."""
+    if not eid or len(eid) > 40 or any(c.isspace() for c in eid):
+        raise NetworkError(_("A pipe's id is 1 to 40 characters without spaces."))
+    if Pipe.objects.filter(eid=eid).exists():
+        raise NetworkError(_("Pipe id %(eid)s is taken.") % {"eid": eid})
+    if not (0 < float(diameter_mm) <= MAX_DIAMETER_MM):
+        raise NetworkError(_("The diameter must be between 0 and 5000 mm."))
+    if install_year is not None and not (1850 <= install_year <= clock.today().year + 1):
+        raise NetworkError(
+            _("The install year %(year)s is not plausible.") % {"year": install_year}
+        )
+    if len(material) > 40:
+        raise NetworkError(_("The material is at most 40 characters."))
+
+
+def _end_node(end: str | NewJunction, start_node: Node) -> tuple[Node, Node | None]:
+    """The pipe's far end: an existing node, or a junction created now (also returned)."""
+    if isinstance(end, NewJunction):
+        if not end.eid or len(end.eid) > 40 or Node.objects.filter(eid=end.eid).exists():
+            raise NetworkError(_("Node id %(eid)s is taken or not valid.") % {"eid": end.eid})
+        lon, lat = _point((end.lon, end.lat), _("The new junction"))
+        created = Node.objects.create(
+            eid=end.eid,
+            kind=NodeKind.JUNCTION,
+            longitude=lon,
+            latitude=lat,
+            elevation=end.elevation,
+            zone=start_node.zone,
+        )
+        return created, created
+    found = Node.objects.filter(eid=end).first()
+    if found is None:
+        raise NetworkError(_("There is no node %(eid)s.") % {"eid": end})
+    return found, None
+
+
+def _attach_near(junction: Node) -> None:
+    """Premises within reach of a new junction attached again (it may be nearer)."""
+    reach = connection_max_m() / M_PER_DEG
+    wide = reach / max(math.cos(math.radians(junction.latitude)), 0.1)
+    nearby = list(
+        Premise.objects.filter(
+            longitude__gte=junction.longitude - wide,
+            longitude__lte=junction.longitude + wide,
+            latitude__gte=junction.latitude - reach,
+            latitude__lte=junction.latitude + reach,
+        ).values_list("pk", flat=True)
+    )
+    if nearby:
+        premises_connect(premise_ids=nearby)
+
+
 @transaction.atomic
 def pipe_add(
     *,
@@ -84,41 +137,12 @@ def pipe_add(
     removes it (the file is the reference)."""
     check(actor, "network.manage")
     eid = (eid or "").strip()
-    if not eid or len(eid) > 40 or any(c.isspace() for c in eid):
-        raise NetworkError(_("A pipe's id is 1 to 40 characters without spaces."))
-    if Pipe.objects.filter(eid=eid).exists():
-        raise NetworkError(_("Pipe id %(eid)s is taken.") % {"eid": eid})
-    if not (0 < float(diameter_mm) <= MAX_DIAMETER_MM):
-        raise NetworkError(_("The diameter must be between 0 and 5000 mm."))
-    if install_year is not None and not (1850 <= install_year <= clock.today().year + 1):
-        raise NetworkError(
-            _("The install year %(year)s is not plausible.") % {"year": install_year}
-        )
-    if len(material) > 40:
-        raise NetworkError(_("The material is at most 40 characters."))
+    _check_pipe(eid=eid, diameter_mm=diameter_mm, install_year=install_year, material=material)
     bends = [_point(v, _("A vertex")) for v in (vertices or [])]
     start_node = Node.objects.filter(eid=start).first()
     if start_node is None:
         raise NetworkError(_("There is no node %(eid)s.") % {"eid": start})
-    created: Node | None = None
-    if isinstance(end, NewJunction):
-        if not end.eid or len(end.eid) > 40 or Node.objects.filter(eid=end.eid).exists():
-            raise NetworkError(_("Node id %(eid)s is taken or not valid.") % {"eid": end.eid})
-        lon, lat = _point((end.lon, end.lat), _("The new junction"))
-        created = Node.objects.create(
-            eid=end.eid,
-            kind=NodeKind.JUNCTION,
-            longitude=lon,
-            latitude=lat,
-            elevation=end.elevation,
-            zone=start_node.zone,
-        )
-        end_node = created
-    else:
-        found = Node.objects.filter(eid=end).first()
-        if found is None:
-            raise NetworkError(_("There is no node %(eid)s.") % {"eid": end})
-        end_node = found
+    end_node, created = _end_node(end, start_node)
     if end_node.pk == start_node.pk:
         raise NetworkError(_("A pipe joins two different nodes."))
     line = [(start_node.longitude, start_node.latitude), *bends]
@@ -145,18 +169,7 @@ def pipe_add(
     segments_recompute()
     bump_version()
     if created is not None:
-        reach = connection_max_m() / M_PER_DEG
-        wide = reach / max(math.cos(math.radians(created.latitude)), 0.1)
-        nearby = list(
-            Premise.objects.filter(
-                longitude__gte=created.longitude - wide,
-                longitude__lte=created.longitude + wide,
-                latitude__gte=created.latitude - reach,
-                latitude__lte=created.latitude + reach,
-            ).values_list("pk", flat=True)
-        )
-        if nearby:
-            premises_connect(premise_ids=nearby)
+        _attach_near(created)
     audit_record(
         actor=actor,
         action="network.pipe.create",

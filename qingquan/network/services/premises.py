@@ -87,12 +87,13 @@ def junction_streets_assign() -> int:
     network's version when any did; returns how many moved."""
     from scipy.spatial import cKDTree
 
-    rows = list(
-        Premise.objects.exclude(latitude=None)
-        .exclude(longitude=None)
-        .exclude(street=None)
-        .values_list("longitude", "latitude", "street_id")
-    )
+    rows = [
+        (lon, lat, street)
+        for lon, lat, street in Premise.objects.exclude(street=None).values_list(
+            "longitude", "latitude", "street_id"
+        )
+        if lon is not None and lat is not None
+    ]
     junctions = list(
         Node.objects.filter(kind=NodeKind.JUNCTION).values_list(
             "pk", "longitude", "latitude", "street_id"

@@ -137,7 +137,9 @@ def test_merge_offer_inside_the_incident_within_the_window(city, agent):
     assert [h.number for h in downstream] == [incident.number, same.number]
     assert downstream[0].where == "cut_off"
     # The incident upstream is not inside the report's area the other way round.
-    assert incident.number not in [h.number for h in selectors.merge_offers(user=agent, ticket=incident)]
+    assert incident.number not in [
+        h.number for h in selectors.merge_offers(user=agent, ticket=incident)
+    ]
     # Older than the window: no offer.
     type(incident).objects.filter(pk=incident.pk).update(
         created_at=clock.now() - dt.timedelta(hours=13)
