@@ -17,6 +17,7 @@ from qingquan.network.services.base import (
 from qingquan.network.services.cases import (
     case_locate,
     case_locations_refresh,
+    case_locations_rematch,
     case_merge_into_incident,
 )
 from qingquan.network.services.hydraulic import STALE_PENDING_S, hydraulic_request
@@ -47,6 +48,7 @@ __all__ = [
     "bump_version",
     "case_locate",
     "case_locations_refresh",
+    "case_locations_rematch",
     "case_merge_into_incident",
     "connection_max_m",
     "hydraulic_request",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
@@ -138,3 +138,27 @@ def case_merge_into_incident(*, actor: Any, ticket: Any, version: int | None, in
         )
     note = _("Inside the isolated area of incident %(number)s.") % {"number": parent.number}
     return ticket_merge(actor=actor, ticket=ticket, version=version, parent=parent, note=note)
+
+
+def case_locations_rematch() -> int:
+    """After an import: every open repair case without a place is placed (cases received
+    before any network was loaded), and every located case whose pipe the file removed or
+    moved is matched again from its point. Derived data, not audited; returns how many
+    cases were placed or matched again."""
+    from qingquan.tickets.models import Ticket
+
+    open_repairs = (
+        Ticket.objects.open()
+        .filter(Q(kind__code=REPAIR) | Q(kind__parent__code=REPAIR))
+        .select_related("kind", "kind__parent", "premise", "account__premise")
+    )
+    done = 0
+    for ticket in open_repairs.filter(network_location__isnull=True).iterator(chunk_size=500):
+        done += case_locate(actor=None, ticket=ticket) is not None
+    for location in CaseLocation.objects.filter(ticket__in=open_repairs).iterator(chunk_size=500):
+        pipe, segment, distance = match_point(location.longitude, location.latitude)
+        if (pipe, segment, distance) != (location.pipe_id, location.segment, location.distance_m):
+            location.pipe_id, location.segment, location.distance_m = pipe, segment, distance
+            location.save(update_fields=["pipe", "segment", "distance_m"])
+            done += 1
+    return done

@@ -24,6 +24,7 @@ from qingquan.network.models import (
     ValveState,
 )
 from qingquan.network.services.base import BATCH, bump_version, segments_recompute
+from qingquan.network.services.cases import case_locations_rematch
 from qingquan.network.services.premises import premises_connect
 from qingquan.network.services.valves import toward, valve_point
 from qingquan.staff.access import check
@@ -168,6 +169,7 @@ def network_import(
             | set(Pipe.objects.values_list("segment", flat=True))
         )
         report.premises = premises_connect()
+        case_locations_rematch()
         record = NetworkImport.objects.create(
             at=clock.now(),
             source_text=path.read_text(encoding="utf-8-sig", errors="replace"),

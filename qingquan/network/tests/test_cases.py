@@ -269,3 +269,13 @@ def test_console_intake_with_a_map_pin(city, agent):
         {"kind": "repair", "location": "x", "account": "typed", "pin_lon": "abc", "pin_lat": "1"},
     )
     assert bad.status_code == 400 and Ticket.objects.count() == 1
+
+
+def test_cases_received_before_any_network_are_placed_by_the_import(tmp_path, agent):
+    from qingquan.customers.tests.factories import premise
+
+    case = _repair(agent, premise=premise(**NEAR_J4))
+    assert not CaseLocation.objects.filter(ticket=case).exists()
+    import_small(tmp_path)
+    location = CaseLocation.objects.get(ticket=case)
+    assert location.pipe.eid == "P4" and location.segment == _segment("P4")
