@@ -238,16 +238,19 @@ def case_place_checked(*, user: Any, number: str) -> tuple[Any, CasePlace | None
 
 @dataclass
 class PopLine:
-    """One line of the screen pop: a caller's address inside an incident's isolated area."""
+    """One line of the screen pop: a caller's address inside an incident's isolated area
+    (the first incident by `incidents_covering`'s order; `others`: how many more open
+    incidents cover it)."""
 
     account: str
     address: str
     incident: IncidentHit
+    others: int = 0
 
 
 def incidents_at_accounts(*, user: Any, account_ids: list[int]) -> list[PopLine]:
     """The screen pop's lines for the caller's accounts (`incidents_at_premises`), one
-    per account and incident."""
+    per account inside an open incident's area."""
     from qingquan.customers.models import Account
 
     if not account_ids:
@@ -259,7 +262,7 @@ def incidents_at_accounts(*, user: Any, account_ids: list[int]) -> list[PopLine]
     )
     hits = incidents_at_premises(user=user, premise_ids=[a[0] for a in accounts])
     return [
-        PopLine(number, address, hit)
+        PopLine(number, address, hits[premise][0], len(hits[premise]) - 1)
         for premise, number, address in accounts
-        for hit in hits.get(premise, [])
+        if hits.get(premise)
     ]

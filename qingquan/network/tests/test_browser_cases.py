@@ -34,6 +34,7 @@ def _shots(browser: Any, live_server: Any, agent: Any, pop_url: str, case_url: s
         context = browser.new_context(
             locale=locale, base_url=live_server.url, viewport={"width": 1366, "height": 768}
         )
+        context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
         page = context.new_page()
         page.goto("/login/")
         page.fill("input[name=username]", agent.username)
