@@ -116,3 +116,28 @@ def test_agent_takes_a_second_burst_report_and_merges_it_into_the_incident(
     report.refresh_from_db()
     assert report.parent_id == incident.pk
     assert page.get_by_test_id("merge-offer").count() == 0
+
+
+def test_dispatcher_follows_the_case_page_link_to_the_plan_on_the_map(
+    page: Any, login: Any, make_user: Any, tmp_path: Any
+) -> None:
+    from qingquan.customers.tests import factories as cf
+    from qingquan.tickets import services as tickets
+    from qingquan.tickets.models import CaseKind
+
+    import_small(tmp_path)
+    premise = cf.premise(**NEAR_J2, room="0301")
+    supervisor = make_user(Role.SUPERVISOR)
+    case = tickets.ticket_create(
+        actor=supervisor,
+        kind=CaseKind.objects.get(code="repair-burst"),
+        channel="phone",
+        subject="爆管",
+        premise=premise,
+    )
+    login(supervisor.username)
+    page.goto(f"/cases/{case.number}/")
+    page.get_by_test_id("case-map-link").click()
+    page.wait_for_url("**/network/?pipe=P2")
+    page.wait_for_function("() => document.getElementById('netmap').dataset.plan === 'P2'")
+    assert page.get_by_test_id("plan").get_attribute("data-pipe") == "P2"
