@@ -34,6 +34,9 @@ class Config:
     db_pool_size: int = 16  # PostgreSQL connections per process at most
     email_host: str = ""  # SMTP server for the e-mailed reports ("" = files in data_dir)
     email_port: int = 25
+    # A new repair report inside the isolated area of an open incident created within
+    # this many hours is offered for merging (并单) into it (network.selectors.cases).
+    network_merge_window_hours: float = 12.0
 
     @property
     def production(self) -> bool:
@@ -119,4 +122,5 @@ def read(environ: dict[str, str] | None = None) -> Config:
         db_pool_size=_number(env_vars, "QINGQUAN_DB_POOL_SIZE", 16),
         email_host=env_vars.get("QINGQUAN_EMAIL_HOST", "").strip(),
         email_port=_number(env_vars, "QINGQUAN_EMAIL_PORT", 25),
+        network_merge_window_hours=_number(env_vars, "QINGQUAN_NETWORK_MERGE_WINDOW_HOURS", 12),
     )

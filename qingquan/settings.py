@@ -23,6 +23,7 @@ QINGQUAN_EMBEDDED = CONFIG.embedded
 QINGQUAN_DEMO_ACCOUNTS = CONFIG.demo_accounts
 # The EPANET network WNTR ships that the demo places over Ningbo (Net6, ky10, Net3 …).
 QINGQUAN_DEMO_NETWORK = CONFIG.demo_network
+NETWORK_MERGE_WINDOW_HOURS = CONFIG.network_merge_window_hours
 
 # Qingquan's apps come first: their templates and translations take precedence over
 # Django's own (e.g. our 退出登录 over the admin's 注销 for "Log out").

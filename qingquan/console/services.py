@@ -88,6 +88,9 @@ class Intake:
     resolve_now: bool = False
     resolution: str = ""
     call: Call | None = None
+    # A map pin for a repair (longitude, latitude): the case is placed on the pipe
+    # network there rather than at its premise (network.services.case_locate).
+    pin: tuple[float, float] | None = None
 
 
 def _subject(intake: Intake, kind: CaseKind) -> str:
@@ -159,6 +162,8 @@ def intake_submit(*, actor: Any, intake: Intake) -> Ticket:
             premise=premise,
             contact=contact,
         )
+        if intake.pin is not None and kind.top.code == "repair":
+            _place_pin(actor, ticket, intake.pin)
         if intake.resolve_now:
             ticket = tickets.ticket_resolve(
                 actor=actor, ticket=ticket, version=ticket.version, resolution=intake.resolution
@@ -175,6 +180,16 @@ def intake_submit(*, actor: Any, intake: Intake) -> Ticket:
         },
     )
     return ticket
+
+
+def _place_pin(actor: Any, ticket: Ticket, pin: tuple[float, float]) -> None:
+    """A repair's map pin placed on the network in the intake's transaction."""
+    from qingquan.network.services import NetworkError, case_locate
+
+    try:
+        case_locate(actor=actor, ticket=ticket, lon=pin[0], lat=pin[1])
+    except NetworkError as refused:
+        raise ConsoleError(refused.message, field="pin") from None
 
 
 @transaction.atomic

@@ -157,7 +157,25 @@ def _intake_from(request: HttpRequest, call: Call | None) -> services.Intake:
         resolve_now=post.get("resolve_now") == "1",
         resolution=post.get("resolution", ""),
         call=call,
+        pin=_pin(post),
     )
+
+
+def _pin(post: Any) -> tuple[float, float] | None:
+    """The map pin of a repair (longitude and latitude fields), or None when both are
+    empty; one missing or not a number is refused."""
+    lon, lat = post.get("pin_lon", "").strip(), post.get("pin_lat", "").strip()
+    if not lon and not lat:
+        return None
+    try:
+        point = float(lon), float(lat)
+    except ValueError:
+        point = (999.0, 999.0)
+    if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+        raise services.ConsoleError(
+            _("The map pin needs a longitude (-180…180) and a latitude (-90…90)."), field="pin"
+        )
+    return point
 
 
 def _go(request: HttpRequest, url: str) -> HttpResponse:

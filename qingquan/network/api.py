@@ -455,3 +455,93 @@ def pipe_add(request: HttpRequest, body: PipeIn) -> Status:
             "segment": pipe.segment,
         },
     )
+
+
+# Repair cases on the network ---------------------------------------------------------------
+class IncidentOut(Schema):
+    number: str
+    subject: str
+    created_at: str
+    merged: int = Field(description="Cases merged into it")
+    pipe: str
+    segment: int
+    where: str = Field(
+        description="segment: in the incident's own segment; cut_off: in a segment its "
+        "isolation cuts off from every source"
+    )
+
+
+class CasePlaceOut(Schema):
+    number: str
+    lon: float
+    lat: float
+    source: str = Field(description="pin (a map pin on intake), premise or address")
+    pipe: str | None = Field(description="The nearest pipe (none farther than 150 m)")
+    segment: int | None
+    distance_m: float | None = Field(description="From the point to that pipe")
+    valves_to_close: list[str]
+    premises: int = Field(description="Premises the isolation of that segment leaves dry")
+    accounts: int
+    critical_customers_count: int
+    critical_customers: list[CriticalOut] = Field(description="Names masked without customers.view")
+    by_area: list[AreaOut]
+    incidents: list[IncidentOut] = Field(
+        description="Other open incidents whose isolated area covers the case"
+    )
+    merge_offers: list[IncidentOut] = Field(
+        description="Incidents opened within NETWORK_MERGE_WINDOW_HOURS the reader may merge "
+        "the case into (POST /network/cases/{number}/merge/ on the pages)"
+    )
+
+
+def _incident(hit: selectors.IncidentHit) -> dict[str, Any]:
+    return {
+        "number": hit.number,
+        "subject": hit.subject,
+        "created_at": hit.created_at.isoformat(),
+        "merged": hit.merged,
+        "pipe": hit.pipe,
+        "segment": hit.segment,
+        "where": hit.where,
+    }
+
+
+@router.get(
+    "/cases/{number}/place",
+    url_name="network_case_place",
+    response=CasePlaceOut,
+    summary="Where a repair case is on the network",
+)
+def case_place(
+    request: HttpRequest, number: str = Path(..., max_length=40, description="Case number")
+) -> dict[str, Any]:
+    """A repair case's point (a pin on intake, its premise or address), nearest pipe and
+    segment, who that segment's isolation leaves without water, the open incidents
+    covering it and the merge offers. `network.view` and a case the caller may see (404
+    otherwise, as for a case never located)."""
+    check(request.user, "network.view")
+    try:
+        _ticket, place = selectors.case_place_checked(user=request.user, number=number)
+    except LookupError:
+        raise HttpError(404, f"No case {number} that you may see.") from None
+    if place is None:
+        raise HttpError(404, f"Case {number} has no place on the network.")
+    plan = place.plan
+    location = place.location
+    return {
+        "number": number,
+        "lon": location.longitude,
+        "lat": location.latitude,
+        "source": location.source,
+        "pipe": place.pipe,
+        "segment": place.segment,
+        "distance_m": place.distance_m,
+        "valves_to_close": [v.eid for v in plan.valves_to_close] if plan else [],
+        "premises": plan.premises if plan else 0,
+        "accounts": plan.accounts if plan else 0,
+        "critical_customers_count": plan.critical_count if plan else 0,
+        "critical_customers": [vars(c) for c in plan.critical] if plan else [],
+        "by_area": [vars(a) for a in plan.by_area] if plan else [],
+        "incidents": [_incident(h) for h in place.incidents],
+        "merge_offers": [_incident(h) for h in place.offers],
+    }

@@ -132,7 +132,8 @@ def build(
 ) -> NetworkGraph:
     """The graph from rows (what `load` reads; tests build one without the database):
     nodes (pk, eid, segment, lon, lat, kind), pipes (pk, eid, segment, length, start pk,
-    end pk, vertices), valves (pk, eid, state, lon, lat, pipe pk, node pk)."""
+    end pk, vertices), valves (pk, eid, state, lon, lat, pipe pk, node pk). Long because
+    most of it is the one constructor call naming every array."""
     node_at = {row[0]: i for i, row in enumerate(nodes)}
     node_seg = np.array([r[2] for r in nodes], dtype=np.int64)
     node_lon = np.array([r[3] for r in nodes], dtype=float)

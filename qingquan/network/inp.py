@@ -119,7 +119,9 @@ def _number(text: str) -> bool:
 def check_structure(text: str) -> list[Problem]:
     """Problems WNTR would report without a line, or not at all: unknown sections, too
     few fields, numbers that are not numbers, duplicate ids, links to unknown nodes,
-    coordinates of unknown nodes, nodes without coordinates."""
+    coordinates of unknown nodes, nodes without coordinates. One pass over the lines
+    with a check per section kept together. Long because the sections share the
+    line counter and the ids seen so far."""
     problems: list[Problem] = []
     section = ""
     node_line: dict[str, tuple[int, str]] = {}

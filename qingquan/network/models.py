@@ -82,6 +82,16 @@ class Node(models.Model):
         related_name="nodes",
     )
     segment = models.IntegerField(_("segment"), default=0, db_index=True)
+    # The street (街道) most premises around this junction belong to (streets have no
+    # outline of their own): set by `services.premises.junction_streets_assign`.
+    street = models.ForeignKey(
+        "areas.Street",
+        verbose_name=_("street"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("network node")
@@ -166,10 +176,16 @@ class Valve(models.Model):
         return self.eid
 
 
+class ConnectionMatch(models.TextChoices):
+    STREET = "street", _("Nearest junction on its own street")
+    NEAREST = "nearest", _("Nearest junction (none on its street within reach)")
+
+
 class PremiseConnection(models.Model):
-    """Which network node supplies a premise: the nearest junction (within
-    `NETWORK_CONNECTION_MAX_M`), recomputed when the premise moves or the network is
-    imported. Premises farther from every junction have no row."""
+    """Which network node supplies a premise: the nearest junction on the premise's own
+    street (a junction's street: `Node.street`) within `NETWORK_CONNECTION_MAX_M`, else
+    the nearest junction within it (`match` says which); recomputed when the premise
+    moves or the network is imported. Premises farther from every junction have no row."""
 
     premise = models.OneToOneField(
         "customers.Premise",
@@ -181,6 +197,12 @@ class PremiseConnection(models.Model):
         Node, verbose_name=_("node"), on_delete=models.CASCADE, related_name="connections"
     )
     distance_m = models.FloatField(_("distance (m)"))
+    match = models.CharField(
+        _("attached to"),
+        max_length=8,
+        choices=ConnectionMatch.choices,
+        default=ConnectionMatch.NEAREST,
+    )
 
     class Meta:
         verbose_name = _("premise connection")
@@ -282,3 +304,46 @@ class HydraulicRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (RunStatus.DONE, RunStatus.FAILED)
+
+
+class LocationSource(models.TextChoices):
+    PIN = "pin", _("Map pin on intake")
+    PREMISE = "premise", _("The case's premise")
+    ADDRESS = "address", _("A premise with the case's address")
+
+
+class CaseLocation(models.Model):
+    """Where a repair case is on the network: its point (a pin dropped on intake, its
+    premise, or a premise found by its address), the pipe nearest that point and that
+    pipe's segment (kept current by `services.case_locations_refresh` when the segments
+    move; a pipe removed by a re-import leaves `pipe` empty until the case is matched
+    again). Kept here, one-to-one with the case, so that `tickets` knows nothing of the
+    network."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket",
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="network_location",
+    )
+    longitude = models.FloatField(_("longitude"))
+    latitude = models.FloatField(_("latitude"))
+    source = models.CharField(_("located by"), max_length=8, choices=LocationSource.choices)
+    pipe = models.ForeignKey(
+        Pipe,
+        verbose_name=_("nearest pipe"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="case_locations",
+    )
+    segment = models.IntegerField(_("segment"), null=True, blank=True, db_index=True)
+    distance_m = models.FloatField(_("distance to the pipe (m)"), null=True, blank=True)
+    located_at = models.DateTimeField(_("located at"))
+
+    class Meta:
+        verbose_name = _("case location")
+        verbose_name_plural = _("case locations")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} @ {self.pipe_id}"

@@ -9,4 +9,5 @@ urlpatterns = [
     path("plan/", views.plan, name="plan"),
     path("plan/accounts/", views.plan_accounts, name="plan_accounts"),
     path("plan/hydraulic/", views.hydraulic, name="hydraulic"),
+    path("cases/<str:number>/merge/", views.case_merge, name="case_merge"),
 ]

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from qingquan.network import hydraulics, selectors, services
 from qingquan.staff.access import can, require
@@ -129,3 +131,35 @@ def hydraulic(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+@require("tickets.view")
+@require_POST
+def case_merge(request: HttpRequest, number: str) -> HttpResponse:
+    """The case page's one-click merge (并单) of a new report into the open incident it
+    was offered (`services.case_merge_into_incident`, through the tickets merge)."""
+    from qingquan.tickets.errors import TicketError
+    from qingquan.tickets.selectors import ticket_to_open
+
+    try:
+        ticket = ticket_to_open(user=request.user, number=number)
+    except TicketError:
+        raise Http404(number) from None
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    incident = request.POST.get("incident", "").strip()[:40]
+    try:
+        services.case_merge_into_incident(
+            actor=request.user, ticket=ticket, version=version, incident=incident
+        )
+    except (services.NetworkError, TicketError) as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            _("Case %(number)s merged into incident %(incident)s.")
+            % {"number": number, "incident": incident},
+        )
+    return redirect("tickets:detail", number=number)

@@ -168,6 +168,9 @@
         map.on("zoomend", toggleValves);
         toggleValves();
         el.dataset.loaded = String(pipes.features.length);
+        // A link from a case page (?pipe=ID) opens that pipe's plan at once.
+        const asked = new URLSearchParams(window.location.search).get("pipe");
+        if (asked && pipeLayers[asked]) showPlan("pipe=" + encodeURIComponent(asked));
       });
 
     // Premises at close zoom: fetched for the viewport from PREMISES_ZOOM on.
