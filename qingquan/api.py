@@ -125,3 +125,8 @@ api.add_router("/knowledge/", knowledge_router)
 from qingquan.network.api import router as network_router  # noqa: E402
 
 api.add_router("/network/", network_router)
+
+
+from qingquan.notices.api import router as notices_router  # noqa: E402
+
+api.add_router("/notices/", notices_router)

@@ -108,6 +108,14 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "network.view": frozenset({R.SUPERVISOR, R.DISPATCHER, R.CREW, R.ADMINISTRATOR}),
     # Importing a network file, fitting valves, reporting a valve closed or inoperable.
     "network.manage": frozenset({R.DISPATCHER, R.ADMINISTRATOR}),
+    # Interruption notices: every staff member reads them (callers ask everyone); planners
+    # and dispatchers draft; supervisors approve, update, restore and close (each of
+    # those sends messages); the back office keeps customers' subscriptions.
+    "notices.view": ALL_STAFF,
+    "notices.draft": frozenset({R.SUPERVISOR, R.DISPATCHER, R.ADMINISTRATOR}),
+    "notices.approve": frozenset({R.SUPERVISOR}),
+    "notices.subscriptions": frozenset({R.BACK_OFFICE, R.SUPERVISOR, R.ADMINISTRATOR}),
+    "messaging.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
 }
 
 
@@ -228,6 +236,12 @@ NAVIGATION: list[NavItem] = [
         _("Pipe network"),
         "network.view",
         _("The network map: click a pipe to plan its isolation"),
+    ),
+    NavItem(
+        "notices:list",
+        _("Interruption notices"),
+        "notices.view",
+        _("Planned and unplanned interruptions, who was told"),
     ),
     NavItem(
         "knowledge:index",
