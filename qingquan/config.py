@@ -145,15 +145,15 @@ def read(environ: dict[str, str] | None = None) -> Config:
             env_vars, "QINGQUAN_NOTICE_LEAD_CLOCK", ("calendar", "working_days")
         ),
         sms_endpoint=env_vars.get("QINGQUAN_SMS_ENDPOINT", "").strip()
-        or ("https://dysmsapi.aliyuncs.com/" if env == PRODUCTION else "http://127.0.0.1:8125/sms/"),
+        or (
+            "https://dysmsapi.aliyuncs.com/" if env == PRODUCTION else "http://127.0.0.1:8125/sms/"
+        ),
         sms_access_key_id=env_vars.get("QINGQUAN_SMS_ACCESS_KEY_ID", "").strip() or "fake",
         sms_access_key_secret=env_vars.get("QINGQUAN_SMS_ACCESS_KEY_SECRET", "").strip() or "fake",
         sms_sign_name=env_vars.get("QINGQUAN_SMS_SIGN_NAME", "").strip() or "宁波水务",
         sms_rate=_number(env_vars, "QINGQUAN_SMS_RATE", 200),
         wechat_endpoint=env_vars.get("QINGQUAN_WECHAT_ENDPOINT", "").strip()
-        or (
-            "https://api.weixin.qq.com/" if env == PRODUCTION else "http://127.0.0.1:8125/wechat/"
-        ),
+        or ("https://api.weixin.qq.com/" if env == PRODUCTION else "http://127.0.0.1:8125/wechat/"),
         wechat_app_id=env_vars.get("QINGQUAN_WECHAT_APP_ID", "").strip() or "fake",
         wechat_app_secret=env_vars.get("QINGQUAN_WECHAT_APP_SECRET", "").strip() or "fake",
         messaging_receipt_token=env_vars.get("QINGQUAN_MESSAGING_RECEIPT_TOKEN", "").strip()

@@ -244,8 +244,11 @@ DEFAULT_FROM_EMAIL = "qingquan@localhost"
 # messages go out in the quiet hours too (urgent). A later notice needs a reason and a
 # supervisor's approval on the record.
 NOTICES_KINDS = {
-    "planned": {"lead_hours": CONFIG.notice_lead_hours, "clock": CONFIG.notice_lead_clock,
-                "urgent": False},
+    "planned": {
+        "lead_hours": CONFIG.notice_lead_hours,
+        "clock": CONFIG.notice_lead_clock,
+        "urgent": False,
+    },
     "unplanned": {"lead_hours": 0, "clock": "calendar", "urgent": True},
     "low_pressure": {"lead_hours": 0, "clock": "calendar", "urgent": False},
     "water_quality": {"lead_hours": 0, "clock": "calendar", "urgent": True},

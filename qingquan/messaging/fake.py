@@ -59,7 +59,7 @@ class FakeGateways:
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 if url.path == "/received":
                     with fake._lock:
@@ -69,7 +69,7 @@ class FakeGateways:
                 else:
                     self._answer(404, {"error": "not found"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 url = urlparse(self.path)
                 raw = self._body()
                 if url.path.rstrip("/") == "/sms":
@@ -86,7 +86,8 @@ class FakeGateways:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{name}:{port}"
 
     # -- the providers -------------------------------------------------------------------
     def sms(self, params: dict[str, str]) -> tuple[int, Any]:

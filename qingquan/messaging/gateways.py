@@ -236,7 +236,7 @@ class EmailGateway:
                 to=[message.to],
                 headers={"Message-ID": f"<{message.message_id}@qingquan>"},
             ).send()
-        except Exception as exc:  # noqa: BLE001 (any mail error: try again later)
+        except Exception as exc:
             return Result(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
         return Result(ok=True, ref=str(message.message_id))
 

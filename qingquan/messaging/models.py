@@ -104,9 +104,7 @@ class OptOut(models.Model):
     class Meta:
         verbose_name = _("unsubscribed address")
         verbose_name_plural = _("unsubscribed addresses")
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "address"], name="optout_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["channel", "address"], name="optout_once")]
 
     def __str__(self) -> str:
         return f"{self.channel} …{self.address[-4:]}"

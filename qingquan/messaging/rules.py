@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 
@@ -44,8 +45,8 @@ def sms_length(body: str) -> tuple[int, int]:
 
 
 def quiet_hours() -> tuple[int, int]:
-    start, end = conf("QUIET_HOURS", (22, 7))  # type: ignore[misc]
-    return int(start), int(end)
+    hours: Any = conf("QUIET_HOURS", (22, 7))
+    return int(hours[0]), int(hours[1])
 
 
 def quiet_until(at: dt.datetime) -> dt.datetime | None:
@@ -100,6 +101,6 @@ THROTTLES: dict[str, Throttle] = {}
 
 
 def throttle(channel: str) -> None:
-    rates = conf("RATE_PER_SECOND", {}) or {}
-    rate = float(rates.get(channel, 0))  # type: ignore[union-attr]
+    rates: Any = conf("RATE_PER_SECOND", {}) or {}
+    rate = float(rates.get(channel, 0))
     THROTTLES.setdefault(channel, Throttle()).wait(rate)

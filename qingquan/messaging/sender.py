@@ -81,7 +81,7 @@ def send_claimed(pks: list[int], *, worker: str, now: dt.datetime | None = None)
             rules.throttle(m.channel)
             try:
                 result = gateway(m.channel).send(m)
-            except Exception as exc:  # noqa: BLE001 (a broken adapter must not lose the group)
+            except Exception as exc:
                 logger.exception("messaging: sending %s failed", m.message_id)
                 result = Result(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
             outcomes.append((m, result))

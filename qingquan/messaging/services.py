@@ -114,9 +114,9 @@ def optout_set(*, actor: Any, channel: str, address: str, how: str = "") -> OptO
             )
     except IntegrityError:
         return None
-    Message.objects.filter(
-        channel=channel, to=address, status=MessageStatus.PENDING
-    ).update(status=MessageStatus.SUPPRESSED)
+    Message.objects.filter(channel=channel, to=address, status=MessageStatus.PENDING).update(
+        status=MessageStatus.SUPPRESSED
+    )
     audit_record(actor=actor, action="messaging.optout", obj=record, after={"how": how})
     return record
 

@@ -58,9 +58,7 @@ class NoticeForm(forms.Form):
         label=_("Area as published (blank: the streets reached)"), max_length=500, required=False
     )
     starts_at = forms.DateTimeField(label=_("Starts"), input_formats=LOCAL, widget=When)
-    expected_end_at = forms.DateTimeField(
-        label=_("Expected end"), input_formats=LOCAL, widget=When
-    )
+    expected_end_at = forms.DateTimeField(label=_("Expected end"), input_formats=LOCAL, widget=When)
     reason = forms.CharField(label=_("Reason"), max_length=300)
     alternative_supply = forms.CharField(
         label=_("Alternative supply (water-tanker points)"), max_length=300, required=False

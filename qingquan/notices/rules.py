@@ -89,9 +89,7 @@ def message_text(notice: Any, event: str) -> str:
         if event == "restored":
             text = _("%(area)s: supply is restored. Thank you for your patience.") % p
         elif event == "updated":
-            text = _(
-                "Update on %(kind)s, %(area)s: now %(start)s to %(end)s, %(reason)s."
-            ) % p
+            text = _("Update on %(kind)s, %(area)s: now %(start)s to %(end)s, %(reason)s.") % p
         else:
             text = _("%(kind)s notice, %(area)s: %(start)s to %(end)s, %(reason)s.") % p
         if event != "restored" and notice.alternative_supply:

@@ -107,8 +107,7 @@ def _clean_area(notice: Notice) -> dict[str, list[str]]:
             unknown = [n for n in numbers if n not in known]
             if unknown:
                 errors["area"] = [
-                    _("Unknown account numbers: %(numbers)s")
-                    % {"numbers": ", ".join(unknown[:10])}
+                    _("Unknown account numbers: %(numbers)s") % {"numbers": ", ".join(unknown[:10])}
                 ]
     else:
         errors["area_source"] = [_("Choose where the area comes from.")]
@@ -525,7 +524,7 @@ def notice_call_record(
     phone: str = "",
     customer: Any = None,
 ) -> NoticeCall:
-    """"已告知停水": the caller was told about an active notice. The contact (the call's,
+    """ "已告知停水": the caller was told about an active notice. The contact (the call's,
     or a new one) is linked to the notice; no case is made. The notice counts it."""
     from qingquan.tickets.models import Channel
     from qingquan.tickets.services import contact_insert
@@ -540,7 +539,7 @@ def notice_call_record(
             actor=actor,
             channel=Channel.PHONE,
             from_address=phone or (getattr(call, "from_number", "") if call else ""),
-            customer=customer,
+            customer=customer if customer is not None else getattr(call, "customer", None),
             note=_("Told about notice %(number)s") % {"number": notice.number},
         )
     try:
@@ -579,7 +578,9 @@ def subscription_create(
             address = clean_email(address, field="address")
         except ValidationError as exc:
             raise NoticeError({"address": exc.messages}) from exc
-    elif not address or len(address) > 64 or not address.replace("-", "").replace("_", "").isalnum():
+    elif (
+        not address or len(address) > 64 or not address.replace("-", "").replace("_", "").isalnum()
+    ):
         raise NoticeError({"address": [_("A WeChat openid: letters, digits, - and _.")]})
     sub, created = Subscription.objects.get_or_create(
         premise=premise, channel=channel, address=address, defaults={"created_at": clock.now()}

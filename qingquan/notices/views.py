@@ -4,8 +4,6 @@ Atom feed (no login, nothing personal)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -29,6 +27,10 @@ def _notice(request: HttpRequest, pk: int) -> Notice:
         return selectors.notice_for_staff(user=request.user, pk=pk)
     except Notice.DoesNotExist as exc:
         raise Http404 from exc
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 19 else 0
 
 
 @require("notices.view")
@@ -157,7 +159,9 @@ def notice_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             if not form.is_valid():
                 for name, errs in form.errors.items():
                     for e in errs:
-                        messages.error(request, f"{form.fields[name].label if name in form.fields else ''} {e}")
+                        messages.error(
+                            request, f"{form.fields[name].label if name in form.fields else ''} {e}"
+                        )
                 return redirect("notices:detail", notice.pk)
             fields = form.service_fields()
             services.notice_update(
@@ -174,15 +178,15 @@ def notice_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_POST
 @require("console.use")
 def notice_told(request: HttpRequest, pk: int) -> HttpResponse:
-    """"已告知停水" from the screen pop: the call's contact is linked to the notice."""
+    """ "已告知停水" from the screen pop: the call's contact is linked to the notice."""
+    from qingquan.customers.models import Customer
     from qingquan.telephony.models import Call
 
     notice = _notice(request, pk)
-    call = Call.objects.filter(pk=request.POST.get("call") or 0).first()
+    call = Call.objects.filter(pk=_int(request.POST.get("call"))).first()
+    customer = Customer.objects.filter(pk=_int(request.POST.get("customer"))).first()
     try:
-        services.notice_call_record(
-            actor=request.user, notice=notice, call=call, phone=request.POST.get("phone", "")[:20]
-        )
+        services.notice_call_record(actor=request.user, notice=notice, call=call, customer=customer)
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=409)
     text = _("Recorded: caller told about %(number)s, no case made.") % {"number": notice.number}

@@ -34,8 +34,13 @@ def queue(n: int = 3, *, urgent: bool = True, channel: str = "sms", source_id: i
         source_id=source_id,
         urgent=urgent,
         messages=[
-            Outgoing(channel=channel, to=to(i), template="notice_published", body="停水通知",
-                     params={"area": "海曙区"})
+            Outgoing(
+                channel=channel,
+                to=to(i),
+                template="notice_published",
+                body="停水通知",
+                params={"area": "海曙区"},
+            )
             for i in range(n)
         ],
     )
@@ -84,12 +89,19 @@ def test_sent_through_the_fake_gateway_with_receipts(gateway, client: Client):
     import json
 
     reports = [
-        {"out_id": r["out_id"], "biz_id": r["ref"], "success": True, "err_code": "DELIVERED",
-         "report_time": "2026-12-03 10:00:00"}
+        {
+            "out_id": r["out_id"],
+            "biz_id": r["ref"],
+            "success": True,
+            "err_code": "DELIVERED",
+            "report_time": "2026-12-03 10:00:00",
+        }
         for r in gateway.received
     ]
     answer = client.post(
-        "/messaging/receipts/sms/", json.dumps(reports), content_type="application/json",
+        "/messaging/receipts/sms/",
+        json.dumps(reports),
+        content_type="application/json",
         HTTP_X_QINGQUAN_RECEIPT_TOKEN="t",
     )
     assert answer.json() == {"code": 0, "msg": "成功"}
@@ -128,7 +140,9 @@ def test_gateway_errors_wait_and_retry_with_backoff(gateway):
 
 def test_a_permanent_error_fails_at_once(gateway):
     services.messages_queue(
-        source="test", source_id=9, urgent=True,
+        source="test",
+        source_id=9,
+        urgent=True,
         messages=[Outgoing(channel="sms", to="not-a-phone", template="t", body="b")],
     )
     drain()
@@ -225,6 +239,6 @@ def test_aliyun_string_to_sign_matches_the_documented_example():
     )
     assert gateways.aliyun_string_to_sign(params, "GET") == expected
     digest = hmac.new(b"testsecret&", expected.encode(), hashlib.sha1).digest()
-    assert gateways.aliyun_signature(params, "testsecret", "GET") == base64.b64encode(
-        digest
-    ).decode()
+    assert (
+        gateways.aliyun_signature(params, "testsecret", "GET") == base64.b64encode(digest).decode()
+    )

@@ -84,3 +84,6 @@ def gateway(settings: Any) -> Iterator[Any]:
     yield fake
     fake.stop()
     gateways.reset()
+
+
+from qingquan.console.tests.conftest import pbx  # noqa: E402, F401  (a phone system for calls)

@@ -129,9 +129,7 @@ def _publish(notice, supervisor):
     return services.notice_approve(actor=supervisor, notice=notice)
 
 
-def test_publication_freezes_the_recipients_and_queues_one_sms_per_number(
-    town, supervisor, draft
-):
+def test_publication_freezes_the_recipients_and_queues_one_sms_per_number(town, supervisor, draft):
     v1 = _publish(draft, supervisor)
     draft.refresh_from_db()
     assert draft.status == NoticeStatus.PUBLISHED and draft.version == 1
@@ -161,9 +159,7 @@ def test_an_update_is_a_new_version_and_the_old_one_stays_as_it_was(town, superv
     )
     assert v2.number == 2 and v2.event == "updated" and v2.accounts == 1
     assert NoticeRecipient.objects.filter(version=v1).count() == 3
-    assert [r.account_number for r in NoticeRecipient.objects.filter(version=v2)] == [
-        "3302990003"
-    ]
+    assert [r.account_number for r in NoticeRecipient.objects.filter(version=v2)] == ["3302990003"]
     assert Message.objects.of("notice_version", v2.pk).count() == 1
     # The active notice follows the current version: 0401's accounts are out of it now.
     assert selectors.active_for(account_ids=[town["accounts"][0].pk]) == []
@@ -246,7 +242,7 @@ def test_the_api_lifecycle_and_its_errors(town, supervisor, client):
         "reason": "检修",
     }
     refused = client.post("/api/v1/notices/", body, content_type="application/json")
-    assert refused.status_code == 422 and "end" in refused.json()["detail"]
+    assert refused.status_code == 422 and "预计恢复时间" in refused.json()["detail"]
     body["expected_end_at"] = when(6).isoformat()
     made = client.post("/api/v1/notices/", body, content_type="application/json")
     assert made.status_code == 201, made.content
@@ -338,3 +334,13 @@ def test_quiet_hours_hold_non_urgent_messages(town, supervisor, settings):
     m = Message.objects.of("notice_version", v.pk).first()
     assert not m.urgent
     assert m.next_attempt_at == dt.datetime(2026, 12, 11, 7, tzinfo=clock.SHANGHAI)
+
+
+def test_the_demo_publishes_a_burst_notice(town, monkeypatch):
+    from qingquan.notices import demo
+
+    monkeypatch.setattr(demo, "MIN_ACCOUNTS", 1)
+    notice = demo.seed_notices()
+    assert notice is not None and notice.status == NoticeStatus.PUBLISHED
+    assert notice.current.accounts >= 1 and Message.objects.count() >= 1
+    assert demo.seed_notices() is None  # once
