@@ -165,4 +165,19 @@ def active_for_pop(pop: Any) -> list[Notice]:
     if pop.number:
         normalised = phones.try_normalise(pop.number)
         number = normalised[0] if normalised else ""
-    return active_for(account_ids=account_ids, phone=number)
+    found = active_for(account_ids=account_ids, phone=number)
+    if found and account_ids:
+        # Each customer card's interruption slot (customers.selectors.CustomerView).
+        reached = set(
+            NoticeRecipient.objects.filter(
+                account_id__in=account_ids, version__in=_current_versions(Notice.objects.active())
+            ).values_list("account_id", "version__notice_id")
+        )
+        by_id = {n.pk: n for n in found}
+        for c in pop.customers:
+            ids = {a.id for a in c.accounts}
+            c.interruptions = [
+                f"{by_id[nid].get_kind_display()}：{by_id[nid].title}"
+                for nid in sorted({nid for aid, nid in reached if aid in ids and nid in by_id})
+            ]
+    return found

@@ -315,6 +315,8 @@ def test_screen_pop_shows_the_active_notice_first_and_told_records_it(
     pop = client.get("/console/lookup/", {"q": "3302990002"}).content.decode()
     assert 'data-testid="pop-notice"' in pop and draft.title in pop
     assert pop.index('data-testid="pop-notice"') < pop.index('data-testid="pop-customer"')
+    slot = pop[pop.index('data-testid="pop-interruptions"') :]
+    assert draft.title in slot.split("</div>")[0]
     told = client.post(
         f"/notices/{draft.pk}/told/", {"phone": "+8613900000002"}, HTTP_HX_REQUEST="true"
     )
