@@ -136,6 +136,7 @@ JOB_LABELS: dict[str, Any] = {
     "knowledge_seed": _("knowledge base seed"),
     "access_matrix": _("access matrix"),
     "case_merge": _("merged case"),
+    "messaging": _("outbound messages"),
 }
 
 

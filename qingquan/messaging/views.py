@@ -86,3 +86,31 @@ def wechat_receipts(request: HttpRequest) -> HttpResponse:
             ]
         )
     return HttpResponse("success", content_type="text/plain")
+
+
+UNSUBSCRIBE_WORDS = {"T", "TD", "N", "退订", "取消"}
+
+
+@csrf_exempt
+@require_POST
+def sms_replies(request: HttpRequest) -> HttpResponse:
+    """Alibaba Cloud's push of customers' replies (SmsUp: a JSON list with phone_number
+    and content): a reply "T" / "TD" / "退订" unsubscribes the number (退订)."""
+    from qingquan.core.actors import system
+    from qingquan.customers import phones
+    from qingquan.messaging.services import optout_set
+
+    if not _allowed(request):
+        return JsonResponse({"code": 1, "msg": "forbidden"}, status=403)
+    try:
+        rows = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"code": 1, "msg": "not JSON"}, status=400)
+    for r in rows if isinstance(rows, list) else [rows]:
+        if not isinstance(r, dict):
+            continue
+        word = str(r.get("content") or "").strip().upper()
+        number = phones.try_normalise(str(r.get("phone_number") or "")[:20])
+        if word in UNSUBSCRIBE_WORDS and number:
+            optout_set(actor=system("messaging"), channel="sms", address=number[0], how="reply")
+    return JsonResponse({"code": 0, "msg": "成功"})

@@ -300,12 +300,12 @@ def public_list(request: HttpRequest, filters: Query[PublicFilter]) -> dict[str,
     return paged(qs, filters, _public)
 
 
-@router.get("/{notice_id}", response=NoticeDetail, summary="One notice with its versions")
+@router.get("/{int:notice_id}", response=NoticeDetail, summary="One notice with its versions")
 def notice_detail(request: HttpRequest, notice_id: int) -> dict[str, Any]:
     return _detail(_get(request, notice_id))
 
 
-@router.post("/{notice_id}/update", response=NoticeDetail, summary="Publish an update")
+@router.post("/{int:notice_id}/update", response=NoticeDetail, summary="Publish an update")
 def notice_update(request: HttpRequest, notice_id: int, body: UpdateIn) -> dict[str, Any]:
     notice = _get(request, notice_id)
     fields = body.fields()
@@ -318,7 +318,7 @@ def notice_update(request: HttpRequest, notice_id: int, body: UpdateIn) -> dict[
     return _detail(_get(request, notice_id))
 
 
-@router.post("/{notice_id}/{step}", response=NoticeDetail, summary="A lifecycle step")
+@router.post("/{int:notice_id}/{step}", response=NoticeDetail, summary="A lifecycle step")
 def notice_step(request: HttpRequest, notice_id: int, step: str, body: StepIn) -> dict[str, Any]:
     """`submit` (late_reason), `approve` (accept_late), `reject` (note), `restore`,
     `close`."""
@@ -356,7 +356,7 @@ def subscription_create(request: HttpRequest, body: SubscriptionIn) -> tuple[int
     return 201, sub.as_dict()
 
 
-@router.delete("/subscriptions/{subscription_id}", response={204: None}, summary="Unsubscribe")
+@router.delete("/subscriptions/{int:subscription_id}", response={204: None}, summary="Unsubscribe")
 def subscription_delete(request: HttpRequest, subscription_id: int) -> tuple[int, None]:
     check(request.user, "notices.subscriptions")
     sub = Subscription.objects.filter(pk=subscription_id).first()

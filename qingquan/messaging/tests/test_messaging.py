@@ -242,3 +242,21 @@ def test_aliyun_string_to_sign_matches_the_documented_example():
     assert (
         gateways.aliyun_signature(params, "testsecret", "GET") == base64.b64encode(digest).decode()
     )
+
+
+def test_a_reply_t_unsubscribes_the_number(client: Client):
+    import json
+
+    rows = [
+        {"phone_number": "13900000005", "content": "T", "send_time": "2026-12-03 10:00:00"},
+        {"phone_number": "13900000006", "content": "收到", "send_time": "2026-12-03 10:00:00"},
+    ]
+    answer = client.post(
+        "/messaging/replies/sms/",
+        json.dumps(rows),
+        content_type="application/json",
+        HTTP_X_QINGQUAN_RECEIPT_TOKEN="fake-receipts",
+    )
+    assert answer.json()["code"] == 0
+    assert list(OptOut.objects.values_list("address", flat=True)) == ["+8613900000005"]
+    assert queue(7) == 6  # +8613900000005 is left out

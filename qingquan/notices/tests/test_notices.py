@@ -346,3 +346,38 @@ def test_the_demo_publishes_a_burst_notice(town, monkeypatch):
     assert notice is not None and notice.status == NoticeStatus.PUBLISHED
     assert notice.current.accounts >= 1 and Message.objects.count() >= 1
     assert demo.seed_notices() is None  # once
+
+
+def test_subscriptions_by_api_receive_the_notice(town, supervisor, draft, client, make_user):
+    office = make_user(Role.BACK_OFFICE)
+    client.force_login(office)
+    place = town["place"]
+    made = client.post(
+        "/api/v1/notices/subscriptions/",
+        {"premise": place.pk, "channel": "wechat", "address": "oAbc-123_x"},
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    bad = client.post(
+        "/api/v1/notices/subscriptions/",
+        {"premise": place.pk, "channel": "email", "address": "not an address"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+    client.post(
+        "/api/v1/notices/subscriptions/",
+        {"premise": place.pk, "channel": "email", "address": "wang@example.com"},
+        content_type="application/json",
+    )
+    v = _publish(draft, supervisor)
+    channels = sorted(Message.objects.of("notice_version", v.pk).values_list("channel", flat=True))
+    assert channels == ["email", "sms", "sms", "sms", "wechat"]
+    sub = made.json()["id"]
+    assert client.delete(f"/api/v1/notices/subscriptions/{sub}").status_code == 204
+    client.force_login(make_user(Role.AGENT))
+    refused = client.post(
+        "/api/v1/notices/subscriptions/",
+        {"premise": place.pk, "channel": "sms", "address": "13900000007"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 403
