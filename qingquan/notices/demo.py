@@ -23,6 +23,7 @@ def _burst_pipe() -> str | None:
     g = network_graph.current()
     if g.empty:
         return None
+    best: tuple[int, str] | None = None  # the most accounts below the range, if none in it
     for eid in list(g.pipe_eid)[:: max(len(g.pipe_eid) // 300, 1)]:
         plan = isolation_plan(user=SYSTEM, pipe=str(eid), counts=False)
         if plan.whole_zone:
@@ -32,7 +33,9 @@ def _burst_pipe() -> str | None:
         ).count()
         if MIN_ACCOUNTS <= n <= MAX_ACCOUNTS:
             return str(eid)
-    return None
+        if 0 < n < MIN_ACCOUNTS and (best is None or n > best[0]):
+            best = (n, str(eid))
+    return best[1] if best else None
 
 
 def seed_notices() -> Notice | None:
