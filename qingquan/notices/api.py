@@ -102,6 +102,7 @@ class NoticeIn(Schema):
     streets: list[int] = []
     communities: list[int] = []
     accounts: list[str] = Field([], max_length=200_000)
+    polygon: list[list[float]] = Field([], max_length=2000, description="[[lon, lat], …]")
     area_text: str = Field("", max_length=500)
     starts_at: dt.datetime
     expected_end_at: dt.datetime
@@ -117,7 +118,9 @@ class NoticeIn(Schema):
             area = {"streets": d.pop("streets"), "communities": d.pop("communities")}
         elif self.area_source == AreaSource.ACCOUNTS:
             area = {"accounts": d.pop("accounts")}
-        for k in ("streets", "communities", "accounts"):
+        elif self.area_source == AreaSource.POLYGON:
+            area = {"polygon": d.pop("polygon")}
+        for k in ("streets", "communities", "accounts", "polygon"):
             d.pop(k, None)
         d["kind"] = str(self.kind)
         d["area_source"] = str(self.area_source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
 from django import forms
@@ -54,6 +55,11 @@ class NoticeForm(forms.Form):
     accounts_file = forms.FileField(
         label=_("…or a file of account numbers (text or CSV, first column)"), required=False
     )
+    polygon = forms.CharField(
+        label=_("Polygon: [[longitude, latitude], …] in degrees"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     area_text = forms.CharField(
         label=_("Area as published (blank: the streets reached)"), max_length=500, required=False
     )
@@ -81,6 +87,18 @@ class NoticeForm(forms.Form):
         numbers = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0]]
         return [n for n in numbers if n.isdigit()]
 
+    def clean_polygon(self) -> list[Any]:
+        text = (self.cleaned_data.get("polygon") or "").strip()
+        if not text:
+            return []
+        try:
+            points = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(_("Not a list of [longitude, latitude] pairs.")) from exc
+        if not isinstance(points, list):
+            raise forms.ValidationError(_("Not a list of [longitude, latitude] pairs."))
+        return points
+
     def service_fields(self) -> dict[str, Any]:
         """The cleaned form as the services' keyword arguments."""
         d = self.cleaned_data
@@ -91,6 +109,8 @@ class NoticeForm(forms.Form):
             area = {"streets": [s.pk for s in d.get("streets") or []]}
         elif source == AreaSource.ACCOUNTS:
             area = {"accounts": sorted(set(typed + list(d.get("accounts_file") or [])))}
+        elif source == AreaSource.POLYGON:
+            area = {"polygon": d.get("polygon") or []}
         return {
             "kind": d["kind"],
             "title": d["title"],
@@ -118,6 +138,7 @@ class NoticeForm(forms.Form):
             "include_low_pressure": notice.include_low_pressure,
             "streets": area.get("streets", []),
             "accounts": "\n".join(area.get("accounts", [])),
+            "polygon": json.dumps(area["polygon"]) if area.get("polygon") else "",
             "area_text": notice.area_text,
             "starts_at": notice.starts_at,
             "expected_end_at": notice.expected_end_at,
@@ -132,7 +153,9 @@ class NoticeForm(forms.Form):
             for name, errors in exc.message_dict.items():
                 field = name if name in self.fields else None
                 if name == "area":
-                    field = "streets" if self.data.get("area_source") == "streets" else "accounts"
+                    field = {"streets": "streets", "polygon": "polygon"}.get(
+                        str(self.data.get("area_source")), "accounts"
+                    )
                 for e in errors:
                     self.add_error(field, e)
         else:

@@ -30,6 +30,7 @@ class AreaSource(models.TextChoices):
     PLAN = "plan", _("Isolation plan of a pipe")
     STREETS = "streets", _("Streets and communities")
     ACCOUNTS = "accounts", _("List of accounts")
+    POLYGON = "polygon", _("Polygon drawn on the map")
 
 
 ACTIVE = (NoticeStatus.PUBLISHED,)

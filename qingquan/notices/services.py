@@ -109,9 +109,49 @@ def _clean_area(notice: Notice) -> dict[str, list[str]]:
                 errors["area"] = [
                     _("Unknown account numbers: %(numbers)s") % {"numbers": ", ".join(unknown[:10])}
                 ]
+    elif notice.area_source == AreaSource.POLYGON:
+        if _polygon(area) is None:
+            errors["area"] = [
+                _("Draw a polygon of at least three points (longitude, latitude in degrees).")
+            ]
     else:
         errors["area_source"] = [_("Choose where the area comes from.")]
     return errors
+
+
+def _polygon(area: dict[str, Any]) -> list[tuple[float, float]] | None:
+    """The area's polygon as (lon, lat) pairs, or None when it is not one."""
+    try:
+        points = [(float(p[0]), float(p[1])) for p in area.get("polygon") or []]
+    except (TypeError, ValueError, IndexError):
+        return None
+    if len(points) < 3 or len(points) > 2000:
+        return None
+    if not all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in points):
+        return None
+    return points
+
+
+def _inside_polygon(accounts: Any, points: list[tuple[float, float]]) -> Any:
+    """The accounts whose premise lies inside the polygon (bounding box in the database,
+    the exact test with matplotlib's Path)."""
+    from matplotlib.path import Path as Polygon
+
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    candidates = list(
+        Premise.objects.filter(
+            longitude__gte=min(lons),
+            longitude__lte=max(lons),
+            latitude__gte=min(lats),
+            latitude__lte=max(lats),
+        ).values_list("pk", "longitude", "latitude")
+    )
+    if not candidates:
+        return accounts.none()
+    # The box filter leaves no premise without coordinates.
+    inside = Polygon(points).contains_points([(c[1] or 0.0, c[2] or 0.0) for c in candidates])
+    ids = [c[0] for c, ok in zip(candidates, inside, strict=True) if ok]
+    return accounts.filter(premise_id__in=ids)
 
 
 def _plan_segments(pipe: str) -> tuple[list[int], list[str]]:
@@ -167,6 +207,8 @@ def affected(notice: Notice) -> Affected:
             premise__community_id__in=area.get("communities") or []
         )
         qs = accounts.filter(q)
+    elif notice.area_source == AreaSource.POLYGON:
+        qs = _inside_polygon(accounts, _polygon(area) or [])
     else:
         qs = accounts.filter(number__in=[str(n).strip() for n in area.get("accounts", [])])
     return Affected([(*r, False) for r in qs.order_by().values_list(*COLUMNS)])

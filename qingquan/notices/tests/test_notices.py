@@ -381,3 +381,39 @@ def test_subscriptions_by_api_receive_the_notice(town, supervisor, draft, client
         content_type="application/json",
     )
     assert refused.status_code == 403
+
+
+def test_a_polygon_area(town, supervisor, client):
+    from qingquan.notices.tests.conftest import NEAR_J4
+
+    lon, lat = NEAR_J4["longitude"], NEAR_J4["latitude"]
+    box = [[lon - 0.0005, lat - 0.0005], [lon + 0.0005, lat - 0.0005], [lon, lat + 0.0005]]
+    client.force_login(supervisor)
+    made = client.post(
+        "/api/v1/notices/",
+        {
+            "kind": "low_pressure",
+            "title": "降压供水",
+            "area_source": "polygon",
+            "polygon": box,
+            "starts_at": when(1).isoformat(),
+            "expected_end_at": when(5).isoformat(),
+            "reason": "泵站检修",
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    notice = services.Notice.objects.get(pk=made.json()["id"])
+    v = _publish(notice, supervisor)
+    assert v.accounts == 3  # the three accounts near J4, not the one near J1
+    with pytest.raises(ValidationError):
+        services.notice_create(
+            actor=supervisor,
+            kind="low_pressure",
+            title="t",
+            area_source="polygon",
+            area={"polygon": [[1, 2], [3, 4]]},
+            starts_at=when(1),
+            expected_end_at=when(2),
+            reason="r",
+        )
