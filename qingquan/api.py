@@ -130,3 +130,6 @@ api.add_router("/network/", network_router)
 from qingquan.dispatch.api import router as dispatch_router  # noqa: E402
 
 api.add_router("/dispatch/", dispatch_router)
+from qingquan.notices.api import router as notices_router  # noqa: E402
+
+api.add_router("/notices/", notices_router)

@@ -80,6 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     stack = None
     if args.telephony:
         stack = _start_telephony()
+    _start_fake_gateways(settings, base_url)
     print(f"Qingquan 清泉 serving on {base_url}")
     try:
         _run_uvicorn(args)
@@ -111,6 +112,29 @@ def _start_telephony() -> Any:
         " seats) / 用软电话拨打上面的地址进入电脑导航"
     )
     return stack
+
+
+def _start_fake_gateways(settings: object, base_url: str) -> None:
+    """Outside production, when the SMS endpoint is the local fake gateway's, run it in
+    this process (the demo's messages land there and receipts come back)."""
+    conf = getattr(settings, "MESSAGING", {})
+    port = int(conf.get("FAKE_PORT", 8125))
+    if getattr(settings, "QINGQUAN_ENV", "") == "production":
+        return
+    if not str(conf.get("SMS_ENDPOINT", "")).startswith(f"http://127.0.0.1:{port}/"):
+        return
+    from qingquan.messaging.fake import FakeGateways
+
+    try:
+        fake = FakeGateways(
+            port=port,
+            receipts_to=f"{base_url}/messaging/receipts",
+            receipt_token=conf.get("RECEIPT_TOKEN", ""),
+        ).start()
+    except OSError:
+        print(f"Fake SMS/WeChat gateway: port {port} is taken (already running?)")
+        return
+    print(f"Fake SMS/WeChat gateway / 模拟短信网关: {fake.url}/received")
 
 
 def _run_uvicorn(args: argparse.Namespace) -> None:

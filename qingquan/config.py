@@ -37,6 +37,19 @@ class Config:
     # A new repair report inside the isolated area of an open incident created within
     # this many hours is offered for merging (并单) into it (network.selectors.cases).
     network_merge_window_hours: float = 12.0
+    # Interruption notices: a planned notice's lead time and the clock it is counted on.
+    notice_lead_hours: int = 24
+    notice_lead_clock: str = "calendar"  # or "working_days"
+    # Outbound messages (defaults: the local fake gateways of `messaging_fake`).
+    sms_endpoint: str = "http://127.0.0.1:8125/sms/"
+    sms_access_key_id: str = "fake"
+    sms_access_key_secret: str = "fake"
+    sms_sign_name: str = "宁波水务"
+    sms_rate: int = 200  # messages a second the SMS provider accepts
+    wechat_endpoint: str = "http://127.0.0.1:8125/wechat/"
+    wechat_app_id: str = "fake"
+    wechat_app_secret: str = "fake"
+    messaging_receipt_token: str = "fake-receipts"
 
     @property
     def production(self) -> bool:
@@ -64,6 +77,14 @@ def _number(env_vars: dict[str, str], name: str, default: int) -> int:
     if number < 0:
         raise ImproperlyConfigured(f"{name}: a whole number, not {value!r}")
     return number
+
+
+def _choice(env_vars: dict[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first by default), or ImproperlyConfigured naming it."""
+    value = env_vars.get(name, "").strip() or allowed[0]
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name}: one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def _embedded_secret(data_dir: Path) -> str:
@@ -123,4 +144,22 @@ def read(environ: dict[str, str] | None = None) -> Config:
         email_host=env_vars.get("QINGQUAN_EMAIL_HOST", "").strip(),
         email_port=_number(env_vars, "QINGQUAN_EMAIL_PORT", 25),
         network_merge_window_hours=_number(env_vars, "QINGQUAN_NETWORK_MERGE_WINDOW_HOURS", 12),
+        notice_lead_hours=_number(env_vars, "QINGQUAN_NOTICE_LEAD_HOURS", 24),
+        notice_lead_clock=_choice(
+            env_vars, "QINGQUAN_NOTICE_LEAD_CLOCK", ("calendar", "working_days")
+        ),
+        sms_endpoint=env_vars.get("QINGQUAN_SMS_ENDPOINT", "").strip()
+        or (
+            "https://dysmsapi.aliyuncs.com/" if env == PRODUCTION else "http://127.0.0.1:8125/sms/"
+        ),
+        sms_access_key_id=env_vars.get("QINGQUAN_SMS_ACCESS_KEY_ID", "").strip() or "fake",
+        sms_access_key_secret=env_vars.get("QINGQUAN_SMS_ACCESS_KEY_SECRET", "").strip() or "fake",
+        sms_sign_name=env_vars.get("QINGQUAN_SMS_SIGN_NAME", "").strip() or "宁波水务",
+        sms_rate=_number(env_vars, "QINGQUAN_SMS_RATE", 200),
+        wechat_endpoint=env_vars.get("QINGQUAN_WECHAT_ENDPOINT", "").strip()
+        or ("https://api.weixin.qq.com/" if env == PRODUCTION else "http://127.0.0.1:8125/wechat/"),
+        wechat_app_id=env_vars.get("QINGQUAN_WECHAT_APP_ID", "").strip() or "fake",
+        wechat_app_secret=env_vars.get("QINGQUAN_WECHAT_APP_SECRET", "").strip() or "fake",
+        messaging_receipt_token=env_vars.get("QINGQUAN_MESSAGING_RECEIPT_TOKEN", "").strip()
+        or ("" if env == PRODUCTION else "fake-receipts"),
     )

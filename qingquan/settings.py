@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "qingquan.reports",
     "qingquan.network",
     "qingquan.dispatch",
+    "qingquan.messaging",
+    "qingquan.notices",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -249,6 +251,48 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = "qingquan@localhost"
+
+# Interruption notices (qingquan/notices): per kind, the lead time a notice must be
+# published before it starts (on the calendar or on working days) and whether its
+# messages go out in the quiet hours too (urgent). A later notice needs a reason and a
+# supervisor's approval on the record.
+NOTICES_KINDS = {
+    "planned": {
+        "lead_hours": CONFIG.notice_lead_hours,
+        "clock": CONFIG.notice_lead_clock,
+        "urgent": False,
+    },
+    "unplanned": {"lead_hours": 0, "clock": "calendar", "urgent": True},
+    "low_pressure": {"lead_hours": 0, "clock": "calendar", "urgent": False},
+    "water_quality": {"lead_hours": 0, "clock": "calendar", "urgent": True},
+}
+
+# Outbound messages (qingquan/messaging): the SMS gateway (Alibaba Cloud's SMS API, or
+# the local fake gateway of `qingquan manage messaging_fake` outside production), WeChat
+# template messages, the provider rates per channel, quiet hours for non-urgent messages.
+MESSAGING = {
+    "SMS_ENDPOINT": CONFIG.sms_endpoint,
+    "SMS_ACCESS_KEY_ID": CONFIG.sms_access_key_id,
+    "SMS_ACCESS_KEY_SECRET": CONFIG.sms_access_key_secret,
+    "SMS_SIGN_NAME": CONFIG.sms_sign_name,
+    # Our message templates -> the provider's approved template codes.
+    "SMS_TEMPLATES": {
+        "notice_published": "SMS_QQ_NOTICE_PUBLISHED",
+        "notice_updated": "SMS_QQ_NOTICE_UPDATED",
+        "notice_restored": "SMS_QQ_NOTICE_RESTORED",
+    },
+    "WECHAT_ENDPOINT": CONFIG.wechat_endpoint,
+    "WECHAT_APP_ID": CONFIG.wechat_app_id,
+    "WECHAT_APP_SECRET": CONFIG.wechat_app_secret,
+    "WECHAT_TEMPLATES": {},
+    "RATE_PER_SECOND": {"sms": CONFIG.sms_rate, "wechat": 50, "email": 20},
+    "QUIET_HOURS": (22, 7),
+    "MAX_ATTEMPTS": 8,
+    "BACKOFF_SECONDS": 10,
+    "RECEIPT_TOKEN": CONFIG.messaging_receipt_token,
+    "FAKE_PORT": 8125,
+    "FAKE_RECEIPTS_TO": "http://127.0.0.1:8000/messaging/receipts",
+}
 
 LOGGING = {
     "version": 1,

@@ -137,6 +137,7 @@ JOB_LABELS: dict[str, Any] = {
     "access_matrix": _("access matrix"),
     "case_merge": _("merged case"),
     "dispatch": _("repair dispatch"),
+    "messaging": _("outbound messages"),
 }
 
 

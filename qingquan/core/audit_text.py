@@ -99,6 +99,20 @@ SENTENCES: dict[str, Any] = {
     "partners.delivery_retry": gettext_lazy("%(actor)s retried %(object)s"),
     "partners.case_create": gettext_lazy("%(actor)s opened %(object)s through a partner system"),
     "partners.case_note": gettext_lazy("%(actor)s added a partner's note to %(object)s"),
+    # Interruption notices and outbound messages
+    "notices.create": gettext_lazy("%(actor)s drafted %(object)s"),
+    "notices.edit": gettext_lazy("%(actor)s changed the draft %(object)s"),
+    "notices.submit": gettext_lazy("%(actor)s submitted %(object)s for approval"),
+    "notices.reject": gettext_lazy("%(actor)s sent %(object)s back for changes"),
+    "notices.publish": gettext_lazy("%(actor)s approved and published %(object)s"),
+    "notices.update": gettext_lazy("%(actor)s published an update of %(object)s"),
+    "notices.restore": gettext_lazy("%(actor)s recorded the supply restored for %(object)s"),
+    "notices.close": gettext_lazy("%(actor)s closed %(object)s"),
+    "notices.call": gettext_lazy("%(actor)s told a caller about %(object)s"),
+    "notices.subscribe": gettext_lazy("%(actor)s created %(object)s"),
+    "notices.unsubscribe": gettext_lazy("%(actor)s deleted %(object)s"),
+    "messaging.optout": gettext_lazy("%(actor)s recorded that %(object)s unsubscribed"),
+    "messaging.optin": gettext_lazy("%(actor)s subscribed %(object)s again"),
     # Reports
     "report.send": gettext_lazy("%(actor)s sent %(object)s"),
     # Staff, roster, calendar, areas

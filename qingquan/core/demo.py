@@ -11,6 +11,7 @@ from qingquan.customers.demo import seed_customers
 from qingquan.dispatch.demo import seed_dispatch
 from qingquan.knowledge.demo import seed_knowledge
 from qingquan.network.demo import seed_network
+from qingquan.notices.demo import seed_notices
 from qingquan.reports.demo import seed_reports
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
@@ -45,4 +46,5 @@ def demo_seed() -> list[DemoLogin]:
     seed_telephony()
     seed_knowledge()
     seed_reports()
+    seed_notices()
     return logins

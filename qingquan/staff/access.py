@@ -120,6 +120,14 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "dispatch.manage": frozenset({R.SUPERVISOR, R.DISPATCHER}),
     "dispatch.crew": frozenset({R.CREW}),
     "dispatch.configure": frozenset({R.ADMINISTRATOR}),
+    # Interruption notices: every staff member reads them (callers ask everyone); planners
+    # and dispatchers draft; supervisors approve, update, restore and close (each of
+    # those sends messages); the back office keeps customers' subscriptions.
+    "notices.view": ALL_STAFF,
+    "notices.draft": frozenset({R.SUPERVISOR, R.DISPATCHER, R.ADMINISTRATOR}),
+    "notices.approve": frozenset({R.SUPERVISOR}),
+    "notices.subscriptions": frozenset({R.BACK_OFFICE, R.SUPERVISOR, R.ADMINISTRATOR}),
+    "messaging.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
 }
 
 
@@ -248,6 +256,12 @@ NAVIGATION: list[NavItem] = [
         _("Repair jobs, crews and their clocks on the map"),
     ),
     NavItem("dispatch:crew_app", _("My repair jobs"), "dispatch.crew", _("The crew app")),
+    NavItem(
+        "notices:list",
+        _("Interruption notices"),
+        "notices.view",
+        _("Planned and unplanned interruptions, who was told"),
+    ),
     NavItem(
         "knowledge:index",
         _("Knowledge base"),

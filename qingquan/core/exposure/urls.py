@@ -74,9 +74,11 @@ def _first(model: Any, seeded: Seeded) -> Any:
 def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     from qingquan.console.models import Attachment
     from qingquan.knowledge.models import Article
+    from qingquan.notices.models import Notice, Subscription
     from qingquan.surveys.models import CallbackTask
 
     o = seeded.objects
+    notice = lambda: _pk(Notice.objects.order_by("pk").first())  # noqa: E731
     simple: dict[str, Callable[[], Any]] = {
         "customer_id": lambda: o["customers.customer"].pk,
         "invoice_id": lambda: o["customers.invoice"].pk,
@@ -84,6 +86,8 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "number": lambda: (
             o["customers.account"].number
             if "accounts" in pattern.route
+            else _notice_number()
+            if pattern.route.startswith("public/notices/")
             else o["tickets.ticket"].number
         ),
         "account_number": lambda: o["customers.account"].number,
@@ -102,6 +106,10 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "proposal_id": lambda: _pk(_first_revision()),
         "key": lambda: f"intake:contact:{o['tickets.contact'].pk}",  # a console draft
         "run_id": lambda: _pk(_hydraulic_run()),
+        "notice_id": notice,
+        "subscription_id": lambda: _pk(Subscription.objects.order_by("pk").first()),
+        "step": lambda: "submit",  # a notice's lifecycle step (POST only)
+        "action": lambda: "submit",
     }
     if param == "object_id":
         model = _admin_model(pattern.route)
@@ -114,6 +122,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             "knowledge/review/": lambda: _pk(_first_revision()),
             "knowledge/": lambda: _pk(Article.objects.order_by("pk").first()),
             "callbacks/": lambda: _pk(CallbackTask.objects.order_by("pk").first()),
+            "notices/": notice,
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):
@@ -122,6 +131,15 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     if param not in simple:
         raise Unresolved(f"{pattern.route}: {param}")
     return str(simple[param]())
+
+
+def _notice_number() -> str:
+    from qingquan.notices.models import Notice
+
+    first = Notice.objects.order_by("pk").first()
+    if first is None:
+        raise NoRecord()
+    return first.number
 
 
 def _hydraulic_run() -> Any:

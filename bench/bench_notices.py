@@ -1,0 +1,176 @@
+"""Interruption notices (issue 18) on the bench city (bench_customers' `generate_city`).
+
+- publishing a notice over the streets holding 200,000 × scale accounts: the accounts and
+  their mobile numbers computed and frozen (bulk insert) and one SMS per number queued,
+  all in the approving transaction (target: the freeze < 5 s at scale 1; it is measured
+  together with the queueing here, a heavier figure);
+- queueing 100,000 × scale messages in one transaction (target < 10 s at scale 1);
+- the send rate against the fake gateway (in this process, over HTTP) at a provider rate
+  of 200/s: 1,000 × scale messages (target ≥ 95 % of the rate).
+
+Each publication is rolled back, so the bench data stays as it was.
+
+    .venv/bin/python -m bench -k notices --scale 0.05
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from bench.context import BenchContext
+from bench.harness import Measurement
+
+RATE = 200
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _streets_for(accounts: int) -> list[int]:
+    from django.db.models import Count
+
+    from qingquan.customers.models import Account
+
+    rows = (
+        Account.objects.values("premise__street_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .values_list("premise__street_id", "n")
+    )
+    chosen, total = [], 0
+    for street, n in rows:
+        if street is None:
+            continue
+        chosen.append(street)
+        total += n
+        if total >= accounts:
+            break
+    return chosen
+
+
+def _publish(accounts: int) -> tuple[float, int]:
+    from django.db import transaction
+
+    from qingquan.core import clock
+    from qingquan.core.actors import system
+    from qingquan.notices import services
+
+    actor = system("demo")
+    streets = _streets_for(accounts)
+    started = 0.0
+    frozen = 0
+    try:
+        with transaction.atomic():
+            notice = services.notice_create(
+                actor=actor,
+                kind="unplanned",
+                title="bench",
+                area_source="streets",
+                area={"streets": streets},
+                starts_at=clock.now(),
+                expected_end_at=clock.now() + dt.timedelta(hours=4),
+                reason="bench",
+            )
+            services.notice_submit(actor=actor, notice=notice)
+            started = time.perf_counter()
+            version = services.notice_approve(actor=actor, notice=notice)
+            elapsed = time.perf_counter() - started
+            frozen = version.accounts
+            raise _Rollback
+    except _Rollback:
+        pass
+    return elapsed, frozen
+
+
+def _queue(count: int) -> float:
+    from django.db import transaction
+
+    from qingquan.messaging.services import Outgoing, messages_queue
+
+    rows = [
+        Outgoing(channel="sms", to=f"+86139{i:08d}", template="notice_published", body="停水通知")
+        for i in range(count)
+    ]
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            messages_queue(source="bench", source_id=1, messages=rows, urgent=True)
+            elapsed = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+    return elapsed
+
+
+def _send_rate(count: int) -> float:
+    from django.conf import settings
+
+    from qingquan.core import outbox
+    from qingquan.messaging import gateways, rules
+    from qingquan.messaging.fake import FakeGateways
+    from qingquan.messaging.models import Message
+    from qingquan.messaging.services import Outgoing, messages_queue
+
+    fake = FakeGateways().start()
+    old = settings.MESSAGING
+    settings.MESSAGING = {
+        **old,
+        "SMS_ENDPOINT": f"{fake.url}/sms/",
+        "QUIET_HOURS": (0, 0),
+        "RATE_PER_SECOND": {"sms": RATE},
+    }
+    gateways.reset()
+    rules.THROTTLES.clear()
+    try:
+        messages_queue(
+            source="bench-rate",
+            source_id=int(time.time()),
+            urgent=True,
+            messages=[
+                Outgoing(channel="sms", to=f"+86138{i:08d}", template="t", body="b")
+                for i in range(count)
+            ],
+        )
+        started = time.perf_counter()
+        while len(fake.received) < count:
+            if not outbox.dispatch_once(worker="bench"):
+                time.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        Message.objects.filter(source="bench-rate").delete()
+        settings.MESSAGING = old
+        gateways.reset()
+        fake.stop()
+
+
+def cases(ctx: BenchContext) -> list[Any]:
+    from bench.bench_customers import _ensure_city
+
+    _ensure_city(ctx)
+    wanted = max(1000, int(200_000 * ctx.scale))
+    elapsed, frozen = _publish(wanted)
+    queued = max(1000, int(100_000 * ctx.scale))
+    sends = max(200, int(1000 * ctx.scale))
+    send_seconds = _send_rate(sends)
+    return [
+        Measurement(
+            name=f"publish: freeze {frozen:,} accounts and queue their SMS",
+            seconds=elapsed,
+            limit_seconds=5.0 * frozen / 200_000 if frozen else None,
+            note="target at scale 1: freezing 200,000 < 5 s (queueing included here)",
+        ),
+        Measurement(
+            name=f"queue {queued:,} messages in one transaction",
+            seconds=_queue(queued),
+            limit_seconds=10.0 * queued / 100_000,
+        ),
+        Measurement(
+            name=f"send {sends:,} SMS to the fake gateway at {RATE}/s "
+            f"({sends / send_seconds:.0f}/s achieved)",
+            seconds=send_seconds,
+            limit_seconds=sends / (RATE * 0.95),
+        ),
+    ]

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagingConfig(AppConfig):
+    """Outbound messages (SMS, WeChat template messages, e-mail): one outbox for every
+    channel, gateways behind one interface, delivery receipts and opt-outs (R-CH-1)."""
+
+    name = "qingquan.messaging"
+    label = "messaging"
+    verbose_name = _("Outbound messages")
+
+    def ready(self) -> None:
+        from qingquan.core import outbox
+        from qingquan.messaging.models import Message
+        from qingquan.messaging.sender import send_claimed
+
+        outbox.register("messages", model=Message, send=send_claimed)

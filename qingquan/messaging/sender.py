@@ -1,0 +1,129 @@
+"""The messages' outbox sender: `send_claimed(pks, worker=…, now=…)` (core.outbox).
+
+For a group of rows claimed by `worker`:
+
+1. rows for an address that unsubscribed are suppressed; non-urgent rows that came due
+   inside the quiet hours wait until they end;
+2. rows marked `in_doubt` (a worker died after handing them over and before recording
+   the answer) are looked up at the gateway by their message id: found ones are recorded
+   as sent and not sent again;
+3. the others are marked `in_doubt` with their attempt counted, **committed before the
+   first byte leaves**; then sent one by one at the provider's rate (`rules.throttle`);
+4. the answers are recorded in one transaction, each only where the row is still the
+   worker's claim. Failures wait `rules.backoff(attempts)`; permanent ones and the last
+   attempt fail.
+
+A worker killed between 3 and 4 leaves its rows in doubt: whoever takes them over after
+the lease asks the gateway first, so each recipient gets the message once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+
+from qingquan.core import clock
+from qingquan.messaging import rules
+from qingquan.messaging.gateways import Result, gateway
+from qingquan.messaging.models import Message, MessageStatus, OptOut
+
+logger = logging.getLogger(__name__)
+
+_FREE = {"claimed_by": "", "claimed_at": None, "lease_until": None}
+
+
+def _mine(pks: list[int], worker: str) -> object:
+    return Message.objects.filter(pk__in=pks, status=MessageStatus.SENDING, claimed_by=worker)
+
+
+def send_claimed(pks: list[int], *, worker: str, now: dt.datetime | None = None) -> int:
+    """Send a group of messages claimed by `worker`; returns how many were sent."""
+    now = now or clock.now()
+    rows = list(_mine(pks, worker).order_by("next_attempt_at", "id"))  # type: ignore[attr-defined]
+    if not rows:
+        return 0
+    opted = set(
+        OptOut.objects.filter(address__in={m.to for m in rows}).values_list("channel", "address")
+    )
+    suppressed = [m.pk for m in rows if (m.channel, m.to) in opted]
+    quiet_end = rules.quiet_until(now)
+    deferred = [m.pk for m in rows if quiet_end and not m.urgent and m.pk not in suppressed]
+    skip = set(suppressed) | set(deferred)
+    with transaction.atomic():
+        if suppressed:
+            _mine(suppressed, worker).update(  # type: ignore[attr-defined]
+                status=MessageStatus.SUPPRESSED, in_doubt=False, **_FREE
+            )
+        if deferred:
+            _mine(deferred, worker).update(  # type: ignore[attr-defined]
+                status=MessageStatus.PENDING, next_attempt_at=quiet_end, **_FREE
+            )
+    todo = [m for m in rows if m.pk not in skip]
+    outcomes: list[tuple[Message, Result]] = []
+    fresh: list[Message] = []
+    for m in todo:
+        if m.in_doubt:
+            found = gateway(m.channel).lookup(m)
+            if found is not None and (found.ok or found.unknown):
+                outcomes.append((m, found))
+                continue
+        fresh.append(m)
+    if fresh:
+        with transaction.atomic():
+            _mine([m.pk for m in fresh], worker).update(  # type: ignore[attr-defined]
+                in_doubt=True, attempts=F("attempts") + 1
+            )
+        for m in fresh:
+            m.attempts += 1
+            rules.throttle(m.channel)
+            try:
+                result = gateway(m.channel).send(m)
+            except Exception as exc:
+                logger.exception("messaging: sending %s failed", m.message_id)
+                result = Result(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+            outcomes.append((m, result))
+    return _record(outcomes, worker=worker, now=clock.now())
+
+
+def _record(outcomes: list[tuple[Message, Result]], *, worker: str, now: dt.datetime) -> int:
+    sent = 0
+    limit = rules.max_attempts()
+    with transaction.atomic():
+        for m, result in outcomes:
+            mine = _mine([m.pk], worker)
+            if result.ok:
+                sent += mine.update(  # type: ignore[attr-defined]
+                    status=MessageStatus.SENT,
+                    in_doubt=False,
+                    provider_ref=result.ref[:64],
+                    sent_at=now,
+                    last_error="",
+                    **_FREE,
+                )
+            elif result.unknown:
+                # Maybe sent: stays in doubt, looked up before any new attempt.
+                mine.update(  # type: ignore[attr-defined]
+                    status=MessageStatus.PENDING,
+                    next_attempt_at=now + rules.backoff(max(m.attempts, 1)),
+                    last_error=result.error[:300],
+                    **_FREE,
+                )
+            elif not result.retry or m.attempts >= limit:
+                mine.update(  # type: ignore[attr-defined]
+                    status=MessageStatus.FAILED,
+                    in_doubt=False,
+                    last_error=result.error[:300],
+                    **_FREE,
+                )
+            else:
+                mine.update(  # type: ignore[attr-defined]
+                    status=MessageStatus.PENDING,
+                    in_doubt=False,
+                    next_attempt_at=now + rules.backoff(m.attempts),
+                    last_error=result.error[:300],
+                    **_FREE,
+                )
+    return sent

@@ -1,0 +1,166 @@
+"""Writes of outbound messages: queueing (in the caller's transaction), opt-outs and
+delivery receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from qingquan.core import clock, outbox
+from qingquan.core.audit import audit_record
+from qingquan.core.db import bulkload
+from qingquan.messaging import rules
+from qingquan.messaging.models import Channel, Message, MessageStatus, OptOut, Receipt
+
+
+@dataclass
+class Outgoing:
+    """One message to write: the channel, the address and what to say."""
+
+    channel: str
+    to: str
+    template: str
+    body: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def messages_queue(
+    *, source: str, source_id: int, messages: Iterable[Outgoing], urgent: bool
+) -> int:
+    """Write the outbox rows of `messages` in the caller's transaction (no signals, one
+    bulk insert); returns how many were written. Addresses that unsubscribed get no row;
+    a source that already has rows gets none (the unique constraint is the backstop).
+    Non-urgent messages written in quiet hours wait until they end."""
+    if Message.objects.of(source, source_id).exists():
+        return 0
+    rows = list(messages)
+    if not rows:
+        return 0
+    opted = set(
+        OptOut.objects.filter(address__in={m.to for m in rows}).values_list("channel", "address")
+    )
+    now = clock.now()
+    due = rules.first_send_at(now, urgent=urgent)
+    uuid_field = Message._meta.get_field("message_id")
+    seen: set[tuple[str, str]] = set()
+    values: list[tuple[Any, ...]] = []
+    for m in rows:
+        key = (m.channel, m.to)
+        if key in seen or key in opted or not m.to:
+            continue
+        seen.add(key)
+        segments = rules.sms_length(m.body)[1] if m.channel == Channel.SMS else 1
+        values.append(
+            (
+                uuid_field.get_db_prep_value(uuid.uuid4(), connection),
+                m.channel,
+                m.to,
+                m.template,
+                json.dumps(m.params, ensure_ascii=False),
+                m.body,
+                segments,
+                urgent,
+                source,
+                source_id,
+                MessageStatus.PENDING,
+                due,
+                now,
+            )
+        )
+    columns = [
+        "id",
+        "message_id",
+        "channel",
+        "to",
+        "template",
+        "params",
+        "body",
+        "segments",
+        "urgent",
+        "source",
+        "source_id",
+        "status",
+        "next_attempt_at",
+        "created_at",
+    ]
+    ids = bulkload.take_ids(Message, len(values))
+    bulkload.insert_rows(
+        Message,
+        columns,
+        [(pk, *v) for pk, v in zip(ids, values, strict=True)],
+    )
+    if values:
+        outbox.wake_on_commit()
+    return len(values)
+
+
+@transaction.atomic
+def optout_set(*, actor: Any, channel: str, address: str, how: str = "") -> OptOut | None:
+    """Record that `address` wants no more messages on `channel` (退订); messages already
+    queued to it are not sent. Returns the record (None if it was there already)."""
+    if channel not in Channel.values:
+        raise ValueError(channel)
+    address = address.strip()
+    try:
+        with transaction.atomic():
+            record = OptOut.objects.create(
+                channel=channel, address=address, at=clock.now(), source=how[:40]
+            )
+    except IntegrityError:
+        return None
+    Message.objects.filter(channel=channel, to=address, status=MessageStatus.PENDING).update(
+        status=MessageStatus.SUPPRESSED
+    )
+    audit_record(actor=actor, action="messaging.optout", obj=record, after={"how": how})
+    return record
+
+
+@transaction.atomic
+def optout_clear(*, actor: Any, channel: str, address: str) -> int:
+    """Subscribe an address again; returns how many opt-outs were removed."""
+    rows = list(OptOut.objects.filter(channel=channel, address=address.strip()))
+    for row in rows:
+        audit_record(actor=actor, action="messaging.optin", obj=row)
+        row.delete()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class ReceiptIn:
+    """A delivery report: the message (by id or the gateway's reference) and the result."""
+
+    message_id: str = ""
+    provider_ref: str = ""
+    delivered: bool = True
+    error: str = ""
+    at: dt.datetime | None = None
+
+
+def receipts_record(receipts: Iterable[ReceiptIn]) -> int:
+    """Record delivery reports (one transaction); returns how many matched a message.
+    A report for an unknown message is ignored; a repeat changes nothing."""
+    matched = 0
+    now = clock.now()
+    with transaction.atomic():
+        for r in receipts:
+            if r.message_id:
+                try:
+                    qs = Message.objects.filter(message_id=uuid.UUID(r.message_id))
+                except ValueError:
+                    continue
+            elif r.provider_ref:
+                qs = Message.objects.filter(provider_ref=r.provider_ref)
+            else:
+                continue
+            matched += qs.update(
+                receipt=Receipt.DELIVERED if r.delivered else Receipt.UNDELIVERED,
+                receipt_at=r.at or now,
+                receipt_error=r.error[:120],
+            )
+    return matched

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from qingquan.messaging import views
+
+app_name = "messaging"
+
+urlpatterns = [
+    path("receipts/sms/", views.sms_receipts, name="sms_receipts"),
+    path("receipts/wechat/", views.wechat_receipts, name="wechat_receipts"),
+    path("replies/sms/", views.sms_replies, name="sms_replies"),
+]

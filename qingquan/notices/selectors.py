@@ -1,0 +1,183 @@
+"""Reads of notices: staff lists and pages (notices.view), the public list (no login,
+nothing personal), the active notice at a caller's premises (screen pop, IVR), and the
+sending progress of a version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+
+from qingquan.messaging.models import Message, MessageStatus, Receipt
+from qingquan.notices.models import (
+    Notice,
+    NoticeRecipient,
+    NoticeStatus,
+    NoticeVersion,
+)
+from qingquan.notices.services import SOURCE
+from qingquan.staff.access import check
+
+PUBLIC_PAGE = 50
+
+
+def notices_for_staff(*, user: Any, status: str = "", text: str = "") -> QuerySet[Notice]:
+    check(user, "notices.view")
+    qs = Notice.objects.all()
+    if status:
+        qs = qs.filter(status=status)
+    if text.strip():
+        t = text.strip()
+        qs = qs.filter(Q(number__icontains=t) | Q(title__icontains=t) | Q(area_text__icontains=t))
+    return qs
+
+
+def notice_for_staff(*, user: Any, pk: int) -> Notice:
+    check(user, "notices.view")
+    return Notice.objects.get(pk=pk)
+
+
+def _current_versions(notices: QuerySet[Notice]) -> QuerySet[NoticeVersion]:
+    return NoticeVersion.objects.filter(notice__in=notices, number=F("notice__version"))
+
+
+def active_for(
+    *,
+    premise_ids: list[int] | None = None,
+    account_ids: list[int] | None = None,
+    phone: str = "",
+    account: str = "",
+) -> list[Notice]:
+    """The active notices (published, not yet restored) whose current version reaches one
+    of these premises, this phone number (E.164) or this account number; most recent
+    start first. No access check: callers check (the screen pop, the IVR API)."""
+    q = Q()
+    if premise_ids:
+        q |= Q(premise_id__in=premise_ids)
+    if account_ids:
+        q |= Q(account_id__in=account_ids)
+    if phone:
+        q |= Q(phone=phone)
+    if account:
+        q |= Q(account_number=account)
+    if not q:
+        return []
+    versions = _current_versions(Notice.objects.active())
+    notice_ids = set(
+        NoticeRecipient.objects.filter(q, version__in=versions).values_list(
+            "version__notice_id", flat=True
+        )
+    )
+    if not notice_ids:
+        return []
+    return list(Notice.objects.filter(pk__in=notice_ids).order_by("-starts_at"))
+
+
+def public_notices(*, street: str = "", account: str = "", status: str = "") -> QuerySet[Notice]:
+    """Published notices for the public (no login): searchable by street name or account
+    number (the account number finds the notices whose current version reaches it)."""
+    qs = Notice.objects.public()
+    if status == "active":
+        qs = qs.filter(status=NoticeStatus.PUBLISHED)
+    if street.strip():
+        qs = qs.filter(area_text__icontains=street.strip()[:40])
+    if account.strip():
+        versions = _current_versions(qs)
+        ids = NoticeRecipient.objects.filter(
+            account_number=account.strip()[:20], version__in=versions
+        ).values_list("version__notice_id", flat=True)
+        qs = qs.filter(pk__in=list(ids))
+    return qs.order_by("-starts_at", "-pk")
+
+
+@dataclass
+class Progress:
+    total: int
+    pending: int
+    retrying: int
+    sending: int
+    sent: int
+    delivered: int
+    failed: int
+    suppressed: int
+    last_error: str = ""
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.suppressed
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+def progress(version: NoticeVersion | None) -> Progress:
+    """How far the messages of a version got (one aggregate query)."""
+    if version is None:
+        return Progress(0, 0, 0, 0, 0, 0, 0, 0)
+    qs = Message.objects.of(SOURCE, version.pk)
+    c = qs.aggregate(
+        total=Count("pk"),
+        pending=Count("pk", filter=Q(status=MessageStatus.PENDING, attempts=0)),
+        retrying=Count("pk", filter=Q(status=MessageStatus.PENDING, attempts__gt=0)),
+        sending=Count("pk", filter=Q(status=MessageStatus.SENDING)),
+        sent=Count("pk", filter=Q(status=MessageStatus.SENT)),
+        delivered=Count("pk", filter=Q(receipt=Receipt.DELIVERED)),
+        failed=Count("pk", filter=Q(status=MessageStatus.FAILED)),
+        suppressed=Count("pk", filter=Q(status=MessageStatus.SUPPRESSED)),
+    )
+    error = ""
+    if c["retrying"]:
+        error = (
+            qs.filter(status=MessageStatus.PENDING, attempts__gt=0)
+            .exclude(last_error="")
+            .values_list("last_error", flat=True)
+            .first()
+            or ""
+        )
+    return Progress(**{k: c[k] or 0 for k in c}, last_error=error)
+
+
+def critical_of(version: NoticeVersion, limit: int = 100) -> list[NoticeRecipient]:
+    """The critical customers of a version (most endangered kinds first), to phone."""
+    from qingquan.customers.models import CriticalKind
+
+    order = {k: i for i, k in enumerate(CriticalKind.values)}
+    rows = list(
+        NoticeRecipient.objects.filter(version=version).exclude(critical_kind="")[: limit * 2]
+    )
+    rows.sort(key=lambda r: (order.get(r.critical_kind, 99), r.account_number))
+    return rows[:limit]
+
+
+def active_for_pop(pop: Any) -> list[Notice]:
+    """The active notices of a screen pop: its customers' accounts and the caller's
+    number (an unknown caller whose number a notice reached)."""
+    from qingquan.customers import phones
+
+    account_ids = [a.id for c in pop.customers for a in c.accounts]
+    number = ""
+    if pop.number:
+        normalised = phones.try_normalise(pop.number)
+        number = normalised[0] if normalised else ""
+    found = active_for(account_ids=account_ids, phone=number)
+    if found and account_ids:
+        # Each customer card's interruption slot (customers.selectors.CustomerView).
+        reached = set(
+            NoticeRecipient.objects.filter(
+                account_id__in=account_ids, version__in=_current_versions(Notice.objects.active())
+            ).values_list("account_id", "version__notice_id")
+        )
+        by_id = {n.pk: n for n in found}
+        for c in pop.customers:
+            ids = {a.id for a in c.accounts}
+            c.interruptions = [
+                f"{by_id[nid].get_kind_display()}：{by_id[nid].title}"
+                for nid in sorted({nid for aid, nid in reached if aid in ids and nid in by_id})
+            ]
+    return found
