@@ -46,8 +46,9 @@ class PaymentProvider(Protocol):
 
 
 def sandbox_secret() -> str:
-    return getattr(settings, "QINGQUAN_PAYMENTS_SANDBOX_SECRET", "") or "sandbox-" + (
-        hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:24]
+    return (
+        getattr(settings, "QINGQUAN_PAYMENTS_SANDBOX_SECRET", "")
+        or "sandbox-" + (hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:24])
     )
 
 
@@ -125,9 +126,9 @@ class WeChatPayProvider:
     name = "wechat"
 
     def __init__(self) -> None:
-        from wechatpayv3 import WeChatPay, WeChatPayType  # type: ignore[import-not-found]
+        from wechatpayv3 import WeChatPay, WeChatPayType
 
-        cfg = settings.QINGQUAN_WECHATPAY
+        cfg: dict[str, Any] = settings.QINGQUAN_WECHATPAY or {}
         self._type = WeChatPayType
         self._pay = WeChatPay(
             wechatpay_type=WeChatPayType.NATIVE,
@@ -171,9 +172,9 @@ class AlipayProvider:
     name = "alipay"
 
     def __init__(self) -> None:
-        from alipay import AliPay  # type: ignore[import-not-found]
+        from alipay import AliPay
 
-        cfg = settings.QINGQUAN_ALIPAY
+        cfg: dict[str, Any] = settings.QINGQUAN_ALIPAY or {}
         self._notify_url = cfg["notify_url"]
         self._pay = AliPay(
             appid=cfg["appid"],

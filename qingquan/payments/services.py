@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,7 +37,7 @@ def _out_trade_no() -> str:
     return f"QQ{now:%Y%m%d%H%M%S}{secrets.token_hex(6).upper()}"
 
 
-def order_create(*, resident: object, bills: Sequence[Bill], provider_name: str) -> PaymentOrder:
+def order_create(*, resident: Any, bills: Sequence[Bill], provider_name: str) -> PaymentOrder:
     """An order for `bills` (already checked to be the resident's), each for what is
     still owed on it; refused for a paid or cancelled bill and for an unknown provider."""
     if provider_name not in Provider.values:
@@ -45,9 +46,7 @@ def order_create(*, resident: object, bills: Sequence[Bill], provider_name: str)
         raise PaymentError(_("Nothing to pay."))
     with transaction.atomic():
         locked = list(
-            Bill.objects.select_for_update()
-            .filter(pk__in=[b.pk for b in bills])
-            .order_by("pk")
+            Bill.objects.select_for_update().filter(pk__in=[b.pk for b in bills]).order_by("pk")
         )
         lines = []
         for bill in locked:

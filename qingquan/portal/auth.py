@@ -9,11 +9,12 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
 from qingquan.portal import rules, services
 
-F = TypeVar("F", bound=Callable[..., HttpResponse])
+F = TypeVar("F", bound=Callable[..., HttpResponseBase])
 
 
 def resident_of(request: HttpRequest) -> Any:
@@ -25,7 +26,7 @@ def resident_of(request: HttpRequest) -> Any:
 
 def resident_required(view: F) -> F:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         resident = resident_of(request)
         if resident is None:
             return redirect(f"/portal/login/?next={quote(request.get_full_path())}")

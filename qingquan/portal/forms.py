@@ -19,7 +19,10 @@ class RepairForm(forms.Form):
     latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
     longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
     description = forms.CharField(
-        label=_("Describe it"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Describe it"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -90,9 +90,7 @@ class Binding(models.Model):
         verbose_name = _("bound account")
         verbose_name_plural = _("bound accounts")
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["resident", "account"], name="binding_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["resident", "account"], name="binding_once")]
 
     def __str__(self) -> str:
         return f"{self.resident} → {self.account_id}"
@@ -107,6 +105,9 @@ class BindAttempt(models.Model):
     class Meta:
         verbose_name = _("failed binding")
         verbose_name_plural = _("failed bindings")
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.at:%Y-%m-%d %H:%M}"
 
 
 class RepairPhoto(models.Model):

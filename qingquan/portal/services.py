@@ -74,9 +74,7 @@ def code_request(*, phone: str, ip: str | None) -> LoginCode:
         last = recent.order_by("-created_at").first()
         if last is not None and now - last.created_at < rules.CODE_GAP:
             wait = int((rules.CODE_GAP - (now - last.created_at)).total_seconds()) + 1
-            raise PortalError(
-                _("A code was just sent. Ask again in %(s)d seconds.") % {"s": wait}
-            )
+            raise PortalError(_("A code was just sent. Ask again in %(s)d seconds.") % {"s": wait})
         if recent.count() >= rules.CODE_PER_PHONE_HOUR:
             raise PortalError(
                 _("Too many codes for this number. Try again in an hour or call 96390.")
@@ -149,9 +147,7 @@ def code_verify(*, phone: str, code: str) -> Resident:
             raise PortalError(_("The code has expired or was used. Ask for a new one."))
         row.used_at = now
         row.save(update_fields=["used_at"])
-        resident, created = Resident.objects.get_or_create(
-            phone=e164, defaults={"created_at": now}
-        )
+        resident, created = Resident.objects.get_or_create(phone=e164, defaults={"created_at": now})
         resident.last_login_at = now
         resident.save(update_fields=["last_login_at"])
         if created:
@@ -199,7 +195,9 @@ def _same_name(a: str, b: str) -> bool:
     return "".join(a.split()).casefold() == "".join(b.split()).casefold()
 
 
-def account_bind(*, resident: Resident, number: str, name: str = "", id_digits: str = "") -> Binding:
+def account_bind(
+    *, resident: Resident, number: str, name: str = "", id_digits: str = ""
+) -> Binding:
     """Bind account `number` to `resident` once they prove it: the holder's name as on
     record, or the last digits of the ID number / USCC on record. Failures are counted
     (a few an hour) and the message never says which part was wrong."""
@@ -319,9 +317,10 @@ def case_open(
         raise PortalError(_("At most 3 photos."))
     types = [check_photo(p) for p in photos]
     account = report.account
-    if account is not None and not Binding.objects.filter(
-        resident=resident, account=account
-    ).exists():
+    if (
+        account is not None
+        and not Binding.objects.filter(resident=resident, account=account).exists()
+    ):
         raise PortalError(_("Not your account."))
     address = report.address.strip() or (account.premise.address if account else "")
     description = report.description.strip()

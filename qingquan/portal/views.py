@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,7 +30,13 @@ REPAIR_KINDS = [
     "repair-quality",
     "repair-meter",
 ]
-QUESTION_KINDS = ["bill-amount", "bill-invoice", "consult-policy", "consult-knowledge", "suggestion"]
+QUESTION_KINDS = [
+    "bill-amount",
+    "bill-invoice",
+    "consult-policy",
+    "consult-knowledge",
+    "suggestion",
+]
 
 
 def _ip(request: HttpRequest) -> str | None:
@@ -91,7 +99,7 @@ def demo_sms(request: HttpRequest) -> HttpResponse:
     if phone:
         try:
             e164 = phones.normalise(phone)[0]
-        except Exception:  # noqa: BLE001 - a wrong number shows nothing
+        except ValidationError:  # a wrong number shows nothing
             e164 = ""
         rows = list(
             Message.objects.filter(source="portal.login", to=e164).order_by("-created_at")[:5]
@@ -276,9 +284,15 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @auth.resident_required
-def photo(request: HttpRequest, pk: int) -> HttpResponse:
+def photo(request: HttpRequest, pk: int) -> FileResponse:
     item = selectors.photo_of(request.resident, pk)  # type: ignore[attr-defined]
     return FileResponse(item.image.open("rb"), content_type=item.content_type)
+
+
+def _choices(form: Any, name: str, choices: list[tuple[Any, str]]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
 
 
 def _kinds(codes: list[str]) -> list[tuple[str, str]]:
@@ -329,7 +343,9 @@ def _report_case(
     except PortalError as exc:
         _errors(request, exc)
         return None
-    messages.success(request, _("Case %(n)s received. We will keep you posted.") % {"n": ticket.number})
+    messages.success(
+        request, _("Case %(n)s received. We will keep you posted.") % {"n": ticket.number}
+    )
     return redirect("portal:case", number=ticket.number)
 
 
@@ -337,10 +353,10 @@ def _report_case(
 def repair(request: HttpRequest) -> HttpResponse:
     resident = request.resident  # type: ignore[attr-defined]
     form = RepairForm(request.POST or None)
-    form.fields["kind"].choices = _kinds(REPAIR_KINDS)
-    form.fields["account"].choices = _account_choices(resident)
+    _choices(form, "kind", _kinds(REPAIR_KINDS))
+    _choices(form, "account", _account_choices(resident))
     if request.method == "POST" and form.is_valid():
-        kind_name = dict(form.fields["kind"].choices)[form.cleaned_data["kind"]]
+        kind_name = dict(_kinds(REPAIR_KINDS))[form.cleaned_data["kind"]]
         done = _report_case(
             request,
             form,
@@ -357,8 +373,8 @@ def repair(request: HttpRequest) -> HttpResponse:
 def question(request: HttpRequest) -> HttpResponse:
     resident = request.resident  # type: ignore[attr-defined]
     form = QuestionForm(request.POST or None)
-    form.fields["kind"].choices = _kinds(QUESTION_KINDS)
-    form.fields["account"].choices = _account_choices(resident)
+    _choices(form, "kind", _kinds(QUESTION_KINDS))
+    _choices(form, "account", _account_choices(resident))
     if request.method == "POST" and form.is_valid():
         text = form.cleaned_data["question"]
         form.cleaned_data["address"] = ""

@@ -41,7 +41,9 @@ def last_code(phone: str = PHONE) -> str:
 def portal_login(client: Client, phone: str = PHONE) -> Client:
     r = client.post("/portal/login/", {"phone": phone, "action": "send"})
     assert r.status_code == 200, r.content
-    r = client.post("/portal/login/", {"phone": phone, "action": "verify", "code": last_code(phone)})
+    r = client.post(
+        "/portal/login/", {"phone": phone, "action": "verify", "code": last_code(phone)}
+    )
     assert r.status_code == 302 and r["Location"] == "/portal/"
     return client
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from qingquan.core import clock
 from qingquan.portal import rules, services
-from qingquan.portal.models import Binding, LoginCode, PortalSession, Resident
+from qingquan.portal.models import Binding, LoginCode, PortalSession, RepairPhoto, Resident
 from qingquan.portal.services import PortalError
 from qingquan.portal.tests.conftest import PHONE, last_code, portal_login
 
@@ -34,9 +34,12 @@ def test_code_is_stored_hashed_and_logs_in_once() -> None:
     key = r.cookies[rules.COOKIE]
     assert key["path"] == "/portal/" and key["httponly"]
     assert PortalSession.objects.get().key_hash != key.value
-    assert Client().post(
-        "/portal/login/", {"phone": PHONE, "action": "verify", "code": code}
-    ).status_code == 200  # used once
+    assert (
+        Client()
+        .post("/portal/login/", {"phone": PHONE, "action": "verify", "code": code})
+        .status_code
+        == 200
+    )  # used once
     assert Resident.objects.get().phone == "+8613911112222"
 
 
@@ -87,7 +90,9 @@ def test_landline_is_refused() -> None:
         services.code_request(phone="0574-87300000", ip=None)
 
 
-def test_staff_and_portal_sessions_do_not_cross(client: Client, agent: Any, supervisor: Any) -> None:
+def test_staff_and_portal_sessions_do_not_cross(
+    client: Client, agent: Any, supervisor: Any
+) -> None:
     client.force_login(agent)
     r = client.get("/portal/")
     assert r.status_code == 302 and r["Location"].startswith("/portal/login/")
@@ -109,14 +114,12 @@ def test_bind_by_name_or_id_digits_and_several_accounts(
 ) -> None:
     from qingquan.customers.tests import factories as f
 
-    r = resident_client.post(
-        "/portal/accounts/add/", {"number": "3302888001", "name": "周 美华"}
-    )
+    r = resident_client.post("/portal/accounts/add/", {"number": "3302888001", "name": "周 美华"})
     assert r.status_code == 302
-    other = f.account(f.customer(name="宁波甬江商贸有限公司", uscc="91330203MA2AB1234A", kind="organisation"))
-    r = resident_client.post(
-        "/portal/accounts/add/", {"number": other.number, "id_digits": "234a"}
+    other = f.account(
+        f.customer(name="宁波甬江商贸有限公司", uscc="91330203MA2AB1234A", kind="organisation")
     )
+    r = resident_client.post("/portal/accounts/add/", {"number": other.number, "id_digits": "234a"})
     assert r.status_code == 302
     assert Binding.objects.count() == 2
     page = resident_client.get("/portal/").content.decode()
@@ -196,7 +199,7 @@ def test_report_a_repair_with_a_pin_and_a_photo(
     assert "29.864200" in ticket.description
     page = resident_client.get(r["Location"]).content.decode()
     assert ticket.number in page and 'data-testid="case-clock"' in page
-    photo_url = f"/portal/photos/{ticket.pk and __import__('qingquan.portal.models', fromlist=['x']).RepairPhoto.objects.get().pk}/"
+    photo_url = f"/portal/photos/{RepairPhoto.objects.get(ticket=ticket).pk}/"
     assert resident_client.get(photo_url).status_code == 200
     assert portal_login(Client(), "13911110003").get(photo_url).status_code == 404
     assert ticket.number in resident_client.get("/portal/cases/").content.decode()
