@@ -112,6 +112,20 @@ def code_request(*, phone: str, ip: str | None) -> LoginCode:
     return row
 
 
+def code_pending(phone: str) -> bool:
+    """Whether `phone` has a code it can still use (the page then asks for it)."""
+    try:
+        e164 = normalise_phone(phone)
+    except PortalError:
+        return False
+    return LoginCode.objects.filter(
+        phone=e164,
+        used_at__isnull=True,
+        expires_at__gt=clock.now(),
+        attempts__lt=rules.CODE_TRIES,
+    ).exists()
+
+
 def code_verify(*, phone: str, code: str) -> Resident:
     """The resident of `phone` once `code` is the latest unexpired code sent to it.
 

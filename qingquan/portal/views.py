@@ -3,7 +3,6 @@ portal session; every object is found through the resident's own bindings and ca
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -73,7 +72,7 @@ def login(request: HttpRequest) -> HttpResponse:
                 return response
         except PortalError as exc:
             _errors(request, exc)
-            sent = request.POST.get("action") != "send"
+            sent = services.code_pending(phone)
     return render(
         request,
         "portal/login.html",
@@ -171,9 +170,10 @@ def unbind(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("portal:home")
 
 
-def _chart(bills: list[Any]) -> str:
+def _chart(bills: list[Any]) -> dict[str, Any]:
+    """The usage chart's data (rendered with json_script; ECharts draws it)."""
     rows = [b for b in reversed(bills) if b.status != "cancelled"]
-    return json.dumps(
+    return dict(
         {
             "months": [f"{b.period_start:%Y-%m}" for b in rows],
             "volume": [float(b.volume) for b in rows],
