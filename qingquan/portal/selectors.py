@@ -136,3 +136,17 @@ def subscribed_premises(resident: Resident) -> set[int]:
             "premise_id", flat=True
         )
     )
+
+
+def survey_link(ticket: Any) -> str:
+    """The callback survey of a resolved case, if one is open (the public survey page,
+    signed and used once), else ""."""
+    from qingquan.surveys.models import CallbackTask
+    from qingquan.surveys.services import survey_url
+
+    task = (
+        CallbackTask.objects.filter(ticket=ticket, status=CallbackTask.Status.OPEN)
+        .order_by("-created_at")
+        .first()
+    )
+    return survey_url(task) if task is not None else ""

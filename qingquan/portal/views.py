@@ -222,8 +222,15 @@ def pay(request: HttpRequest) -> HttpResponse:
         return redirect(_next(request))
     target = order.code_url
     if target.startswith("/payments/sandbox/"):
-        target += f"?next={_next(request)}"
-    return redirect(target)
+        return redirect(target + f"?next={_next(request)}")
+    # A real provider's Native / precreate link: shown as a QR code to scan.
+    from qingquan.customers.invoices import qr_data_uri
+
+    return render(
+        request,
+        "portal/pay_qr.html",
+        {"order": order, "qr": qr_data_uri(target), "next": _next(request)},
+    )
 
 
 @auth.resident_required
@@ -278,6 +285,7 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
             "clock": case_clock(ticket),
             "events": events,
             "photos": list(RepairPhoto.objects.filter(ticket=ticket, resident=resident)),
+            "survey": selectors.survey_link(ticket),
             "now": clock.now(),
         },
     )

@@ -117,3 +117,22 @@ def test_unknown_provider_is_404() -> None:
         .status_code
         == 404
     )
+
+
+def test_a_real_provider_link_is_shown_as_a_qr_code(
+    bound: tuple[Client, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qingquan.payments import providers
+
+    class FakeNative(providers.SandboxProvider):
+        def checkout(self, order: PaymentOrder, *, description: str) -> providers.Checkout:
+            assert "水费" in description
+            return providers.Checkout(code_url="weixin://wxpay/bizpayurl?pr=abc")
+
+    monkeypatch.setattr("qingquan.payments.services.provider", lambda name: FakeNative(name))
+    client, acc = bound
+    bill = Bill.objects.filter(account=acc).first()
+    assert bill is not None
+    r = client.post("/portal/pay/", {"bill": [bill.pk], "provider": "wechat"})
+    assert r.status_code == 200 and 'data-testid="pay-qr"' in r.content.decode()
+    assert PaymentOrder.objects.get().code_url.startswith("weixin://")

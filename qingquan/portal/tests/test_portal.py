@@ -253,3 +253,27 @@ def test_english_page(resident_client: Client) -> None:
     resident_client.cookies["django_language"] = "en"
     page = resident_client.get("/portal/").content.decode()
     assert "My accounts" in page and "Add an account" in page
+
+
+def test_the_callback_survey_is_offered_on_the_case(
+    resident_client: Client, supervisor: Any
+) -> None:
+    from qingquan.surveys.models import CallbackTask
+    from qingquan.tickets.models import Ticket
+
+    resident_client.post("/portal/question/", {"kind": "bill-amount", "question": "发票怎么开？"})
+    ticket = Ticket.objects.get()
+    assert (
+        'data-testid="survey"'
+        not in resident_client.get(f"/portal/cases/{ticket.number}/").content.decode()
+    )
+    now = clock.now()
+    CallbackTask.objects.create(
+        purpose=CallbackTask.Purpose.CASE,
+        ticket=ticket,
+        assignee=supervisor,
+        created_at=now,
+        due_at=now + dt.timedelta(days=1),
+    )
+    page = resident_client.get(f"/portal/cases/{ticket.number}/").content.decode()
+    assert 'data-testid="survey"' in page and "/callbacks/s/" in page
