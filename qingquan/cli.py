@@ -35,6 +35,10 @@ def _print_logins(logins: Sequence[object], base_url: str) -> None:
     for login in logins:
         assert isinstance(login, DemoLogin)
         print(f"  {login.username:<12} {login.password:<16} {login.role.label} ({login.full_name})")
+    from qingquan.portal.demo import portal_demo_lines
+
+    for line in portal_demo_lines(base_url):
+        print(line)
     print()
 
 

@@ -50,6 +50,12 @@ class Config:
     wechat_app_id: str = "fake"
     wechat_app_secret: str = "fake"
     messaging_receipt_token: str = "fake-receipts"
+    # The online service hall and payments: who owns cases opened there until handed on
+    # ("" = the first active supervisor), and JSON files with each payment provider's
+    # merchant settings ("" = the local sandbox, never in production).
+    portal_inbox: str = ""
+    wechatpay_config: str = ""
+    alipay_config: str = ""
 
     @property
     def production(self) -> bool:
@@ -162,4 +168,7 @@ def read(environ: dict[str, str] | None = None) -> Config:
         wechat_app_secret=env_vars.get("QINGQUAN_WECHAT_APP_SECRET", "").strip() or "fake",
         messaging_receipt_token=env_vars.get("QINGQUAN_MESSAGING_RECEIPT_TOKEN", "").strip()
         or ("" if env == PRODUCTION else "fake-receipts"),
+        portal_inbox=env_vars.get("QINGQUAN_PORTAL_INBOX", "").strip(),
+        wechatpay_config=env_vars.get("QINGQUAN_WECHATPAY_CONFIG", "").strip(),
+        alipay_config=env_vars.get("QINGQUAN_ALIPAY_CONFIG", "").strip(),
     )

@@ -3,6 +3,7 @@ through qingquan.config (see docs/operations.md for the variables)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
     "qingquan.dispatch",
     "qingquan.messaging",
     "qingquan.notices",
+    "qingquan.portal",
+    "qingquan.payments",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -96,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "qingquan.staff.context_processors.navigation",
+                "qingquan.portal.auth.context",
             ],
         },
     },
@@ -280,6 +284,7 @@ MESSAGING = {
         "notice_published": "SMS_QQ_NOTICE_PUBLISHED",
         "notice_updated": "SMS_QQ_NOTICE_UPDATED",
         "notice_restored": "SMS_QQ_NOTICE_RESTORED",
+        "portal_login_code": "SMS_QQ_PORTAL_LOGIN_CODE",
     },
     "WECHAT_ENDPOINT": CONFIG.wechat_endpoint,
     "WECHAT_APP_ID": CONFIG.wechat_app_id,
@@ -293,6 +298,19 @@ MESSAGING = {
     "FAKE_PORT": 8125,
     "FAKE_RECEIPTS_TO": "http://127.0.0.1:8000/messaging/receipts",
 }
+
+# The online service hall (qingquan/portal) and online payments (qingquan/payments).
+QINGQUAN_PORTAL_INBOX = CONFIG.portal_inbox
+# Merchant settings of WeChat Pay (mchid, appid, private_key, cert_serial_no, apiv3_key,
+# notify_url) and Alipay (appid, private_key, alipay_public_key, notify_url); None = the
+# local sandbox (demo, tests; refused in production).
+QINGQUAN_WECHATPAY = (
+    json.loads(Path(CONFIG.wechatpay_config).read_text()) if CONFIG.wechatpay_config else None
+)
+QINGQUAN_ALIPAY = (
+    json.loads(Path(CONFIG.alipay_config).read_text()) if CONFIG.alipay_config else None
+)
+QINGQUAN_PAYMENTS_SANDBOX_SECRET = ""  # "" = derived from SECRET_KEY
 
 LOGGING = {
     "version": 1,

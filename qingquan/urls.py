@@ -32,6 +32,9 @@ urlpatterns = [
     path("notices/", include("qingquan.notices.urls")),
     path("public/notices/", include("qingquan.notices.public_urls")),
     path("messaging/", include("qingquan.messaging.urls")),
+    # The online service hall: its own prefix, templates and login (no staff session).
+    path("portal/", include("qingquan.portal.urls")),
+    path("payments/", include("qingquan.payments.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("csp-report/", csp_report, name="csp_report"),

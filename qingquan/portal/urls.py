@@ -1,0 +1,24 @@
+from django.urls import path
+
+from qingquan.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("demo-sms/", views.demo_sms, name="demo_sms"),
+    path("elder/", views.elder, name="elder"),
+    path("accounts/add/", views.bind, name="bind"),
+    path("accounts/<int:pk>/", views.account, name="account"),
+    path("accounts/<int:pk>/remove/", views.unbind, name="unbind"),
+    path("accounts/<int:pk>/subscribe/", views.subscribe, name="subscribe"),
+    path("pay/", views.pay, name="pay"),
+    path("invoices/<int:bill>/", views.invoice, name="invoice"),
+    path("cases/", views.cases, name="cases"),
+    path("cases/<str:number>/", views.case, name="case"),
+    path("photos/<int:pk>/", views.photo, name="photo"),
+    path("repair/", views.repair, name="repair"),
+    path("question/", views.question, name="question"),
+]
