@@ -75,6 +75,8 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     from qingquan.console.models import Attachment
     from qingquan.knowledge.models import Article
     from qingquan.notices.models import Notice, Subscription
+    from qingquan.payments.models import PaymentOrder
+    from qingquan.portal.models import RepairPhoto
     from qingquan.surveys.models import CallbackTask
 
     o = seeded.objects
@@ -110,6 +112,9 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "subscription_id": lambda: _pk(Subscription.objects.order_by("pk").first()),
         "step": lambda: "submit",  # a notice's lifecycle step (POST only)
         "action": lambda: "submit",
+        "bill": lambda: o["customers.bill"].pk,  # the portal's e-invoice of a bill
+        "provider": lambda: "sandbox",
+        "out_trade_no": lambda: str(PaymentOrder.objects.order_by("pk").first() or _pk(None)),
     }
     if param == "object_id":
         model = _admin_model(pattern.route)
@@ -123,6 +128,9 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             "knowledge/": lambda: _pk(Article.objects.order_by("pk").first()),
             "callbacks/": lambda: _pk(CallbackTask.objects.order_by("pk").first()),
             "notices/": notice,
+            # The online hall's own pages answer staff with its login, whatever the pk.
+            "portal/accounts/": lambda: o["customers.account"].pk,
+            "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):
