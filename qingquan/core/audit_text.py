@@ -113,6 +113,20 @@ SENTENCES: dict[str, Any] = {
     "notices.unsubscribe": gettext_lazy("%(actor)s deleted %(object)s"),
     "messaging.optout": gettext_lazy("%(actor)s recorded that %(object)s unsubscribed"),
     "messaging.optin": gettext_lazy("%(actor)s subscribed %(object)s again"),
+    # Online hall, payments, IVR and recordings
+    "payments.order.paid": gettext_lazy("%(actor)s recorded the payment of %(object)s"),
+    "portal.bind": gettext_lazy("%(actor)s linked %(object)s to an online-hall login"),
+    "portal.unbind": gettext_lazy("%(actor)s removed %(object)s from an online-hall login"),
+    "telephony.callback.request": gettext_lazy(
+        "%(actor)s recorded the callback request %(object)s"
+    ),
+    "telephony.flow.save": gettext_lazy("%(actor)s saved a new version of %(object)s"),
+    "telephony.prompt.text": gettext_lazy("%(actor)s changed the text of %(object)s"),
+    "telephony.prompt.upload": gettext_lazy("%(actor)s uploaded a recording for %(object)s"),
+    "telephony.recording.download": gettext_lazy(
+        "%(actor)s downloaded the recording of %(object)s"
+    ),
+    "telephony.recording.listen": gettext_lazy("%(actor)s listened to the recording of %(object)s"),
     # Reports
     "report.send": gettext_lazy("%(actor)s sent %(object)s"),
     # Staff, roster, calendar, areas

@@ -89,7 +89,7 @@ class PlanOut(Schema):
     by_area: list[AreaOut]
 
 
-class AccountOut(Schema):
+class PlanAccountOut(Schema):
     number: str
     customer: str
     address: str
@@ -103,7 +103,7 @@ class AccountsOut(Schema):
     total: int
     page: int
     page_size: int
-    accounts: list[AccountOut]
+    accounts: list[PlanAccountOut]
 
 
 def _bbox(text: str) -> tuple[float, float, float, float] | None:

@@ -195,6 +195,7 @@ class NavItem:
 NAV_GROUPS: dict[str, Any] = {
     "cases": _("Cases"),
     "calls": _("Calls"),
+    "supply": _("Network & supply"),
     "knowledge": _("Knowledge"),
     "management": _("Management"),
 }
@@ -248,19 +249,22 @@ NAVIGATION: list[NavItem] = [
         _("Pipe network"),
         "network.view",
         _("The network map: click a pipe to plan its isolation"),
+        "supply",
     ),
     NavItem(
         "dispatch:board",
         _("Repair board"),
         "dispatch.view",
         _("Repair jobs, crews and their clocks on the map"),
+        "supply",
     ),
-    NavItem("dispatch:crew_app", _("My repair jobs"), "dispatch.crew", _("The crew app")),
+    NavItem("dispatch:crew_app", _("My repair jobs"), "dispatch.crew", _("The crew app"), "supply"),
     NavItem(
         "notices:list",
         _("Interruption notices"),
         "notices.view",
         _("Planned and unplanned interruptions, who was told"),
+        "supply",
     ),
     NavItem(
         "knowledge:index",

@@ -46,11 +46,11 @@ class CallOut(Schema):
     recording_ref: str
 
 
-class ContactOut(ContactBase):
+class CallContactOut(ContactBase):
     outcome: str | None = Field(description="The call's outcome; null when not a call")
 
 
-class ContactDetailOut(ContactOut):
+class ContactDetailOut(CallContactOut):
     recording_ref: str
     customer_id: int | None
     note: str
@@ -58,7 +58,7 @@ class ContactDetailOut(ContactOut):
 
 
 class ContactPage(PageOut):
-    items: list[ContactOut]
+    items: list[CallContactOut]
 
 
 class ContactFilters(PageIn):

@@ -74,7 +74,10 @@ def test_serve_first_run_prints_working_demo_logins(tmp_path):
         else:
             pytest.fail("serve did not come up: " + Path(out.name).read_text())
         log = Path(out.name).read_text()
-        logins = re.findall(r"^\s{2}(\w+)\s+(\S+)\s+.+\(.+\)$", log, re.MULTILINE)
+        # The staff block ends at its blank line (the online hall's lines follow).
+        staff_block = log.split("演示账号", 1)[1].split("\n\n", 1)[0]
+        logins = re.findall(r"^\s{2}(\w+)\s+(\S+)\s+.+\(.+\)$", staff_block, re.MULTILINE)
+        assert "portal/login/" in log  # the residents' login is printed too
         assert {name for name, _ in logins} == {
             "agent",
             "supervisor",

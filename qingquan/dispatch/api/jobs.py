@@ -21,10 +21,10 @@ from qingquan.dispatch.api.schemas import (
     BoardParams,
     JobIn,
     JobOut,
-    PauseIn,
+    JobPauseIn,
+    JobVersionIn,
     ReassignIn,
     SuggestionOut,
-    VersionIn,
 )
 from qingquan.dispatch.errors import DispatchError
 from qingquan.staff.access import check
@@ -166,7 +166,7 @@ def reassign(request: HttpRequest, number: str, body: ReassignIn) -> Status:
     response={200: JobOut, **ERRORS},
     summary="Pause the restoration clock",
 )
-def pause(request: HttpRequest, number: str, body: PauseIn) -> Status:
+def pause(request: HttpRequest, number: str, body: JobPauseIn) -> Status:
     try:
         job = services.job_pause(
             actor=request.user,
@@ -186,7 +186,7 @@ def pause(request: HttpRequest, number: str, body: PauseIn) -> Status:
     response={200: JobOut, **ERRORS},
     summary="Resume the restoration clock",
 )
-def resume(request: HttpRequest, number: str, body: VersionIn) -> Status:
+def resume(request: HttpRequest, number: str, body: JobVersionIn) -> Status:
     try:
         job = services.job_resume(
             actor=request.user, job=_the_job(request, number), version=body.version

@@ -9,13 +9,13 @@ from ninja import Field, Schema
 from qingquan.dispatch.models import PauseReason, StepKind
 
 
-class ClockOut(Schema):
+class JobClockOut(Schema):
     deadline: dt.datetime | None
     remaining_seconds: float
     state: str = Field(description="ok, warning, breached, paused, met or late")
 
 
-class ValveOut(Schema):
+class JobValveOut(Schema):
     eid: str
     lon: float
     lat: float
@@ -27,7 +27,7 @@ class CrewRef(Schema):
     name: str
 
 
-class PauseOut(Schema):
+class JobPauseOut(Schema):
     reason: str
     reason_label: str
     note: str
@@ -49,12 +49,12 @@ class JobOut(Schema):
     pipe: str
     diameter_mm: float
     segment: int | None
-    valves: list[ValveOut]
+    valves: list[JobValveOut]
     affected_premises: int
     policy: str
-    arrive: ClockOut
-    restore: ClockOut
-    paused: PauseOut | None
+    arrive: JobClockOut
+    restore: JobClockOut
+    paused: JobPauseOut | None
     crews: list[CrewRef]
     calls: int = Field(description="Cases of the incident (the case and those merged into it)")
     created_at: dt.datetime
@@ -66,13 +66,13 @@ class JobOut(Schema):
     version: int
 
 
-class ErrorOut(Schema):
+class JobErrorOut(Schema):
     detail: str
     field: str = ""
     job: JobOut | None = None
 
 
-ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+ERRORS = {400: JobErrorOut, 404: JobErrorOut, 409: JobErrorOut}
 
 
 class BoardParams(Schema):
@@ -118,17 +118,17 @@ class ReassignIn(Schema):
     reason: str = Field(..., max_length=200)
 
 
-class PauseIn(Schema):
+class JobPauseIn(Schema):
     reason: str = Field(..., description=", ".join(PauseReason.values))
     note: str = Field("", max_length=200)
     version: int | None = Field(None, ge=1)
 
 
-class VersionIn(Schema):
+class JobVersionIn(Schema):
     version: int | None = Field(None, ge=1)
 
 
-class StepIn(Schema):
+class JobStepIn(Schema):
     id: str = Field(
         ...,
         min_length=1,
@@ -151,7 +151,7 @@ class StepOut(Schema):
 
 
 class ReplayIn(Schema):
-    steps: list[StepIn] = Field(..., min_length=1, max_length=200)
+    steps: list[JobStepIn] = Field(..., min_length=1, max_length=200)
 
 
 class ReplayOut(Schema):

@@ -22,9 +22,9 @@ from qingquan.dispatch.api.jobs import (
 )
 from qingquan.dispatch.api.schemas import (
     ERRORS,
+    JobStepIn,
     ReplayIn,
     ReplayOut,
-    StepIn,
     StepOut,
 )
 from qingquan.dispatch.errors import DispatchError
@@ -37,7 +37,7 @@ from qingquan.dispatch.models import StepKind
     response={200: StepOut, **ERRORS},
     summary="A crew step",
 )
-def step(request: HttpRequest, number: str, body: StepIn) -> Status:
+def step(request: HttpRequest, number: str, body: JobStepIn) -> Status:
     """Accept, en route, arrive, valve (with `valve`), repaired, restored, note. Sent
     twice with the same `id`: recorded once (`replayed`: true)."""
     try:
