@@ -344,10 +344,23 @@ def _seed_open_cases(count: int) -> None:
 
 def _drop_bench_cases() -> None:
     # Raw: the ORM's delete would collect a million ids into one statement. The rows were
-    # inserted raw too, so nothing refers to them.
+    # inserted raw, but the sweep writes rows that refer to them (timeline entries,
+    # notifications, outbox rows): those go first, table by table.
+    from django.apps import apps
     from django.db import connection
 
+    from qingquan.tickets.models import Ticket
+
+    bench_ids = "SELECT id FROM tickets_ticket WHERE number LIKE 'BENCH-%%'"
     with connection.cursor() as cursor:
+        for model in apps.get_models(include_auto_created=True):  # hidden relations too
+            if model is Ticket:
+                continue
+            for field in model._meta.concrete_fields:
+                if field.is_relation and field.related_model is Ticket:
+                    cursor.execute(
+                        f"DELETE FROM {model._meta.db_table} WHERE {field.column} IN ({bench_ids})"
+                    )
         cursor.execute("DELETE FROM tickets_ticket WHERE number LIKE 'BENCH-%%'")
 
 
