@@ -54,25 +54,21 @@ PAGES: list[tuple[str, str, str]] = [
     ("admin", "admin-home", "/admin/"),
     ("admin", "admin-task-results", "/admin/django_tasks_database/dbtaskresult/"),
     ("admin", "api-docs", "/api/v1/docs"),
+    ("supervisor", "ivr-flows", "/telephony/flows/"),
+    ("supervisor", "notices-list", "/notices/"),
+    ("agent", "public-notices", "/public/notices/"),
+    ("dispatcher", "dispatch-board-demo", "/dispatch/"),
 ]
 
 # The pages this change touched: kept in docs/screenshots/ as <name>.<lang>.png.
 REFRESH = {
-    "network-map",
-    "network-plan",
-    "network-hydraulic",
-    "network-search",
+    "ivr-flows",
+    "notices-list",
+    "public-notices",
+    "dispatch-board-demo",
+    "home-supervisor",
     "home-dispatcher",
-    "dispatcher-queue",
-    "case-page-dispatcher",
-    "case-page-crew",
-    "case-action-form-crew",
-    "case-page-agent",
-    "audit-log",
     "home-admin",
-    "admin-home",
-    "knowledge",
-    "api-docs",
 }
 
 

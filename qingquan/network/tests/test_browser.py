@@ -24,6 +24,7 @@ def test_dispatcher_clicks_a_pipe_and_sees_its_isolation_plan(
     import_small(tmp_path)
     account(premise=premise(longitude=121.5541, latitude=29.8701))  # next to J4
     login(make_user(Role.DISPATCHER).username)
+    page.click("details.navgroup:has(a[href='/network/']) > summary")  # the 管网与供水 menu
     page.locator('nav a[href="/network/"]').click()
     page.wait_for_url("**/network/")
     page.wait_for_function("() => document.getElementById('netmap').dataset.loaded === '7'")
