@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -193,7 +194,10 @@ def notice_told(request: HttpRequest, pk: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return HttpResponse(f'<span class="flag ok" data-testid="told">{text}</span>')
     messages.success(request, text)
-    return redirect(request.POST.get("next") or reverse("console:home"))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        target = reverse("console:home")  # never an outside address (open redirect)
+    return redirect(target)
 
 
 # Public ------------------------------------------------------------------------------------

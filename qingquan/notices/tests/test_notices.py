@@ -417,3 +417,13 @@ def test_a_polygon_area(town, supervisor, client):
             expected_end_at=when(2),
             reason="r",
         )
+
+
+def test_told_never_redirects_outside(town, supervisor, draft, make_user, client):
+    _publish(draft, supervisor)
+    client.force_login(make_user(Role.AGENT))
+    answer = client.post(
+        f"/notices/{draft.pk}/told/",
+        {"phone": "+8613900000002", "next": "https://evil.example/"},
+    )
+    assert answer.status_code == 302 and answer["Location"] == "/console/"
