@@ -5,7 +5,8 @@ POST through Django's full request path (middleware included), one at a time.
         .venv/bin/python -m bench.profile_intake --requests 200 [--profile partner]
 
 Without DATABASE_URL it uses SQLite in var/profile-sqlite/. Prints, per endpoint, the
-median and p90 time a request took, the SQL statements per request (those of the
+median and p90 time a request took, the median CPU time of the process (its database
+writer thread included; steadier than wall time on a loaded machine), the SQL statements per request (those of the
 request itself; the worker's are not here) and, with --profile, cProfile's top functions
 by cumulative time. Nothing is asserted: it is a tool for finding where the time goes.
 """
@@ -125,18 +126,21 @@ def main() -> None:
         for _ in range(5):  # warm
             assert call() == expected
         times: list[float] = []
+        cpu: list[float] = []
         counts: list[int] = []
         kinds: Counter[str] = Counter()
         profiler = cProfile.Profile() if args.profile == name else None
         for i in range(args.requests):
             with CaptureQueriesContext(connection) as queries:
                 t = time.perf_counter()
+                c = time.process_time()
                 if profiler:
                     profiler.enable()
                 status = call()
                 if profiler:
                     profiler.disable()
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
             assert status == expected, status
             counts.append(len(queries.captured_queries))
             if i == 0:
@@ -149,6 +153,7 @@ def main() -> None:
         print(
             f"{name} ({connection.vendor}): median {statistics.median(times) * 1000:.1f} ms, "
             f"p90 {times[int(len(times) * 0.9)] * 1000:.1f} ms, "
+            f"CPU median {statistics.median(cpu) * 1000:.1f} ms, "
             f"SQL/request {statistics.mean(counts):.1f} ({dict(kinds)})"
         )
         if profiler:
