@@ -6,9 +6,10 @@ POST through Django's full request path (middleware included), one at a time.
 
 Without DATABASE_URL it uses SQLite in var/profile-sqlite/. Prints, per endpoint, the
 median and p90 time a request took, the median CPU time of the process (its database
-writer thread included; steadier than wall time on a loaded machine), the SQL statements per request (those of the
-request itself; the worker's are not here) and, with --profile, cProfile's top functions
-by cumulative time. Nothing is asserted: it is a tool for finding where the time goes.
+writer thread included; steadier than wall time on a loaded machine), the SQL statements
+per request (those of the request itself; the worker's are not here) and, with --profile,
+cProfile's top functions by cumulative time (PROFILE_SORT=tottime: by their own time).
+Nothing is asserted: it is a tool for finding where the time goes.
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def main() -> None:
         )
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+            order = os.environ.get("PROFILE_SORT", "cumulative")
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
             print(out.getvalue())
     sys.stdout.flush()
 

@@ -13,6 +13,7 @@ body is still read and the response still sent by the event loop, and websockets
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -27,6 +28,11 @@ class OneHopASGIHandler(ASGIHandler):
         super().load_middleware(is_async=False)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        # Pushes sent by the request's commit go to this loop without waiting (imported
+        # here: the module is loaded before Django is set up).
+        from qingquan.core import notifications
+
+        notifications.serving_loop.set(asyncio.get_running_loop())
         # thread_sensitive: the request's own thread (ASGIHandler opens a
         # ThreadSensitiveContext per request), as Django's sync views get anyway.
         response: Any = await sync_to_async(self.get_response, thread_sensitive=True)(request)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextvars
 import logging
 from typing import Any
 
@@ -21,15 +24,48 @@ def user_group(user_id: int) -> str:
     return f"staff.{user_id}"
 
 
+# The event loop of the server whose request this thread is serving (set by the ASGI
+# handler around each request; contextvars follow the request into its thread), or None
+# in a worker, a command or a test's own code.
+serving_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "serving_loop", default=None
+)
+
+
+def _log_failed_push(future: concurrent.futures.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("push failed", exc_info=future.exception())
+
+
 def push_to_user(*, user_id: int, event: dict[str, Any]) -> None:
-    """Send `event` to the user's websockets now (call it from on_commit hooks)."""
+    """Send `event` to the user's websockets now (call it from on_commit hooks).
+
+    Under the server, the send is handed to its event loop and not waited for: a request
+    that committed a case answers without a round trip through the loop, which is busy
+    with other requests under load (issue #12). Elsewhere it is sent before returning.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "push", "event": event}
+    loop = serving_loop.get()
     try:
-        async_to_sync(layer.group_send)(user_group(user_id), {"type": "push", "event": event})
+        if loop is not None and loop.is_running() and not _on_thread_of(loop):
+            future = asyncio.run_coroutine_threadsafe(
+                layer.group_send(user_group(user_id), message), loop
+            )
+            future.add_done_callback(_log_failed_push)
+            return
+        async_to_sync(layer.group_send)(user_group(user_id), message)
     except Exception:  # a push is a courtesy; the notification row is the record
         logger.exception("push to user %s failed", user_id)
+
+
+def _on_thread_of(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def notify(

@@ -3,8 +3,10 @@
 `Model.objects.create()` builds and compiles its INSERT anew on every call: on the case
 intake path, a dozen rows a request, that was a large share of the CPU. `insert()` keeps
 each statement's text per (model, columns, database) and only converts the values, exactly
-as the ORM would (`get_db_prep_save`). For append-only rows that nothing listens to:
-no signals are sent (use the ORM for models with `post_save` receivers).
+as the ORM would (`get_db_prep_save`). `create(..., signals=True)` sends `pre_save` and
+`post_save` as `Model.save()` does, for rows that other apps listen to (the case, its
+contact and its timeline entry); without it no signal is sent. Fields that compute their
+value on save (`auto_now`, files) are not supported: give their values explicitly.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.signals import post_save, pre_save
 
 _statements: dict[tuple[str, str, tuple[str, ...], bool], tuple[str, list[Any]]] = {}
 
@@ -60,11 +63,29 @@ def saved(instance: Model, pk: int) -> Model:
     return instance
 
 
-def create(instance: Model, *, skip_conflict: bool = False) -> Model | None:
+def create(instance: Model, *, skip_conflict: bool = False, signals: bool = False) -> Model | None:
     """Insert `instance` (every concrete field but an automatic id) and return it saved
-    (None when `skip_conflict` and the row was not inserted)."""
+    (None when `skip_conflict` and the row was not inserted). With `signals`, `pre_save`
+    and `post_save` (created) are sent around the insert, as `save()` sends them."""
+    model = type(instance)
     meta = instance._meta
+    if signals:
+        pre_save.send(
+            sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None
+        )
     names = [f.attname for f in meta.concrete_fields if f is not meta.auto_field]
     values = {name: getattr(instance, name) for name in names}
-    pk = insert(type(instance), values, skip_conflict=skip_conflict)
-    return saved(instance, pk) if pk is not None else None
+    pk = insert(model, values, skip_conflict=skip_conflict)
+    if pk is None:
+        return None
+    saved(instance, pk)
+    if signals:
+        post_save.send(
+            sender=model,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=connection.alias,
+        )
+    return instance

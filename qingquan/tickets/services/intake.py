@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from qingquan.core import clock, validation
 from qingquan.core.actors import user_of
 from qingquan.core.audit import audit_record
-from qingquan.core.db import numbering
+from qingquan.core.db import fastinsert, numbering
 from qingquan.tickets import clocks, reference
 from qingquan.tickets.errors import InvalidInput
 from qingquan.tickets.models import (
@@ -198,7 +198,8 @@ def ticket_open(
             updated_at=now,
         )
         _start_clocks(ticket, policy, now=now)
-        ticket.save(force_insert=True)
+        # One precompiled INSERT with the signals save() sends (issue #12).
+        fastinsert.create(ticket, signals=True)
         event = _record_creation(ticket, actor=actor, contact=contact, policy=policy, now=now)
         return Opened(ticket, event)
 
@@ -250,8 +251,8 @@ def _record_creation(
 ) -> TicketEvent:
     """The saved case's link to its first contact, its "create" timeline entry (returned)
     and its audit event."""
-    Contact.tickets.through.objects.create(contact_id=contact.pk, ticket_id=ticket.pk)
-    event = TicketEvent.objects.create(
+    fastinsert.insert(Contact.tickets.through, {"contact_id": contact.pk, "ticket_id": ticket.pk})
+    event = TicketEvent(
         ticket=ticket,
         at=now,
         actor=user_of(actor),
@@ -261,5 +262,6 @@ def _record_creation(
         visibility=Visibility.CUSTOMER,
         data={"contact": contact.pk, "policy": policy.code},
     )
+    fastinsert.create(event, signals=True)
     audit_record(actor=actor, action="ticket.create", obj=ticket, after=_snapshot(ticket))
     return event
