@@ -128,8 +128,8 @@ def test_statistics_page_drill_down_and_exports(people, crews, month) -> None:
     )
     assert drill.status_code == 200 and month["b"].number in drill.content.decode()
     assert month["a"].number not in drill.content.decode()
-    referrals = client.get("/reports/drill/", {**query, "metric": "referrals", "by": "partner",
-                                               "key": month["fixers"].pk}).content.decode()  # fmt: skip
+    params = {**query, "metric": "referrals", "by": "partner", "key": month["fixers"].pk}
+    referrals = client.get("/reports/drill/", params).content.decode()
     assert referrals.count("甬城测漏") >= 2
     bad = client.get("/reports/drill/", {**query, "metric": "repair_jobs", "by": "colour"})
     assert bad.status_code == 400
