@@ -467,7 +467,7 @@ def repairs_for_pop(*, user: Any, account_ids: list[int], case_ids: set[int]) ->
 
         mine = set(
             PremiseConnection.objects.filter(premise__accounts__in=account_ids)
-            .exclude(node__segment=None)
+            .filter(node__segment__isnull=False)
             .values_list("node__segment", flat=True)
         )
         covering = {seg for seg in segments if mine & _isolated_area(seg)}
