@@ -5,62 +5,17 @@ page with its drill-down and the Excel/PDF exports."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-from typing import Any
 
 import pytest
 from django.test import Client
 
-from qingquan.dispatch import kpis, services
-from qingquan.dispatch.models import Job, ReferralPartner
+from qingquan.dispatch import kpis
 from qingquan.tickets.tests.conftest import sh
 
 pytestmark = pytest.mark.django_db
 
 START, END = sh(2026, 12, 1), sh(2027, 1, 1)
-
-
-def _step(member: Any, job: Job, kind: str) -> Job:
-    return services.step_record(
-        actor=member, job=job, kind=kind, client_id=f"k-{job.pk}-{kind}"
-    ).job
-
-
-@pytest.fixture
-def month(people, crews, located_case, at, make_user) -> dict[str, Any]:
-    """December 2026: job A (海曙 crew) arrives and restores on time, 40 premises cut off
-    for 5 h; job B (江北 crew) arrives late and is not restored by its deadline; job C is
-    cancelled (left out). Two referrals to one partner, one to another."""
-    from qingquan.staff.models import Shift, ShiftAssignment
-
-    night = Shift.objects.create(
-        code="night", name="夜班", starts=dt.time(20, 0), ends=dt.time(8, 0)
-    )
-    ShiftAssignment.objects.create(user=crews["member"], shift=night, date=dt.date(2026, 12, 3))
-    dispatcher = people["dispatcher"]
-    at(sh(2026, 12, 3, 21, 0))
-    a = services.job_create(actor=dispatcher, ticket=located_case("repair-burst"))
-    b = services.job_create(actor=dispatcher, ticket=located_case("repair-leak"))
-    c = services.job_create(actor=dispatcher, ticket=located_case("repair-leak"))
-    Job.objects.filter(pk=a.pk).update(affected_premises=40)
-    a = services.job_assign(actor=dispatcher, job=a, crew=crews["haishu"], version=a.version)
-    b = services.job_assign(actor=dispatcher, job=b, crew=crews["jiangbei"], version=b.version)
-    services.job_cancel(actor=dispatcher, job=c, version=c.version, reason="重复报修")
-    for kind in ("accept", "en_route", "arrive"):
-        a = _step(crews["member"], a, kind)
-    at(sh(2026, 12, 4, 1, 30))  # past the leak's 4 h arrival budget
-    for kind in ("accept", "en_route", "arrive"):
-        b = _step(crews["member2"], b, kind)
-    at(sh(2026, 12, 4, 2, 0))
-    a = _step(crews["member"], a, "repaired")
-    a = _step(crews["member"], a, "restored")
-    fixers = ReferralPartner.objects.create(name="甬城测漏", service="测漏")
-    plumbers = ReferralPartner.objects.create(name="好管家水电", service="水电维修")
-    for partner, case in ((fixers, a.ticket), (fixers, b.ticket), (plumbers, b.ticket)):
-        services.referral_make(actor=people["agent"], ticket=case, partner=partner)
-    at(sh(2026, 12, 20, 12, 0))  # long after B's restoration deadline
-    return {"a": a, "b": b, "fixers": fixers}
 
 
 def test_rates_and_customer_minutes_overall_and_by_crew(people, crews, month) -> None:
@@ -116,6 +71,7 @@ def test_statistics_page_drill_down_and_exports(people, crews, month) -> None:
     from openpyxl import load_workbook
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(people["supervisor"])
     query = {"period": "month", "date": "2026-12-01"}
     page = client.get("/reports/", {**query, "rby": "crew"}).content.decode()

@@ -52,6 +52,7 @@ def burst(tmp_path, people, crews, new_case, at) -> dict[str, Any]:
 
 def _lookup(user: Any, q: str) -> str:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["django_language"] = "en"  # pages ignore Accept-Language
     client.force_login(user)
     response = client.get("/console/lookup/", {"q": q})
     assert response.status_code == 200
