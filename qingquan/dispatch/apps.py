@@ -12,6 +12,7 @@ class DispatchConfig(AppConfig):
 
     def ready(self) -> None:
         from qingquan.core import outbox
+        from qingquan.dispatch import signals  # noqa: F401  (receivers)
         from qingquan.dispatch.models import CrewMessage
         from qingquan.dispatch.services import crew_messages_send
         from qingquan.dispatch.timeline import register_labels

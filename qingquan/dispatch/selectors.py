@@ -420,6 +420,21 @@ class Progress:
     steps_done: list[str]
 
 
+def _progress(job: Job, now: dt.datetime) -> Progress:
+    row = _row(job, now)
+    done = [
+        str(JobState(s).label) for s in ("accepted", "en_route", "on_site", "repaired", "restored")
+    ]
+    return Progress(
+        job=job,
+        crews=[str(c) for c in row.crews],
+        arrive=row.arrive,
+        restore=row.restore,
+        expected_restoration=job.restored_at or row.restore.deadline,
+        steps_done=done[: _reached(job)],
+    )
+
+
 def progress_for_case(*, user: Any, ticket: Any) -> list[Progress]:
     """The repair jobs of a case (or of the incident it was merged into), for whoever may
     see the case: state, crews, arrival, and the expected restoration (the restoration
@@ -427,25 +442,66 @@ def progress_for_case(*, user: Any, ticket: Any) -> list[Progress]:
     target = ticket.parent_id or ticket.pk
     jobs = list(_jobs(Job.objects.filter(ticket_id=target)).order_by("created_at"))
     now = clock.now()
-    result = []
-    for job in jobs:
-        row = _row(job, now)
-        expected = job.restored_at or row.restore.deadline
-        done = [
-            str(JobState(s).label)
-            for s in ("accepted", "en_route", "on_site", "repaired", "restored")
-        ]
-        result.append(
-            Progress(
-                job=job,
-                crews=[str(c) for c in row.crews],
-                arrive=row.arrive,
-                restore=row.restore,
-                expected_restoration=expected,
-                steps_done=done[: _reached(job)],
-            )
+    return [_progress(job, now) for job in jobs]
+
+
+POP_JOBS = 5  # repair lines at most on a screen pop
+
+
+def repairs_for_pop(*, user: Any, account_ids: list[int], case_ids: set[int]) -> list[Progress]:
+    """The screen pop's repair lines: each open repair job on one of the caller's cases (or
+    the incident it was merged into, `case_ids` holds both) or whose isolated area holds
+    one of the caller's premises (the job's segment and the segments its isolation cuts
+    off), most urgent first, at most `POP_JOBS`. For agents (`console.use`) and the
+    dispatchers. A bounded number of queries whatever the number of jobs: the open
+    jobs' keys, the premises' segments, then the shown jobs with their clocks."""
+    if not (can(user, "console.use") or can(user, "dispatch.view")):
+        return []
+    keys = list(Job.objects.open().values_list("pk", "ticket_id", "segment", "priority"))
+    if not keys:
+        return []
+    hit = {pk for pk, ticket, _seg, _p in keys if ticket in case_ids}
+    segments = {seg for _pk, _t, seg, _p in keys if seg is not None}
+    if account_ids and segments:
+        from qingquan.network.models import PremiseConnection
+
+        mine = set(
+            PremiseConnection.objects.filter(premise__accounts__in=account_ids)
+            .filter(node__segment__isnull=False)
+            .values_list("node__segment", flat=True)
         )
-    return result
+        covering = {seg for seg in segments if mine & _isolated_area(seg)}
+        hit |= {pk for pk, _t, seg, _p in keys if seg in covering}
+    if not hit:
+        return []
+    rank = {pk: PRIORITY_RANK.get(p, 9) for pk, _t, _s, p in keys}
+    chosen = sorted(hit, key=lambda pk: (rank[pk], pk))[:POP_JOBS]
+    now = clock.now()
+    jobs = sorted(
+        _jobs(Job.objects.filter(pk__in=chosen)), key=lambda j: (rank[j.pk], j.arrive_deadline)
+    )
+    return [_progress(job, now) for job in jobs]
+
+
+_areas: dict[tuple[Any, int], frozenset[int]] = {}
+
+
+def _isolated_area(segment: int) -> frozenset[int]:
+    """A segment and the segments its isolation cuts off from every source, on the current
+    network graph (kept per graph version)."""
+    from qingquan.network import graph as network_graph
+
+    g = network_graph.current()
+    key = (g.version, segment)
+    area = _areas.get(key)
+    if area is None:
+        pipes = g.seg_pipes.get(segment)
+        cut = network_graph.isolation(g, pipes[0]).cut_off_segments if pipes else []
+        area = frozenset({segment, *cut})
+        if len(_areas) > 5000:
+            _areas.clear()
+        _areas[key] = area
+    return area
 
 
 def _reached(job: Job) -> int:

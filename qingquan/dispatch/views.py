@@ -43,6 +43,8 @@ def board(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
         "list": reverse("dispatch:board_list"),
         "refresh": REFRESH_SECONDS,
+        "network": reverse("api:network_geojson") if can(request.user, "network.view") else "",
+        "alerts": _alert_texts(),
     }
     return render(
         request,
@@ -59,6 +61,16 @@ def board(request: HttpRequest) -> HttpResponse:
             "refresh": REFRESH_SECONDS,
         },
     )
+
+
+def _alert_texts() -> dict[str, str]:
+    """The words of the board's live alerts (the pushes carry only the facts)."""
+    return {
+        "arrive:warning": _("Job %(job)s: the arrival clock is past its warning share."),
+        "arrive:breached": _("Job %(job)s: the crew is late (arrival clock overdue)."),
+        "restore:warning": _("Job %(job)s: the restoration clock is past its warning share."),
+        "restore:breached": _("Job %(job)s: supply not restored in time (overdue)."),
+    }
 
 
 @require("dispatch.view")

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from qingquan.reports import charts, selectors
+from qingquan.reports import charts, repairs, selectors
 from qingquan.reports.periods import Period
 
 # The table's columns in order, with their titles: the counted figures
@@ -84,6 +84,7 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
     ):
         values = row.as_dict()
         previous.append([label, *(values[key] for key in COLUMNS[1:])])
+    repairs.excel_sheets(book, user=user, period=period)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -99,7 +100,9 @@ def svg_data_uri(svg: str) -> str:
 
 def pdf(*, user: Any, period: Period, by: str | None) -> bytes:
     """The same report as a PDF (Noto CJK fonts render the Chinese)."""
-    return pdf_of(report_data(user=user, period=period, by=by))
+    data = report_data(user=user, period=period, by=by)
+    data["repairs"] = repairs.pdf_data(user=user, period=period)
+    return pdf_of(data)
 
 
 def pdf_of(data: dict[str, Any]) -> bytes:

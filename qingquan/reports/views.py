@@ -12,7 +12,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from qingquan.reports import charts, commitments, exports, selectors
+from qingquan.dispatch.kpis import BREAKDOWNS as REPAIR_BREAKDOWNS
+from qingquan.dispatch.kpis import REFERRAL_BREAKDOWNS, KpiError
+from qingquan.reports import charts, commitments, exports, repairs, selectors
 from qingquan.reports.periods import KINDS, PeriodError, from_query
 from qingquan.staff.access import require
 
@@ -65,6 +67,16 @@ def kpis(request: HttpRequest) -> HttpResponse:
         "drill": [drill_url({**params, "by": chart_by}, "created", r.key) for r in chart_rows],
     }
     export_query = urlencode({k: v for k, v in params.items() if v})
+    try:
+        repair = repairs.section(
+            user=request.user,
+            period=period,
+            params=params,
+            rby=repairs.choice(request.GET.get("rby", ""), REPAIR_BREAKDOWNS, None),
+            fby=repairs.choice(request.GET.get("fby", ""), REFERRAL_BREAKDOWNS, "partner") or "",
+        )
+    except KpiError as error:
+        return _bad(request, str(error))
     return render(
         request,
         "reports/kpis.html",
@@ -78,6 +90,7 @@ def kpis(request: HttpRequest) -> HttpResponse:
             "chart": chart,
             "chart_by_label": selectors.BREAKDOWNS[chart_by],
             "export_query": export_query,
+            "repairs": repair,
         },
     )
 
@@ -104,6 +117,8 @@ def drill(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     metric = request.GET.get("metric", "")
     key = request.GET.get("key")
+    if metric.startswith("repair_") or metric == "referrals":
+        return _repair_drill(request, params, metric, key)
     try:
         period = from_query(params)
         qs = selectors.drill(
@@ -136,6 +151,50 @@ def drill(request: HttpRequest) -> HttpResponse:
             + urlencode({k: v for k, v in params.items() if v}),
         },
     )
+
+
+def _repair_drill(
+    request: HttpRequest, params: dict[str, str], metric: str, key: str | None
+) -> HttpResponse:
+    """The repair jobs or referrals behind a repair figure (`reports.repairs`)."""
+    by = params["by"] or None
+    try:
+        period = from_query(params)
+        rows = repairs.behind(user=request.user, period=period, metric=metric, by=by, key=key)
+    except (PeriodError, KpiError) as error:
+        return _bad(request, str(error))
+    except PermissionError:
+        return _bad(request, _("These figures are for supervisors and dispatchers."))
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reports/drill.html",
+        {
+            "page": page,
+            "count": page.paginator.count,
+            "model": "referral" if metric == "referrals" else "job",
+            "metric": metric,
+            "metric_label": repairs.metric_labels().get(metric, metric),
+            "key_label": _key_label(page, metric, by, key),
+            "period": period,
+            "by_label": repairs.breakdown_label(metric, by),
+            "key": key,
+            "back": f"{reverse('reports:kpis')}?"
+            + urlencode({k: v for k, v in params.items() if v and k != "by"}),
+        },
+    )
+
+
+def _key_label(page: Any, metric: str, by: str | None, key: str | None) -> str | None:
+    """The breakdown value's name, read off the first row behind it."""
+    first = next(iter(page.object_list), None)
+    if not by or first is None:
+        return key
+    if metric == "referrals":
+        return {"partner": first.partner.name, "kind": str(first.ticket.kind)}.get(by, key)
+    if by == "district":
+        return first.district.name if first.district else key
+    return key
 
 
 @require("reports.view")

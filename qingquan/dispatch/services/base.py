@@ -15,6 +15,7 @@ from qingquan.core.access import AccessDenied
 from qingquan.core.actors import system, user_of
 from qingquan.core.audit import audit_record, snapshot
 from qingquan.core.db import claims
+from qingquan.dispatch import live
 from qingquan.dispatch.errors import Conflict, InvalidInput, NotFound
 from qingquan.dispatch.models import (
     OPEN_JOB_STATES,
@@ -101,6 +102,7 @@ def _audit(
         after=snapshot(job, TRACKED),
         note=note,
     )
+    live.board_changed(change=action, job=job.number, state=job.state)
 
 
 def _lock(job: Job | int) -> Job:

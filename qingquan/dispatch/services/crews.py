@@ -14,6 +14,7 @@ from qingquan.core import clock, outbox
 from qingquan.core.access import AccessDenied
 from qingquan.core.actors import user_of
 from qingquan.core.audit import audit_record, snapshot
+from qingquan.dispatch import live
 from qingquan.dispatch.errors import InvalidInput
 from qingquan.dispatch.models import (
     Crew,
@@ -99,4 +100,5 @@ def crew_set_status(*, actor: Any, crew: Crew, status: str) -> Crew:
         before=before,
         after=snapshot(crew, ("status",)),
     )
+    live.board_changed(change="crew.status", crew=crew.pk, status=status)
     return crew
