@@ -311,6 +311,14 @@ class Application(models.Model):
     def is_open(self) -> bool:
         return self.state == AppState.OPEN
 
+    @property
+    def utility_days(self) -> float:
+        return self.utility_seconds / DAY
+
+    @property
+    def customer_days(self) -> float:
+        return self.customer_seconds / DAY
+
 
 class ApplicationStep(models.Model):
     """A step of one application: its owner, its due time on the working-day clock."""

@@ -1,2 +1,15 @@
+from django.urls import path
+
+from qingquan.connections import views
+
 app_name = "connections"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.portfolio, name="portfolio"),
+    path("new/", views.new, name="new"),
+    path("calls/<int:pk>/", views.call_record, name="call"),
+    path("<str:number>/", views.detail, name="detail"),
+    path("<str:number>/act/<str:action>/", views.act, name="act"),
+    path("<str:number>/document/", views.document, name="document"),
+    path("<str:number>/contract.pdf", views.contract, name="contract"),
+]
