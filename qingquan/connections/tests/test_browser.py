@@ -1,0 +1,108 @@
+"""In headless Chromium: an applicant applies in the online hall with one document, the
+customer manager accepts and names the engineer, the engineer quotes after the survey,
+the applicant accepts the contract and pays by QR in the sandbox (the clock resumes),
+the engineer turns the water on, and the manager's portfolio shows it finished."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qingquan.connections.models import Application, AppState
+from qingquan.portal.tests.conftest import PHONE, last_code
+
+from .conftest import PDF, a_uscc
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path("/work/coord/shots/h20")
+
+
+def shot(page: Any, name: str) -> None:
+    if SHOTS.parent.exists():
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def portal_login(page: Any) -> None:
+    page.goto("/portal/login/")
+    page.fill("input[name=phone]", PHONE)
+    page.get_by_test_id("send-code").click()
+    page.get_by_test_id("verify").wait_for()
+    page.fill("input[name=code]", last_code())
+    page.get_by_test_id("verify").click()
+    page.wait_for_url("**/portal/")
+
+
+def test_portal_application_to_water_on_with_the_managers_screens(
+    page: Any, login: Any, people: Any
+) -> None:
+    page.set_default_timeout(30_000)  # a loaded test machine
+    portal_login(page)
+    page.get_by_test_id("connections-link").click()
+    page.get_by_test_id("apply").click()
+    form = page.get_by_test_id("connection-form")
+    form.locator("select[name=applicant_kind]").select_option("enterprise")
+    page.fill("input[name=applicant_name]", "宁波清泉茶饮有限公司")
+    form.locator("select[name=document_kind]").select_option("licence")
+    page.fill("input[name=document_number]", a_uscc())
+    page.fill("input[name=address]", "宁波市海曙区药行街88号")
+    form.locator("select[name=use]").select_option("business")
+    page.fill("input[name=m3_per_day]", "6")
+    page.fill("input[name=pipe_mm]", "25")
+    page.set_input_files(
+        "input[name=document]",
+        files=[{"name": "licence.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+    )
+    shot(page, "portal-apply-zh")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/portal/connections/BZ*/")
+    app = Application.objects.get()
+    assert page.get_by_test_id("connection-number").inner_text() == app.number
+    assert "等待我们办理" in page.get_by_test_id("waiting").inner_text()
+    shot(page, "portal-follow-zh")
+
+    login(people["manager"].username)
+    page.goto("/connections/")
+    page.locator(f"[data-testid=portfolio] a:text('{app.number}')").click()
+    shot(page, "detail-zh")
+    page.get_by_test_id("step-form").locator("select[name=engineer]").select_option(
+        str(people["engineer"].pk)
+    )
+    page.get_by_test_id("step-form").locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+    login(people["engineer"].username)
+    page.goto(f"/connections/{app.number}/")
+    page.locator("[data-testid=quote-form] input[data-code=meter-dn20]").fill("1")
+    page.locator("[data-testid=quote-form] input[data-code=pipe-dn25]").fill("4")
+    page.get_by_test_id("quote-form").locator("button[type=submit]").click()
+    page.get_by_test_id("quote-total").wait_for()
+    assert page.get_by_test_id("quote-total").inner_text() == "760.00"
+
+    page.goto(f"/portal/connections/{app.number}/")
+    assert "等待您办理" in page.get_by_test_id("waiting").inner_text()
+    page.fill("input[name=signer]", "张总")
+    page.get_by_test_id("sign-form").locator("button[type=submit]").click()
+    page.wait_for_url("**/payments/sandbox/**")
+    page.get_by_test_id("sandbox-pay").click()
+    page.wait_for_url(f"**/portal/connections/{app.number}/")
+    page.get_by_test_id("paid").wait_for()
+    assert "等待我们办理" in page.get_by_test_id("waiting").inner_text()
+
+    page.goto(f"/connections/{app.number}/")
+    page.get_by_test_id("step-form").locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    app.refresh_from_db()
+    assert app.state == AppState.WATER_ON
+    shot(page, "detail-water-on-zh")
+
+    login(people["manager"].username)
+    page.goto("/connections/")
+    assert app.number in page.get_by_test_id("finished").inner_text()
+    assert app.number in page.get_by_test_id("calls").inner_text()
+    shot(page, "portfolio-zh")
+    page.goto(f"/portal/connections/{app.number}/")
+    assert page.get_by_test_id("connection-state").inner_text() == "开栓通水"
