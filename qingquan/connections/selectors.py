@@ -121,4 +121,5 @@ def portfolio(user: Any) -> dict[str, Any]:
         "done": list(rows.exclude(state=AppState.OPEN).order_by("-water_on_at", "-pk")[:30]),
         "calls": list(calls.order_by("due_on")[:100]),
         "today": clock.today(),
+        "perms_report": can(user, "connections.view_all"),
     }

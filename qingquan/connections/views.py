@@ -197,6 +197,31 @@ def contract(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
+@require("connections.view_all")
+def report(request: HttpRequest) -> HttpResponse:
+    """The monthly report against the baseline (R-CON-3); `?month=YYYY-MM`."""
+    from qingquan.connections.report import BASELINE, monthly_report
+    from qingquan.core import clock
+
+    today = clock.today()
+    year, month = today.year, today.month
+    raw = request.GET.get("month", "")
+    if raw:
+        try:
+            year, month = (int(part) for part in raw.split("-", 1))
+            if not (2000 <= year <= 2100 and 1 <= month <= 12):
+                raise ValueError
+        except ValueError:
+            messages.error(request, _("Give the month as YYYY-MM."))
+            year, month = today.year, today.month
+    rows = monthly_report(actor=request.user, year=year, month=month)
+    return render(
+        request,
+        "connections/report.html",
+        {"rows": rows, "month": f"{year:04d}-{month:02d}", "baseline": BASELINE},
+    )
+
+
 @require("connections.work")
 @require_POST
 def call_record(request: HttpRequest, pk: int) -> HttpResponse:
