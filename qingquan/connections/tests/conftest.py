@@ -34,6 +34,15 @@ def document(name: str = "licence.pdf", data: bytes = PDF) -> SimpleUploadedFile
 
 
 @pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Service messages in English (the pages choose their language per request)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 

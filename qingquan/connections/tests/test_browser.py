@@ -37,9 +37,9 @@ def portal_login(page: Any) -> None:
 
 
 def test_portal_application_to_water_on_with_the_managers_screens(
-    page: Any, login: Any, people: Any
+    page: Any, login: Any, people: Any, live_server: Any
 ) -> None:
-    page.set_default_timeout(30_000)  # a loaded test machine
+    page.set_default_timeout(90_000)  # a loaded test machine
     portal_login(page)
     page.get_by_test_id("connections-link").click()
     page.get_by_test_id("apply").click()
@@ -57,8 +57,11 @@ def test_portal_application_to_water_on_with_the_managers_screens(
         files=[{"name": "licence.pdf", "mimeType": "application/pdf", "buffer": PDF}],
     )
     shot(page, "portal-apply-zh")
-    form.locator("button[type=submit]").click()
+    with page.expect_response(lambda r: r.request.method == "POST", timeout=180_000) as posted:
+        form.locator("button[type=submit]").click()
+    assert posted.value.status == 302, (posted.value.status, posted.value.text()[:3000])
     page.wait_for_url("**/portal/connections/BZ*/")
+    assert "/portal/connections/BZ" in page.url, page.locator("[role=alert]").all_inner_texts()
     app = Application.objects.get()
     assert page.get_by_test_id("connection-number").inner_text() == app.number
     assert "等待我们办理" in page.get_by_test_id("waiting").inner_text()
@@ -106,3 +109,22 @@ def test_portal_application_to_water_on_with_the_managers_screens(
     shot(page, "portfolio-zh")
     page.goto(f"/portal/connections/{app.number}/")
     assert page.get_by_test_id("connection-state").inner_text() == "开栓通水"
+    shot(page, "portal-water-on-zh")
+    # The same screens in English.
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(f"/portal/connections/{app.number}/")
+    assert page.get_by_test_id("connection-state").inner_text() == "Water on"
+    shot(page, "portal-water-on-en")
+    page.goto("/portal/connections/new/")
+    shot(page, "portal-apply-en")
+    for path, name in [
+        ("/connections/", "portfolio-en"),
+        (f"/connections/{app.number}/", "detail-en"),
+        ("/connections/new/", "new-en"),
+    ]:
+        page.goto(path)
+        shot(page, name)
+    login(people["supervisor"].username)
+    page.goto("/connections/report/")
+    assert app.number not in page.content()
+    shot(page, "report-en")
