@@ -19,9 +19,18 @@ class ApplicationForm(forms.Form):
     address = forms.CharField(label=_("Address of the premises"), max_length=255)
     use = forms.ChoiceField(label=_("Use"), choices=Use.choices)
     m3_per_day = forms.DecimalField(
-        label=_("Expected consumption (m³ a day)"), min_value=0, max_digits=10, decimal_places=2
+        label=_("Expected consumption (m³ a day)"),
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    pipe_mm = forms.IntegerField(label=_("Pipe size (DN, mm)"), min_value=15, max_value=1200)
+    pipe_mm = forms.IntegerField(
+        label=_("Pipe size (DN, mm)"),
+        min_value=15,
+        max_value=1200,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
     external_works = forms.BooleanField(
         label=_("Needs external-line approval or construction"), required=False
     )
