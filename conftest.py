@@ -42,6 +42,7 @@ REFERENCE_MIGRATIONS = [
     ("qingquan.surveys.migrations.0002_default_policies", "surveys.CallbackPolicy"),
     ("qingquan.knowledge.migrations.0003_seed_synonyms", "knowledge.SynonymGroup"),
     ("qingquan.dispatch.migrations.0002_seed_policies", "dispatch.RepairPolicy"),
+    ("qingquan.connections.migrations.0002_seed", "connections.Policy"),
 ]
 
 

@@ -133,3 +133,6 @@ api.add_router("/dispatch/", dispatch_router)
 from qingquan.notices.api import router as notices_router  # noqa: E402
 
 api.add_router("/notices/", notices_router)
+from qingquan.connections.api import router as connections_router  # noqa: E402
+
+api.add_router("/connections/", connections_router)

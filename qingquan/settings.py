@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "qingquan.notices",
     "qingquan.portal",
     "qingquan.payments",
+    "qingquan.connections",
     "qingquan.core.apps.QingquanAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -35,6 +35,7 @@ urlpatterns = [
     # The online service hall: its own prefix, templates and login (no staff session).
     path("portal/", include("qingquan.portal.urls")),
     path("payments/", include("qingquan.payments.urls")),
+    path("connections/", include("qingquan.connections.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("csp-report/", csp_report, name="csp_report"),

@@ -162,6 +162,19 @@ SENTENCES: dict[str, Any] = {
     "dispatch.step.note": gettext_lazy("%(actor)s added a note to %(object)s"),
     "dispatch.step.photo": gettext_lazy("%(actor)s added a photo to %(object)s"),
     "dispatch.crew.status": gettext_lazy("%(actor)s changed the status of %(object)s"),
+    # New connections (报装)
+    "connections.apply": gettext_lazy("%(actor)s took connection application %(object)s"),
+    "connections.step": gettext_lazy("%(actor)s finished a step of %(object)s"),
+    "connections.water_on": gettext_lazy("%(actor)s turned the water on for %(object)s"),
+    "connections.pause": gettext_lazy("%(actor)s paused the clock of %(object)s for the applicant"),
+    "connections.resume": gettext_lazy("%(actor)s resumed the clock of %(object)s"),
+    "connections.cancel": gettext_lazy("%(actor)s cancelled %(object)s"),
+    "connections.call": gettext_lazy("%(actor)s made the customer manager's call on %(object)s"),
+    "connections.manager": gettext_lazy("%(actor)s changed the customer manager of %(object)s"),
+    "connections.quote": gettext_lazy("%(actor)s quoted the works fees of %(object)s"),
+    "connections.contract": gettext_lazy("%(actor)s recorded the contract of %(object)s"),
+    "connections.paid": gettext_lazy("%(actor)s recorded the works-fee payment of %(object)s"),
+    "connections.fee_item": gettext_lazy("%(actor)s changed the works-fee item %(object)s"),
 }
 
 # Records saved or deleted through the admin's reference screens: "<app>.<model>.<verb>".

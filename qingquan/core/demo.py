@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from qingquan.areas.services import areas_seed_ningbo
+from qingquan.connections.demo import seed_connections
 from qingquan.core import clock
 from qingquan.customers.demo import seed_customers
 from qingquan.dispatch.demo import seed_dispatch
@@ -47,4 +48,5 @@ def demo_seed() -> list[DemoLogin]:
     seed_knowledge()
     seed_reports()
     seed_notices()
+    seed_connections()
     return logins

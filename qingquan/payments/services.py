@@ -8,7 +8,7 @@ a paid order records nothing. No fee is ever added to a payment."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,6 +30,11 @@ ACTOR = system("payments")
 
 class PaymentError(ValidationError):
     pass
+
+
+# What other apps do when an order is paid (connections: the works fee resumes the
+# clock): each hook gets the order inside the notify's transaction, once per order.
+paid_hooks: list[Callable[[PaymentOrder], None]] = []
 
 
 def _out_trade_no() -> str:
@@ -76,6 +81,35 @@ def order_create(*, resident: Any, bills: Sequence[Bill], provider_name: str) ->
             action="payments.order.create",
             obj=order,
             after={"amount": str(total), "bills": [b.pk for b, _o in lines]},
+        )
+    return order
+
+
+def order_create_amount(
+    *, amount: Decimal, provider_name: str, description: str, resident: Any = None
+) -> PaymentOrder:
+    """An order for a sum that is not a bill (a works fee): the caller keeps what it
+    pays for and learns of the payment through `paid_hooks`."""
+    if provider_name not in Provider.values:
+        raise PaymentError(_("Choose WeChat Pay or Alipay."))
+    if amount <= 0:
+        raise PaymentError(_("Nothing to pay."))
+    with transaction.atomic():
+        order = PaymentOrder.objects.create(
+            out_trade_no=_out_trade_no(),
+            provider=provider_name,
+            resident=resident,
+            amount=amount,
+            created_at=clock.now(),
+        )
+        checkout = provider(provider_name).checkout(order, description=description[:100])
+        order.code_url = checkout.code_url[:300]
+        order.save(update_fields=["code_url"])
+        audit_record(
+            actor=ACTOR,
+            action="payments.order.create",
+            obj=order,
+            after={"amount": str(amount), "for": description[:100]},
         )
     return order
 
@@ -148,6 +182,8 @@ def notify_handle(*, provider_name: str, headers: dict[str, str], body: bytes) -
         order.paid_at = now
         order.transaction_id = notified.transaction_id[:64]
         order.save(update_fields=["status", "paid_at", "transaction_id", "notifies"])
+        for hook in paid_hooks:
+            hook(order)
         audit_record(
             actor=ACTOR,
             action="payments.order.paid",

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from qingquan.connections import portal_views as connections
 from qingquan.portal import views
 
 app_name = "portal"
@@ -21,4 +22,8 @@ urlpatterns = [
     path("photos/<int:pk>/", views.photo, name="photo"),
     path("repair/", views.repair, name="repair"),
     path("question/", views.question, name="question"),
+    path("connections/", connections.mine, name="connections"),
+    path("connections/new/", connections.apply, name="connection_new"),
+    path("connections/<str:number>/", connections.detail, name="connection"),
+    path("connections/<str:number>/sign/", connections.sign, name="connection_sign"),
 ]

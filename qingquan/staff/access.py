@@ -128,6 +128,19 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "notices.approve": frozenset({R.SUPERVISOR}),
     "notices.subscriptions": frozenset({R.BACK_OFFICE, R.SUPERVISOR, R.ADMINISTRATOR}),
     "messaging.view": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    # New connections (报装, R-CON-1..7): counters, agents on the phone and customer
+    # managers take applications; customer managers own them and the connections
+    # engineers (back office) survey and fit meters; supervisors watch every clock and
+    # hand applications over; administrators keep the policies, the "221" rule and the
+    # works-fee table.
+    "connections.apply": frozenset({R.AGENT, R.SUPERVISOR, R.BACK_OFFICE, R.CUSTOMER_MANAGER}),
+    "connections.view": frozenset(
+        {R.SUPERVISOR, R.BACK_OFFICE, R.CUSTOMER_MANAGER, R.ADMINISTRATOR}
+    ),
+    "connections.work": frozenset({R.BACK_OFFICE, R.CUSTOMER_MANAGER}),
+    "connections.view_all": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "connections.supervise": frozenset({R.SUPERVISOR}),
+    "connections.configure": frozenset({R.ADMINISTRATOR}),
 }
 
 
@@ -237,6 +250,20 @@ NAVIGATION: list[NavItem] = [
         "telephony.simulate",
         _("Demo tool: post call events"),
         "calls",
+    ),
+    NavItem(
+        "connections:portfolio",
+        _("New connections"),
+        "connections.view",
+        _("Applications, their clocks and the customer managers' portfolios"),
+        "cases",
+    ),
+    NavItem(
+        "connections:new",
+        _("New connection application"),
+        "connections.apply",
+        _("Take an application at the counter or on the phone"),
+        "cases",
     ),
     NavItem(
         "customers:search",

@@ -86,7 +86,9 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "invoice_id": lambda: o["customers.invoice"].pk,
         "bill_id": lambda: o["customers.bill"].pk,
         "number": lambda: (
-            o["customers.account"].number
+            _connection_number()
+            if pattern.route.startswith(("connections/", "portal/connections/"))
+            else o["customers.account"].number
             if "accounts" in pattern.route
             else _notice_number()
             if pattern.route.startswith("public/notices/")
@@ -127,6 +129,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             "knowledge/review/": lambda: _pk(_first_revision()),
             "knowledge/": lambda: _pk(Article.objects.order_by("pk").first()),
             "callbacks/": lambda: _pk(CallbackTask.objects.order_by("pk").first()),
+            "connections/calls/": lambda: _pk(_first_model("connections.ManagerCall")),
             "notices/": notice,
             # The online hall's own pages answer staff with its login, whatever the pk.
             "portal/accounts/": lambda: o["customers.account"].pk,
@@ -139,6 +142,16 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     if param not in simple:
         raise Unresolved(f"{pattern.route}: {param}")
     return str(simple[param]())
+
+
+def _first_model(label: str) -> Any:
+    from django.apps import apps
+
+    return apps.get_model(label).objects.order_by("pk").first()
+
+
+def _connection_number() -> str:
+    return str(_first_model("connections.Application") or _pk(None))
 
 
 def _notice_number() -> str:
