@@ -133,3 +133,6 @@ api.add_router("/dispatch/", dispatch_router)
 from qingquan.notices.api import router as notices_router  # noqa: E402
 
 api.add_router("/notices/", notices_router)
+from qingquan.payments.api import router as payments_router  # noqa: E402
+
+api.add_router("/payments/", payments_router)

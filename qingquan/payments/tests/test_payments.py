@@ -13,16 +13,10 @@ from django.test import Client
 from qingquan.customers.models import Bill, BillStatus, Payment
 from qingquan.payments.models import NotifyLog, OrderStatus, PaymentOrder
 from qingquan.payments.providers import SandboxProvider
+from qingquan.payments.tests.conftest import bound  # noqa: F401
 from qingquan.portal.tests.conftest import billed_account, portal_login  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def bound(billed_account: Any, supervisor: Any) -> tuple[Client, Any]:  # noqa: F811
-    client = portal_login(Client())
-    client.post("/portal/accounts/add/", {"number": "3302888001", "name": "周美华"})
-    return client, billed_account
 
 
 def _post_notify(client: Client, provider: str, headers: dict[str, str], body: bytes) -> Any:
