@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import secrets
 import time
 from decimal import Decimal
@@ -132,7 +133,7 @@ class SandboxProvider:
         """Prepay with the payer's openid, then the JS parameters signed for the client."""
         if self.name != "wechat":
             raise ProviderError("JSAPI is WeChat Pay's")
-        if not (openid and 6 <= len(openid) <= 64 and openid.replace("_", "").isalnum()):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{6,64}", openid or ""):
             raise ProviderError("400 PARAM_ERROR: payer.openid")
         self._call(
             "/v3/pay/transactions/jsapi",
