@@ -136,9 +136,7 @@ def refund_reject(
     return _refund(refund)
 
 
-@router.get(
-    "/reconciliations", response=list[ReconciliationOut], summary="Reconciliation runs"
-)
+@router.get("/reconciliations", response=list[ReconciliationOut], summary="Reconciliation runs")
 def reconciliation_list(request: HttpRequest, day: dt.date | None = None) -> list[Any]:
     runs = selectors.reconciliations_for(user=request.user).prefetch_related("differences")
     if day is not None:

@@ -70,9 +70,7 @@ def _scan_link(request: HttpRequest, order: PaymentOrder | None) -> str:
 @require("console.use")
 def console_order(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     """The order's status (polled by the QR page); only orders shown on the console."""
-    order = PaymentOrder.objects.filter(
-        out_trade_no=out_trade_no[:32], agent__isnull=False
-    ).first()
+    order = PaymentOrder.objects.filter(out_trade_no=out_trade_no[:32], agent__isnull=False).first()
     if order is None:
         raise Http404
     return render(

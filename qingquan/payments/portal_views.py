@@ -26,9 +26,7 @@ def paper_invoices(request: HttpRequest) -> HttpResponse:
     }
     chosen: set[int] = set()
     if request.method == "POST":
-        chosen = {
-            int(v) for v in request.POST.getlist("bill") if v.isdigit() and len(v) < 19
-        }
+        chosen = {int(v) for v in request.POST.getlist("bill") if v.isdigit() and len(v) < 19}
         bills = [portal_selectors.bill_of(resident, pk) for pk in sorted(chosen)]
         try:
             paper.paper_request(resident=resident, bills=bills, **form)

@@ -113,6 +113,8 @@ def compare(our_lines: list[Line], their_lines: list[Line]) -> list[Difference]:
         a, b = mine.get(key), theirs.get(key)
         if a is not None and b is not None and a.amount == b.amount:
             continue
+        known = b or a
+        assert known is not None
         kind = (
             DifferenceKind.MISSING_OURS
             if a is None
@@ -125,7 +127,7 @@ def compare(our_lines: list[Line], their_lines: list[Line]) -> list[Difference]:
                 kind=kind,
                 out_trade_no=key[0],
                 out_refund_no=key[1],
-                transaction_id=(b or a).transaction_id[:64] if (b or a) else "",
+                transaction_id=known.transaction_id[:64],
                 ours=a.amount if a else None,
                 theirs=b.amount if b else None,
             )

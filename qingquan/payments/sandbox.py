@@ -44,7 +44,9 @@ STATEMENT_HEADER = (
     "交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,"
     "充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
 )
-SUMMARY_HEADER = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+SUMMARY_HEADER = (
+    "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+)
 
 
 def sandbox_secret() -> str:
@@ -146,9 +148,12 @@ class SandboxProvider:
                 "payer": {"openid": openid},
             },
         )
-        prepay = "wx" + hmac.new(
-            sandbox_secret().encode(), order.out_trade_no.encode(), hashlib.sha256
-        ).hexdigest()[:30]
+        prepay = (
+            "wx"
+            + hmac.new(
+                sandbox_secret().encode(), order.out_trade_no.encode(), hashlib.sha256
+            ).hexdigest()[:30]
+        )
         params = {
             "appId": SANDBOX_APPID,
             "timeStamp": str(int(time.time())),

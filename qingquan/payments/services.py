@@ -94,7 +94,11 @@ def order_create(
             actor=agent or ACTOR,
             action="payments.order.create",
             obj=order,
-            after={"amount": str(total), "bills": [b.pk for b, _o in lines], "type": order.trade_type},
+            after={
+                "amount": str(total),
+                "bills": [b.pk for b, _o in lines],
+                "type": order.trade_type,
+            },
         )
     return order
 

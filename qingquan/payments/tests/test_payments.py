@@ -13,7 +13,6 @@ from django.test import Client
 from qingquan.customers.models import Bill, BillStatus, Payment
 from qingquan.payments.models import NotifyLog, OrderStatus, PaymentOrder
 from qingquan.payments.providers import SandboxProvider
-from qingquan.payments.tests.conftest import bound  # noqa: F401
 from qingquan.portal.tests.conftest import billed_account, portal_login  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -40,8 +40,10 @@ def _to_yesterday() -> dt.date:
     for row in SandboxTrade.objects.all():
         SandboxTrade.objects.filter(pk=row.pk).update(at=row.at - day)
     for order in PaymentOrder.objects.exclude(paid_at=None):
+        assert order.paid_at is not None
         PaymentOrder.objects.filter(pk=order.pk).update(paid_at=order.paid_at - day)
     for refund in Refund.objects.exclude(refunded_at=None):
+        assert refund.refunded_at is not None
         Refund.objects.filter(pk=refund.pk).update(refunded_at=refund.refunded_at - day)
     return clock.today() - day
 
@@ -152,7 +154,7 @@ def test_reconciliation_pages(back_office: Any, agent: Any) -> None:
 
 def test_a_forged_statement_notify_is_not_a_payment(bound: tuple[Client, Any]) -> None:
     """(Reconciliation reads only orders the verified notifies paid.)"""
-    client, acc = bound
+    _client, acc = bound
     bill = Bill.objects.filter(account=acc).first()
     assert bill is not None
     order = order_create(resident=None, bills=[bill], provider_name="wechat")

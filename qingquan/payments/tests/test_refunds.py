@@ -121,9 +121,7 @@ def test_approval_by_the_requester_or_a_back_office_member_refused(
     assert SandboxTrade.objects.filter(kind="refund").count() == 0
 
 
-def test_reject_needs_a_note_and_decides_once(
-    paid: Any, back_office: Any, supervisor: Any
-) -> None:
+def test_reject_needs_a_note_and_decides_once(paid: Any, back_office: Any, supervisor: Any) -> None:
     refund = refunds.refund_request(actor=back_office, order=paid, amount="1.00", reason="x")
     with pytest.raises(PaymentError):
         refunds.refund_reject(actor=supervisor, refund=refund, note=" ")
@@ -208,9 +206,7 @@ def test_refund_pages_and_api(paid: Any, back_office: Any, supervisor: Any) -> N
         content_type="application/json",
     )
     assert r.status_code == 422
-    r = bo.post(
-        f"/api/v1/payments/refunds/{rid}/approve", data={}, content_type="application/json"
-    )
+    r = bo.post(f"/api/v1/payments/refunds/{rid}/approve", data={}, content_type="application/json")
     assert r.status_code == 403
     r = sup.post(
         f"/api/v1/payments/refunds/{rid}/approve", data={}, content_type="application/json"
