@@ -20,12 +20,15 @@ from qingquan.staff.roles import Role
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, langs: tuple[str, ...] = ("zh-hans", "en")) -> None:
     target = os.environ.get("QINGQUAN_SHOTS_DIR")
     if not target:
         return
     Path(target).mkdir(parents=True, exist_ok=True)
-    for lang in ["zh-hans", "en"]:
+    if len(langs) == 1:  # a page answering a POST: as it is, no reload
+        page.screenshot(path=f"{target}/{name}-{langs[0]}.png", full_page=True)
+        return
+    for lang in langs:
         page.context.add_cookies([{"name": "django_language", "value": lang, "url": page.url}])
         page.reload()
         page.screenshot(path=f"{target}/{name}-{lang}.png", full_page=True)
@@ -52,12 +55,14 @@ def test_agent_shows_the_payment_qr_and_sees_it_paid(
     with page.context.expect_page() as opened:
         page.get_by_test_id("pop-pay-qr").first.click()
     qr_page = opened.value
+    qr_page.get_by_test_id("console-pay-form").wait_for()
+    shot(qr_page, "console-pay-form")
     qr_page.get_by_test_id("console-make-qr").click()
     qr_page.get_by_test_id("console-qr-image").wait_for()
     qr_page.get_by_test_id("console-waiting").wait_for()
     scan = qr_page.get_by_test_id("console-qr").get_attribute("data-scan")
     assert scan and "/payments/sandbox/" in scan
-    shot(qr_page, "console-pay-qr")
+    shot(qr_page, "console-pay-qr", ("zh-hans",))
     # The caller's phone scans the code and pays in the sandbox.
     phone = page.context.browser.new_page()
     phone.goto(scan)
