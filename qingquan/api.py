@@ -136,3 +136,6 @@ api.add_router("/notices/", notices_router)
 from qingquan.connections.api import router as connections_router  # noqa: E402
 
 api.add_router("/connections/", connections_router)
+from qingquan.payments.api import router as payments_router  # noqa: E402
+
+api.add_router("/payments/", payments_router)

@@ -33,6 +33,7 @@ urlpatterns = [
     path("public/notices/", include("qingquan.notices.public_urls")),
     path("messaging/", include("qingquan.messaging.urls")),
     # The online service hall: its own prefix, templates and login (no staff session).
+    path("portal/paper-invoices/", include("qingquan.payments.portal_urls")),
     path("portal/", include("qingquan.portal.urls")),
     path("payments/", include("qingquan.payments.urls")),
     path("connections/", include("qingquan.connections.urls")),

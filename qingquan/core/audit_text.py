@@ -115,6 +115,18 @@ SENTENCES: dict[str, Any] = {
     "messaging.optin": gettext_lazy("%(actor)s subscribed %(object)s again"),
     # Online hall, payments, IVR and recordings
     "payments.order.paid": gettext_lazy("%(actor)s recorded the payment of %(object)s"),
+    "payments.order.create": gettext_lazy("%(actor)s opened payment order %(object)s"),
+    "customers.payment.refund": gettext_lazy("%(actor)s recorded a refund of %(object)s"),
+    "payments.refund.request": gettext_lazy("%(actor)s asked for refund %(object)s"),
+    "payments.refund.approve": gettext_lazy("%(actor)s approved refund %(object)s"),
+    "payments.refund.reject": gettext_lazy("%(actor)s rejected refund %(object)s"),
+    "payments.refund.done": gettext_lazy("%(actor)s recorded that refund %(object)s was paid"),
+    "payments.refund.failed": gettext_lazy("%(actor)s recorded that refund %(object)s failed"),
+    "payments.reconcile": gettext_lazy("%(actor)s reconciled the payments of %(object)s"),
+    "payments.paper.request": gettext_lazy(
+        "%(actor)s asked for paper invoices by courier: %(object)s"
+    ),
+    "payments.paper.advance": gettext_lazy("%(actor)s moved on paper invoice parcel %(object)s"),
     "portal.bind": gettext_lazy("%(actor)s linked %(object)s to an online-hall login"),
     "portal.unbind": gettext_lazy("%(actor)s removed %(object)s from an online-hall login"),
     "telephony.callback.request": gettext_lazy(

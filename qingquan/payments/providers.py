@@ -7,8 +7,7 @@ are configured."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import datetime as dt
 import json
 import secrets
 import time
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from qingquan.payments.models import PaymentOrder
+from qingquan.payments.models import PaymentOrder, Refund
 
 
 class NotifyRejected(Exception):
@@ -26,7 +25,8 @@ class NotifyRejected(Exception):
 
 @dataclass(frozen=True)
 class Checkout:
-    code_url: str  # what the QR code encodes (Native / precreate)
+    code_url: str  # what the QR code encodes (Native / precreate); JSAPI: "prepay_id=…"
+    js_params: dict[str, str] | None = None  # JSAPI: what WeixinJSBridge is given
 
 
 @dataclass(frozen=True)
@@ -37,87 +37,37 @@ class Notified:
     success: bool
 
 
+@dataclass(frozen=True)
+class RefundNotified:
+    out_trade_no: str
+    out_refund_no: str
+    refund_id: str
+    amount_fen: int
+    success: bool
+
+
+@dataclass(frozen=True)
+class RefundAccepted:
+    refund_id: str
+    done: bool  # refunded at once (Alipay): no notify follows
+
+
+class ProviderError(Exception):
+    """The provider refused a request (shown to staff; nothing is recorded)."""
+
+
 class PaymentProvider(Protocol):
     name: str
 
     def checkout(self, order: PaymentOrder, *, description: str) -> Checkout: ...
 
-    def verify_notify(self, headers: dict[str, str], body: bytes) -> Notified: ...
+    def jsapi(self, order: PaymentOrder, *, openid: str, description: str) -> Checkout: ...
 
+    def refund(self, refund: Refund) -> RefundAccepted: ...
 
-def sandbox_secret() -> str:
-    return (
-        getattr(settings, "QINGQUAN_PAYMENTS_SANDBOX_SECRET", "")
-        or "sandbox-" + (hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest()[:24])
-    )
+    def statement(self, day: dt.date) -> str: ...
 
-
-def sandbox_sign(timestamp: str, nonce: str, body: bytes, secret: str | None = None) -> str:
-    message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
-    return hmac.new((secret or sandbox_secret()).encode(), message, hashlib.sha256).hexdigest()
-
-
-class SandboxProvider:
-    """The local sandbox of a provider (demo, tests): its cashier page is
-    /payments/sandbox/<out_trade_no>/, and it signs the notify it sends."""
-
-    MAX_SKEW = 300  # seconds a notify's timestamp may be off
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def checkout(self, order: PaymentOrder, *, description: str) -> Checkout:
-        return Checkout(code_url=f"/payments/sandbox/{order.out_trade_no}/")
-
-    def notify_for(
-        self, order: PaymentOrder, *, amount_fen: int | None = None, secret: str | None = None
-    ) -> tuple[dict[str, str], bytes]:
-        """The headers and body the sandbox posts once the payer confirmed."""
-        body = json.dumps(
-            {
-                "event_type": "TRANSACTION.SUCCESS",
-                "resource": {
-                    "out_trade_no": order.out_trade_no,
-                    "transaction_id": f"SBX{order.pk:010d}{secrets.token_hex(4)}",
-                    "trade_state": "SUCCESS",
-                    "amount": {
-                        "total": order.amount_fen if amount_fen is None else amount_fen,
-                        "currency": "CNY",
-                    },
-                },
-            },
-            separators=(",", ":"),
-        ).encode()
-        ts = str(int(time.time()))
-        nonce = secrets.token_hex(16)
-        headers = {
-            "Wechatpay-Timestamp": ts,
-            "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": sandbox_sign(ts, nonce, body, secret),
-        }
-        return headers, body
-
-    def verify_notify(self, headers: dict[str, str], body: bytes) -> Notified:
-        ts = headers.get("Wechatpay-Timestamp", "")
-        nonce = headers.get("Wechatpay-Nonce", "")
-        signature = headers.get("Wechatpay-Signature", "")
-        if not (ts.isdigit() and nonce and signature):
-            raise NotifyRejected("missing signature headers")
-        if abs(time.time() - int(ts)) > self.MAX_SKEW:
-            raise NotifyRejected("stale timestamp")
-        if not hmac.compare_digest(signature, sandbox_sign(ts, nonce, body)):
-            raise NotifyRejected("bad signature")
-        try:
-            data = json.loads(body)
-            resource = data["resource"]
-            return Notified(
-                out_trade_no=str(resource["out_trade_no"]),
-                transaction_id=str(resource["transaction_id"]),
-                amount_fen=int(resource["amount"]["total"]),
-                success=resource.get("trade_state") == "SUCCESS",
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise NotifyRejected("malformed body") from exc
+    def verify_notify(self, headers: dict[str, str], body: bytes) -> Notified | RefundNotified: ...
 
 
 class WeChatPayProvider:
@@ -130,6 +80,7 @@ class WeChatPayProvider:
 
         cfg: dict[str, Any] = settings.QINGQUAN_WECHATPAY or {}
         self._type = WeChatPayType
+        self._appid = cfg["appid"]
         self._pay = WeChatPay(
             wechatpay_type=WeChatPayType.NATIVE,
             mchid=cfg["mchid"],
@@ -153,11 +104,71 @@ class WeChatPayProvider:
             raise RuntimeError(f"WeChat Pay: {code} {message[:200]}")
         return Checkout(code_url=data["code_url"])
 
-    def verify_notify(self, headers: dict[str, str], body: bytes) -> Notified:
+    def jsapi(self, order: PaymentOrder, *, openid: str, description: str) -> Checkout:
+        """A JSAPI order (inside WeChat): the prepay id, and the parameters signed with the
+        merchant's key that the page hands to WeixinJSBridge."""
+        code, message = self._pay.pay(
+            description=description[:127],
+            out_trade_no=order.out_trade_no,
+            amount={"total": order.amount_fen, "currency": "CNY"},
+            payer={"openid": openid},
+            pay_type=self._type.JSAPI,
+        )
+        data = json.loads(message)
+        if code != 200 or "prepay_id" not in data:
+            raise ProviderError(f"WeChat Pay: {code} {message[:200]}")
+        params = {
+            "appId": self._appid,
+            "timeStamp": str(int(time.time())),
+            "nonceStr": secrets.token_hex(16),
+            "package": f"prepay_id={data['prepay_id']}",
+            "signType": "RSA",
+        }
+        params["paySign"] = self._pay.sign(
+            [params["appId"], params["timeStamp"], params["nonceStr"], params["package"]]
+        )
+        return Checkout(code_url=params["package"], js_params=params)
+
+    def refund(self, refund: Refund) -> RefundAccepted:
+        code, message = self._pay.refund(
+            out_refund_no=refund.out_refund_no,
+            amount={
+                "refund": refund.amount_fen,
+                "total": refund.order.amount_fen,
+                "currency": "CNY",
+            },
+            out_trade_no=refund.order.out_trade_no,
+            reason=refund.reason[:80],
+        )
+        data = json.loads(message)
+        if code not in (200, 201) or "refund_id" not in data:
+            raise ProviderError(f"WeChat Pay: {code} {message[:200]}")
+        return RefundAccepted(refund_id=data["refund_id"], done=data.get("status") == "SUCCESS")
+
+    def statement(self, day: dt.date) -> str:
+        code, message = self._pay.trade_bill(bill_date=day.isoformat(), bill_type="ALL")
+        if code != 200:
+            raise ProviderError(f"WeChat Pay: {code} {message[:200]}")
+        code, content = self._pay.download_bill(json.loads(message)["download_url"])
+        if code != 200:
+            raise ProviderError(f"WeChat Pay: statement download {code}")
+        return content.decode("utf-8-sig") if isinstance(content, bytes) else str(content)
+
+    def verify_notify(self, headers: dict[str, str], body: bytes) -> Notified | RefundNotified:
         result = self._pay.callback(headers=headers, body=body.decode())
-        if not result or result.get("event_type") != "TRANSACTION.SUCCESS":
+        if not result:
             raise NotifyRejected("WeChat Pay callback not verified")
         resource: dict[str, Any] = result["resource"]
+        if str(result.get("event_type", "")).startswith("REFUND."):
+            return RefundNotified(
+                out_trade_no=resource["out_trade_no"],
+                out_refund_no=resource["out_refund_no"],
+                refund_id=resource["refund_id"],
+                amount_fen=int(resource["amount"]["refund"]),
+                success=resource.get("refund_status") == "SUCCESS",
+            )
+        if result.get("event_type") != "TRANSACTION.SUCCESS":
+            raise NotifyRejected("WeChat Pay callback of an unknown event")
         return Notified(
             out_trade_no=resource["out_trade_no"],
             transaction_id=resource["transaction_id"],
@@ -195,6 +206,27 @@ class AlipayProvider:
             raise RuntimeError(f"Alipay: {result}")
         return Checkout(code_url=result["qr_code"])
 
+    def jsapi(self, order: PaymentOrder, *, openid: str, description: str) -> Checkout:
+        raise ProviderError("Alipay has no WeChat JSAPI payment")
+
+    def refund(self, refund: Refund) -> RefundAccepted:
+        """Alipay refunds at once (no notify): the answer says whether money moved."""
+        result = self._pay.api_alipay_trade_refund(
+            refund_amount=str(refund.amount),
+            out_trade_no=refund.order.out_trade_no,
+            out_request_no=refund.out_refund_no,
+            refund_reason=refund.reason[:80],
+        )
+        if result.get("code") != "10000":
+            raise ProviderError(f"Alipay: {result}")
+        return RefundAccepted(refund_id=str(result.get("trade_no", "")), done=True)
+
+    def statement(self, day: dt.date) -> str:
+        raise ProviderError(
+            "Alipay statements come as a zip of GBK CSV files: convert them to the "
+            "trade-bill CSV and pass them with payments_reconcile --file"
+        )
+
     def verify_notify(self, headers: dict[str, str], body: bytes) -> Notified:
         from urllib.parse import parse_qsl
 
@@ -227,3 +259,12 @@ def provider(name: str) -> PaymentProvider:
     if settings.QINGQUAN_ENV == "production":
         raise RuntimeError(f"payment provider {name} is not configured")
     return SandboxProvider(name)
+
+
+from qingquan.payments.sandbox import (  # noqa: E402  (the sandbox uses the types above)
+    SandboxProvider,
+    sandbox_secret,
+    sandbox_sign,
+)
+
+__all__ = ["SandboxProvider", "sandbox_secret", "sandbox_sign"]

@@ -23,7 +23,7 @@ from qingquan.core.audit import audit_record
 from qingquan.customers.models import Bill, BillStatus
 from qingquan.customers.services import payment_record
 from qingquan.payments.models import NotifyLog, OrderBill, OrderStatus, PaymentOrder, Provider
-from qingquan.payments.providers import NotifyRejected, provider
+from qingquan.payments.providers import NotifyRejected, ProviderError, RefundNotified, provider
 
 ACTOR = system("payments")
 
@@ -42,9 +42,18 @@ def _out_trade_no() -> str:
     return f"QQ{now:%Y%m%d%H%M%S}{secrets.token_hex(6).upper()}"
 
 
-def order_create(*, resident: Any, bills: Sequence[Bill], provider_name: str) -> PaymentOrder:
-    """An order for `bills` (already checked to be the resident's), each for what is
-    still owed on it; refused for a paid or cancelled bill and for an unknown provider."""
+def order_create(
+    *,
+    resident: Any,
+    bills: Sequence[Bill],
+    provider_name: str,
+    agent: Any = None,
+    openid: str = "",
+) -> PaymentOrder:
+    """An order for `bills` (already checked to be the resident's, or shown by `agent` on
+    the console), each for what is still owed on it; refused for a paid or cancelled bill
+    and for an unknown provider. With `openid` (inside WeChat) it is a JSAPI order: the
+    signed JS parameters are on `order.js_params`."""
     if provider_name not in Provider.values:
         raise PaymentError(_("Choose WeChat Pay or Alipay."))
     if not bills:
@@ -66,6 +75,8 @@ def order_create(*, resident: Any, bills: Sequence[Bill], provider_name: str) ->
             out_trade_no=_out_trade_no(),
             provider=provider_name,
             resident=resident,
+            agent=agent,
+            trade_type="jsapi" if openid else "native",
             amount=total,
             created_at=clock.now(),
         )
@@ -73,14 +84,26 @@ def order_create(*, resident: Any, bills: Sequence[Bill], provider_name: str) ->
             [OrderBill(order=order, bill=bill, amount=owed) for bill, owed in lines]
         )
         names = ", ".join(f"{b.period_start:%Y-%m}" for b, _o in lines)
-        checkout = provider(provider_name).checkout(order, description=f"水费 {names}")
+        chosen = provider(provider_name)
+        try:
+            if openid:
+                checkout = chosen.jsapi(order, openid=openid, description=f"水费 {names}")
+            else:
+                checkout = chosen.checkout(order, description=f"水费 {names}")
+        except ProviderError as exc:
+            raise PaymentError(_("The provider refused: %(m)s") % {"m": str(exc)[:200]}) from exc
         order.code_url = checkout.code_url[:300]
         order.save(update_fields=["code_url"])
+        order.js_params = checkout.js_params  # type: ignore[attr-defined]
         audit_record(
-            actor=ACTOR,
+            actor=agent or ACTOR,
             action="payments.order.create",
             obj=order,
-            after={"amount": str(total), "bills": [b.pk for b, _o in lines]},
+            after={
+                "amount": str(total),
+                "bills": [b.pk for b, _o in lines],
+                "type": order.trade_type,
+            },
         )
     return order
 
@@ -120,7 +143,7 @@ class NotifyAnswer:
     outcome: str
 
 
-def _log(name: str, verified: bool, out_trade_no: str, outcome: str, body: bytes) -> None:
+def log_notify(name: str, verified: bool, out_trade_no: str, outcome: str, body: bytes) -> None:
     NotifyLog.objects.create(
         provider=name,
         received_at=clock.now(),
@@ -137,8 +160,12 @@ def notify_handle(*, provider_name: str, headers: dict[str, str], body: bytes) -
     try:
         notified = provider(provider_name).verify_notify(headers, body)
     except (NotifyRejected, KeyError):
-        _log(provider_name, False, "", "rejected", body)
+        log_notify(provider_name, False, "", "rejected", body)
         return NotifyAnswer(401, "rejected")
+    if isinstance(notified, RefundNotified):
+        from qingquan.payments.refunds import refund_notified
+
+        return refund_notified(provider_name=provider_name, notified=notified, body=body)
     with transaction.atomic():
         order = (
             PaymentOrder.objects.select_for_update()
@@ -146,20 +173,20 @@ def notify_handle(*, provider_name: str, headers: dict[str, str], body: bytes) -
             .first()
         )
         if order is None:
-            _log(provider_name, True, notified.out_trade_no, "unknown order", body)
+            log_notify(provider_name, True, notified.out_trade_no, "unknown order", body)
             return NotifyAnswer(404, "unknown order")
         order.notifies += 1
-        if order.status == OrderStatus.PAID:
+        if order.status in (OrderStatus.PAID, OrderStatus.REFUNDED):
             order.save(update_fields=["notifies"])
-            _log(provider_name, True, order.out_trade_no, "repeat", body)
+            log_notify(provider_name, True, order.out_trade_no, "repeat", body)
             return NotifyAnswer(200, "repeat")
         if not notified.success:
             order.save(update_fields=["notifies"])
-            _log(provider_name, True, order.out_trade_no, "not paid", body)
+            log_notify(provider_name, True, order.out_trade_no, "not paid", body)
             return NotifyAnswer(200, "not paid")
         if notified.amount_fen != order.amount_fen:
             order.save(update_fields=["notifies"])
-            _log(provider_name, True, order.out_trade_no, "amount mismatch", body)
+            log_notify(provider_name, True, order.out_trade_no, "amount mismatch", body)
             return NotifyAnswer(400, "amount mismatch")
         now = clock.now()
         short = Decimal("0.00")
@@ -191,5 +218,5 @@ def notify_handle(*, provider_name: str, headers: dict[str, str], body: bytes) -
             after={"transaction_id": order.transaction_id, "amount": str(order.amount)},
         )
         outcome = "paid" if not short else f"paid, {short} to refund"
-        _log(provider_name, True, order.out_trade_no, outcome, body)
+        log_notify(provider_name, True, order.out_trade_no, outcome, body)
     return NotifyAnswer(200, outcome)

@@ -42,7 +42,7 @@ def sandbox_cashier(request: HttpRequest, out_trade_no: str) -> HttpResponse:
     order = _sandbox_order(out_trade_no)
     if request.method == "POST":
         sandbox = SandboxProvider(order.provider)
-        headers, body = sandbox.notify_for(order)
+        headers, body = sandbox.charge(order)
         services.notify_handle(provider_name=order.provider, headers=headers, body=body)
         back = request.POST.get("next", "")
         if back.startswith("/portal/"):

@@ -141,6 +141,12 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "connections.view_all": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
     "connections.supervise": frozenset({R.SUPERVISOR}),
     "connections.configure": frozenset({R.ADMINISTRATOR}),
+    # Online payments: the back office asks for refunds and reconciles the providers'
+    # statements; a supervisor (never the one who asked) approves a refund.
+    "payments.view": frozenset({R.SUPERVISOR, R.BACK_OFFICE, R.ADMINISTRATOR}),
+    "payments.refund_request": frozenset({R.BACK_OFFICE}),
+    "payments.refund_approve": frozenset({R.SUPERVISOR, R.ADMINISTRATOR}),
+    "payments.reconcile": frozenset({R.BACK_OFFICE, R.ADMINISTRATOR}),
 }
 
 
@@ -312,6 +318,13 @@ NAVIGATION: list[NavItem] = [
         _("Statistics"),
         "reports.view",
         _("KPIs, charts, drill-down, exports"),
+        "management",
+    ),
+    NavItem(
+        "payments:refunds",
+        _("Payments"),
+        "payments.view",
+        _("Refunds, reconciliation, paper invoices"),
         "management",
     ),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift"), "management"),

@@ -75,7 +75,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     from qingquan.console.models import Attachment
     from qingquan.knowledge.models import Article
     from qingquan.notices.models import Notice, Subscription
-    from qingquan.payments.models import PaymentOrder
+    from qingquan.payments.models import PaperDelivery, PaymentOrder, Reconciliation, Refund
     from qingquan.portal.models import RepairPhoto
     from qingquan.surveys.models import CallbackTask
 
@@ -116,6 +116,8 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
         "action": lambda: "submit",
         "bill": lambda: o["customers.bill"].pk,  # the portal's e-invoice of a bill
         "provider": lambda: "sandbox",
+        "account_id": lambda: o["customers.account"].pk,  # the console's payment QR
+        "refund_id": lambda: _pk(Refund.objects.order_by("pk").first()),
         "out_trade_no": lambda: str(PaymentOrder.objects.order_by("pk").first() or _pk(None)),
     }
     if param == "object_id":
@@ -134,6 +136,11 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             # The online hall's own pages answer staff with its login, whatever the pk.
             "portal/accounts/": lambda: o["customers.account"].pk,
             "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
+            "payments/staff/refunds/": lambda: _pk(Refund.objects.order_by("pk").first()),
+            "payments/staff/reconciliation/": lambda: _pk(
+                Reconciliation.objects.order_by("pk").first()
+            ),
+            "payments/staff/paper/": lambda: _pk(PaperDelivery.objects.order_by("pk").first()),
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):

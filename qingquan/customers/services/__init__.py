@@ -25,6 +25,7 @@ from qingquan.customers.services.bills import (
     meter_spans,
     meter_spans_of,
     payment_record,
+    payment_refund,
     payment_reverse,
     tier_prices,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "paper_invoice_advance",
     "paper_invoice_request",
     "payment_record",
+    "payment_refund",
     "payment_reverse",
     "phone_add",
     "phone_remove",

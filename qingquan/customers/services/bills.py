@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
@@ -343,3 +343,46 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str) -> Payment:
         note=reason,
     )
     return reversal
+
+
+@transaction.atomic
+def payment_refund(*, actor: Any, payment: Payment, amount: Decimal, reason: str) -> Payment:
+    """Give back part or all of a payment (an online refund the provider carried out):
+    a new negative row with the payment's channel and reference; the bill follows."""
+    bill = Bill.objects.select_for_update().get(pk=payment.bill_id)
+    payment = Payment.objects.get(pk=payment.pk)
+    amount = Decimal(amount)
+    if not reason.strip():
+        raise ValidationError(_("Say why the payment is refunded."))
+    if payment.is_reversal or payment.amount <= 0:
+        raise ValidationError(_("A reversal cannot itself be reversed."))
+    given_back = -(
+        Payment.objects.filter(
+            bill=bill, channel=payment.channel, reference=payment.reference, amount__lt=0
+        ).aggregate(s=models.Sum("amount"))["s"]
+        or Decimal("0.00")
+    )
+    if amount <= 0 or amount != amount.quantize(billing.CENT):
+        raise ValidationError(_("A payment is a positive amount in yuan and fen."))
+    if amount > payment.amount - given_back:
+        raise ValidationError(
+            _("%(a)s is more than the %(o)s left of this payment.")
+            % {"a": amount, "o": payment.amount - given_back}
+        )
+    refund = Payment.objects.create(
+        bill=bill,
+        amount=-amount,
+        channel=payment.channel,
+        paid_at=clock.now(),
+        reference=payment.reference,
+        reason=reason[:200],
+    )
+    _refresh_status(bill)
+    audit_record(
+        actor=actor,
+        action="customers.payment.refund",
+        obj=refund,
+        after={"refunds": payment.pk, "amount": refund.amount},
+        note=reason,
+    )
+    return refund

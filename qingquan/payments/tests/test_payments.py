@@ -18,13 +18,6 @@ from qingquan.portal.tests.conftest import billed_account, portal_login  # noqa:
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def bound(billed_account: Any, supervisor: Any) -> tuple[Client, Any]:  # noqa: F811
-    client = portal_login(Client())
-    client.post("/portal/accounts/add/", {"number": "3302888001", "name": "周美华"})
-    return client, billed_account
-
-
 def _post_notify(client: Client, provider: str, headers: dict[str, str], body: bytes) -> Any:
     return client.post(
         f"/payments/notify/{provider}/", data=body, content_type="application/json", headers=headers
