@@ -113,6 +113,8 @@ SENTENCES: dict[str, Any] = {
     "notices.unsubscribe": gettext_lazy("%(actor)s deleted %(object)s"),
     "messaging.optout": gettext_lazy("%(actor)s recorded that %(object)s unsubscribed"),
     "messaging.optin": gettext_lazy("%(actor)s subscribed %(object)s again"),
+    "messaging.inbound": gettext_lazy("%(actor)s recorded a message from the public: %(object)s"),
+    "messaging.answer": gettext_lazy("%(actor)s answered the message %(object)s"),
     # Online hall, payments, IVR and recordings
     "payments.order.paid": gettext_lazy("%(actor)s recorded the payment of %(object)s"),
     "portal.bind": gettext_lazy("%(actor)s linked %(object)s to an online-hall login"),

@@ -229,6 +229,13 @@ NAVIGATION: list[NavItem] = [
         "calls",
     ),
     NavItem(
+        "messaging:inbox",
+        _("Messages inbox"),
+        "console.use",
+        _("SMS replies from the public waiting for an agent"),
+        "calls",
+    ),
+    NavItem(
         "console:wallboard", _("Wallboard"), "wallboard.view", _("Live hotline status"), "calls"
     ),
     NavItem(

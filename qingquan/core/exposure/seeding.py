@@ -251,7 +251,15 @@ def seed(known: Known = KNOWN) -> Seeded:
             topic=article.topic,
             body="矩阵修订：请先关闭总阀再联系热线。",
         )
+    from qingquan.messaging.inbound import Arrived, inbound_receive
+
+    inbound, _new = inbound_receive(
+        message=Arrived(
+            channel="sms", provider_id="MATRIX-SMS-1", sender=known.caller_phone, text="水还是黄的"
+        )
+    )
     objects: dict[str, Any] = {
+        "messaging.inbound": inbound,
         "customers.customer": customer,
         "customers.customerphone": customer.phones.first(),
         "customers.premise": premise,

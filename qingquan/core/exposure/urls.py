@@ -131,6 +131,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             # The online hall's own pages answer staff with its login, whatever the pk.
             "portal/accounts/": lambda: o["customers.account"].pk,
             "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
+            "messaging/inbox/": lambda: o["messaging.inbound"].pk,
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):
