@@ -3,6 +3,7 @@ user, no password); codes and session keys are stored as SHA-256 digests only.""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -146,3 +147,67 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident} {self.ticket_id}"
+
+
+class AssistKind(models.TextChoices):
+    """The assisted services of the elder-friendly mode (适老化, R-INTAKE-6)."""
+
+    CALLBACK = "callback", _("Call me back")
+    VISIT = "visit", _("Home visit")
+    PICKUP = "pickup", _("Pick-up to a service hall")
+
+
+class Slot(models.TextChoices):
+    MORNING = "am", _("Morning (9:00–12:00)")
+    AFTERNOON = "pm", _("Afternoon (14:00–17:00)")
+
+
+class AppointmentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Waiting for confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Appointment(models.Model):
+    """An assisted service a resident booked in one tap (call back, home visit, pick-up to
+    a service hall): a case with a date and a half-day slot, confirmed by an agent."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket",
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="portal_appointment",
+    )
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("service"), max_length=10, choices=AssistKind.choices)
+    date = models.DateField(_("date"))
+    slot = models.CharField(_("time"), max_length=2, choices=Slot.choices)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.REQUESTED,
+    )
+    created_at = models.DateTimeField(_("booked at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("assisted-service appointment")
+        verbose_name_plural = _("assisted-service appointments")
+        ordering = ["date", "slot", "pk"]
+        indexes = [models.Index(fields=["status", "date"], name="appointment_todo")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date:%Y-%m-%d} {self.slot}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from qingquan.portal import views
+from qingquan.portal import assist_views, views
 
 app_name = "portal"
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("photos/<int:pk>/", views.photo, name="photo"),
     path("repair/", views.repair, name="repair"),
     path("question/", views.question, name="question"),
+    path("assist/", assist_views.book, name="assist"),
 ]

@@ -236,6 +236,13 @@ NAVIGATION: list[NavItem] = [
         "calls",
     ),
     NavItem(
+        "portal_staff:assist",
+        _("Assisted services"),
+        "console.use",
+        _("Call backs, home visits and pick-ups booked in the online hall to confirm"),
+        "calls",
+    ),
+    NavItem(
         "console:wallboard", _("Wallboard"), "wallboard.view", _("Live hotline status"), "calls"
     ),
     NavItem(
