@@ -132,6 +132,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             "portal/accounts/": lambda: o["customers.account"].pk,
             "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
             "messaging/inbox/": lambda: o["messaging.inbound"].pk,
+            "assist/": lambda: o["portal.appointment"].pk,
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):
