@@ -35,6 +35,7 @@ urlpatterns = [
     # The online service hall: its own prefix, templates and login (no staff session).
     path("portal/", include("qingquan.portal.urls")),
     path("assist/", include("qingquan.portal.staff_urls")),
+    path("counter/", include("qingquan.portal.counter_urls")),
     path("payments/", include("qingquan.payments.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),
     path("healthz", core_views.healthz, name="healthz"),

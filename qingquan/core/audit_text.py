@@ -114,6 +114,7 @@ SENTENCES: dict[str, Any] = {
     "messaging.optout": gettext_lazy("%(actor)s recorded that %(object)s unsubscribed"),
     "messaging.optin": gettext_lazy("%(actor)s subscribed %(object)s again"),
     "messaging.inbound": gettext_lazy("%(actor)s recorded a message from the public: %(object)s"),
+    "portal.counter.open": gettext_lazy("%(actor)s took a case at the counter: %(object)s"),
     "portal.assist.book": gettext_lazy("%(actor)s booked an assisted service: %(object)s"),
     "portal.assist.confirm": gettext_lazy("%(actor)s confirmed the assisted service %(object)s"),
     "messaging.answer": gettext_lazy("%(actor)s answered the message %(object)s"),

@@ -211,3 +211,54 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.date:%Y-%m-%d} {self.slot}"
+
+
+class LocationKind(models.TextChoices):
+    HALL = "hall", _("Service hall")
+    GOV_CENTRE = "gov_centre", _("Government service centre")
+
+
+class ServiceLocation(models.Model):
+    """A counter where staff take cases for walk-in customers (R-INTAKE-7): one of the
+    company's service halls or a window at a government service centre (行政服务中心)."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=LocationKind.choices)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service location")
+        verbose_name_plural = _("service locations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CounterCase(models.Model):
+    """A case taken at a counter: where, by whom, and the customer's signature (a PNG
+    drawn on the tablet) when one was needed."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", verbose_name=_("case"), on_delete=models.CASCADE, related_name="counter"
+    )
+    location = models.ForeignKey(
+        ServiceLocation, verbose_name=_("location"), on_delete=models.PROTECT, related_name="+"
+    )
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    signature = models.FileField(_("signature"), upload_to="counter/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("taken at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("counter case")
+        verbose_name_plural = _("counter cases")
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.ticket_id}"

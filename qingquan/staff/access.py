@@ -212,6 +212,13 @@ NAVIGATION: list[NavItem] = [
         "cases",
     ),
     NavItem(
+        "counter:take",
+        _("Counter"),
+        "tickets.create",
+        _("A walk-in customer's case at a service hall, with their signature"),
+        "cases",
+    ),
+    NavItem(
         "console:cases", _("Case search"), "console.use", _("My cases, my team, search"), "cases"
     ),
     NavItem(
@@ -299,6 +306,13 @@ NAVIGATION: list[NavItem] = [
         _("Statistics"),
         "reports.view",
         _("KPIs, charts, drill-down, exports"),
+        "management",
+    ),
+    NavItem(
+        "counter:by_location",
+        _("Counter cases by location"),
+        "reports.view",
+        _("Cases taken at each service hall and government service centre"),
         "management",
     ),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift"), "management"),
