@@ -133,6 +133,7 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
             "messaging/inbox/": lambda: o["messaging.inbound"].pk,
             "assist/": lambda: o["portal.appointment"].pk,
+            "counter/signatures/": lambda: _pk(_counter_case()),
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):
@@ -141,6 +142,12 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
     if param not in simple:
         raise Unresolved(f"{pattern.route}: {param}")
     return str(simple[param]())
+
+
+def _counter_case() -> Any:
+    from qingquan.portal.models import CounterCase
+
+    return CounterCase.objects.exclude(signature="").order_by("pk").first()
 
 
 def _notice_number() -> str:
