@@ -286,6 +286,8 @@ MESSAGING = {
         "notice_updated": "SMS_QQ_NOTICE_UPDATED",
         "notice_restored": "SMS_QQ_NOTICE_RESTORED",
         "portal_login_code": "SMS_QQ_PORTAL_LOGIN_CODE",
+        "callback_survey": "SMS_QQ_CALLBACK_SURVEY",
+        "agent_answer": "SMS_QQ_AGENT_ANSWER",
     },
     "WECHAT_ENDPOINT": CONFIG.wechat_endpoint,
     "WECHAT_APP_ID": CONFIG.wechat_app_id,

@@ -35,6 +35,8 @@ urlpatterns = [
     # The online service hall: its own prefix, templates and login (no staff session).
     path("portal/paper-invoices/", include("qingquan.payments.portal_urls")),
     path("portal/", include("qingquan.portal.urls")),
+    path("assist/", include("qingquan.portal.staff_urls")),
+    path("counter/", include("qingquan.portal.counter_urls")),
     path("payments/", include("qingquan.payments.urls")),
     path("connections/", include("qingquan.connections.urls")),
     path("commitments/", include("qingquan.reports.public_urls")),

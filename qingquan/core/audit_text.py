@@ -113,6 +113,11 @@ SENTENCES: dict[str, Any] = {
     "notices.unsubscribe": gettext_lazy("%(actor)s deleted %(object)s"),
     "messaging.optout": gettext_lazy("%(actor)s recorded that %(object)s unsubscribed"),
     "messaging.optin": gettext_lazy("%(actor)s subscribed %(object)s again"),
+    "messaging.inbound": gettext_lazy("%(actor)s recorded a message from the public: %(object)s"),
+    "portal.counter.open": gettext_lazy("%(actor)s took a case at the counter: %(object)s"),
+    "portal.assist.book": gettext_lazy("%(actor)s booked an assisted service: %(object)s"),
+    "portal.assist.confirm": gettext_lazy("%(actor)s confirmed the assisted service %(object)s"),
+    "messaging.answer": gettext_lazy("%(actor)s answered the message %(object)s"),
     # Online hall, payments, IVR and recordings
     "payments.order.paid": gettext_lazy("%(actor)s recorded the payment of %(object)s"),
     "payments.order.create": gettext_lazy("%(actor)s opened payment order %(object)s"),

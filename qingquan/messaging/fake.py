@@ -1,5 +1,6 @@
 """Local fake gateways for the demo and the tests: an Alibaba Cloud SMS endpoint
-(`/sms/`: SendSms, QuerySendDetails) and a WeChat official-account API (`/wechat/…`:
+(`/sms/`: SendSms, QuerySendDetails; `/sms/reply` makes a customer reply, pushed
+to the platform like Alibaba Cloud's SmsUp) and a WeChat official-account API (`/wechat/…`:
 token, template send with client_msg_id), over HTTP, that record every message they
 receive and send delivery receipts back in the providers' formats (SMS: the JSON list
 of Alibaba Cloud's HTTP receipt push; WeChat: the TEMPLATESENDJOBFINISH event XML).
@@ -30,12 +31,18 @@ class FakeGateways:
         receipts_to: str = "",
         receipt_token: str = "",
         delay: float = 0.0,
+        replies_to: str = "",
     ) -> None:
         self.received: list[dict[str, Any]] = []
         self.delay = delay  # seconds each send takes (to kill a worker in the middle)
         self.fail_next = 0  # answer this many sends with HTTP 503
         self.receipts_to = receipts_to.rstrip("/")
         self.receipt_token = receipt_token
+        # Where customers' replies are pushed (SmsUp); by default beside the receipts.
+        self.replies_to = (replies_to or self.receipts_to.replace("/receipts", "/replies")).rstrip(
+            "/"
+        )
+        self.replies: list[dict[str, Any]] = []
         self._pending: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -72,7 +79,11 @@ class FakeGateways:
             def do_POST(self) -> None:
                 url = urlparse(self.path)
                 raw = self._body()
-                if url.path.rstrip("/") == "/sms":
+                if url.path.rstrip("/") == "/sms/reply":
+                    data = json.loads(raw or b"{}")
+                    row = fake.reply(str(data.get("phone", "")), str(data.get("content", "")))
+                    self._answer(200, row)
+                elif url.path.rstrip("/") == "/sms":
                     params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                     self._answer(*fake.sms(params))
                 elif url.path == "/wechat/cgi-bin/message/template/send":
@@ -170,6 +181,33 @@ class FakeGateways:
             )
             self._pending.append(("wechat", {"to": key[0], "msgid": msgid}))
         return 200, {"errcode": 0, "errmsg": "ok", "msgid": msgid}
+
+    def reply(self, phone: str, content: str, *, sequence_id: str = "") -> dict[str, Any]:
+        """A customer replies to an SMS: pushed at once in Alibaba Cloud's SmsUp format
+        (a JSON list), with the gateway's message id (sequence_id); returns the row."""
+        row = {
+            "phone_number": phone,
+            "content": content,
+            "send_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "dest_code": "96390",
+            "sign_name": "清泉水务",
+            "sequence_id": sequence_id or str(uuid.uuid4().int % 10**15),
+        }
+        with self._lock:
+            self.replies.append(row)
+        self.push_reply(row)
+        return row
+
+    def push_reply(self, row: dict[str, Any]) -> int:
+        """Post one reply to the platform (again, for a repeated push); the HTTP status."""
+        if not self.replies_to:
+            return 0
+        headers = {"X-Qingquan-Receipt-Token": self.receipt_token}
+        try:
+            answer = httpx.post(f"{self.replies_to}/sms/", json=[row], headers=headers, timeout=10)
+        except httpx.HTTPError:
+            return 0
+        return answer.status_code
 
     # -- receipts ------------------------------------------------------------------------
     def _post_receipts(self) -> None:

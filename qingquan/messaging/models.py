@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -108,3 +109,66 @@ class OptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} …{self.address[-4:]}"
+
+
+class InboundChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+
+
+class Handling(models.TextChoices):
+    OPTOUT = "optout", _("Unsubscribed")
+    SURVEY = "survey", _("Callback answer")
+    CONTACT = "contact", _("For an agent")
+
+
+class Inbound(models.Model):
+    """A message from the public that arrived through a gateway (an SMS reply), recorded
+    once per the gateway's message id: an unsubscribe, a callback's answer, or a contact
+    an agent reads and answers in the messages inbox."""
+
+    channel = models.CharField(_("channel"), max_length=10, choices=InboundChannel.choices)
+    provider_id = models.CharField(_("gateway message id"), max_length=80)
+    sender = models.CharField(_("from"), max_length=200)
+    text = models.TextField(_("text"))
+    received_at = models.DateTimeField(_("received"))
+    handled_as = models.CharField(_("handled as"), max_length=10, choices=Handling.choices)
+    callback = models.ForeignKey(
+        "surveys.CallbackTask",
+        verbose_name=_("callback"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    contact = models.ForeignKey(
+        "tickets.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "provider_id"], name="inbound_once")
+        ]
+        indexes = [
+            models.Index(fields=["handled_as", "answered_at"], name="inbound_to_answer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.provider_id}"

@@ -1,19 +1,27 @@
-"""Delivery receipts from the gateways (machine endpoints, a shared token, no session)."""
+"""Delivery receipts and replies from the gateways (machine endpoints, a shared token, no
+session), and the agents' messages inbox."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import json
 import xml.etree.ElementTree as ET
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from qingquan.core import clock
-from qingquan.messaging import rules
+from qingquan.messaging import rules, selectors
+from qingquan.messaging.inbound import Arrived, InboxError, inbound_answer, inbound_receive
 from qingquan.messaging.services import ReceiptIn, receipts_record
+from qingquan.staff.access import require
 
 MAX_BODY = 1_000_000
 
@@ -88,29 +96,75 @@ def wechat_receipts(request: HttpRequest) -> HttpResponse:
     return HttpResponse("success", content_type="text/plain")
 
 
-UNSUBSCRIBE_WORDS = {"T", "TD", "N", "退订", "取消"}
+def _reply_id(r: dict[str, Any]) -> str:
+    """The gateway's id of a reply (SmsUp's sequence_id); without one, a digest of the
+    number, time and text (a repeated push of the same reply is still recorded once)."""
+    given = str(r.get("sequence_id") or "").strip()
+    if given:
+        return given[:80]
+    raw = "|".join(str(r.get(k) or "") for k in ("phone_number", "send_time", "content"))
+    return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 @csrf_exempt
 @require_POST
 def sms_replies(request: HttpRequest) -> HttpResponse:
-    """Alibaba Cloud's push of customers' replies (SmsUp: a JSON list with phone_number
-    and content): a reply "T" / "TD" / "退订" unsubscribes the number (退订)."""
-    from qingquan.core.actors import system
-    from qingquan.customers import phones
-    from qingquan.messaging.services import optout_set
-
+    """Alibaba Cloud's push of customers' replies (SmsUp: a JSON list with sequence_id,
+    phone_number, content and send_time): each recorded once and handled (退订, a
+    callback's answer, or a contact for an agent: `messaging.inbound`)."""
     if not _allowed(request):
         return JsonResponse({"code": 1, "msg": "forbidden"}, status=403)
+    if len(request.body) > MAX_BODY:
+        return JsonResponse({"code": 1, "msg": "too large"}, status=413)
     try:
         rows = json.loads(request.body)
     except ValueError:
         return JsonResponse({"code": 1, "msg": "not JSON"}, status=400)
     for r in rows if isinstance(rows, list) else [rows]:
-        if not isinstance(r, dict):
+        if not isinstance(r, dict) or not str(r.get("content") or "").strip():
             continue
-        word = str(r.get("content") or "").strip().upper()
-        number = phones.try_normalise(str(r.get("phone_number") or "")[:20])
-        if word in UNSUBSCRIBE_WORDS and number:
-            optout_set(actor=system("messaging"), channel="sms", address=number[0], how="reply")
+        arrived = Arrived(
+            channel="sms",
+            provider_id=_reply_id(r),
+            sender=str(r.get("phone_number") or "")[:20],
+            text=str(r.get("content")),
+            at=_when(str(r.get("send_time") or "")),
+        )
+        try:
+            inbound_receive(message=arrived)
+        except InboxError:  # not a number: nothing to record, nothing to retry
+            continue
     return JsonResponse({"code": 0, "msg": "成功"})
+
+
+@require("console.use")
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The messages inbox: replies and messages from the public waiting for an agent."""
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "waiting": selectors.inbox(user=request.user),
+            "answered": selectors.inbox(user=request.user, answered=True, limit=20),
+        },
+    )
+
+
+@require("console.use")
+@require_POST
+def inbox_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Answer one message (the text goes out on its channel) or mark it as needing none."""
+    item = selectors.inbox_items(user=request.user).filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    text = "" if request.POST.get("none") == "1" else request.POST.get("answer", "")
+    if not text.strip() and request.POST.get("none") != "1":
+        messages.error(request, _("Write an answer, or choose “No answer needed”."))
+        return redirect("messaging:inbox")
+    try:
+        inbound_answer(actor=request.user, inbound=item, text=text)
+    except InboxError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Answered.") if text.strip() else _("Marked as done."))
+    return redirect("messaging:inbox")

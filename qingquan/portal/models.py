@@ -3,6 +3,7 @@ user, no password); codes and session keys are stored as SHA-256 digests only.""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -146,3 +147,118 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident} {self.ticket_id}"
+
+
+class AssistKind(models.TextChoices):
+    """The assisted services of the elder-friendly mode (适老化, R-INTAKE-6)."""
+
+    CALLBACK = "callback", _("Call me back")
+    VISIT = "visit", _("Home visit")
+    PICKUP = "pickup", _("Pick-up to a service hall")
+
+
+class Slot(models.TextChoices):
+    MORNING = "am", _("Morning (9:00–12:00)")
+    AFTERNOON = "pm", _("Afternoon (14:00–17:00)")
+
+
+class AppointmentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Waiting for confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Appointment(models.Model):
+    """An assisted service a resident booked in one tap (call back, home visit, pick-up to
+    a service hall): a case with a date and a half-day slot, confirmed by an agent."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket",
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="portal_appointment",
+    )
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("service"), max_length=10, choices=AssistKind.choices)
+    date = models.DateField(_("date"))
+    slot = models.CharField(_("time"), max_length=2, choices=Slot.choices)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.REQUESTED,
+    )
+    created_at = models.DateTimeField(_("booked at"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        verbose_name = _("assisted-service appointment")
+        verbose_name_plural = _("assisted-service appointments")
+        ordering = ["date", "slot", "pk"]
+        indexes = [models.Index(fields=["status", "date"], name="appointment_todo")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.date:%Y-%m-%d} {self.slot}"
+
+
+class LocationKind(models.TextChoices):
+    HALL = "hall", _("Service hall")
+    GOV_CENTRE = "gov_centre", _("Government service centre")
+
+
+class ServiceLocation(models.Model):
+    """A counter where staff take cases for walk-in customers (R-INTAKE-7): one of the
+    company's service halls or a window at a government service centre (行政服务中心)."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=LocationKind.choices)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service location")
+        verbose_name_plural = _("service locations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CounterCase(models.Model):
+    """A case taken at a counter: where, by whom, and the customer's signature (a PNG
+    drawn on the tablet) when one was needed."""
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", verbose_name=_("case"), on_delete=models.CASCADE, related_name="counter"
+    )
+    location = models.ForeignKey(
+        ServiceLocation, verbose_name=_("location"), on_delete=models.PROTECT, related_name="+"
+    )
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    signature = models.FileField(_("signature"), upload_to="counter/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("taken at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("counter case")
+        verbose_name_plural = _("counter cases")
+
+    def __str__(self) -> str:
+        return f"{self.location} {self.ticket_id}"

@@ -150,3 +150,14 @@ def survey_link(ticket: Any) -> str:
         .first()
     )
     return survey_url(task) if task is not None else ""
+
+
+def customer_notes(ticket: Any) -> list[Any]:
+    """The notes staff wrote on the case for the customer to see (never internal ones)."""
+    from qingquan.console.models import CaseNote, Visibility
+
+    return list(
+        CaseNote.objects.filter(ticket=ticket, visibility=Visibility.CUSTOMER).order_by(
+            "created_at", "pk"
+        )
+    )

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from qingquan.connections import portal_views as connections
-from qingquan.portal import views
+from qingquan.portal import assist_views, views
 
 app_name = "portal"
 
@@ -26,4 +26,5 @@ urlpatterns = [
     path("connections/new/", connections.apply, name="connection_new"),
     path("connections/<str:number>/", connections.detail, name="connection"),
     path("connections/<str:number>/sign/", connections.sign, name="connection_sign"),
+    path("assist/", assist_views.book, name="assist"),
 ]

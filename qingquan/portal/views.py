@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from qingquan.core import clock
 from qingquan.portal import auth, rules, selectors, services
 from qingquan.portal.forms import BindForm, QuestionForm, RepairForm
-from qingquan.portal.models import Binding
+from qingquan.portal.models import Appointment, Binding
 from qingquan.portal.services import PortalError, Report
 
 REPAIR_KINDS = [
@@ -286,6 +286,8 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
             "events": events,
             "photos": list(RepairPhoto.objects.filter(ticket=ticket, resident=resident)),
             "survey": selectors.survey_link(ticket),
+            "appointment": Appointment.objects.filter(ticket=ticket).first(),
+            "notes": selectors.customer_notes(ticket),
             "now": clock.now(),
         },
     )

@@ -231,6 +231,13 @@ NAVIGATION: list[NavItem] = [
         "cases",
     ),
     NavItem(
+        "counter:take",
+        _("Counter"),
+        "tickets.create",
+        _("A walk-in customer's case at a service hall, with their signature"),
+        "cases",
+    ),
+    NavItem(
         "console:cases", _("Case search"), "console.use", _("My cases, my team, search"), "cases"
     ),
     NavItem(
@@ -245,6 +252,20 @@ NAVIGATION: list[NavItem] = [
         _("Console"),
         "console.use",
         _("Calls, screen pop and fast intake"),
+        "calls",
+    ),
+    NavItem(
+        "messaging:inbox",
+        _("Messages inbox"),
+        "console.use",
+        _("SMS replies from the public waiting for an agent"),
+        "calls",
+    ),
+    NavItem(
+        "portal_staff:assist",
+        _("Assisted services"),
+        "console.use",
+        _("Call backs, home visits and pick-ups booked in the online hall to confirm"),
         "calls",
     ),
     NavItem(
@@ -325,6 +346,13 @@ NAVIGATION: list[NavItem] = [
         _("Payments"),
         "payments.view",
         _("Refunds, reconciliation, paper invoices"),
+        "management",
+    ),
+    NavItem(
+        "counter:by_location",
+        _("Counter cases by location"),
+        "reports.view",
+        _("Cases taken at each service hall and government service centre"),
         "management",
     ),
     NavItem("roster", _("Shift roster"), "roster.view", _("Who is on which shift"), "management"),

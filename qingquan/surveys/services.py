@@ -140,6 +140,7 @@ def callback_task_for_resolution(*, ticket_id: int) -> CallbackTask | None:
     except IntegrityError:  # a concurrent run created it
         return CallbackTask.objects.get(ticket=ticket, round=ticket.reopen_count)
     _audit(system("callbacks"), "create", task, ticket=ticket.number, due=task.due_at)
+    _survey_sms(task, ticket)
     link = reverse("surveys:mine")
     # Stored in this transaction (pushed to the browser once it commits): nothing after
     # the commit can fail the resolution that created the task.
@@ -153,6 +154,97 @@ def callback_task_for_resolution(*, ticket_id: int) -> CallbackTask | None:
         link=link,
         dedupe_key=f"callback:{task.pk}",
     )
+    return task
+
+
+SURVEY_SMS_SOURCE = "callback.sms"
+# The replies a survey SMS asks for, by outcome (digits first; full-width digits and the
+# words themselves are accepted too).
+SMS_ANSWERS = {
+    "1": Outcome.SATISFIED,
+    "2": Outcome.FAIRLY,
+    "3": Outcome.DISSATISFIED,
+}
+SMS_WORDS = {"满意": "1", "基本满意": "2", "不满意": "3"}
+
+
+def _survey_sms(task: CallbackTask, ticket: Ticket) -> None:
+    """Queue the callback survey SMS to the caller's mobile (in the caller's transaction):
+    "1 满意 2 基本满意 3 不满意"; the reply is recorded by `callback_sms_answer`."""
+    from qingquan.customers import phones
+    from qingquan.messaging.services import Outgoing, messages_queue
+
+    if not ticket.caller_phone or not phones.is_mobile(ticket.caller_phone):
+        return
+    to = phones.normalise(ticket.caller_phone)[0]
+    messages_queue(
+        source=SURVEY_SMS_SOURCE,
+        source_id=task.pk,
+        urgent=False,
+        messages=[
+            Outgoing(
+                channel="sms",
+                to=to,
+                template="callback_survey",
+                # The SMS is in Chinese (the customers' language), whoever resolved it.
+                body=(
+                    f"您的工单 {ticket.number} 已办结。请回复数字评价我们的服务："
+                    "1 满意 2 基本满意 3 不满意。"
+                ),
+                params={"number": ticket.number},
+            )
+        ],
+    )
+
+
+def sms_answer_of(text: str) -> str:
+    """The outcome a reply to the survey SMS gives ("1", "１", "1 满意", "基本满意"), or ""
+    when the text is anything else."""
+    import unicodedata
+
+    cleaned = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKC", text or "")
+        if not ch.isspace() and unicodedata.category(ch)[0] != "P"
+    )
+    if cleaned in SMS_WORDS:
+        cleaned = SMS_WORDS[cleaned]
+    digit, rest = cleaned[:1], cleaned[1:]
+    if digit not in SMS_ANSWERS:
+        return ""
+    label = {v: k for k, v in SMS_WORDS.items()}[digit]
+    return str(SMS_ANSWERS[digit]) if rest in ("", label) else ""
+
+
+def callback_for_sms(phone: str) -> CallbackTask | None:
+    """The open callback whose survey SMS went to `phone` (E.164), the latest first."""
+    from qingquan.messaging.models import Message
+
+    sent = Message.objects.filter(source=SURVEY_SMS_SOURCE, to=phone, channel="sms").values(
+        "source_id"
+    )
+    return (
+        CallbackTask.objects.filter(pk__in=sent, status=CallbackTask.Status.OPEN)
+        .select_related("ticket")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def callback_sms_answer(*, task: CallbackTask, outcome: str) -> CallbackTask:
+    """The customer's reply to the survey SMS: final, on the case, like the survey page."""
+    if outcome not in SURVEY_ANSWERS:
+        raise InvalidInput(_("Choose one answer."))
+    task = callback_attempt_record(
+        actor=system("survey"),
+        task=task,
+        version=None,
+        outcome=outcome,
+        note=_("Answered by SMS reply."),
+    )
+    task.via_survey = True
+    task.save(update_fields=["via_survey"])
     return task
 
 

@@ -251,7 +251,27 @@ def seed(known: Known = KNOWN) -> Seeded:
             topic=article.topic,
             body="矩阵修订：请先关闭总阀再联系热线。",
         )
+    from qingquan.messaging.inbound import Arrived, inbound_receive
+
+    inbound, _new = inbound_receive(
+        message=Arrived(
+            channel="sms", provider_id="MATRIX-SMS-1", sender=known.caller_phone, text="水还是黄的"
+        )
+    )
+    from qingquan.portal.assist import assist_book, slots
+    from qingquan.portal.models import Resident
+
+    day, slot = slots()[0]
+    appointment = assist_book(
+        resident=Resident.objects.create(phone=f"+86{known.phone}", created_at=now),
+        kind="visit",
+        day=day,
+        slot=slot,
+        address="矩阵路1号",
+    )
     objects: dict[str, Any] = {
+        "messaging.inbound": inbound,
+        "portal.appointment": appointment,
         "customers.customer": customer,
         "customers.customerphone": customer.phones.first(),
         "customers.premise": premise,

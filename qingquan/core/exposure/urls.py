@@ -141,6 +141,9 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
                 Reconciliation.objects.order_by("pk").first()
             ),
             "payments/staff/paper/": lambda: _pk(PaperDelivery.objects.order_by("pk").first()),
+            "messaging/inbox/": lambda: o["messaging.inbound"].pk,
+            "assist/": lambda: o["portal.appointment"].pk,
+            "counter/signatures/": lambda: _pk(_counter_case()),
         }
         for prefix, get in by_prefix.items():
             if pattern.route.startswith(prefix):
@@ -159,6 +162,10 @@ def _first_model(label: str) -> Any:
 
 def _connection_number() -> str:
     return str(_first_model("connections.Application") or _pk(None))
+def _counter_case() -> Any:
+    from qingquan.portal.models import CounterCase
+
+    return CounterCase.objects.exclude(signature="").order_by("pk").first()
 
 
 def _notice_number() -> str:
