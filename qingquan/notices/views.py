@@ -4,6 +4,8 @@ Atom feed (no login, nothing personal)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
 from qingquan.messaging.rules import sms_length
 from qingquan.notices import rules, selectors, services
 from qingquan.notices.forms import NoticeForm
@@ -176,16 +179,43 @@ def notice_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("notices:detail", notice.pk)
 
 
+def _told_call(request: HttpRequest) -> Any:
+    from qingquan.telephony import selectors as telephony
+    from qingquan.telephony.models import Call
+
+    raw = request.POST.get("call", "")
+    if not raw:
+        return None
+    try:
+        return telephony.call_for(user=request.user, call_pk=_int(raw))
+    except (Call.DoesNotExist, AccessDenied) as exc:
+        raise Http404 from exc
+
+
+def _told_customer(request: HttpRequest) -> Any:
+    from qingquan.customers import selectors as customers
+
+    raw = request.POST.get("customer", "")
+    if not raw:
+        return None
+    try:
+        found = customers.registry_record(user=request.user, kind="customer", pk=_int(raw))
+    except AccessDenied as exc:
+        raise Http404 from exc
+    if found is None:
+        raise Http404
+    return found
+
+
 @require_POST
 @require("console.use")
 def notice_told(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "已告知停水" from the screen pop: the call's contact is linked to the notice."""
-    from qingquan.customers.models import Customer
-    from qingquan.telephony.models import Call
-
+    """ "已告知停水" from the screen pop: the call's contact is linked to the notice. The
+    call must be one the agent may open (their own; any for wallboard viewers) and the
+    customer one they may see, through the telephony and customer selectors: 404
+    otherwise (never another agent's call, never a made-up customer id)."""
     notice = _notice(request, pk)
-    call = Call.objects.filter(pk=_int(request.POST.get("call"))).first()
-    customer = Customer.objects.filter(pk=_int(request.POST.get("customer"))).first()
+    call, customer = _told_call(request), _told_customer(request)
     try:
         services.notice_call_record(actor=request.user, notice=notice, call=call, customer=customer)
     except ValidationError as exc:
