@@ -5,6 +5,7 @@ Atom feed (no login, nothing personal)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_POST
 from qingquan.core import clock
 from qingquan.core.access import AccessDenied
 from qingquan.messaging.rules import sms_length
-from qingquan.notices import rules, selectors, services
+from qingquan.notices import kpis, rules, selectors, services
 from qingquan.notices.forms import NoticeForm
 from qingquan.notices.models import Notice, NoticeStatus
 from qingquan.staff.access import can, require
@@ -39,6 +40,8 @@ def _int(value: str | None) -> int:
 
 @require("notices.view")
 def notice_list(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("period"):
+        return _kpi_list(request)
     status = request.GET.get("status", "")
     text = request.GET.get("q", "")[:60]
     qs = selectors.notices_for_staff(user=request.user, status=status, text=text)
@@ -54,6 +57,52 @@ def notice_list(request: HttpRequest) -> HttpResponse:
             "can_draft": can(request.user, "notices.draft"),
         },
     )
+
+
+def _kpi_list(request: HttpRequest) -> HttpResponse:
+    """The notices behind a figure of the statistics page (drill-down): a period
+    (`period`, `date`, `end` as on that page) and which notices (`kpi`)."""
+    from qingquan.reports.periods import PeriodError, from_query
+
+    params = {k: request.GET.get(k, "")[:12] for k in ("period", "date", "end")}
+    which = request.GET.get("kpi", "")
+    try:
+        span = from_query(params)
+    except PeriodError as error:
+        return render(request, "reports/error.html", {"message": str(error)}, status=400)
+    if which and which not in kpis.FILTERS:
+        return render(
+            request,
+            "reports/error.html",
+            {"message": _("Unknown figure %(metric)s.") % {"metric": which[:20]}},
+            status=400,
+        )
+    rows = kpis.notices_in_period(
+        user=request.user, start=span.start_at, end=span.end_at, which=which
+    )
+    return render(
+        request,
+        "notices/kpi_list.html",
+        {
+            "rows": rows,
+            "span": span,
+            "which": which,
+            "label": kpi_labels().get(which, _("Notices starting in the period")),
+            "rule": rules.kind_rule("planned"),
+            "back": f"{reverse('reports:kpis')}?"
+            + urlencode({k: v for k, v in params.items() if v}),
+        },
+    )
+
+
+def kpi_labels() -> dict[str, str]:
+    return {
+        "planned": _("Planned notices"),
+        "lead_met": _("Planned notices that kept the lead rule"),
+        "lead_missed": _("Planned notices published too late"),
+        "restored": _("Notices restored"),
+        "restored_late": _("Restored after the expected end first published"),
+    }
 
 
 @require("notices.draft")
