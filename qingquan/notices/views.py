@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from qingquan.core import clock
 from qingquan.core.access import AccessDenied
+from qingquan.customers import phones
 from qingquan.messaging.rules import sms_length
 from qingquan.notices import kpis, rules, selectors, services
 from qingquan.notices.forms import NoticeForm
@@ -265,8 +266,15 @@ def notice_told(request: HttpRequest, pk: int) -> HttpResponse:
     otherwise (never another agent's call, never a made-up customer id)."""
     notice = _notice(request, pk)
     call, customer = _told_call(request), _told_customer(request)
+    number = phones.try_normalise(request.POST.get("phone", "")[:40])
     try:
-        services.notice_call_record(actor=request.user, notice=notice, call=call, customer=customer)
+        services.notice_call_record(
+            actor=request.user,
+            notice=notice,
+            call=call,
+            customer=customer,
+            phone=number[0] if number else "",
+        )
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=409)
     text = _("Recorded: caller told about %(number)s, no case made.") % {"number": notice.number}
@@ -288,7 +296,12 @@ def public_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notices/public_list.html",
-        {"page": page, "street": street, "account": account},
+        {
+            "page": page,
+            "street": street,
+            "account": account,
+            "map": selectors.public_map(list(page.object_list)),
+        },
     )
 
 
@@ -299,7 +312,11 @@ def public_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "notices/public_detail.html",
-        {"notice": notice, "versions": notice.versions.order_by("-number")},
+        {
+            "notice": notice,
+            "versions": notice.versions.order_by("-number"),
+            "map": selectors.public_map([notice]),
+        },
     )
 
 
