@@ -125,5 +125,6 @@ def test_the_case_form_shows_the_callers_notice_first(
     form.locator("button[type=submit]").click()
     page.wait_for_selector("[data-testid=case-number]")
     ticket = Ticket.objects.get()
-    assert ticket.account.number == "3302990002" and ticket.customer == town["wang"]
+    assert ticket.account is not None and ticket.account.number == "3302990002"
+    assert ticket.customer == town["wang"]
     context.close()
