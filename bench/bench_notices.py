@@ -2,13 +2,18 @@
 
 - publishing a notice over the streets holding 200,000 × scale accounts: the accounts and
   their mobile numbers computed and frozen (bulk insert) and one SMS per number queued,
-  all in the approving transaction (target: the freeze < 5 s at scale 1; it is measured
-  together with the queueing here, a heavier figure);
+  all in the approving transaction. The freeze (target < 5 s at scale 1) is the approval
+  less the time spent queueing its SMS, measured around `messages_queue`; the whole
+  approval is shown beside it;
 - queueing 100,000 × scale messages in one transaction (target < 10 s at scale 1);
 - the send rate against the fake gateway (in this process, over HTTP) at a provider rate
   of 200/s: 1,000 × scale messages (target ≥ 95 % of the rate).
 
-Each publication is rolled back, so the bench data stays as it was.
+Each publication is rolled back, so the bench data stays as it was. The city needs only
+the accounts the publication covers: when the database holds fewer (a `-k notices` run on
+fresh data), it is topped up with one month of bills, not 24 (the notice reads accounts,
+premises, streets and phones, never bills); in a full run `bench_customers` has already
+made the 1,000,000 × scale-account city.
 
     .venv/bin/python -m bench -k notices --scale 0.05
 """
@@ -35,7 +40,8 @@ def _streets_for(accounts: int) -> list[int]:
     from qingquan.customers.models import Account
 
     rows = (
-        Account.objects.values("premise__street_id")
+        Account.objects.active()
+        .values("premise__street_id")
         .annotate(n=Count("pk"))
         .order_by("-n")
         .values_list("premise__street_id", "n")
@@ -51,7 +57,10 @@ def _streets_for(accounts: int) -> list[int]:
     return chosen
 
 
-def _publish(accounts: int) -> tuple[float, int]:
+def _publish(accounts: int) -> tuple[float, float, int]:
+    """(seconds of the whole approval, of which queueing the SMS, accounts frozen)."""
+    from unittest import mock
+
     from django.db import transaction
 
     from qingquan.core import clock
@@ -75,14 +84,25 @@ def _publish(accounts: int) -> tuple[float, int]:
                 reason="bench",
             )
             services.notice_submit(actor=actor, notice=notice)
+            queueing = [0.0]
+            real_queue = services.messages_queue
+
+            def timed_queue(**kwargs: Any) -> int:
+                at = time.perf_counter()
+                try:
+                    return real_queue(**kwargs)
+                finally:
+                    queueing[0] += time.perf_counter() - at
+
             started = time.perf_counter()
-            version = services.notice_approve(actor=actor, notice=notice)
+            with mock.patch.object(services, "messages_queue", timed_queue):
+                version = services.notice_approve(actor=actor, notice=notice)
             elapsed = time.perf_counter() - started
             frozen = version.accounts
             raise _Rollback
     except _Rollback:
         pass
-    return elapsed, frozen
+    return elapsed, queueing[0], frozen
 
 
 def _queue(count: int) -> float:
@@ -146,21 +166,44 @@ def _send_rate(count: int) -> float:
         fake.stop()
 
 
-def cases(ctx: BenchContext) -> list[Any]:
-    from bench.bench_customers import _ensure_city
+def _ensure_accounts(wanted: int) -> None:
+    """At least `wanted` accounts in the database (generated with one month of bills)."""
+    import sys
 
-    _ensure_city(ctx)
+    from qingquan.customers.generator import generate_city
+    from qingquan.customers.models import Account
+
+    have = Account.objects.count()
+    if have >= wanted:
+        return
+    started = time.perf_counter()
+    generate_city(accounts=wanted - have, months=1, seed=have + 1)
+    print(
+        f"  bench_notices: {wanted - have:,} accounts generated in "
+        f"{time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+
+
+def cases(ctx: BenchContext) -> list[Any]:
     wanted = max(1000, int(200_000 * ctx.scale))
-    elapsed, frozen = _publish(wanted)
+    _ensure_accounts(wanted + wanted // 10)  # closed accounts are never notified
+    elapsed, queueing, frozen = _publish(wanted)
     queued = max(1000, int(100_000 * ctx.scale))
     sends = max(200, int(1000 * ctx.scale))
     send_seconds = _send_rate(sends)
     return [
         Measurement(
-            name=f"publish: freeze {frozen:,} accounts and queue their SMS",
-            seconds=elapsed,
+            name=f"publish: compute and freeze {frozen:,} affected accounts",
+            seconds=elapsed - queueing,
             limit_seconds=5.0 * frozen / 200_000 if frozen else None,
-            note="target at scale 1: freezing 200,000 < 5 s (queueing included here)",
+            note="target at scale 1: 200,000 accounts < 5 s (the approval less its queueing)",
+        ),
+        Measurement(
+            name=f"publish: the whole approval, with their SMS queued ({queueing:.1f} s)",
+            seconds=elapsed,
+            limit_seconds=None,
+            note="the freeze above plus queueing one SMS per number, one transaction",
         ),
         Measurement(
             name=f"queue {queued:,} messages in one transaction",

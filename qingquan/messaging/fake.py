@@ -51,6 +51,9 @@ class FakeGateways:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm the body
+            # waited for the client's delayed ACK (40 ms a message, 25 messages a second).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 
 from qingquan.core import clock
 from qingquan.messaging import rules
@@ -88,42 +88,52 @@ def send_claimed(pks: list[int], *, worker: str, now: dt.datetime | None = None)
     return _record(outcomes, worker=worker, now=clock.now())
 
 
+def _case(values: dict[int, object], field: str) -> Case:
+    """`field` set per row (by id) in one UPDATE; rows not named keep their value."""
+    return Case(*(When(pk=pk, then=Value(v)) for pk, v in values.items()), default=F(field))
+
+
 def _record(outcomes: list[tuple[Message, Result]], *, worker: str, now: dt.datetime) -> int:
-    sent = 0
+    """The answers of a group in two UPDATEs (the sent rows, then the others), each only
+    where the row is still the worker's claim: one statement per group rather than one
+    per message keeps the sending at the provider's rate."""
     limit = rules.max_attempts()
+    sent_refs: dict[int, object] = {}
+    status: dict[int, object] = {}
+    doubt: dict[int, object] = {}
+    due: dict[int, object] = {}
+    errors: dict[int, object] = {}
+    for m, result in outcomes:
+        if result.ok:
+            sent_refs[m.pk] = result.ref[:64]
+            continue
+        errors[m.pk] = result.error[:300]
+        if result.unknown:
+            # Maybe sent: stays in doubt, looked up before any new attempt.
+            status[m.pk], doubt[m.pk] = MessageStatus.PENDING, True
+            due[m.pk] = now + rules.backoff(max(m.attempts, 1))
+        elif not result.retry or m.attempts >= limit:
+            status[m.pk], doubt[m.pk] = MessageStatus.FAILED, False
+        else:
+            status[m.pk], doubt[m.pk] = MessageStatus.PENDING, False
+            due[m.pk] = now + rules.backoff(m.attempts)
+    sent = 0
     with transaction.atomic():
-        for m, result in outcomes:
-            mine = _mine([m.pk], worker)
-            if result.ok:
-                sent += mine.update(  # type: ignore[attr-defined]
-                    status=MessageStatus.SENT,
-                    in_doubt=False,
-                    provider_ref=result.ref[:64],
-                    sent_at=now,
-                    last_error="",
-                    **_FREE,
-                )
-            elif result.unknown:
-                # Maybe sent: stays in doubt, looked up before any new attempt.
-                mine.update(  # type: ignore[attr-defined]
-                    status=MessageStatus.PENDING,
-                    next_attempt_at=now + rules.backoff(max(m.attempts, 1)),
-                    last_error=result.error[:300],
-                    **_FREE,
-                )
-            elif not result.retry or m.attempts >= limit:
-                mine.update(  # type: ignore[attr-defined]
-                    status=MessageStatus.FAILED,
-                    in_doubt=False,
-                    last_error=result.error[:300],
-                    **_FREE,
-                )
-            else:
-                mine.update(  # type: ignore[attr-defined]
-                    status=MessageStatus.PENDING,
-                    in_doubt=False,
-                    next_attempt_at=now + rules.backoff(m.attempts),
-                    last_error=result.error[:300],
-                    **_FREE,
-                )
+        if sent_refs:
+            sent = _mine(list(sent_refs), worker).update(  # type: ignore[attr-defined]
+                status=MessageStatus.SENT,
+                in_doubt=False,
+                provider_ref=_case(sent_refs, "provider_ref"),
+                sent_at=now,
+                last_error="",
+                **_FREE,
+            )
+        if status:
+            _mine(list(status), worker).update(  # type: ignore[attr-defined]
+                status=_case(status, "status"),
+                in_doubt=_case(doubt, "in_doubt"),
+                next_attempt_at=_case(due, "next_attempt_at") if due else F("next_attempt_at"),
+                last_error=_case(errors, "last_error"),
+                **_FREE,
+            )
     return sent

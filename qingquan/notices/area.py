@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from qingquan.customers.models import Account, CustomerPhone, PhoneLabel, Premise
+from qingquan.customers.models import Account, PhoneLabel, Premise
 from qingquan.notices.models import AreaSource, Notice
 
 
@@ -157,19 +157,29 @@ def affected(notice: Notice) -> Affected:
     return Affected([(*r, False) for r in qs.order_by().values_list(*COLUMNS)])
 
 
+_MOBILES = (
+    "SELECT customer_id, number FROM customers_customerphone WHERE {where} "
+    "AND (label = %s OR number LIKE %s) ORDER BY customer_id, is_primary DESC, id"
+)
+
+
 def mobiles(customer_ids: set[int]) -> dict[int, str]:
-    """Each customer's mobile number (the primary one first), E.164."""
+    """Each customer's mobile number (the primary one first), E.164. Plain SQL in chunks
+    of 20,000 ids with one array parameter on PostgreSQL (`bulkload.any_of`): the ORM's
+    `__in` spent longer building 200,000 parameters than the database reading them."""
+    from django.db import connection
+
+    from qingquan.core.db import bulkload
+
     found: dict[int, str] = {}
-    ids = list(customer_ids)
-    for start in range(0, len(ids), 5000):
-        rows = (
-            CustomerPhone.objects.filter(customer_id__in=ids[start : start + 5000])
-            .filter(Q(label=PhoneLabel.MOBILE) | Q(number__startswith="+861"))
-            .order_by("customer_id", "-is_primary", "pk")
-            .values_list("customer_id", "number")
-        )
-        for customer_id, number in rows:
-            found.setdefault(customer_id, number)
+    ids = sorted(customer_ids)
+    step = 20_000 if connection.vendor == "postgresql" else 5_000
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), step):
+            where, params = bulkload.any_of("customer_id", ids[start : start + step])
+            cursor.execute(_MOBILES.format(where=where), [*params, str(PhoneLabel.MOBILE), "+861%"])
+            for customer_id, number in cursor.fetchall():
+                found.setdefault(customer_id, number)
     return found
 
 

@@ -155,6 +155,25 @@ def critical_of(version: NoticeVersion, limit: int = 100) -> list[NoticeRecipien
     return rows[:limit]
 
 
+def active_for_case(
+    *, customer: Any = None, account: Any = None, premise: Any = None, phone: str = ""
+) -> list[Notice]:
+    """The active notices of a caller identified on the case form: the premise, the
+    account, every account of the customer, and the number they call from."""
+    from qingquan.customers import phones
+    from qingquan.customers.models import Account
+
+    account_ids = [account.pk] if account is not None else []
+    if customer is not None:
+        account_ids += list(Account.objects.filter(customer=customer).values_list("pk", flat=True))
+    normalised = phones.try_normalise(phone) if phone.strip() else None
+    return active_for(
+        premise_ids=[premise.pk] if premise is not None else None,
+        account_ids=account_ids or None,
+        phone=normalised[0] if normalised else "",
+    )
+
+
 def active_for_pop(pop: Any) -> list[Notice]:
     """The active notices of a screen pop: its customers' accounts and the caller's
     number (an unknown caller whose number a notice reached)."""
@@ -181,3 +200,117 @@ def active_for_pop(pop: Any) -> list[Notice]:
                 for nid in sorted({nid for aid, nid in reached if aid in ids and nid in by_id})
             ]
     return found
+
+
+# The public map --------------------------------------------------------------------------
+GRID = 1000  # coordinates snapped to 0.001° (about 100 m): an area, never a home
+
+
+def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The convex hull of `points` (Andrew's monotone chain), counter-clockwise."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+
+    def cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and cross(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[tuple[float, float]] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def _snapped_premises(version_id: int) -> list[tuple[float, float]]:
+    """The (lon, lat) grid cells holding the version's premises (one query, distinct)."""
+    from django.db.models import IntegerField
+    from django.db.models.functions import Cast
+
+    from qingquan.customers.models import Premise
+
+    cells = (
+        Premise.objects.filter(
+            pk__in=NoticeRecipient.objects.filter(version_id=version_id).values("premise_id"),
+            longitude__isnull=False,
+            latitude__isnull=False,
+        )
+        .annotate(
+            x=Cast(F("longitude") * GRID, IntegerField()),
+            y=Cast(F("latitude") * GRID, IntegerField()),
+        )
+        .values_list("x", "y")
+        .distinct()
+        .order_by()
+    )
+    return [(x / GRID, y / GRID) for x, y in cells]
+
+
+def area_geometry(notice: Notice) -> dict[str, Any] | None:
+    """The public shape of a notice's area as a GeoJSON geometry: the polygon drawn for
+    it, or the convex hull of its current version's premises snapped to a 100 m grid (a
+    point when they fill fewer than three cells); None without coordinates. Cached per
+    version: a version never changes."""
+    from django.core.cache import cache
+
+    if notice.area_source == "polygon":
+        points = [[float(p[0]), float(p[1])] for p in (notice.area or {}).get("polygon") or []]
+        if len(points) >= 3:
+            return {"type": "Polygon", "coordinates": [[*points, points[0]]]}
+    version = notice.current
+    if version is None:
+        return None
+    key = f"notices:area:{version.pk}"
+    found = cache.get(key)
+    if found is None:
+        hull = _hull(_snapped_premises(version.pk))
+        if not hull:
+            found = {}
+        elif len(hull) < 3:
+            lon = sum(p[0] for p in hull) / len(hull)
+            lat = sum(p[1] for p in hull) / len(hull)
+            found = {"type": "Point", "coordinates": [round(lon, 4), round(lat, 4)]}
+        else:
+            ring = [[p[0], p[1]] for p in hull]
+            found = {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+        cache.set(key, found, 24 * 3600)
+    return found or None
+
+
+def public_map(notices: list[Notice]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of these notices' areas for the public map: number,
+    title, kind, status and dates (nothing personal)."""
+    from django.urls import reverse
+
+    features = []
+    for n in notices:
+        geometry = area_geometry(n)
+        if geometry is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "number": n.number,
+                    "title": f"{n.get_kind_display()}：{n.title}",
+                    "kind": n.kind,
+                    "active": n.status == NoticeStatus.PUBLISHED,
+                    "when": f"{_local(n.starts_at)} — {_local(n.expected_end_at)}",
+                    "url": reverse("public_notices:detail", args=[n.number]),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _local(at: Any) -> str:
+    from qingquan.core import clock
+
+    return str(at.astimezone(clock.SHANGHAI).strftime("%m-%d %H:%M"))

@@ -147,9 +147,7 @@ def _freeze(notice: Notice, *, event: str, actor: Any, note: str = "") -> Notice
         Outgoing(channel="sms", to=number_, template=template, body=version.message, params=params)
         for number_ in sorted({phones[r[3]] for r in rows if r[3] in phones})
     ]
-    premises = {r[2] for r in rows}
-    subs = Subscription.objects.filter(premise_id__in=premises) if premises else []
-    for s in subs:
+    for s in _subscriptions({r[2] for r in rows}):
         outgoing.append(
             Outgoing(
                 channel=s.channel,
@@ -165,6 +163,21 @@ def _freeze(notice: Notice, *, event: str, actor: Any, note: str = "") -> Notice
     version.save(update_fields=["messages"])
     notice.version = number
     return version
+
+
+def _subscriptions(premises: set[int]) -> list[Subscription]:
+    """The subscriptions of these premises: all read and kept by premise while there are
+    fewer subscriptions than premises (a city-wide notice: one scan, not a query with
+    200,000 parameters), else asked in chunks."""
+    if not premises:
+        return []
+    if Subscription.objects.count() <= len(premises):
+        return [s for s in Subscription.objects.order_by("pk") if s.premise_id in premises]
+    wanted = sorted(premises)
+    found: list[Subscription] = []
+    for start in range(0, len(wanted), 5000):
+        found += Subscription.objects.filter(premise_id__in=wanted[start : start + 5000])
+    return found
 
 
 # Drafts ------------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ Atom feed (no login, nothing personal)."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -16,8 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.core import clock
+from qingquan.core.access import AccessDenied
+from qingquan.customers import phones
 from qingquan.messaging.rules import sms_length
-from qingquan.notices import rules, selectors, services
+from qingquan.notices import kpis, rules, selectors, services
 from qingquan.notices.forms import NoticeForm
 from qingquan.notices.models import Notice, NoticeStatus
 from qingquan.staff.access import can, require
@@ -36,6 +41,8 @@ def _int(value: str | None) -> int:
 
 @require("notices.view")
 def notice_list(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("period"):
+        return _kpi_list(request)
     status = request.GET.get("status", "")
     text = request.GET.get("q", "")[:60]
     qs = selectors.notices_for_staff(user=request.user, status=status, text=text)
@@ -51,6 +58,52 @@ def notice_list(request: HttpRequest) -> HttpResponse:
             "can_draft": can(request.user, "notices.draft"),
         },
     )
+
+
+def _kpi_list(request: HttpRequest) -> HttpResponse:
+    """The notices behind a figure of the statistics page (drill-down): a period
+    (`period`, `date`, `end` as on that page) and which notices (`kpi`)."""
+    from qingquan.reports.periods import PeriodError, from_query
+
+    params = {k: request.GET.get(k, "")[:12] for k in ("period", "date", "end")}
+    which = request.GET.get("kpi", "")
+    try:
+        span = from_query(params)
+    except PeriodError as error:
+        return render(request, "reports/error.html", {"message": str(error)}, status=400)
+    if which and which not in kpis.FILTERS:
+        return render(
+            request,
+            "reports/error.html",
+            {"message": _("Unknown figure %(metric)s.") % {"metric": which[:20]}},
+            status=400,
+        )
+    rows = kpis.notices_in_period(
+        user=request.user, start=span.start_at, end=span.end_at, which=which
+    )
+    return render(
+        request,
+        "notices/kpi_list.html",
+        {
+            "rows": rows,
+            "span": span,
+            "which": which,
+            "label": kpi_labels().get(which, _("Notices starting in the period")),
+            "rule": rules.kind_rule("planned"),
+            "back": f"{reverse('reports:kpis')}?"
+            + urlencode({k: v for k, v in params.items() if v}),
+        },
+    )
+
+
+def kpi_labels() -> dict[str, str]:
+    return {
+        "planned": _("Planned notices"),
+        "lead_met": _("Planned notices that kept the lead rule"),
+        "lead_missed": _("Planned notices published too late"),
+        "restored": _("Notices restored"),
+        "restored_late": _("Restored after the expected end first published"),
+    }
 
 
 @require("notices.draft")
@@ -176,18 +229,52 @@ def notice_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect("notices:detail", notice.pk)
 
 
+def _told_call(request: HttpRequest) -> Any:
+    from qingquan.telephony import selectors as telephony
+    from qingquan.telephony.models import Call
+
+    raw = request.POST.get("call", "")
+    if not raw:
+        return None
+    try:
+        return telephony.call_for(user=request.user, call_pk=_int(raw))
+    except (Call.DoesNotExist, AccessDenied) as exc:
+        raise Http404 from exc
+
+
+def _told_customer(request: HttpRequest) -> Any:
+    from qingquan.customers import selectors as customers
+
+    raw = request.POST.get("customer", "")
+    if not raw:
+        return None
+    try:
+        found = customers.registry_record(user=request.user, kind="customer", pk=_int(raw))
+    except AccessDenied as exc:
+        raise Http404 from exc
+    if found is None:
+        raise Http404
+    return found
+
+
 @require_POST
 @require("console.use")
 def notice_told(request: HttpRequest, pk: int) -> HttpResponse:
-    """ "已告知停水" from the screen pop: the call's contact is linked to the notice."""
-    from qingquan.customers.models import Customer
-    from qingquan.telephony.models import Call
-
+    """ "已告知停水" from the screen pop: the call's contact is linked to the notice. The
+    call must be one the agent may open (their own; any for wallboard viewers) and the
+    customer one they may see, through the telephony and customer selectors: 404
+    otherwise (never another agent's call, never a made-up customer id)."""
     notice = _notice(request, pk)
-    call = Call.objects.filter(pk=_int(request.POST.get("call"))).first()
-    customer = Customer.objects.filter(pk=_int(request.POST.get("customer"))).first()
+    call, customer = _told_call(request), _told_customer(request)
+    number = phones.try_normalise(request.POST.get("phone", "")[:40])
     try:
-        services.notice_call_record(actor=request.user, notice=notice, call=call, customer=customer)
+        services.notice_call_record(
+            actor=request.user,
+            notice=notice,
+            call=call,
+            customer=customer,
+            phone=number[0] if number else "",
+        )
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=409)
     text = _("Recorded: caller told about %(number)s, no case made.") % {"number": notice.number}
@@ -209,7 +296,12 @@ def public_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notices/public_list.html",
-        {"page": page, "street": street, "account": account},
+        {
+            "page": page,
+            "street": street,
+            "account": account,
+            "map": selectors.public_map(list(page.object_list)),
+        },
     )
 
 
@@ -220,7 +312,11 @@ def public_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "notices/public_detail.html",
-        {"notice": notice, "versions": notice.versions.order_by("-number")},
+        {
+            "notice": notice,
+            "versions": notice.versions.order_by("-number"),
+            "map": selectors.public_map([notice]),
+        },
     )
 
 

@@ -38,4 +38,20 @@ def this_month() -> dict[str, Any]:
             "kind", "kind__parent"
         )
     ]
-    return {"span": span, "items": items}
+    return {"span": span, "items": items, "notice_rule": notice_rule(span)}
+
+
+def notice_rule(span: Period) -> dict[str, Any]:
+    """The lead rule of planned interruption notices (24 hours by default) and how well it
+    was kept over the planned notices starting in ``span`` (counts only)."""
+    from qingquan.notices.kpis import figures
+
+    k = figures(start=span.start_at, end=span.end_at)
+    share = k.lead_share
+    return {
+        "hours": f"{k.rule_hours:g}",
+        "working_days": k.rule_clock != "calendar",
+        "planned": k.planned,
+        "met": k.lead_met,
+        "percent": None if share is None else round(100 * share, 2),
+    }

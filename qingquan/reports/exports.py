@@ -41,8 +41,14 @@ def column_titles() -> list[str]:
 
 
 def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
-    """Everything a report shows: overall, the breakdown, and the previous period."""
+    """Everything a report shows: overall, the breakdown, the previous period, and the
+    interruption notices' KPIs (`notices.kpis`)."""
+    from qingquan.notices import kpis as notice_kpis
+
+    notices = notice_kpis.notice_kpis(user=user, start=period.start_at, end=period.end_at)
     return {
+        "notices": notices,
+        "notice_lines": notice_kpis.lines(notices),
         "period": period,
         "by": by,
         "by_label": selectors.BREAKDOWNS.get(by or "", ""),
@@ -85,9 +91,25 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
         values = row.as_dict()
         previous.append([label, *(values[key] for key in COLUMNS[1:])])
     repairs.excel_sheets(book, user=user, period=period)
+    _notices_sheet(book, data)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _notices_sheet(book: Any, data: dict[str, Any]) -> None:
+    """Sheet 3: the interruption notices' KPIs, one line each (rate, figure, counts)."""
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet(_("Interruption notices")[:31])
+    sheet.append([_("Figure"), _("Rate"), _("Count"), _("Details")])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in data["notice_lines"]:
+        sheet.append([line["label"], line["rate"], line["value"], line["detail"]])
+        sheet.cell(row=sheet.max_row, column=2).number_format = "0.00%"
+    sheet.column_dimensions["A"].width = 44
+    sheet.column_dimensions["D"].width = 80
 
 
 def chart_title(data: dict[str, Any]) -> str:

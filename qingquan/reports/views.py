@@ -44,6 +44,15 @@ def _links(params: dict[str, str], row: selectors.Row) -> dict[str, str]:
     return links
 
 
+def notice_drill_url(params: dict[str, str], which: str) -> str:
+    """The notices behind a notice figure (the staff notice list, `notices.kpis`)."""
+    query = {k: v for k, v in params.items() if v and k in ("period", "date", "end")}
+    query.setdefault("period", "month")
+    if which:
+        query["kpi"] = which
+    return f"{reverse('notices:list')}?{urlencode(query)}"
+
+
 @require("reports.view")
 def kpis(request: HttpRequest) -> HttpResponse:
     """The KPIs for a period and breakdown, as charts and tables, with drill-down links."""
@@ -77,6 +86,10 @@ def kpis(request: HttpRequest) -> HttpResponse:
         )
     except KpiError as error:
         return _bad(request, str(error))
+    for line in data["notice_lines"]:
+        line["drill_url"] = notice_drill_url(params, line["drill"])
+        if line.get("drill_late"):
+            line["late_url"] = notice_drill_url(params, line["drill_late"])
     return render(
         request,
         "reports/kpis.html",

@@ -42,12 +42,75 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/mine.html", context)
 
 
+CASE_FIELDS = (
+    "kind",
+    "channel",
+    "subject",
+    "description",
+    "caller_name",
+    "caller_phone",
+    "address",
+    "customer",
+    "account",
+    "premise",
+    "account_number",
+)
+
+
+def _chosen(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
+    """The customer, account and premise the caller was identified as: ids in the form
+    (or the address, e.g. from a customer's page) or an account number typed in the
+    form's look-up, read through the customer selectors. An unknown one is a message;
+    a role that may not see the registry gets none."""
+    from qingquan.core.access import AccessDenied
+    from qingquan.customers import selectors as customers
+
+    chosen: dict[str, Any] = {"customer": None, "account": None, "premise": None}
+    try:
+        typed = values.get("account_number", "").strip()[:40]
+        if typed and not values.get("account"):
+            cards = customers.customer_lookup(user=request.user, query=typed, limit=5)
+            found = [a.id for c in cards for a in c.accounts if a.number == typed]
+            if found:
+                values["account"] = str(found[0])
+            else:
+                messages.error(request, _("No account %(number)s.") % {"number": typed[:20]})
+        for kind in ("account", "premise", "customer"):
+            raw = values.get(kind, "")
+            if not raw:
+                continue
+            record = None
+            if raw.isdigit() and len(raw) < 19:
+                record = customers.registry_record(user=request.user, kind=kind, pk=int(raw))
+            if record is None:
+                messages.error(request, _("The chosen customer, account or premise is unknown."))
+                values[kind] = ""
+            chosen[kind] = record
+    except AccessDenied:
+        return {"customer": None, "account": None, "premise": None}
+    account = chosen["account"]
+    if account is not None:
+        chosen["premise"] = chosen["premise"] or account.premise
+        chosen["customer"] = chosen["customer"] or account.customer
+        values["account"] = str(account.pk)
+    for kind in ("customer", "premise"):
+        if chosen[kind] is not None:
+            values[kind] = str(chosen[kind].pk)
+    if chosen["premise"] is not None and not values.get("address"):
+        values["address"] = chosen["premise"].address[:200]
+    return chosen
+
+
 @require("tickets.create")
 def create(request: HttpRequest) -> HttpResponse:
-    """Record a contact and open a case; the agent becomes its first-contact owner."""
+    """Record a contact and open a case; the agent becomes its first-contact owner. A
+    caller identified as a customer, account or premise sees an active interruption
+    notice of that address first (the template asks the notices app)."""
+    source = request.POST if request.method == "POST" else request.GET
     values: dict[str, str] = {"channel": Channel.PHONE}
+    values.update({k: source.get(k, "") for k in CASE_FIELDS if source.get(k)})
+    chosen = _chosen(request, values)
     if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in request.POST}
         try:
             kind = selectors.kind_by_code(values.get("kind", ""))
             if kind is None:
@@ -61,6 +124,9 @@ def create(request: HttpRequest) -> HttpResponse:
                 caller_name=values.get("caller_name", ""),
                 caller_phone=values.get("caller_phone", ""),
                 address=values.get("address", ""),
+                customer=chosen["customer"],
+                account=chosen["account"],
+                premise=chosen["premise"],
             )
         except TicketError as error:
             messages.error(request, error.message)
@@ -70,7 +136,12 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/new.html",
-        {"kinds": selectors.active_kinds(), "channels": Channel.choices, "values": values},
+        {
+            "kinds": selectors.active_kinds(),
+            "channels": Channel.choices,
+            "values": values,
+            "chosen": chosen,
+        },
     )
 
 

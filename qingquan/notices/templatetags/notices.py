@@ -1,5 +1,6 @@
-"""`{% active_notices pop as notices %}`: the active interruption notices of a screen pop
-(kept here so the console's own code is untouched)."""
+"""`{% active_notices pop as notices %}`: the active interruption notices of a screen pop;
+`{% case_notices chosen phone as notices %}`: those of the caller being recorded on the
+case form (kept here so the console's and the cases' own code is untouched)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from qingquan.notices.selectors import active_for_pop
+from qingquan.notices.selectors import active_for_case, active_for_pop
 
 register = template.Library()
 
@@ -15,3 +16,15 @@ register = template.Library()
 @register.simple_tag
 def active_notices(pop: Any) -> list[Any]:
     return active_for_pop(pop)
+
+
+@register.simple_tag
+def case_notices(chosen: Any, phone: str = "") -> list[Any]:
+    """`chosen`: the case form's {"customer", "account", "premise"} (any may be None)."""
+    chosen = chosen or {}
+    return active_for_case(
+        customer=chosen.get("customer"),
+        account=chosen.get("account"),
+        premise=chosen.get("premise"),
+        phone=phone or "",
+    )
