@@ -162,6 +162,8 @@ def _first_model(label: str) -> Any:
 
 def _connection_number() -> str:
     return str(_first_model("connections.Application") or _pk(None))
+
+
 def _counter_case() -> Any:
     from qingquan.portal.models import CounterCase
 
