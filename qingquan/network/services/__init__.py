@@ -19,6 +19,7 @@ from qingquan.network.services.cases import (
     case_locations_refresh,
     case_locations_rematch,
     case_merge_into_incident,
+    case_place_set,
 )
 from qingquan.network.services.hydraulic import STALE_PENDING_S, hydraulic_request
 from qingquan.network.services.imports import ImportReport, network_import
@@ -50,6 +51,7 @@ __all__ = [
     "case_locations_refresh",
     "case_locations_rematch",
     "case_merge_into_incident",
+    "case_place_set",
     "connection_max_m",
     "hydraulic_request",
     "network_import",
