@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -145,6 +145,9 @@ def _valve(v: Any) -> dict[str, Any]:
     }
 
 
+GEOJSON = "application/geo+json"
+
+
 @router.get(
     "/geojson",
     url_name="network_geojson",
@@ -154,9 +157,30 @@ def _valve(v: Any) -> dict[str, Any]:
 def geojson(
     request: HttpRequest,
     bbox: str = Query("", description="west,south,east,north (degrees); empty: everything"),
-) -> dict[str, Any]:
+) -> HttpResponse:
+    """A FeatureCollection: pipes (layer, id, diameter_mm, material, status, kind),
+    valves (id, state, pipe) and sources (id, kind); `truncated` when the box held more
+    than 20,000 pipes."""
     check(request.user, "network.view")
-    return selectors.network_geojson(user=request.user, bbox=_bbox(bbox))
+    body = selectors.network_geojson(user=request.user, bbox=_bbox(bbox))
+    return HttpResponse(body, content_type=GEOJSON)
+
+
+@router.get(
+    "/pin-map",
+    url_name="network_pin_map",
+    summary="The pipes alone, to drop a case's pin on",
+    response=dict[str, Any],
+)
+def pin_map(
+    request: HttpRequest,
+    bbox: str = Query("", description="west,south,east,north (degrees); empty: everything"),
+) -> HttpResponse:
+    """The pipes as `/geojson` draws them, without valves or sources: the map of the
+    staff's new-case form, for whoever opens cases (`tickets.create`) or reads the
+    network (`network.view`)."""
+    body = selectors.pin_map_geojson(user=request.user, bbox=_bbox(bbox))
+    return HttpResponse(body, content_type=GEOJSON)
 
 
 @router.get("/isolation", url_name="network_isolation", response=PlanOut, summary="Isolation plan")

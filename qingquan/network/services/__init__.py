@@ -20,6 +20,7 @@ from qingquan.network.services.cases import (
     case_locations_rematch,
     case_merge_into_incident,
     case_place_set,
+    pin_parse,
 )
 from qingquan.network.services.hydraulic import STALE_PENDING_S, hydraulic_request
 from qingquan.network.services.imports import ImportReport, network_import
@@ -55,6 +56,7 @@ __all__ = [
     "connection_max_m",
     "hydraulic_request",
     "network_import",
+    "pin_parse",
     "pipe_add",
     "premises_connect",
     "premises_connect_bulk",

@@ -72,6 +72,21 @@ def _check_point(lon: float, lat: float) -> None:
         raise NetworkError(_("The pin is not a longitude and a latitude."))
 
 
+def pin_parse(*, lon: str, lat: str) -> tuple[float, float] | None:
+    """A map pin from a form's two fields (longitude, latitude), or None when both are
+    empty; one missing, not a number or out of range is refused (`NetworkError`)."""
+    lon, lat = (lon or "").strip(), (lat or "").strip()
+    if not lon and not lat:
+        return None
+    try:
+        point = float(lon), float(lat)
+    except ValueError:
+        point = (999.0, 999.0)
+    if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+        raise NetworkError(_("The map pin needs a longitude (-180…180) and a latitude (-90…90)."))
+    return point
+
+
 @transaction.atomic
 def case_locate(
     *, actor: Any, ticket: Any, lon: float | None = None, lat: float | None = None

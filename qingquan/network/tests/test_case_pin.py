@@ -30,6 +30,7 @@ FAR = (121.60, 29.87)  # about 4.4 km east of J4
 
 def _client(user: Any, language: str = "en") -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.cookies["django_language"] = language  # pages ignore Accept-Language
     client.force_login(user)
     return client
 
@@ -164,3 +165,72 @@ def test_service_refuses_a_reader_who_may_not_see_the_case(network, supervisor, 
             actor=make_user(Role.AGENT), ticket=case, lon=ON_P2[0], lat=ON_P2[1]
         )
     assert not CaseLocation.objects.exists()
+
+
+# The plain staff form /cases/new/ --------------------------------------------------------
+def _new_case(client: Client, **fields: str) -> Any:
+    data = {"kind": "repair-burst", "channel": "phone", "subject": "路面冒水"} | fields
+    return client.post("/cases/new/", data)
+
+
+def test_the_new_case_form_draws_the_pin_map_only_with_a_network(agent, tmp_path):
+    client = _client(agent)
+    assert 'data-testid="case-pin"' not in client.get("/cases/new/").content.decode()
+    import_small(tmp_path)
+    page = client.get("/cases/new/").content.decode()
+    assert 'data-testid="case-pin"' in page and 'name="pin_lon"' in page
+    assert "/api/v1/network/pin-map" in page and '"repair-burst"' in page
+
+
+def test_the_new_case_form_places_the_pin_with_the_case(network, agent):
+    from qingquan.core.models import AuditEvent
+    from qingquan.tickets.models import Ticket
+
+    response = _new_case(_client(agent), pin_lon=str(ON_P2[0]), pin_lat=str(ON_P2[1]))
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    location = CaseLocation.objects.get(ticket=ticket)
+    assert location.source == LocationSource.PIN and location.pipe.eid == "P2"
+    assert (location.longitude, location.latitude) == ON_P2
+    assert AuditEvent.objects.filter(action="network.caselocation.update").count() == 1
+    # Without a pin, the case is placed at its address as before (none here).
+    _new_case(_client(agent), address="不存在的地址")
+    assert CaseLocation.objects.count() == 1
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "map pin"), ("zh-hans", "地图")])
+def test_a_bad_pin_refuses_the_case_and_writes_nothing(network, agent, language, words):
+    from qingquan.tickets.models import Ticket
+
+    client = _client(agent, language)
+    for lon, lat in (("abc", "29.87"), ("121.55", ""), ("500", "29.87")):
+        response = _new_case(client, pin_lon=lon, pin_lat=lat)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert words in page and 'data-testid="case-pin"' in page
+    assert not Ticket.objects.exists() and not CaseLocation.objects.exists()
+
+
+def test_a_pin_on_another_kind_is_ignored(network, agent):
+    from qingquan.tickets.models import Ticket
+
+    response = _new_case(
+        _client(agent), kind="consultation", pin_lon=str(ON_P2[0]), pin_lat=str(ON_P2[1])
+    )
+    assert response.status_code == 302 and Ticket.objects.count() == 1
+    assert not CaseLocation.objects.exists()
+
+
+def test_pin_map_pipes_for_whoever_opens_cases_or_reads_the_network(network, make_user):
+    for role in (Role.AGENT, Role.BACK_OFFICE, Role.CREW):
+        response = _client(make_user(role)).get("/api/v1/network/pin-map")
+        assert response.status_code == 200, role
+        layers = {f["properties"]["layer"] for f in response.json()["features"]}
+        assert layers == {"pipe"} and len(response.json()["features"]) == 7
+    box = _client(make_user(Role.AGENT)).get(
+        "/api/v1/network/pin-map", {"bbox": "121.5502,29.869,121.5512,29.8705"}
+    )
+    assert {f["properties"]["id"] for f in box.json()["features"]} == {"P1", "P2"}
+    assert Client().get("/api/v1/network/pin-map").status_code == 401
+    # The full layer (valves, sources) stays behind network.view.
+    assert _client(make_user(Role.AGENT)).get("/api/v1/network/geojson").status_code == 403
