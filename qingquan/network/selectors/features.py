@@ -8,19 +8,24 @@ and a join of the fragments it selects: no model, no row and no JSON encoding pe
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from qingquan.network.models import NetworkState, Node, NodeKind, Pipe, Valve
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_text = json.encoder.encode_basestring  # a JSON string literal (the C version when built)
 
 
-def _feature(geometry: dict[str, object], properties: dict[str, object]) -> bytes:
-    text = _encode({"type": "Feature", "geometry": geometry, "properties": properties})
-    return text.encode()
+def _number(value: float | None) -> str:
+    """A number as JSON writes it (`float.__repr__`); null for none, NaN or infinity."""
+    if value is None or not math.isfinite(value):
+        return "null"
+    return repr(float(value))
 
 
 @dataclass(frozen=True)
@@ -38,42 +43,61 @@ class Features:
 
 
 def _pipes() -> tuple[list[bytes], np.ndarray]:
-    rows = Pipe.objects.order_by("pk").values_list(
-        "eid",
-        "diameter_mm",
-        "material",
-        "status",
-        "kind",
-        "vertices",
-        "start__longitude",
-        "start__latitude",
-        "end__longitude",
-        "end__latitude",
-        "min_lon",
-        "min_lat",
-        "max_lon",
-        "max_lat",
+    """Each pipe's feature as text formatted directly (one JSON encoder call per pipe
+    took most of a build): the bends are the stored JSON text of `vertices`, spliced in
+    between the end points as they are."""
+    rows = (
+        Pipe.objects.order_by("pk")
+        .annotate(bends=Cast("vertices", TextField()))
+        .values_list(
+            "eid",
+            "diameter_mm",
+            "material",
+            "status",
+            "kind",
+            "bends",
+            "start__longitude",
+            "start__latitude",
+            "end__longitude",
+            "end__latitude",
+            "min_lon",
+            "min_lat",
+            "max_lon",
+            "max_lat",
+        )
     )
     fragments: list[bytes] = []
     boxes: list[tuple[float, float, float, float]] = []
-    for eid, diameter, material, status, kind, vertices, x1, y1, x2, y2, *box in rows:
-        line = [[x1, y1], *[[v[0], v[1]] for v in vertices or []], [x2, y2]]
-        properties = {
-            "layer": "pipe",
-            "id": eid,
-            "diameter_mm": diameter,
-            "material": material,
-            "status": status,
-            "kind": kind,
-        }
-        fragments.append(_feature({"type": "LineString", "coordinates": line}, properties))
+    for eid, diameter, material, status, kind, bends, x1, y1, x2, y2, *box in rows:
+        inner = (bends or "[]").strip()[1:-1].strip()
+        line = f"[[{_number(x1)},{_number(y1)}],{inner + ',' if inner else ''}"
+        line += f"[{_number(x2)},{_number(y2)}]]"
+        fragments.append(
+            (
+                '{"type":"Feature","geometry":{"type":"LineString","coordinates":'
+                f'{line}}},"properties":{{"layer":"pipe","id":{_text(eid)},'
+                f'"diameter_mm":{_number(diameter)},"material":{_text(material)},'
+                f'"status":{_text(status)},"kind":{_text(kind)}}}}}'
+            ).encode()
+        )
         boxes.append((box[0], box[1], box[2], box[3]))
     return fragments, np.array(boxes, dtype=float).reshape(-1, 4)
 
 
-def _points(rows: list[tuple[list[object], dict[str, object]]]) -> tuple[list[bytes], np.ndarray]:
-    fragments = [_feature({"type": "Point", "coordinates": at}, props) for at, props in rows]
-    return fragments, np.array([at for at, _props in rows], dtype=float).reshape(-1, 2)
+def _points(
+    layer: str, rows: list[tuple[float, float, tuple[tuple[str, str], ...]]]
+) -> tuple[list[bytes], np.ndarray]:
+    """Point features of `layer` from (lon, lat, ((property, text), …)) rows."""
+    fragments = []
+    for lon, lat, properties in rows:
+        named = "".join(f",{_text(k)}:{_text(v)}" for k, v in properties)
+        fragments.append(
+            (
+                '{"type":"Feature","geometry":{"type":"Point","coordinates":'
+                f'[{_number(lon)},{_number(lat)}]}},"properties":{{"layer":"{layer}"{named}}}}}'
+            ).encode()
+        )
+    return fragments, np.array([r[:2] for r in rows], dtype=float).reshape(-1, 2)
 
 
 def build(version: str) -> Features:
@@ -83,10 +107,11 @@ def build(version: str) -> Features:
         "eid", "state", "longitude", "latitude", "pipe__eid"
     )
     valves, valve_at = _points(
+        "valve",
         [
-            ([lon, lat], {"layer": "valve", "id": eid, "state": state, "pipe": pipe})
+            (lon, lat, (("id", eid), ("state", state), ("pipe", pipe)))
             for eid, state, lon, lat, pipe in valve_rows
-        ]
+        ],
     )
     source_rows = (
         Node.objects.exclude(kind=NodeKind.JUNCTION)
@@ -94,10 +119,7 @@ def build(version: str) -> Features:
         .values_list("eid", "kind", "longitude", "latitude")
     )
     sources, source_at = _points(
-        [
-            ([lon, lat], {"layer": "source", "id": eid, "kind": kind})
-            for eid, kind, lon, lat in source_rows
-        ]
+        "source", [(lon, lat, (("id", eid), ("kind", kind))) for eid, kind, lon, lat in source_rows]
     )
     return Features(version, pipes, pipe_box, valves, valve_at, sources, source_at)
 
