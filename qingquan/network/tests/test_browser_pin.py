@@ -55,6 +55,7 @@ def _shots(browser: Any, live_server: Any, agent: Any) -> None:
             locale=locale, base_url=live_server.url, viewport={"width": 1366, "height": 900}
         )
         context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
+        context.set_default_timeout(60_000)
         page = context.new_page()
         page.goto("/login/")
         page.fill("input[name=username]", agent.username)
