@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -145,6 +145,9 @@ def _valve(v: Any) -> dict[str, Any]:
     }
 
 
+GEOJSON = "application/geo+json"
+
+
 @router.get(
     "/geojson",
     url_name="network_geojson",
@@ -154,9 +157,30 @@ def _valve(v: Any) -> dict[str, Any]:
 def geojson(
     request: HttpRequest,
     bbox: str = Query("", description="west,south,east,north (degrees); empty: everything"),
-) -> dict[str, Any]:
+) -> HttpResponse:
+    """A FeatureCollection: pipes (layer, id, diameter_mm, material, status, kind),
+    valves (id, state, pipe) and sources (id, kind); `truncated` when the box held more
+    than 20,000 pipes."""
     check(request.user, "network.view")
-    return selectors.network_geojson(user=request.user, bbox=_bbox(bbox))
+    body = selectors.network_geojson(user=request.user, bbox=_bbox(bbox))
+    return HttpResponse(body, content_type=GEOJSON)
+
+
+@router.get(
+    "/pin-map",
+    url_name="network_pin_map",
+    summary="The pipes alone, to drop a case's pin on",
+    response=dict[str, Any],
+)
+def pin_map(
+    request: HttpRequest,
+    bbox: str = Query("", description="west,south,east,north (degrees); empty: everything"),
+) -> HttpResponse:
+    """The pipes as `/geojson` draws them, without valves or sources: the map of the
+    staff's new-case form, for whoever opens cases (`tickets.create`) or reads the
+    network (`network.view`)."""
+    body = selectors.pin_map_geojson(user=request.user, bbox=_bbox(bbox))
+    return HttpResponse(body, content_type=GEOJSON)
 
 
 @router.get("/isolation", url_name="network_isolation", response=PlanOut, summary="Isolation plan")
@@ -457,91 +481,7 @@ def pipe_add(request: HttpRequest, body: PipeIn) -> Status:
     )
 
 
-# Repair cases on the network ---------------------------------------------------------------
-class IncidentOut(Schema):
-    number: str
-    subject: str
-    created_at: str
-    merged: int = Field(description="Cases merged into it")
-    pipe: str
-    segment: int
-    where: str = Field(
-        description="segment: in the incident's own segment; cut_off: in a segment its "
-        "isolation cuts off from every source"
-    )
+# Repair cases on the network: their own module, mounted here.
+from qingquan.network.api_cases import router as cases_router  # noqa: E402
 
-
-class CasePlaceOut(Schema):
-    number: str
-    lon: float
-    lat: float
-    source: str = Field(description="pin (a map pin on intake), premise or address")
-    pipe: str | None = Field(description="The nearest pipe (none farther than 150 m)")
-    segment: int | None
-    distance_m: float | None = Field(description="From the point to that pipe")
-    valves_to_close: list[str]
-    premises: int = Field(description="Premises the isolation of that segment leaves dry")
-    accounts: int
-    critical_customers_count: int
-    critical_customers: list[CriticalOut] = Field(description="Names masked without customers.view")
-    by_area: list[AreaOut]
-    incidents: list[IncidentOut] = Field(
-        description="Other open incidents whose isolated area covers the case"
-    )
-    merge_offers: list[IncidentOut] = Field(
-        description="Incidents opened within NETWORK_MERGE_WINDOW_HOURS the reader may merge "
-        "the case into (POST /network/cases/{number}/merge/ on the pages)"
-    )
-
-
-def _incident(hit: selectors.IncidentHit) -> dict[str, Any]:
-    return {
-        "number": hit.number,
-        "subject": hit.subject,
-        "created_at": hit.created_at.isoformat(),
-        "merged": hit.merged,
-        "pipe": hit.pipe,
-        "segment": hit.segment,
-        "where": hit.where,
-    }
-
-
-@router.get(
-    "/cases/{number}/place",
-    url_name="network_case_place",
-    response=CasePlaceOut,
-    summary="Where a repair case is on the network",
-)
-def case_place(
-    request: HttpRequest, number: str = Path(..., max_length=40, description="Case number")
-) -> dict[str, Any]:
-    """A repair case's point (a pin on intake, its premise or address), nearest pipe and
-    segment, who that segment's isolation leaves without water, the open incidents
-    covering it and the merge offers. `network.view` and a case the caller may see (404
-    otherwise, as for a case never located)."""
-    check(request.user, "network.view")
-    try:
-        _ticket, place = selectors.case_place_checked(user=request.user, number=number)
-    except LookupError:
-        raise HttpError(404, f"No case {number} that you may see.") from None
-    if place is None:
-        raise HttpError(404, f"Case {number} has no place on the network.")
-    plan = place.plan
-    location = place.location
-    return {
-        "number": number,
-        "lon": location.longitude,
-        "lat": location.latitude,
-        "source": location.source,
-        "pipe": place.pipe,
-        "segment": place.segment,
-        "distance_m": place.distance_m,
-        "valves_to_close": [v.eid for v in plan.valves_to_close] if plan else [],
-        "premises": plan.premises if plan else 0,
-        "accounts": plan.accounts if plan else 0,
-        "critical_customers_count": plan.critical_count if plan else 0,
-        "critical_customers": [vars(c) for c in plan.critical] if plan else [],
-        "by_area": [vars(a) for a in plan.by_area] if plan else [],
-        "incidents": [_incident(h) for h in place.incidents],
-        "merge_offers": [_incident(h) for h in place.offers],
-    }
+router.add_router("/cases", cases_router)

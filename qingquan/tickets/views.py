@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -115,19 +116,21 @@ def create(request: HttpRequest) -> HttpResponse:
             kind = selectors.kind_by_code(values.get("kind", ""))
             if kind is None:
                 raise InvalidInput(_("Choose the kind of case."))
-            ticket = services.ticket_create(
-                actor=request.user,
-                kind=kind,
-                channel=values.get("channel", ""),
-                subject=values.get("subject", ""),
-                description=values.get("description", ""),
-                caller_name=values.get("caller_name", ""),
-                caller_phone=values.get("caller_phone", ""),
-                address=values.get("address", ""),
-                customer=chosen["customer"],
-                account=chosen["account"],
-                premise=chosen["premise"],
-            )
+            with transaction.atomic():
+                ticket = services.ticket_create(
+                    actor=request.user,
+                    kind=kind,
+                    channel=values.get("channel", ""),
+                    subject=values.get("subject", ""),
+                    description=values.get("description", ""),
+                    caller_name=values.get("caller_name", ""),
+                    caller_phone=values.get("caller_phone", ""),
+                    address=values.get("address", ""),
+                    customer=chosen["customer"],
+                    account=chosen["account"],
+                    premise=chosen["premise"],
+                )
+                _place_pin(request.user, ticket, values)
         except TicketError as error:
             messages.error(request, error.message)
         else:
@@ -143,6 +146,23 @@ def create(request: HttpRequest) -> HttpResponse:
             "chosen": chosen,
         },
     )
+
+
+def _place_pin(actor: Any, ticket: Ticket, values: dict[str, str]) -> None:
+    """A repair's map pin from the form (the hidden fields of the network's
+    `case_pin_map` tag) placed on the network in the case's transaction
+    (`network.services.case_locate`, as the console's intake does); a pin that is not a
+    point refuses the case (rolled back)."""
+    if not values.get("pin_lon") and not values.get("pin_lat"):
+        return
+    from qingquan.network.services import NetworkError, case_locate, pin_parse
+
+    try:
+        pin = pin_parse(lon=values.get("pin_lon", ""), lat=values.get("pin_lat", ""))
+        if pin is not None:
+            case_locate(actor=actor, ticket=ticket, lon=pin[0], lat=pin[1])
+    except NetworkError as refused:
+        raise InvalidInput(refused.message) from None
 
 
 def _visible(request: HttpRequest, number: str) -> Ticket:

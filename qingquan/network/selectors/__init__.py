@@ -26,6 +26,8 @@ from qingquan.network.selectors.geojson import (
     network_geojson,
     network_summary,
     outline,
+    pin_map_config,
+    pin_map_geojson,
     plan_geojson,
 )
 from qingquan.network.selectors.hydraulic import (
@@ -91,6 +93,8 @@ __all__ = [
     "network_summary",
     "offered_incident",
     "outline",
+    "pin_map_config",
+    "pin_map_geojson",
     "plan_geojson",
     "plan_of",
     "premises_geojson",

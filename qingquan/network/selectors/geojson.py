@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from qingquan.network import graph as network_graph
 from qingquan.network.models import (
@@ -15,11 +15,11 @@ from qingquan.network.models import (
     NodeKind,
     Pipe,
     PremiseConnection,
-    Valve,
 )
+from qingquan.network.selectors import features
 from qingquan.network.selectors.base import MAX_OUTLINES
 from qingquan.network.selectors.plans import Plan
-from qingquan.staff.access import check
+from qingquan.staff.access import can, check
 
 
 # GeoJSON ---------------------------------------------------------------------------------
@@ -29,77 +29,46 @@ def _line(start: tuple[float, float], vertices: list[Any], end: tuple[float, flo
 
 def network_geojson(
     *, user: Any, bbox: tuple[float, float, float, float] | None = None, limit: int = 20_000
-) -> dict[str, Any]:
+) -> bytes:
     """Pipes, valves and sources (inside `bbox` = west, south, east, north) as a GeoJSON
-    FeatureCollection; pipes carry id, diameter, material, status and kind."""
+    FeatureCollection, JSON bytes ready to send (`features`: serialised once per network
+    version); pipes carry id, diameter, material, status and kind."""
     check(user, "network.view")
-    pipes = Pipe.objects.all()
-    valves = Valve.objects.all()
-    sources = Node.objects.exclude(kind=NodeKind.JUNCTION)
-    if bbox is not None:
-        west, south, east, north = bbox
-        pipes = pipes.filter(
-            min_lon__lte=east, max_lon__gte=west, min_lat__lte=north, max_lat__gte=south
-        )
-        inside = {
-            "longitude__gte": west,
-            "longitude__lte": east,
-            "latitude__gte": south,
-            "latitude__lte": north,
-        }
-        valves = valves.filter(**inside)
-        sources = sources.filter(**inside)
-    rows = list(
-        pipes.order_by("pk").values_list(
-            "eid",
-            "diameter_mm",
-            "material",
-            "status",
-            "kind",
-            "vertices",
-            "start__longitude",
-            "start__latitude",
-            "end__longitude",
-            "end__latitude",
-        )[:limit]
-    )
-    features: list[dict[str, Any]] = [
-        {
-            "type": "Feature",
-            "geometry": {
-                "type": "LineString",
-                "coordinates": _line((r[6], r[7]), r[5], (r[8], r[9])),
-            },
-            "properties": {
-                "layer": "pipe",
-                "id": r[0],
-                "diameter_mm": r[1],
-                "material": r[2],
-                "status": r[3],
-                "kind": r[4],
-            },
-        }
-        for r in rows
-    ]
-    for eid, state, lon, lat, pipe in valves.order_by("pk").values_list(
-        "eid", "state", "longitude", "latitude", "pipe__eid"
-    )[:limit]:
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"layer": "valve", "id": eid, "state": state, "pipe": pipe},
-            }
-        )
-    for eid, kind, lon, lat in sources.values_list("eid", "kind", "longitude", "latitude"):
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"layer": "source", "id": eid, "kind": kind},
-            }
-        )
-    return {"type": "FeatureCollection", "features": features, "truncated": len(rows) >= limit}
+    return features.collection(features.current(), bbox=bbox, limit=limit)
+
+
+def pin_map_geojson(
+    *, user: Any, bbox: tuple[float, float, float, float] | None = None, limit: int = 20_000
+) -> bytes:
+    """The pipes alone, as `network_geojson` draws them: the map on which whoever opens
+    cases (`tickets.create`, agents included) or reads the network drops a repair case's
+    pin on the staff's new-case form. No valves, sources or customers."""
+    if not can(user, "network.view"):
+        check(user, "tickets.create")
+    return features.collection(features.current(), bbox=bbox, limit=limit, pipes_only=True)
+
+
+def pin_map_config(*, user: Any) -> dict[str, Any] | None:
+    """What the new-case form's pin map needs (the pipes' address and extent, the tile
+    URL when set, the codes of the repair kinds it is shown for), or None when no network
+    is loaded or for a reader who may neither open cases nor read the network."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from qingquan.tickets.models import CaseKind
+
+    if not (can(user, "network.view") or can(user, "tickets.create")):
+        return None
+    box = features.current().pipe_box
+    if not len(box):
+        return None
+    repair = Q(code="repair") | Q(parent__code="repair")
+    return {
+        "geojson": reverse("api:network_pin_map"),
+        "bounds": [float(v) for v in (*box[:, :2].min(axis=0), *box[:, 2:].max(axis=0))],
+        "tiles": getattr(settings, "NETWORK_TILE_URL", "") or None,
+        "repair_kinds": list(CaseKind.objects.filter(repair).values_list("code", flat=True)),
+    }
 
 
 def outline(lons: np.ndarray, lats: np.ndarray) -> list[list[float]] | None:

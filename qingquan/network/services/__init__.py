@@ -19,6 +19,8 @@ from qingquan.network.services.cases import (
     case_locations_refresh,
     case_locations_rematch,
     case_merge_into_incident,
+    case_place_set,
+    pin_parse,
 )
 from qingquan.network.services.hydraulic import STALE_PENDING_S, hydraulic_request
 from qingquan.network.services.imports import ImportReport, network_import
@@ -50,9 +52,11 @@ __all__ = [
     "case_locations_refresh",
     "case_locations_rematch",
     "case_merge_into_incident",
+    "case_place_set",
     "connection_max_m",
     "hydraulic_request",
     "network_import",
+    "pin_parse",
     "pipe_add",
     "premises_connect",
     "premises_connect_bulk",

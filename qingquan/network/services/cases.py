@@ -19,6 +19,7 @@ from qingquan.customers.models import Premise
 from qingquan.network import graph as network_graph
 from qingquan.network.models import CaseLocation, LocationSource, Pipe
 from qingquan.network.services.base import NetworkError
+from qingquan.staff.access import check
 
 REPAIR = "repair"
 MATCH_MAX_M = 150.0  # as `selectors.SNAP_MAX_M`: farther, the case has no pipe
@@ -71,6 +72,21 @@ def _check_point(lon: float, lat: float) -> None:
         raise NetworkError(_("The pin is not a longitude and a latitude."))
 
 
+def pin_parse(*, lon: str, lat: str) -> tuple[float, float] | None:
+    """A map pin from a form's two fields (longitude, latitude), or None when both are
+    empty; one missing, not a number or out of range is refused (`NetworkError`)."""
+    lon, lat = (lon or "").strip(), (lat or "").strip()
+    if not lon and not lat:
+        return None
+    try:
+        point = float(lon), float(lat)
+    except ValueError:
+        point = (999.0, 999.0)
+    if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+        raise NetworkError(_("The map pin needs a longitude (-180…180) and a latitude (-90…90)."))
+    return point
+
+
 @transaction.atomic
 def case_locate(
     *, actor: Any, ticket: Any, lon: float | None = None, lat: float | None = None
@@ -90,7 +106,34 @@ def case_locate(
     if point is None:
         return None
     x, y, source = point
-    pipe, segment, distance = match_point(x, y)
+    before = _point_of(ticket) if source == LocationSource.PIN else None
+    location = _store(ticket, x, y, source, match_point(x, y))
+    if source == LocationSource.PIN:
+        audit_record(
+            actor=actor,
+            action="network.caselocation.update",
+            obj=location,
+            before=before,
+            after={"ticket": ticket.number, "lon": x, "lat": y, "pipe": location.pipe_id},
+        )
+    return location
+
+
+def _point_of(ticket: Any) -> dict[str, Any] | None:
+    row = (
+        CaseLocation.objects.filter(ticket=ticket)
+        .values_list("longitude", "latitude", "pipe_id", "source")
+        .first()
+    )
+    if row is None:
+        return None
+    return {"ticket": ticket.number, "lon": row[0], "lat": row[1], "pipe": row[2], "by": row[3]}
+
+
+def _store(
+    ticket: Any, x: float, y: float, source: str, match: tuple[int | None, int | None, float | None]
+) -> CaseLocation:
+    pipe, segment, distance = match
     location, _created = CaseLocation.objects.update_or_create(
         ticket=ticket,
         defaults={
@@ -103,13 +146,38 @@ def case_locate(
             "located_at": clock.now(),
         },
     )
-    if source == LocationSource.PIN:
-        audit_record(
-            actor=actor,
-            action="network.caselocation.update",
-            obj=location,
-            after={"ticket": ticket.number, "lon": x, "lat": y, "pipe": pipe},
+    return location
+
+
+@transaction.atomic
+def case_place_set(*, actor: Any, ticket: Any, lon: float, lat: float) -> CaseLocation:
+    """Set or move a repair case's pin after intake (a dispatcher or a crew on site:
+    `PUT /api/v1/network/cases/{number}/place`): the point is matched again to its nearest
+    pipe and segment, and audited (`network.caselocation.update`, the point before and
+    after). For holders of `network.view` who may see the case
+    (`tickets.selectors.tickets_visible_to`; else `selectors.NotFound`, as for a case that
+    does not exist). Refused: a case that is not a repair and a network not loaded
+    (`NetworkError`), a point farther than `MATCH_MAX_M` from every pipe
+    (`selectors.TooFar`, with the distance: nothing is written)."""
+    from qingquan.network.selectors.base import NotFound, TooFar
+    from qingquan.tickets.selectors import tickets_visible_to
+
+    check(actor, "network.view")
+    if not tickets_visible_to(actor).filter(pk=ticket.pk).exists():
+        raise NotFound(_("No case %(number)s that you may see.") % {"number": ticket.number})
+    if not is_repair(ticket):
+        raise NetworkError(
+            _("Case %(number)s is not a repair: it has no place on the network.")
+            % {"number": ticket.number}
         )
+    _check_point(lon, lat)
+    pipe, _segment, distance = match_point(lon, lat)
+    if distance is None:
+        raise NetworkError(_("No pipe network has been imported yet."))
+    if pipe is None:
+        raise TooFar(distance)
+    location = case_locate(actor=actor, ticket=ticket, lon=lon, lat=lat)
+    assert location is not None  # a repair with a pin
     return location
 
 

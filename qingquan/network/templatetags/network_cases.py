@@ -32,3 +32,16 @@ def pop_incidents(context: dict[str, Any], pop: Any) -> dict[str, Any]:
     user = context["request"].user
     ids = [a.id for c in getattr(pop, "customers", []) for a in c.accounts]
     return {"lines": selectors.incidents_at_accounts(user=user, account_ids=ids)}
+
+
+@register.inclusion_tag("network/_pin_map.html", takes_context=True)
+def case_pin_map(context: dict[str, Any], values: Any = None) -> dict[str, Any]:
+    """The new-case form's map pin for a repair: the network's pipes as the map, a click
+    sets the hidden longitude and latitude fields (`pin_lon`, `pin_lat`) that the form
+    places on the network with the case. Nothing without a network."""
+    values = values or {}
+    return {
+        "pin": selectors.pin_map_config(user=context["request"].user),
+        "lon": values.get("pin_lon", ""),
+        "lat": values.get("pin_lat", ""),
+    }
