@@ -20,7 +20,15 @@ from qingquan.reports.periods import period as report_period
 from qingquan.reports.selectors import totals as report_totals
 from qingquan.staff.access import can
 from qingquan.staff.selectors import on_shift
-from qingquan.telephony.models import AgentState, AgentStatus, Call, CallOutcome, CallState
+from qingquan.telephony.health import line_faults
+from qingquan.telephony.models import (
+    AgentState,
+    AgentStatus,
+    Call,
+    CallbackRequest,
+    CallOutcome,
+    CallState,
+)
 from qingquan.tickets import kpis
 from qingquan.tickets.models import OPEN_STATES, Contact, SlaState, Ticket
 from qingquan.tickets.selectors import active_kinds, case_clock, my_cases
@@ -276,6 +284,9 @@ class Wallboard:
     calls: dict[str, Any]
     # Background workers silent for over a minute: webhooks and SLA alerts may be late.
     silent_workers: list[Any] = field(default_factory=list)
+    # IVR lines down (their callers go straight to the agents' queue) and callbacks waiting.
+    line_faults: list[Any] = field(default_factory=list)
+    callbacks_waiting: int = 0
 
 
 def _today(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -357,6 +368,8 @@ def wallboard(*, user: Any) -> Wallboard:
         **_rates_today(now),
         calls=calls,
         silent_workers=silent_workers(now=now),
+        line_faults=line_faults(now=now),
+        callbacks_waiting=CallbackRequest.objects.open().count(),
     )
 
 

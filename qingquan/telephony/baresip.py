@@ -198,6 +198,10 @@ class Instance:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
+    def alive(self) -> bool:
+        """Whether the process runs (an instance started elsewhere counts as alive)."""
+        return self.process is None or self.process.poll() is None
+
     def recording_path(self, call_id: str) -> Path:
         """Where this instance's recording of `call_id` is stored (once the call ends)."""
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
@@ -346,6 +350,10 @@ class BaresipDriver:
     def hangup(self) -> None:
         if not self.gone:
             self.ctrl.command("hangup")
+
+    def healthy(self) -> bool:
+        """The control connection is open and the process runs."""
+        return not self.ctrl.closed.is_set() and self.instance.alive()
 
 
 def _silence(root: Path) -> Path:
@@ -543,6 +551,39 @@ class Stack:
             )
             thread.start()
             self.threads.append(thread)
+        monitor = threading.Thread(target=self.monitor, daemon=True, name="line-health")
+        monitor.start()
+        self.threads.append(monitor)
+
+    def monitor(self, every: float = 5.0) -> None:
+        """Report each line's health (process alive, its control loop running) every
+        `every` s, and the stack's ("*": every line down = the stack is down)."""
+        from qingquan.telephony.health import STACK, line_health_report
+
+        while not self.stop_event.is_set():
+            close_old_connections()
+            try:
+                states = []
+                threads = {t.name: t for t in self.threads}
+                for instance in self.line_instances:
+                    # Not a probe of the control port: ctrl_tcp keeps one connection and a
+                    # new one would replace the line's own.
+                    serving = threads.get(instance.name)
+                    up, detail = instance.alive(), ""
+                    if not up:
+                        detail = "baresip process ended"
+                    elif serving is not None and not serving.is_alive():
+                        up, detail = False, "control connection closed"
+                    states.append(up)
+                    line_health_report(line=instance.name, up=up, detail=detail)
+                line_health_report(
+                    line=STACK, up=any(states), detail="" if any(states) else "no line runs"
+                )
+            except Exception:
+                log.exception("line health report failed")
+            finally:
+                close_old_connections()
+            self.stop_event.wait(every)
 
     def stop(self) -> None:
         self.stop_event.set()

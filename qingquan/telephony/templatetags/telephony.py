@@ -17,3 +17,11 @@ def recording_player(context: Any, contact: Any) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
     return {"contact": contact, "may_listen": bool(user and can(user, "telephony.recordings"))}
+
+
+@register.simple_tag
+def callbacks_waiting() -> int:
+    """How many callback requests wait for an agent (the console's link shows it)."""
+    from qingquan.telephony.selectors import callbacks_waiting_count
+
+    return callbacks_waiting_count()
