@@ -205,37 +205,25 @@ class Instance:
     def recording_path(self, call_id: str) -> Path:
         """Where this instance's recording of `call_id` is stored (once the call ends)."""
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
-        return Path(settings.TELEPHONY_RECORDING_DIR) / f"{safe}-{self.name}.wav"
+        return Path(settings.TELEPHONY_RECORDING_DIR) / f"{safe}-{self.name}.ogg"
 
     def take_recording(self, call_id: str) -> str:
         """Move this call's sndfile dumps to the recordings folder under a per-call name:
-        one stereo 8 kHz WAV (left: what was received, right: what was sent)."""
+        one compressed stereo 8 kHz file (left: what was received, right: what was sent;
+        `qingquan.telephony.recordings.store`)."""
+        from qingquan.telephony import recordings
+
         sent = sorted(self.dumps.glob("dump-*-enc.wav"))
         received = sorted(self.dumps.glob("dump-*-dec.wav"))
         if not sent and not received:
             return ""
-        target = self.recording_path(call_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
         parts = [p for p in (received[-1:] + sent[-1:]) if p.stat().st_size > 44]
         try:
-            if len(parts) == 2:
-                subprocess.run(
-                    ["sox", "-M", str(parts[0]), str(parts[1]), str(target)],
-                    check=True,
-                    capture_output=True,
-                    timeout=60,
-                )
-            elif parts:
-                shutil.copyfile(parts[0], target)
-            else:
-                return ""
-        except (subprocess.SubprocessError, OSError):
-            log.exception("recording of %s could not be merged", call_id)
-            return ""
+            stored = recordings.store(parts, self.recording_path(call_id))
         finally:
             for old in sent + received:
                 old.unlink(missing_ok=True)
-        return str(target)
+        return str(stored) if stored else ""
 
 
 class BaresipDriver:

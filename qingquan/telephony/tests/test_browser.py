@@ -83,3 +83,49 @@ def test_the_wallboard_shows_a_line_down(page: Any, login: Any, supervisor: Any)
     banner = page.get_by_test_id("line-faults")
     banner.wait_for()
     assert "line2" in banner.inner_text() and "人工坐席队列" in banner.inner_text()
+
+
+def test_the_case_page_plays_a_recording_at_another_speed(
+    page: Any, login: Any, supervisor: Any, make_user: Any, settings: Any, tmp_path: Any
+) -> None:
+    import shutil
+    import subprocess
+
+    from qingquan.core import clock
+    from qingquan.core.actors import SYSTEM
+    from qingquan.staff.roles import Role
+    from qingquan.telephony import recordings
+    from qingquan.tickets.models import CaseKind, Channel
+    from qingquan.tickets.services import contact_record, ticket_create
+
+    if shutil.which("sox") is None:
+        pytest.skip("sox is not installed")
+    settings.TELEPHONY_RECORDING_DIR = tmp_path
+    tone = tmp_path / "tone.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", str(tone), "synth", "5", "sine", "440"],
+        check=True,
+    )
+    stored = recordings.store([tone], tmp_path / "call-1-seat.wav")
+    ticket = ticket_create(
+        actor=make_user(Role.AGENT),
+        kind=CaseKind.objects.get(code="complaint"),
+        channel="phone",
+        subject="服务态度",
+        caller_phone="13800000000",
+    )
+    contact_record(
+        actor=SYSTEM,
+        channel=Channel.PHONE,
+        started_at=clock.now(),
+        recording_ref=str(stored),
+        tickets=[ticket],
+    )
+    login(supervisor.username)
+    page.goto(f"/console/cases/{ticket.number}/")
+    player = page.get_by_test_id("recording")
+    player.get_by_role("button", name="1.5×").click()
+    assert player.locator("audio").evaluate("a => a.playbackRate") == 1.5
+    assert player.get_by_role("button", name="1.5×").get_attribute("aria-pressed") == "true"
+    player.get_by_role("button", name="0.75×").click()
+    assert player.locator("audio").evaluate("a => a.playbackRate") == 0.75
