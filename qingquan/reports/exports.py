@@ -40,9 +40,33 @@ def column_titles() -> list[str]:
     return [str(title) for title in COLUMN_TITLES.values()]
 
 
-def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
-    """Everything a report shows: overall, the breakdown, and the previous period."""
+def call_data(*, user: Any, period: Period, calls_by: str = "hour") -> dict[str, Any]:
+    """The call statistics of the period (`qingquan.telephony.stats`): overall and by hour,
+    IVR line, queue or agent."""
+    from qingquan.telephony import stats
+
+    if calls_by not in stats.BREAKDOWNS:
+        raise selectors.ReportError(_("Unknown breakdown %(by)s.") % {"by": calls_by})
+    start, end = period.start_at, period.end_at
     return {
+        "overall": stats.call_figures(user=user, start=start, end=end)[0],
+        "rows": stats.call_figures(user=user, start=start, end=end, by=calls_by),
+        "by": calls_by,
+        "by_label": stats.BREAKDOWNS[calls_by],
+        "breakdowns": list(stats.BREAKDOWNS.items()),
+        "columns": [str(t) for t in stats.COLUMN_TITLES.values()],
+        "keys": list(stats.COLUMN_TITLES),
+        "rates": stats.RATES,
+    }
+
+
+def report_data(
+    *, user: Any, period: Period, by: str | None, calls_by: str = "hour"
+) -> dict[str, Any]:
+    """Everything a report shows: overall, the breakdown, the previous period, and the
+    call statistics."""
+    return {
+        "calls": call_data(user=user, period=period, calls_by=calls_by),
         "period": period,
         "by": by,
         "by_label": selectors.BREAKDOWNS.get(by or "", ""),
@@ -53,12 +77,13 @@ def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
     }
 
 
-def excel(*, user: Any, period: Period, by: str | None) -> bytes:
-    """A workbook: sheet 1 the overall figures and the breakdown, sheet 2 the comparison."""
+def excel(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") -> bytes:
+    """A workbook: sheet 1 the overall figures and the breakdown, sheet 2 the comparison,
+    sheet 3 the calls."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    data = report_data(user=user, period=period, by=by)
+    data = report_data(user=user, period=period, by=by, calls_by=calls_by)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -84,9 +109,26 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
     ):
         values = row.as_dict()
         previous.append([label, *(values[key] for key in COLUMNS[1:])])
+    _calls_sheet(book, data["calls"])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _calls_sheet(book: Any, calls: dict[str, Any]) -> None:
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet(_("Calls")[:31])
+    sheet.append(calls["columns"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in [calls["overall"], *calls["rows"]]:
+        values = row.as_dict()
+        sheet.append([values[key] for key in calls["keys"]])
+        for index, key in enumerate(calls["keys"], start=1):
+            if key in calls["rates"]:
+                sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
+    sheet.column_dimensions["A"].width = 24
 
 
 def chart_title(data: dict[str, Any]) -> str:
@@ -97,9 +139,9 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
 
 
-def pdf(*, user: Any, period: Period, by: str | None) -> bytes:
+def pdf(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") -> bytes:
     """The same report as a PDF (Noto CJK fonts render the Chinese)."""
-    return pdf_of(report_data(user=user, period=period, by=by))
+    return pdf_of(report_data(user=user, period=period, by=by, calls_by=calls_by))
 
 
 def pdf_of(data: dict[str, Any]) -> bytes:

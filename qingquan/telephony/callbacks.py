@@ -24,6 +24,7 @@ from qingquan.core.audit import audit_record
 from qingquan.staff.access import can
 from qingquan.telephony.models import (
     Call,
+    CallbackAttempt,
     CallbackOutcome,
     CallbackRequest,
     CallbackStatus,
@@ -179,6 +180,7 @@ def callback_finish(
         done_at=None if retry else now,
     )
     request.refresh_from_db()
+    CallbackAttempt.objects.create(request=request, agent=actor, outcome=outcome, at=now)
     audit_record(
         actor=actor,
         action="telephony.callback.finish",

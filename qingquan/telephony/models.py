@@ -419,3 +419,32 @@ class LineHealth(models.Model):
 
     def __str__(self) -> str:
         return self.line
+
+
+class CallbackAttempt(models.Model):
+    """One callback made: who called the requester back, when, and how it went (the
+    statistics count these; the request keeps only its latest outcome)."""
+
+    request = models.ForeignKey(
+        CallbackRequest,
+        verbose_name=_("callback request"),
+        on_delete=models.CASCADE,
+        related_name="tries",
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=CallbackOutcome.choices)
+    at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("callback attempt")
+        verbose_name_plural = _("callback attempts")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.outcome}"
