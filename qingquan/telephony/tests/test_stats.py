@@ -39,7 +39,7 @@ def data(make_user: Any) -> dict[str, Any]:
     n = iter(range(100))
 
     def call(rang: dt.datetime, wait: int | None, outcome: str, **kw: Any) -> Call:
-        answered = rang + dt.timedelta(seconds=wait) if outcome == "answered" else None
+        answered = rang + dt.timedelta(seconds=wait or 0) if outcome == "answered" else None
         ended = (answered or rang + dt.timedelta(seconds=wait or 0)) + dt.timedelta(seconds=60)
         if outcome == "abandoned":
             ended = rang + dt.timedelta(seconds=wait or 0)
@@ -98,7 +98,13 @@ def test_by_hour_line_queue_and_agent(data: Any, supervisor: Any) -> None:
     def table(by: str) -> dict[str, tuple[int, ...]]:
         rows = stats.call_figures(user=supervisor, start=start, end=end, by=by)
         return {
-            (r.label if by == "agent" else str(r.key)): (r.offered, r.answered, r.abandoned, r.callbacks_requested, r.callbacks_made)
+            (r.label if by == "agent" else str(r.key)): (
+                r.offered,
+                r.answered,
+                r.abandoned,
+                r.callbacks_requested,
+                r.callbacks_made,
+            )
             for r in rows
         }
 
