@@ -20,7 +20,6 @@ from qingquan.telephony import ari, prompts, services
 from qingquan.telephony.models import AgentSkill, AgentState, AgentStatus, Call, CallOutcome
 from qingquan.telephony.pbx_drivers import serve_call
 from qingquan.telephony.tests.ari_fake import FakeAri
-from qingquan.tickets.models import Contact
 
 STREAMS = Path(__file__).parent / "streams"
 pytestmark = pytest.mark.skipif(
