@@ -47,10 +47,10 @@ def call_data(*, user: Any, period: Period, calls_by: str = "hour") -> dict[str,
 
     if calls_by not in stats.BREAKDOWNS:
         raise selectors.ReportError(_("Unknown breakdown %(by)s.") % {"by": calls_by})
-    start, end = period.start_at, period.end_at
+    rows = stats.call_figures(user=user, start=period.start_at, end=period.end_at, by=calls_by)
     return {
-        "overall": stats.call_figures(user=user, start=start, end=end)[0],
-        "rows": stats.call_figures(user=user, start=start, end=end, by=calls_by),
+        "overall": stats.total_of(rows),
+        "rows": rows,
         "by": calls_by,
         "by_label": stats.BREAKDOWNS[calls_by],
         "breakdowns": list(stats.BREAKDOWNS.items()),

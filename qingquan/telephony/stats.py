@@ -208,6 +208,21 @@ def _label(by: str | None, key: Any, names: dict[int, str]) -> str:
     return str(key)
 
 
+def total_of(rows: list[CallFigures]) -> CallFigures:
+    """The overall figures of a breakdown's rows (every call is in exactly one row)."""
+    total = CallFigures(key=None, label=_("All calls"))
+    for row in rows:
+        total.answered += row.answered
+        total.abandoned += row.abandoned
+        total.answer_waits += row.answer_waits
+        total.abandon_waits += row.abandon_waits
+        total.ivr_calls += row.ivr_calls
+        total.ivr_served += row.ivr_served
+        total.callbacks_requested += row.callbacks_requested
+        total.callbacks_made += row.callbacks_made
+    return total
+
+
 def today_figures(*, user: Any, now: dt.datetime | None = None) -> CallFigures:
     """Today's overall figures (the wallboard)."""
     local = _local(now or clock.now())
