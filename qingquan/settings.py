@@ -222,6 +222,12 @@ TELEPHONY_PROMPT_DIR = DATA_DIR / "prompts"  # synthesised and uploaded prompt a
 TELEPHONY_RECORDING_DIR = DATA_DIR / "recordings"
 TELEPHONY_TTS_VOICE = "cmn"  # espeak-ng voice
 TELEPHONY_NOTICE_LOOKUP = ""  # dotted path replacing the qingquan.notices lookup
+TELEPHONY_LINE_HEARTBEAT_SECONDS = 60  # a line silent longer than this is shown as down
+TELEPHONY_CALLBACK_ATTEMPTS = 3  # "no answer" puts a callback request back until this many tries
+TELEPHONY_DIALER = ""  # dotted path of dial(*, call_id, extension, number): places callbacks
+# Recordings are kept this many days by the top-level kind of the contact's cases (the
+# longest of them), "" for contacts without a case; the periodic job deletes older ones.
+TELEPHONY_RECORDING_RETENTION_DAYS = {"": 180, "complaint": 730, "repair": 365}
 # Outside production the files are served straight from the apps, so no collectstatic
 # step can be forgotten; production collects them at start.
 WHITENOISE_USE_FINDERS = not CONFIG.production

@@ -20,14 +20,21 @@ from qingquan.reports.periods import period as report_period
 from qingquan.reports.selectors import totals as report_totals
 from qingquan.staff.access import can
 from qingquan.staff.selectors import on_shift
-from qingquan.telephony.models import AgentState, AgentStatus, Call, CallOutcome, CallState
+from qingquan.telephony.health import line_faults
+from qingquan.telephony.models import (
+    AgentState,
+    AgentStatus,
+    Call,
+    CallbackRequest,
+    CallState,
+)
+from qingquan.telephony.stats import today_figures
 from qingquan.tickets import kpis
 from qingquan.tickets.models import OPEN_STATES, Contact, SlaState, Ticket
 from qingquan.tickets.selectors import active_kinds, case_clock, my_cases
 
 REPEAT_WINDOW = dt.timedelta(days=7)
 CASES_PER_CUSTOMER = 8
-SERVICE_LEVEL_SECONDS = 20
 
 
 def _require(user: Any, capability: str = "console.use") -> None:
@@ -276,6 +283,9 @@ class Wallboard:
     calls: dict[str, Any]
     # Background workers silent for over a minute: webhooks and SLA alerts may be late.
     silent_workers: list[Any] = field(default_factory=list)
+    # IVR lines down (their callers go straight to the agents' queue) and callbacks waiting.
+    line_faults: list[Any] = field(default_factory=list)
+    callbacks_waiting: int = 0
 
 
 def _today(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -325,23 +335,18 @@ def wallboard(*, user: Any) -> Wallboard:
         .select_related("kind", "kind__parent", "owner")
         .order_by("resolution_deadline")[:10]
     )
-    calls_today = Call.objects.filter(rang_at__gte=start, rang_at__lt=end, direction="inbound")
-    answered = calls_today.filter(outcome=CallOutcome.ANSWERED) | calls_today.filter(
-        state=CallState.ANSWERED
-    )
-    waits = [c.wait_seconds for c in answered.only("rang_at", "answered_at") if c.answered_at]
-    abandoned = calls_today.filter(outcome=CallOutcome.ABANDONED).count()
-    offered = len(waits) + abandoned
+    today = today_figures(user=user, now=now)  # the statistics' own definitions
     calls = {
-        "offered": offered,
-        "answered": len(waits),
-        "abandoned": abandoned,
-        "asa": round(sum(w or 0 for w in waits) / len(waits)) if waits else None,
-        "service_level": (
-            sum(1 for w in waits if (w or 0) <= SERVICE_LEVEL_SECONDS) / offered
-            if offered
-            else None
-        ),
+        "offered": today.offered,
+        "answered": today.answered,
+        "abandoned": today.abandoned,
+        "abandon_wait": today.abandon_wait,
+        "answer_rate": today.answer_rate,
+        "asa": today.asa,
+        "service_level": today.service_level,
+        "ivr_completion": today.ivr_completion,
+        "callbacks_requested": today.callbacks_requested,
+        "callbacks_made": today.callbacks_made,
         "in_progress": Call.objects.filter(state=CallState.ANSWERED).count(),
         "longest_wait": max((int((now - c.rang_at).total_seconds()) for c in waiting), default=0),
     }
@@ -357,6 +362,8 @@ def wallboard(*, user: Any) -> Wallboard:
         **_rates_today(now),
         calls=calls,
         silent_workers=silent_workers(now=now),
+        line_faults=line_faults(now=now),
+        callbacks_waiting=CallbackRequest.objects.open().count(),
     )
 
 

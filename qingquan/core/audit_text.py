@@ -144,6 +144,16 @@ SENTENCES: dict[str, Any] = {
         "%(actor)s downloaded the recording of %(object)s"
     ),
     "telephony.recording.listen": gettext_lazy("%(actor)s listened to the recording of %(object)s"),
+    "telephony.recording.delete": gettext_lazy(
+        "%(actor)s deleted the recording of %(object)s (retention period over)"
+    ),
+    "telephony.callback.take": gettext_lazy("%(actor)s took the callback request %(object)s"),
+    "telephony.callback.dial": gettext_lazy("%(actor)s called back %(object)s"),
+    "telephony.callback.finish": gettext_lazy(
+        "%(actor)s recorded the outcome of the callback request %(object)s"
+    ),
+    "telephony.line.down": gettext_lazy("%(actor)s: IVR line %(object)s is down"),
+    "telephony.line.up": gettext_lazy("%(actor)s: IVR line %(object)s is up again"),
     # Reports
     "report.send": gettext_lazy("%(actor)s sent %(object)s"),
     # Staff, roster, calendar, areas

@@ -40,15 +40,38 @@ def column_titles() -> list[str]:
     return [str(title) for title in COLUMN_TITLES.values()]
 
 
-def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
-    """Everything a report shows: overall, the breakdown, the previous period, and the
-    interruption notices' KPIs (`notices.kpis`)."""
+def call_data(*, user: Any, period: Period, calls_by: str = "hour") -> dict[str, Any]:
+    """The call statistics of the period (`qingquan.telephony.stats`): overall and by hour,
+    IVR line, queue or agent."""
+    from qingquan.telephony import stats
+
+    if calls_by not in stats.BREAKDOWNS:
+        raise selectors.ReportError(_("Unknown breakdown %(by)s.") % {"by": calls_by})
+    rows = stats.call_figures(user=user, start=period.start_at, end=period.end_at, by=calls_by)
+    return {
+        "overall": stats.total_of(rows),
+        "rows": rows,
+        "by": calls_by,
+        "by_label": stats.BREAKDOWNS[calls_by],
+        "breakdowns": list(stats.BREAKDOWNS.items()),
+        "columns": [str(t) for t in stats.COLUMN_TITLES.values()],
+        "keys": list(stats.COLUMN_TITLES),
+        "rates": stats.RATES,
+    }
+
+
+def report_data(
+    *, user: Any, period: Period, by: str | None, calls_by: str = "hour"
+) -> dict[str, Any]:
+    """Everything a report shows: overall, the breakdown, the previous period, the
+    interruption notices' KPIs (`notices.kpis`) and the call statistics."""
     from qingquan.notices import kpis as notice_kpis
 
     notices = notice_kpis.notice_kpis(user=user, start=period.start_at, end=period.end_at)
     return {
         "notices": notices,
         "notice_lines": notice_kpis.lines(notices),
+        "calls": call_data(user=user, period=period, calls_by=calls_by),
         "period": period,
         "by": by,
         "by_label": selectors.BREAKDOWNS.get(by or "", ""),
@@ -59,12 +82,13 @@ def report_data(*, user: Any, period: Period, by: str | None) -> dict[str, Any]:
     }
 
 
-def excel(*, user: Any, period: Period, by: str | None) -> bytes:
-    """A workbook: sheet 1 the overall figures and the breakdown, sheet 2 the comparison."""
+def excel(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") -> bytes:
+    """A workbook: the overall figures and the breakdown, the comparison, repairs and
+    referrals, interruption notices, and the calls, a sheet each."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    data = report_data(user=user, period=period, by=by)
+    data = report_data(user=user, period=period, by=by, calls_by=calls_by)
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -92,6 +116,7 @@ def excel(*, user: Any, period: Period, by: str | None) -> bytes:
         previous.append([label, *(values[key] for key in COLUMNS[1:])])
     repairs.excel_sheets(book, user=user, period=period)
     _notices_sheet(book, data)
+    _calls_sheet(book, data["calls"])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -112,6 +137,22 @@ def _notices_sheet(book: Any, data: dict[str, Any]) -> None:
     sheet.column_dimensions["D"].width = 80
 
 
+def _calls_sheet(book: Any, calls: dict[str, Any]) -> None:
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet(_("Calls")[:31])
+    sheet.append(calls["columns"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in [calls["overall"], *calls["rows"]]:
+        values = row.as_dict()
+        sheet.append([values[key] for key in calls["keys"]])
+        for index, key in enumerate(calls["keys"], start=1):
+            if key in calls["rates"]:
+                sheet.cell(row=sheet.max_row, column=index).number_format = "0.00%"
+    sheet.column_dimensions["A"].width = 24
+
+
 def chart_title(data: dict[str, Any]) -> str:
     return _("By %(by)s") % {"by": data["by_label"]} if data["by"] else ""
 
@@ -120,11 +161,12 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
 
 
-def pdf(*, user: Any, period: Period, by: str | None) -> bytes:
+def pdf(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") -> bytes:
     """The same report as a PDF (Noto CJK fonts render the Chinese)."""
     data = report_data(user=user, period=period, by=by)
     data["repairs"] = repairs.pdf_data(user=user, period=period)
     return pdf_of(data)
+    return pdf_of(report_data(user=user, period=period, by=by, calls_by=calls_by))
 
 
 def pdf_of(data: dict[str, Any]) -> bytes:

@@ -20,7 +20,9 @@ from qingquan.staff.access import require
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
-    return {k: request.GET.get(k, "") for k in ("period", "date", "end", "by")}
+    params = {k: request.GET.get(k, "") for k in ("period", "date", "end", "by", "calls_by")}
+    params["calls_by"] = params["calls_by"] or "hour"
+    return params
 
 
 def _bad(request: HttpRequest, message: str) -> HttpResponse:
@@ -60,7 +62,9 @@ def kpis(request: HttpRequest) -> HttpResponse:
     by = params["by"] or None
     try:
         period = from_query(params)
-        data = exports.report_data(user=request.user, period=period, by=by)
+        data = exports.report_data(
+            user=request.user, period=period, by=by, calls_by=params["calls_by"]
+        )
     except (PeriodError, selectors.ReportError) as error:
         return _bad(request, str(error))
     overall = data["overall"]
@@ -215,7 +219,9 @@ def excel(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     try:
         period = from_query(params)
-        body = exports.excel(user=request.user, period=period, by=params["by"] or None)
+        body = exports.excel(
+            user=request.user, period=period, by=params["by"] or None, calls_by=params["calls_by"]
+        )
     except (PeriodError, selectors.ReportError) as error:
         return _bad(request, str(error))
     response = HttpResponse(
@@ -232,7 +238,9 @@ def pdf(request: HttpRequest) -> HttpResponse:
     params = _params(request)
     try:
         period = from_query(params)
-        body = exports.pdf(user=request.user, period=period, by=params["by"] or None)
+        body = exports.pdf(
+            user=request.user, period=period, by=params["by"] or None, calls_by=params["calls_by"]
+        )
     except (PeriodError, selectors.ReportError) as error:
         return _bad(request, str(error))
     response = HttpResponse(body, content_type="application/pdf")

@@ -198,40 +198,32 @@ class Instance:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
+    def alive(self) -> bool:
+        """Whether the process runs (an instance started elsewhere counts as alive)."""
+        return self.process is None or self.process.poll() is None
+
     def recording_path(self, call_id: str) -> Path:
         """Where this instance's recording of `call_id` is stored (once the call ends)."""
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)[:80]
-        return Path(settings.TELEPHONY_RECORDING_DIR) / f"{safe}-{self.name}.wav"
+        return Path(settings.TELEPHONY_RECORDING_DIR) / f"{safe}-{self.name}.ogg"
 
     def take_recording(self, call_id: str) -> str:
         """Move this call's sndfile dumps to the recordings folder under a per-call name:
-        one stereo 8 kHz WAV (left: what was received, right: what was sent)."""
+        one compressed stereo 8 kHz file (left: what was received, right: what was sent;
+        `qingquan.telephony.recordings.store`)."""
+        from qingquan.telephony import recordings
+
         sent = sorted(self.dumps.glob("dump-*-enc.wav"))
         received = sorted(self.dumps.glob("dump-*-dec.wav"))
         if not sent and not received:
             return ""
-        target = self.recording_path(call_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
         parts = [p for p in (received[-1:] + sent[-1:]) if p.stat().st_size > 44]
         try:
-            if len(parts) == 2:
-                subprocess.run(
-                    ["sox", "-M", str(parts[0]), str(parts[1]), str(target)],
-                    check=True,
-                    capture_output=True,
-                    timeout=60,
-                )
-            elif parts:
-                shutil.copyfile(parts[0], target)
-            else:
-                return ""
-        except (subprocess.SubprocessError, OSError):
-            log.exception("recording of %s could not be merged", call_id)
-            return ""
+            stored = recordings.store(parts, self.recording_path(call_id))
         finally:
             for old in sent + received:
                 old.unlink(missing_ok=True)
-        return str(target)
+        return str(stored) if stored else ""
 
 
 class BaresipDriver:
@@ -346,6 +338,10 @@ class BaresipDriver:
     def hangup(self) -> None:
         if not self.gone:
             self.ctrl.command("hangup")
+
+    def healthy(self) -> bool:
+        """The control connection is open and the process runs."""
+        return not self.ctrl.closed.is_set() and self.instance.alive()
 
 
 def _silence(root: Path) -> Path:
@@ -543,6 +539,39 @@ class Stack:
             )
             thread.start()
             self.threads.append(thread)
+        monitor = threading.Thread(target=self.monitor, daemon=True, name="line-health")
+        monitor.start()
+        self.threads.append(monitor)
+
+    def monitor(self, every: float = 5.0) -> None:
+        """Report each line's health (process alive, its control loop running) every
+        `every` s, and the stack's ("*": every line down = the stack is down)."""
+        from qingquan.telephony.health import STACK, line_health_report
+
+        while not self.stop_event.is_set():
+            close_old_connections()
+            try:
+                states = []
+                threads = {t.name: t for t in self.threads}
+                for instance in self.line_instances:
+                    # Not a probe of the control port: ctrl_tcp keeps one connection and a
+                    # new one would replace the line's own.
+                    serving = threads.get(instance.name)
+                    up, detail = instance.alive(), ""
+                    if not up:
+                        detail = "baresip process ended"
+                    elif serving is not None and not serving.is_alive():
+                        up, detail = False, "control connection closed"
+                    states.append(up)
+                    line_health_report(line=instance.name, up=up, detail=detail)
+                line_health_report(
+                    line=STACK, up=any(states), detail="" if any(states) else "no line runs"
+                )
+            except Exception:
+                log.exception("line health report failed")
+            finally:
+                close_old_connections()
+            self.stop_event.wait(every)
 
     def stop(self) -> None:
         self.stop_event.set()

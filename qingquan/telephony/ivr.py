@@ -83,6 +83,11 @@ class Driver(Protocol):
 
     def hangup(self) -> None: ...
 
+    def healthy(self) -> bool:
+        """Whether the line's media layer works (prompts, keys); False sends the caller
+        straight to the agents' queue and reports the line down."""
+        ...
+
 
 @dataclass
 class FakeDriver:
@@ -93,6 +98,7 @@ class FakeDriver:
     keys: Iterable[str | None] = ()
     transfer_ok: bool = True
     gone_after: int | None = None
+    line_up: bool = True
     log: list[tuple[str, str]] = field(default_factory=list)
     waited: float = 0.0
 
@@ -128,6 +134,9 @@ class FakeDriver:
 
     def hangup(self) -> None:
         self.log.append(("hangup", ""))
+
+    def healthy(self) -> bool:
+        return self.line_up
 
     @property
     def played(self) -> list[str]:
@@ -340,6 +349,9 @@ class Session:
             if full:  # "wait": straight to the agents' queue, without the IVR
                 self.trace.append("lines_full:queue")
                 self.graph = {**self.graph, "start": self._general_queue()}
+            elif self._line_down():  # a fault: straight to the agents' queue
+                self.trace.append("line_down:queue")
+                self.graph = {**self.graph, "start": self._general_queue()}
             outcome = self._walk()
         except CallerGone:
             self.trace.append("caller_gone")
@@ -353,6 +365,14 @@ class Session:
             self._event("hangup", cause=cause)
         self.call.refresh_from_db()
         return outcome
+
+    def _line_down(self) -> bool:
+        from qingquan.telephony import health
+
+        if not self.driver.healthy():
+            health.line_health_report(line=self.line, up=False, detail="driver: media down")
+            return True
+        return health.line_is_down(self.line)
 
     def _general_queue(self) -> str:
         nodes = self.graph["nodes"]

@@ -337,6 +337,12 @@ class CallbackStatus(models.TextChoices):
     DONE = "done", _("Called back")
 
 
+class CallbackOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached the caller")
+    NO_ANSWER = "no_answer", _("No answer")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
 class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
     def open(self) -> CallbackRequestQuerySet:
         return self.filter(status=CallbackStatus.OPEN)
@@ -368,6 +374,19 @@ class CallbackRequest(models.Model):
         related_name="+",
     )
     taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=CallbackOutcome.choices, blank=True
+    )
+    done_at = models.DateTimeField(_("called back"), null=True, blank=True)
+    contact = models.ForeignKey(
+        "tickets.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = CallbackRequestQuerySet.as_manager()
 
@@ -380,3 +399,52 @@ class CallbackRequest(models.Model):
         from qingquan.customers.privacy import mask
 
         return mask(self.number)
+
+
+class LineHealth(models.Model):
+    """The last health report of one IVR line (or of the SIP stack as a whole, line "*"),
+    from its driver. A line down, or silent longer than TELEPHONY_LINE_HEARTBEAT_SECONDS,
+    sends its callers straight to the agents' queue and shows on the wallboard."""
+
+    line = models.CharField(_("IVR line"), max_length=20, unique=True)
+    up = models.BooleanField(_("up"), default=True)
+    since = models.DateTimeField(_("since"))
+    reported_at = models.DateTimeField(_("last report"))
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("IVR line health")
+        verbose_name_plural = _("IVR line health")
+        ordering = ["line"]
+
+    def __str__(self) -> str:
+        return self.line
+
+
+class CallbackAttempt(models.Model):
+    """One callback made: who called the requester back, when, and how it went (the
+    statistics count these; the request keeps only its latest outcome)."""
+
+    request = models.ForeignKey(
+        CallbackRequest,
+        verbose_name=_("callback request"),
+        on_delete=models.CASCADE,
+        related_name="tries",
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=CallbackOutcome.choices)
+    at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("callback attempt")
+        verbose_name_plural = _("callback attempts")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.outcome}"

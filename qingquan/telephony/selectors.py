@@ -203,3 +203,30 @@ def recording_for(*, user: Any, contact_id: int) -> tuple[Any, Path]:
     if not path.is_relative_to(root) or not path.is_file():
         raise Http404("no recording")
     return contact, path
+
+
+def callbacks_for(*, user: Any) -> dict[str, list[Any]]:
+    """The callback requests an agent works: the waiting ones they may take (their skills'
+    first, then oldest first) and the ones they took; supervisors see who took the rest."""
+    from qingquan.telephony.models import AgentSkill, CallbackRequest, CallbackStatus
+
+    if not can(user, "console.use"):
+        raise AccessDenied(capability="console.use")
+    skills = set(AgentSkill.objects.filter(user=user).values_list("skill", flat=True))
+    rows = CallbackRequest.objects.select_related("assignee", "call").order_by("created_at", "pk")
+    waiting = list(rows.filter(status=CallbackStatus.OPEN)[:200])
+    waiting.sort(key=lambda r: (bool(skills) and r.skill not in skills, r.created_at))
+    mine = list(rows.filter(status=CallbackStatus.TAKEN, assignee=user))
+    others: list[Any] = []
+    if can(user, "wallboard.view"):
+        others = list(rows.filter(status=CallbackStatus.TAKEN).exclude(assignee=user)[:100])
+    done = list(
+        rows.filter(status=CallbackStatus.DONE, assignee=user).order_by("-done_at", "-pk")[:20]
+    )
+    return {"waiting": waiting, "mine": mine, "others": others, "done": done}
+
+
+def callbacks_waiting_count() -> int:
+    from qingquan.telephony.models import CallbackRequest
+
+    return CallbackRequest.objects.open().count()

@@ -329,7 +329,7 @@ def _answer(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     agent = _agent_for(event.extension)
     updates: dict[str, Any] = {
         "state": CallState.ANSWERED,
-        "answered_at": call.answered_at or at,
+        "answered_at": call.answered_at or max(at, call.rang_at),  # never before its ring
         "extension": event.extension,
         "agent": agent,
     }

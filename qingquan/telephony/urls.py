@@ -1,6 +1,6 @@
 from django.urls import path
 
-from qingquan.telephony import views
+from qingquan.telephony import callback_views, views
 
 app_name = "telephony"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("flows/edit/", views.flow_edit, name="flow"),
     path("flows/test/", views.flow_test_call, name="flow_test"),
     path("prompts/", views.prompt_edit, name="prompt"),
+    path("callbacks/", callback_views.callback_list, name="callbacks"),
 ]

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from qingquan.staff.access import require
-from qingquan.telephony import selectors, services
+from qingquan.telephony import recordings, selectors, services
 from qingquan.telephony.models import HangupCause
 
 
@@ -226,9 +226,9 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 @require("telephony.recordings")
 def recording(request: HttpRequest, contact_id: int) -> HttpResponse:
-    """A call's recording (WAV) for the case page's player; byte ranges for seeking.
-    Access: `selectors.recording_for`; every listen (the first range) and download is
-    audited."""
+    """A call's recording (Ogg Vorbis; older ones WAV) for the case page's player; byte
+    ranges for seeking. Access: `selectors.recording_for`; every listen (the first range)
+    and download is audited."""
     contact, path = selectors.recording_for(user=request.user, contact_id=contact_id)
     size = path.stat().st_size
     download = request.GET.get("download") == "1"
@@ -249,13 +249,16 @@ def recording(request: HttpRequest, contact_id: int) -> HttpResponse:
     with path.open("rb") as handle:
         handle.seek(start)
         body = handle.read(end - start + 1)
-    response = HttpResponse(body, content_type="audio/wav", status=206 if match else 200)
+    kind = recordings.content_type(path)
+    response = HttpResponse(body, content_type=kind, status=206 if match else 200)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, no-store"
     if match:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     if download:
-        response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.wav"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="contact-{contact.pk}{path.suffix}"'
+        )
     return response
 
 

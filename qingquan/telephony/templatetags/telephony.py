@@ -10,10 +10,23 @@ from django import template
 from qingquan.staff.access import can
 
 register = template.Library()
+SPEEDS = ("0.75", "1", "1.5", "2")
 
 
 @register.inclusion_tag("telephony/recording_player.html", takes_context=True)
 def recording_player(context: Any, contact: Any) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
-    return {"contact": contact, "may_listen": bool(user and can(user, "telephony.recordings"))}
+    return {
+        "contact": contact,
+        "may_listen": bool(user and can(user, "telephony.recordings")),
+        "speeds": SPEEDS,
+    }
+
+
+@register.simple_tag
+def callbacks_waiting() -> int:
+    """How many callback requests wait for an agent (the console's link shows it)."""
+    from qingquan.telephony.selectors import callbacks_waiting_count
+
+    return callbacks_waiting_count()
