@@ -72,11 +72,9 @@ def _first(model: Any, seeded: Seeded) -> Any:
 
 
 def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
-    from qingquan.console.models import Attachment
     from qingquan.knowledge.models import Article
     from qingquan.notices.models import Notice, Subscription
-    from qingquan.payments.models import PaperDelivery, PaymentOrder, Reconciliation, Refund
-    from qingquan.portal.models import RepairPhoto
+    from qingquan.payments.models import PaymentOrder, Refund
     from qingquan.surveys.models import CallbackTask
 
     o = seeded.objects
@@ -126,32 +124,44 @@ def _value(pattern: Pattern, param: str, seeded: Seeded) -> str:
             return str(o["customers.customer"].pk)
         return str(_pk(_first(model, seeded)))
     if param == "pk":
-        by_prefix = {
-            "console/files/": lambda: _pk(Attachment.objects.order_by("pk").first()),
-            "knowledge/review/": lambda: _pk(_first_revision()),
-            "knowledge/": lambda: _pk(Article.objects.order_by("pk").first()),
-            "callbacks/": lambda: _pk(CallbackTask.objects.order_by("pk").first()),
-            "connections/calls/": lambda: _pk(_first_model("connections.ManagerCall")),
-            "notices/": notice,
-            # The online hall's own pages answer staff with its login, whatever the pk.
-            "portal/accounts/": lambda: o["customers.account"].pk,
-            "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
-            "payments/staff/refunds/": lambda: _pk(Refund.objects.order_by("pk").first()),
-            "payments/staff/reconciliation/": lambda: _pk(
-                Reconciliation.objects.order_by("pk").first()
-            ),
-            "payments/staff/paper/": lambda: _pk(PaperDelivery.objects.order_by("pk").first()),
-            "messaging/inbox/": lambda: o["messaging.inbound"].pk,
-            "assist/": lambda: o["portal.appointment"].pk,
-            "counter/signatures/": lambda: _pk(_counter_case()),
-        }
-        for prefix, get in by_prefix.items():
-            if pattern.route.startswith(prefix):
-                return str(get())
-        raise Unresolved(f"{pattern.route}: pk")
+        return _pk_value(pattern, seeded, notice)
     if param not in simple:
         raise Unresolved(f"{pattern.route}: {param}")
     return str(simple[param]())
+
+
+def _pk_value(pattern: Pattern, seeded: Seeded, notice: Callable[[], Any]) -> str:
+    """The `pk` of a URL, by the route's prefix."""
+    from qingquan.console.models import Attachment
+    from qingquan.knowledge.models import Article
+    from qingquan.payments.models import PaperDelivery, Reconciliation, Refund
+    from qingquan.portal.models import RepairPhoto
+    from qingquan.surveys.models import CallbackTask
+
+    o = seeded.objects
+    by_prefix = {
+        "console/files/": lambda: _pk(Attachment.objects.order_by("pk").first()),
+        "knowledge/review/": lambda: _pk(_first_revision()),
+        "knowledge/": lambda: _pk(Article.objects.order_by("pk").first()),
+        "callbacks/": lambda: _pk(CallbackTask.objects.order_by("pk").first()),
+        "connections/calls/": lambda: _pk(_first_model("connections.ManagerCall")),
+        "notices/": notice,
+        # The online hall's own pages answer staff with its login, whatever the pk.
+        "portal/accounts/": lambda: o["customers.account"].pk,
+        "portal/photos/": lambda: _pk(RepairPhoto.objects.order_by("pk").first()),
+        "payments/staff/refunds/": lambda: _pk(Refund.objects.order_by("pk").first()),
+        "payments/staff/reconciliation/": lambda: _pk(
+            Reconciliation.objects.order_by("pk").first()
+        ),
+        "payments/staff/paper/": lambda: _pk(PaperDelivery.objects.order_by("pk").first()),
+        "messaging/inbox/": lambda: o["messaging.inbound"].pk,
+        "assist/": lambda: o["portal.appointment"].pk,
+        "counter/signatures/": lambda: _pk(_counter_case()),
+    }
+    for prefix, get in by_prefix.items():
+        if pattern.route.startswith(prefix):
+            return str(get())
+    raise Unresolved(f"{pattern.route}: pk")
 
 
 def _first_model(label: str) -> Any:
