@@ -25,8 +25,10 @@ from typing import Any
 import httpx
 from asgiref.sync import sync_to_async
 
+# A module import, read at call time: bench.asgi imports every bench module while
+# bench_tickets itself is still being imported (a name import would find it half-made).
+from bench import bench_tickets
 from bench.asgi import bare
-from bench.bench_tickets import CSRF, _authenticate, _insert, _row
 from bench.context import BenchContext, bench_user, login_cookie
 from bench.harness import Comparison
 
@@ -146,11 +148,11 @@ def _load_templates() -> None:
     if TEMPLATES:
         return
     step = JobStep.objects.filter(note=TEMPLATE_NOTE).latest("id")
-    TEMPLATES["dispatch_jobstep"] = _row("dispatch_jobstep", step.pk)
+    TEMPLATES["dispatch_jobstep"] = bench_tickets._row("dispatch_jobstep", step.pk)
     event = TicketEvent.objects.filter(action="job_note", note=TEMPLATE_NOTE).latest("id")
-    TEMPLATES["tickets_ticketevent"] = _row("tickets_ticketevent", event.pk)
+    TEMPLATES["tickets_ticketevent"] = bench_tickets._row("tickets_ticketevent", event.pk)
     audit = AuditEvent.objects.filter(action="dispatch.step.note").latest("id")
-    TEMPLATES["core_auditevent"] = _row("core_auditevent", audit.pk)
+    TEMPLATES["core_auditevent"] = bench_tickets._row("core_auditevent", audit.pk)
 
 
 def _bare_step(number: str, note: str, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -160,7 +162,7 @@ def _bare_step(number: str, note: str, headers: list[tuple[bytes, bytes]]) -> bo
     from django.db import connection, transaction
 
     _load_templates()
-    authenticated = _authenticate(headers)
+    authenticated = bench_tickets._authenticate(headers)
     if authenticated is None:
         return False
     user_id, label = authenticated
@@ -181,7 +183,7 @@ def _bare_step(number: str, note: str, headers: list[tuple[bytes, bytes]]) -> bo
         crew = cursor.fetchone()
         if crew is None:
             return False
-        _insert(
+        bench_tickets._insert(
             cursor,
             "dispatch_jobstep",
             {
@@ -196,13 +198,13 @@ def _bare_step(number: str, note: str, headers: list[tuple[bytes, bytes]]) -> bo
             },
         )
         cursor.execute("UPDATE dispatch_job SET version = %s WHERE id = %s", [version + 1, job_id])
-        _insert(
+        bench_tickets._insert(
             cursor,
             "tickets_ticketevent",
             {**TEMPLATES["tickets_ticketevent"], "ticket_id": ticket_id, "actor_id": user_id,
              "at": now, "note": note},
         )  # fmt: skip
-        _insert(
+        bench_tickets._insert(
             cursor,
             "core_auditevent",
             {**TEMPLATES["core_auditevent"], "actor_id": user_id, "actor_label": label,
@@ -253,7 +255,9 @@ def _steps(
                     path = f"/api/v1/dispatch/jobs/{number}/steps"
                     payload = {"id": uuid.uuid4().hex, "kind": "note", "note": "基准"}
                 response = await client.post(
-                    path, json=payload, headers={"X-CSRFToken": CSRF, "Referer": base + "/"}
+                    path,
+                    json=payload,
+                    headers={"X-CSRFToken": bench_tickets.CSRF, "Referer": base + "/"},
                 )
                 assert response.status_code == 200, (response.status_code, response.text[:300])
 
@@ -301,7 +305,7 @@ def cases(ctx: BenchContext) -> list[Comparison]:
 
     base = ctx.server()
     dispatcher_cookies = login_cookie(dispatcher)
-    sessions = [{**login_cookie(m), "csrftoken": CSRF} for m in members[:CLIENTS]]
+    sessions = [{**login_cookie(m), "csrftoken": bench_tickets.CSRF} for m in members[:CLIENTS]]
     per_round = 64
     scale_note = f"{crews} crews, {len(jobs)} open bench jobs"
     return [

@@ -55,6 +55,8 @@ CASE_FIELDS = (
     "account",
     "premise",
     "account_number",
+    "pin_lon",  # the map pin of a repair (network.templatetags: case_pin_map)
+    "pin_lat",
 )
 
 

@@ -55,6 +55,7 @@ def test_a_walk_in_case_signed_on_the_tablet(
     data = row.signature.read()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 500
 
+    page.context.clear_cookies()  # a signed-in user is sent on from the login page
     login(supervisor.username)
     page.goto("/counter/by-location/")
     assert "市行政服务中心水务窗口" in page.get_by_test_id("counter-by-location").inner_text()
