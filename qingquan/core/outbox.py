@@ -60,16 +60,19 @@ class Outbox:
     # send(pks, worker=..., now=...) -> int: sends a group of claimed rows, records each
     # outcome (only where the row is still the worker's claim); returns how many succeeded
     send: Callable[..., int]
+    group: int = GROUP
 
 
 REGISTRY: dict[str, Outbox] = {}
 _wakeup = threading.Event()
 
 
-def register(name: str, *, model: type[models.Model], send: Callable[..., int]) -> None:
-    """Make `model` an outbox sent by `send(pks, worker=…, now=…)` (call from an app's
-    ready())."""
-    REGISTRY[name] = Outbox(name=name, model=model, send=send)
+def register(
+    name: str, *, model: type[models.Model], send: Callable[..., int], group: int = GROUP
+) -> None:
+    """Make `model` an outbox sent by `send(pks, worker=…, now=…)`, `group` rows at a time
+    (call from an app's ready())."""
+    REGISTRY[name] = Outbox(name=name, model=model, send=send, group=group)
 
 
 def wake() -> None:
@@ -157,8 +160,8 @@ def dispatch_once(
     handled = 0
     for outbox in REGISTRY.values():
         ids = claim(outbox.model, worker=worker, now=now or clock.now(), limit=limit)
-        for start in range(0, len(ids), GROUP):
-            group = ids[start : start + GROUP]
+        for start in range(0, len(ids), outbox.group):
+            group = ids[start : start + outbox.group]
             if should_stop():
                 outbox.model._default_manager.filter(
                     pk__in=ids[start:], status=SENDING, claimed_by=worker

@@ -212,6 +212,15 @@ def repair_table(
     return sorted(rows.values(), key=lambda r: (r.key if by == "month" else r.label, r.key))
 
 
+def repair_key_label(
+    *, user: Any, start: dt.datetime, end: dt.datetime, by: str, key: str
+) -> str | None:
+    """A breakdown value's name as `repair_table` shows it (a crew's name and shift, not
+    the crew's id), for the drill-down's heading."""
+    rows = repair_table(user=user, start=start, end=end, by=by)
+    return next((row.label for row in rows if row.key == key), None)
+
+
 def repair_jobs_behind(
     *, user: Any, start: dt.datetime, end: dt.datetime, metric: str, by: str | None, key: str | None
 ) -> list[Job]:

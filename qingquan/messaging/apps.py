@@ -15,4 +15,6 @@ class MessagingConfig(AppConfig):
         from qingquan.messaging.models import Message
         from qingquan.messaging.sender import send_claimed
 
-        outbox.register("messages", model=Message, send=send_claimed)
+        # A claimed batch sent as one group: two UPDATEs per hundred messages rather than
+        # per twenty keep a worker at the provider's rate (185/s of 200/s with twenty).
+        outbox.register("messages", model=Message, send=send_claimed, group=outbox.BATCH)

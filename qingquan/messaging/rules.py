@@ -75,12 +75,24 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
+def send_concurrency() -> int:
+    """Requests to one provider in flight at once (MESSAGING["SEND_CONCURRENCY"], 4)."""
+    return max(1, int(conf("SEND_CONCURRENCY", 4)))  # type: ignore[call-overload]
+
+
 def max_attempts() -> int:
     return int(conf("MAX_ATTEMPTS", 8))  # type: ignore[call-overload]
 
 
 class Throttle:
-    """At most `rate` sends a second in this process (a token bucket of one second)."""
+    """At most `rate` sends a second in this process on average: a token bucket holding
+    `BURST_SECONDS` of sends. Paced one by one with no bucket, every pause the worker
+    spends on the database between batches (claiming, recording: ~70 ms a hundred
+    messages on PostgreSQL) was lost to the provider's rate; the bucket lets the sends
+    after a pause catch up by at most 50 ms worth (10 at 200/s), so no second sees more
+    than 5 % above the rate."""
+
+    BURST_SECONDS = 0.05
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -89,10 +101,13 @@ class Throttle:
     def wait(self, rate: float) -> None:
         if rate <= 0:
             return
+        interval = 1.0 / rate
         with self._lock:
             now = time.monotonic()
-            at = max(self._next, now)
-            self._next = at + 1.0 / rate
+            # `_next` is the earliest time of the next send; lagging behind `now` is credit,
+            # kept only up to the bucket's size.
+            at = max(self._next, now - max(self.BURST_SECONDS, interval) + interval)
+            self._next = at + interval
         if at > now:
             time.sleep(at - now)
 

@@ -88,6 +88,14 @@ def behind(*, user: Any, period: Period, metric: str, by: str | None, key: str |
     )
 
 
+def key_label(*, user: Any, period: Period, by: str, key: str) -> str:
+    """The name of a repair breakdown's value (crew, shift, month, district)."""
+    label = kpis.repair_key_label(
+        user=user, start=period.start_at, end=period.end_at, by=by, key=key
+    )
+    return label or key
+
+
 def breakdown_label(metric: str, by: str | None) -> str:
     table = kpis.REFERRAL_BREAKDOWNS if metric == "referrals" else kpis.BREAKDOWNS
     return str(table.get(by or "", ""))

@@ -15,7 +15,7 @@ from qingquan.tickets.signals import cases_breached
 
 @receiver(post_save, sender=TicketEvent, dispatch_uid="reports.rollup_ticket_event")
 def on_ticket_event(sender: Any, instance: TicketEvent, created: bool, **kwargs: Any) -> None:
-    if not created:
+    if not created or instance.leaves_case_unchanged:
         return
     if instance.action == "create" and TicketEvent.ticket.is_cached(instance):
         # A new case: its contribution needs no reads (nothing was counted for it yet).

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from qingquan.dispatch.kpis import BREAKDOWNS as REPAIR_BREAKDOWNS
 from qingquan.dispatch.kpis import REFERRAL_BREAKDOWNS, KpiError
 from qingquan.reports import charts, commitments, exports, repairs, selectors
-from qingquan.reports.periods import KINDS, PeriodError, from_query
+from qingquan.reports.periods import KINDS, Period, PeriodError, from_query
 from qingquan.staff.access import require
 
 
@@ -192,7 +192,7 @@ def _repair_drill(
             "model": "referral" if metric == "referrals" else "job",
             "metric": metric,
             "metric_label": repairs.metric_labels().get(metric, metric),
-            "key_label": _key_label(page, metric, by, key),
+            "key_label": _key_label(page, metric, by, key, user=request.user, period=period),
             "period": period,
             "by_label": repairs.breakdown_label(metric, by),
             "key": key,
@@ -202,16 +202,19 @@ def _repair_drill(
     )
 
 
-def _key_label(page: Any, metric: str, by: str | None, key: str | None) -> str | None:
-    """The breakdown value's name, read off the first row behind it."""
+def _key_label(
+    page: Any, metric: str, by: str | None, key: str | None, *, user: Any, period: Period
+) -> str | None:
+    """The breakdown value's name: a referral's read off the first row behind it, a
+    repair's as the repairs table names it."""
     first = next(iter(page.object_list), None)
     if not by or first is None:
         return key
     if metric == "referrals":
         return {"partner": first.partner.name, "kind": str(first.ticket.kind)}.get(by, key)
-    if by == "district":
-        return first.district.name if first.district else key
-    return key
+    if key is None:
+        return key
+    return repairs.key_label(user=user, period=period, by=by, key=key)
 
 
 @require("reports.view")

@@ -79,7 +79,7 @@ def _event(
     from qingquan.tickets.models import TicketEvent
 
     ticket = job.ticket
-    TicketEvent.objects.create(
+    event = TicketEvent(
         ticket=ticket,
         at=at,
         actor=user_of(actor),
@@ -89,6 +89,10 @@ def _event(
         note=note,
         data={"job": job.number, **data},
     )
+    # The case's own steps that follow (arrived, resolved) go through the tickets
+    # services; this entry alone changes nothing the KPIs count.
+    event.leaves_case_unchanged = True
+    event.save()
 
 
 def _audit(
@@ -195,9 +199,11 @@ def _crew_of(actor: Any, job: Job) -> Crew | None:
     user = user_of(actor)
     if user is None or not user.team_id:
         return None
-    return Crew.objects.filter(
-        team_id=user.team_id, assignments__job=job, assignments__ended_at=None
-    ).first()
+    return (
+        Crew.objects.select_related("team")
+        .filter(team_id=user.team_id, assignments__job=job, assignments__ended_at=None)
+        .first()
+    )
 
 
 def _may_work(actor: Any, job: Job) -> Crew | None:

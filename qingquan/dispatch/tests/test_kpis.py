@@ -84,6 +84,15 @@ def test_statistics_page_drill_down_and_exports(people, crews, month) -> None:
     )
     assert drill.status_code == 200 and month["b"].number in drill.content.decode()
     assert month["a"].number not in drill.content.decode()
+    # The heading names the crew, not its id.
+    assert f"Crew: {crews['jiangbei']}" in drill.content.decode()
+    shift_key = f"{crews['haishu'].pk}:"
+    shift_rows = kpis.repair_table(user=people["supervisor"], start=START, end=END, by="shift")
+    key = next(r.key for r in shift_rows if r.key.startswith(shift_key))
+    shift = client.get(
+        "/reports/drill/", {**query, "metric": "repair_jobs", "by": "shift", "key": key}
+    )
+    assert f"{crews['haishu']} · 夜班" in shift.content.decode()
     params = {**query, "metric": "referrals", "by": "partner", "key": month["fixers"].pk}
     referrals = client.get("/reports/drill/", params).content.decode()
     assert referrals.count("甬城测漏") >= 2

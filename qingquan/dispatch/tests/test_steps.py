@@ -199,3 +199,25 @@ def test_a_burst_from_the_first_call_to_the_callback(
     assert Crew.objects.get(pk=crews["haishu"].pk).status == CrewStatus.AVAILABLE
     row = selectors.job_row(job)
     assert row.arrive.state == "met" and row.restore.state == "met"
+
+
+def test_a_crew_step_leaves_the_kpi_rollups_alone(people, crews, assigned, at) -> None:
+    # The step's timeline entry changes none of the case's fields: the rollups are not
+    # recomputed for it (no reads of the case's contribution), and the KPIs stay equal
+    # to a recomputation. The case's own arrival, which follows "arrived", is counted.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qingquan.reports import rollup
+
+    member = crews["member"]
+    job = _step(member, assigned, "accept", 1).job
+    with CaptureQueriesContext(connection) as queries:
+        job = _step(member, job, "note", 2, note="路面已开挖").job
+    assert not [q for q in queries if "reports_ticketcontribution" in q["sql"]]
+    assert TicketEvent.objects.filter(action="job_note", ticket=job.ticket).exists()
+    job = _step(member, job, "en_route", 3).job
+    with CaptureQueriesContext(connection) as queries:
+        _step(member, job, "arrive", 4)
+    assert [q for q in queries if "reports_ticketcontribution" in q["sql"]]
+    assert rollup.consistency_check() == []

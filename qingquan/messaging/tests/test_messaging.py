@@ -210,6 +210,63 @@ def test_the_send_rate_is_throttled(gateway, settings):
     assert elapsed >= 39 / 50 * 0.9  # 50/s: at least ~0.8 s for 40
 
 
+def test_the_throttle_lets_at_most_fifty_milliseconds_of_sends_catch_up(monkeypatch):
+    # After a pause (a worker claiming its next batch) ten sends at 200/s go at once,
+    # then they are paced again, 5 ms apart. A fake clock: sleeping moves it on.
+    now = [1000.0]
+    monkeypatch.setattr(rules.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(rules.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
+    throttle = rules.Throttle()
+    for _ in range(10):
+        throttle.wait(200)
+    assert now[0] == 1000.0
+    for _ in range(200):
+        throttle.wait(200)
+    assert now[0] == pytest.approx(1001.0)
+    now[0] += 10  # an hour's idleness earns no more than the bucket holds
+    started = now[0]
+    for _ in range(210):
+        throttle.wait(200)
+    assert now[0] - started == pytest.approx(1.0)
+    # A slow channel (20/s: 50 ms apart) is paced one by one.
+    slow = rules.Throttle()
+    started = now[0]
+    for _ in range(3):
+        slow.wait(20)
+    assert now[0] - started == pytest.approx(0.1)
+
+
+def test_a_slow_provider_gets_several_requests_at_once(settings, monkeypatch):
+    # A 30 ms round trip at 200/s (5 ms apart): one at a time the rate would be 33/s.
+    from qingquan.messaging import sender
+
+    settings.MESSAGING = {
+        **settings.MESSAGING,
+        "RATE_PER_SECOND": {"sms": 200},
+        "SEND_CONCURRENCY": 4,
+    }
+    rules.THROTTLES.clear()
+    in_flight, most = [0], [0]
+
+    class Slow:
+        def send(self, message):
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            time.sleep(0.03)
+            in_flight[0] -= 1
+            return gateways.Result(ok=True, ref=f"ref-{message.pk}")
+
+        def lookup(self, message):
+            return None
+
+    monkeypatch.setattr(sender, "gateway", lambda channel: Slow())
+    queue(12)
+    while drain():
+        pass
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 12
+    assert most[0] > 1
+
+
 def test_aliyun_string_to_sign_matches_the_documented_example():
     # The SendSms example of Alibaba Cloud's RPC signature documentation.
     params = {

@@ -110,6 +110,12 @@ class TicketEvent(models.Model):
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
 
+    # Set (before saving) on an entry that tells what happened around the case without
+    # changing any of its fields (a repair crew's step): receivers that follow the case's
+    # fields, such as the KPI rollups, skip it. Whatever does change the case goes
+    # through the tickets services, which write entries of their own.
+    leaves_case_unchanged = False
+
     class Meta:
         verbose_name = _("case event")
         verbose_name_plural = _("case timeline")
