@@ -5,6 +5,7 @@ member's jobs, and a case's repair progress for the agents' pages."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -131,11 +132,34 @@ class CrewRow:
     members: list[Any] = field(default_factory=list)
 
 
-def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
-    from django.db.models import Count
+@functools.cache
+def _case_fields_unread() -> tuple[str, ...]:
+    """A job's row shows its case's number only: the case's other 50-odd columns are left
+    out of the query (compiling them cost more than the step a crew sends)."""
+    from qingquan.tickets.models import Ticket
 
+    kept = {"id", "number", "parent"}
+    return tuple(f"ticket__{f.name}" for f in Ticket._meta.concrete_fields if f.name not in kept)
+
+
+def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
+    from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from qingquan.tickets.models import Ticket
+
+    # A correlated count, not a join with GROUP BY over every column of the job, its
+    # case and district (which the board and each crew step's answer paid for).
+    merged = (
+        Ticket.objects.filter(parent_id=OuterRef("ticket_id"))
+        .order_by()
+        .values("parent_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         qs.select_related("ticket", "district")
+        .defer(*_case_fields_unread())
         .prefetch_related(
             Prefetch("pauses", queryset=JobPause.objects.order_by("started_at")),
             Prefetch(
@@ -144,7 +168,7 @@ def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
                 to_attr="active_assignments",
             ),
         )
-        .annotate(merged=Count("ticket__children", distinct=True))
+        .annotate(merged=Coalesce(Subquery(merged, output_field=IntegerField()), Value(0)))
     )
 
 
@@ -245,9 +269,11 @@ def case_for_job(*, user: Any, number: str) -> Any:
     return Ticket.objects.filter(number=(number or "").strip()[:16]).first()
 
 
-def job_for(*, user: Any, number: str) -> Job:
-    """A job by its number: dispatchers and supervisors any, crew members their crew's."""
-    qs = Job.objects.select_related("ticket", "district", "pipe")
+def job_for(*, user: Any, number: str, related: bool = True) -> Job:
+    """A job by its number: dispatchers and supervisors any, crew members their crew's.
+    `related`: with its case, district and pipe (the job page); the API, whose services
+    lock the job afresh and whose answers read it again, takes the job's own row."""
+    qs = Job.objects.select_related("ticket", "district", "pipe") if related else Job.objects
     if not can(user, "dispatch.view"):
         check(user, "dispatch.crew")
         qs = qs.filter(assignments__crew__team_id=user.team_id).distinct()

@@ -70,7 +70,7 @@ def _refused(error: DispatchError) -> Status:
 
 
 def _the_job(request: HttpRequest, number: str) -> Job:
-    return selectors.job_for(user=request.user, number=number)
+    return selectors.job_for(user=request.user, number=number, related=False)
 
 
 def _crew(code: str) -> Crew:

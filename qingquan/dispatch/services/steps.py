@@ -128,7 +128,9 @@ def step_record(
         raise InvalidInput(_("Each step needs its id (at most 64 characters)."), field="id")
     if kind not in StepKind.values:
         raise InvalidInput(_("Unknown step %(kind)s.") % {"kind": kind}, field="kind")
-    existing = JobStep.objects.filter(client_id=client_id).select_related("job").first()
+    # The usual answer is "none": a narrow look-up first, the whole step only for a replay.
+    seen = JobStep.objects.filter(client_id=client_id).values_list("pk", flat=True).first()
+    existing = JobStep.objects.select_related("job").get(pk=seen) if seen else None
     if existing is not None:
         if existing.job_id != job.pk or existing.kind != kind:
             raise InvalidInput(_("This step id was used for another step."), field="id")
