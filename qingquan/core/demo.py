@@ -16,7 +16,7 @@ from qingquan.notices.demo import seed_notices
 from qingquan.reports.demo import seed_reports
 from qingquan.staff.demo import DemoLogin, seed_staff
 from qingquan.staff.models import User
-from qingquan.telephony.demo import seed_telephony
+from qingquan.telephony.demo import seed_call_history, seed_telephony
 from qingquan.tickets.demo import seed_tickets
 
 
@@ -49,4 +49,5 @@ def demo_seed() -> list[DemoLogin]:
     seed_reports()
     seed_notices()
     seed_connections()
+    seed_call_history()
     return logins

@@ -310,6 +310,22 @@ class Prompt(models.Model):
         return self.key
 
 
+# The standard flow's queues (`flows.standard_graph`); a queue a supervisor adds in the
+# flow editor is shown by its key.
+QUEUE_LABELS = {
+    "general": pgettext_lazy("queue", "General enquiries"),
+    "repair": pgettext_lazy("queue", "Repairs"),
+    "billing": pgettext_lazy("queue", "Bills and payments"),
+    "complaint": pgettext_lazy("queue", "Complaints"),
+    "connection": pgettext_lazy("queue", "New connections"),
+}
+
+
+def queue_label(key: str) -> str:
+    """A queue's (skill's) name for people: the standard ones translated, others as set."""
+    return str(QUEUE_LABELS.get(key, key))
+
+
 class AgentSkill(models.Model):
     """A queue an agent answers (repair, bills, complaints…): the IVR queues by skill."""
 

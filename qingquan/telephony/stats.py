@@ -37,6 +37,7 @@ from qingquan.telephony.models import (
     CallOutcome,
     CallState,
     Direction,
+    queue_label,
 )
 
 SERVICE_LEVEL_SECONDS = 20
@@ -205,6 +206,8 @@ def _label(by: str | None, key: Any, names: dict[int, str]) -> str:
         return f"{int(key):02d}:00–{int(key):02d}:59"
     if by == "agent":
         return names.get(key, str(key))
+    if by == "queue":
+        return queue_label(str(key))
     return str(key)
 
 

@@ -1,5 +1,6 @@
 """`{% recording_player contact %}`: the case page's player for a call recording (seek and
-speed with the browser's audio controls, a download link), only for users who may listen."""
+speed with the browser's audio controls, a download link), only for users who may listen;
+`{{ key|queue_label }}`: a queue's name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django import template
 
 from qingquan.staff.access import can
+from qingquan.telephony.models import queue_label as _queue_label
 
 register = template.Library()
 SPEEDS = ("0.75", "1", "1.5", "2")
@@ -30,3 +32,8 @@ def callbacks_waiting() -> int:
     from qingquan.telephony.selectors import callbacks_waiting_count
 
     return callbacks_waiting_count()
+
+
+@register.filter
+def queue_label(key: str) -> str:
+    return _queue_label(key or "") if key else "—"

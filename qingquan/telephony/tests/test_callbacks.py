@@ -136,6 +136,7 @@ def test_the_callback_page_for_agents_with_masked_numbers(make_user: Any) -> Non
     client = _client(agent)
     page = client.get("/telephony/callbacks/").content.decode()
     assert "13800005678" not in page and "5678" in page
+    assert "抢修报修" in page and ">repair<" not in page  # the queue by its name
     assert (
         client.post("/telephony/callbacks/", {"request": item.pk, "action": "take"}).status_code
         == 302

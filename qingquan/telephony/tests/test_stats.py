@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from qingquan.core import clock
 from qingquan.staff.roles import Role
@@ -114,6 +115,12 @@ def test_by_hour_line_queue_and_agent(data: Any, supervisor: Any) -> None:
     assert by_line[""][:3] == (2, 1, 1)
     by_queue = table("queue")
     assert by_queue["billing"] == (2, 1, 1, 1, 0) and by_queue["repair"] == (4, 2, 2, 1, 2)
+    with translation.override("en"):
+        labels = {
+            r.key: r.label
+            for r in stats.call_figures(user=supervisor, start=start, end=end, by="queue")
+        }
+    assert labels["billing"] == "Bills and payments" and labels["repair"] == "Repairs"
     by_agent = table("agent")
     assert by_agent["王"] == (2, 2, 0, 0, 1) and by_agent["李"] == (1, 1, 0, 0, 1)
     rows = stats.call_figures(user=supervisor, start=start, end=end, by="line")
@@ -148,3 +155,31 @@ def test_statistics_page_excel_and_wallboard(data: Any, supervisor: Any) -> None
     Call.objects.update(rang_at=with_today - dt.timedelta(minutes=1))
     board = client.get("/console/wallboard/").content.decode()
     assert 'data-testid="answer-rate"' in board and 'data-testid="ivr-completion"' in board
+
+
+def test_the_demo_call_history_fills_the_statistics(make_user: Any) -> None:
+    # A fresh demo shows call figures: answered and abandoned calls through the CTI
+    # events, contacts for each, two callers waiting for a callback, the agents signed
+    # out again; seeding twice adds nothing.
+    from qingquan.telephony.demo import seed_call_history
+    from qingquan.telephony.models import AgentState, AgentStatus
+
+    supervisor = make_user(Role.SUPERVISOR)
+    agents = [make_user(Role.AGENT, extension=f"80{n:02d}") for n in range(3)]
+    now = dt.datetime(2026, 12, 2, 15, 30, tzinfo=clock.SHANGHAI)
+    made = seed_call_history(days=2, now=now)
+    assert made == Call.objects.count() > 40
+    assert seed_call_history(days=2, now=now) == 0
+    assert not Call.objects.filter(rang_at__gt=now).exists()
+    start = dt.datetime(2026, 11, 30, tzinfo=clock.SHANGHAI)
+    total = stats.total_of(
+        stats.call_figures(user=supervisor, start=start, end=now + dt.timedelta(hours=1))
+    )
+    assert total.offered == made == total.answered + total.abandoned
+    assert total.abandoned > 0 and total.asa is not None
+    assert Call.objects.filter(outcome=CallOutcome.ANSWERED, contact__isnull=False).count() == (
+        total.answered
+    )
+    assert CallbackRequest.objects.filter(call__outcome=CallOutcome.ABANDONED).count() == 2
+    states = AgentState.objects.filter(user__in=agents).values_list("status", flat=True)
+    assert set(states) == {AgentStatus.OFFLINE}
