@@ -67,7 +67,10 @@ def section(*, user: Any, period: Period) -> dict[str, Any] | None:
             )
             for month, line in rows
         ],
-        "totals": [(line, policy_label(line.policy)) for line in totals] if len(rows) > 1 else [],
+        # The span's own lines when its figures come from more than one month.
+        "totals": [(line, policy_label(line.policy)) for line in totals]
+        if len({month for month, _line in rows}) > 1
+        else [],
         "baseline": report.BASELINE,
         "first": first,
         "last": last,
@@ -83,12 +86,14 @@ def _values(month: str, label: str, line: report.PolicyMonth) -> list[Any]:
 
 
 def table(*, user: Any, period: Period) -> list[list[Any]]:
-    """The rows of the export: each month and policy, then the whole span per policy."""
+    """The rows of the export: each month and policy, then (over several months) the
+    whole span per policy."""
     first, last = months(period)
     rows, totals = report.months_report(actor=user, first=first, last=last)
     lines = [_values(f"{m:%Y-%m}", policy_label(line.policy), line) for m, line in rows]
-    span = f"{first:%Y-%m} – {last:%Y-%m}"
-    lines += [_values(span, policy_label(line.policy), line) for line in totals]
+    if first != last:
+        span = f"{first:%Y-%m} – {last:%Y-%m}"
+        lines += [_values(span, policy_label(line.policy), line) for line in totals]
     return lines
 
 

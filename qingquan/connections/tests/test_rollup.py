@@ -187,6 +187,10 @@ def test_who_reads_the_figures_and_who_is_behind_them(at: Any, apply: Any, peopl
     for bad in ("month=2026-13&policy=221", "month=2026-03&policy=x", url[27:] + "nope"):
         response = boss.get("/connections/report/drill/?" + bad)
         assert response.status_code == 400, bad
-    agent = Client()
-    agent.force_login(people["agent"])
-    assert agent.get(url + "applications").status_code == 403
+    assert mine.get("/connections/report/?month=2026-03").status_code == 200
+    # An agent (no connections) and an engineer (no statistics) read no figures.
+    for who in ("agent", "engineer"):
+        other = Client()
+        other.force_login(people[who])
+        assert other.get(url + "applications").status_code == 403
+        assert other.get("/connections/report/").status_code == 403
