@@ -120,9 +120,7 @@ def monthly_report(*, actor: Any, year: int, month: int) -> list[PolicyMonth]:
     """One row per policy with applications that reached water on in the month, read
     from the monthly rollups."""
     _check(actor)
-    first = dt.date(year, month, 1)
-    found = rollup.read(first=first, last=first)
-    return lines({code: totals for (_month, code), totals in found.items()})
+    return published_month(year=year, month=month)
 
 
 def published_month(*, year: int, month: int) -> list[PolicyMonth]:

@@ -106,6 +106,12 @@ def test_a_drift_is_found_and_reconciled(at: Any, apply: Any, people: Any) -> No
     )
     MonthlyRollup.objects.all().delete()  # a rebuild from nothing
     assert rollup.reconcile() == 3
+    # The nightly task does the same.
+    from qingquan.connections.tasks import connections_reconcile_rollups
+
+    MonthlyRollup.objects.filter(policy="431").update(on_time=0)
+    assert connections_reconcile_rollups.call() == 1
+    assert connections_reconcile_rollups.call() == 0
     assert monthly_report(actor=boss, year=2026, month=3) == monthly_report_raw(
         actor=boss, year=2026, month=3
     )
