@@ -499,3 +499,31 @@ class ManagerCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} {self.due_on}"
+
+
+class MonthlyRollup(models.Model):
+    """The monthly report's figures for one month (Asia/Shanghai, the month of water on)
+    and one policy, kept in the water-on transaction and rebuilt from the raw rows by the
+    nightly reconciliation (`qingquan.connections.rollup`). Sums, not averages, so a
+    month's figures add up; the utility's time is also kept as a histogram of exact
+    seconds (seconds → applications) so the 90th percentile stays exact (decision 0014)."""
+
+    month = models.DateField(_("month"))
+    policy = models.CharField(_("policy"), max_length=20)
+    applications = models.IntegerField(_("applications"), default=0)
+    utility_seconds = models.BigIntegerField(_("utility's working time (s)"), default=0)
+    customer_seconds = models.BigIntegerField(_("customer's time (s)"), default=0)
+    steps = models.IntegerField(_("steps"), default=0)
+    documents = models.IntegerField(_("documents"), default=0)
+    on_time = models.IntegerField(_("on time"), default=0)
+    histogram = models.JSONField(_("utility's time: seconds → applications"), default=dict)
+
+    class Meta:
+        verbose_name = _("monthly connections rollup")
+        verbose_name_plural = _("monthly connections rollups")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "policy"], name="connections_rollup_grain")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.policy}"

@@ -197,11 +197,16 @@ def contract(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
-@require("connections.view_all")
+@require("connections.view")
 def report(request: HttpRequest) -> HttpResponse:
-    """The monthly report against the baseline (R-CON-3); `?month=YYYY-MM`."""
-    from qingquan.connections.report import BASELINE, monthly_report
+    """The monthly report against the baseline (R-CON-3); `?month=YYYY-MM`. For the
+    readers of its figures (`report.may_read`: supervisors, administrators, customer
+    managers); each figure drills down to the applications behind it."""
+    from qingquan.connections.report import BASELINE, may_read, monthly_report
     from qingquan.core import clock
+
+    if not may_read(request.user):
+        raise AccessDenied(capability="connections.view_all")
 
     today = clock.today()
     year, month = today.year, today.month

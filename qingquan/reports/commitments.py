@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from qingquan.core import clock
@@ -38,7 +39,12 @@ def this_month() -> dict[str, Any]:
             "kind", "kind__parent"
         )
     ]
-    return {"span": span, "items": items, "notice_rule": notice_rule(span)}
+    return {
+        "span": span,
+        "items": items,
+        "notice_rule": notice_rule(span),
+        "connections": connections_kept(span),
+    }
 
 
 def notice_rule(span: Period) -> dict[str, Any]:
@@ -54,4 +60,28 @@ def notice_rule(span: Period) -> dict[str, Any]:
         "planned": k.planned,
         "met": k.lead_met,
         "percent": None if share is None else round(100 * share, 2),
+    }
+
+
+def connections_kept(span: Period) -> dict[str, Any]:
+    """The new-connections standard ("221": water on within 2 working days of the
+    utility's own time) and how it went in the period's month and the month before: per
+    policy, applications connected, average and 90th-percentile working days, the on-time
+    rate and the reduction against the old 4.8 days (counts and times only)."""
+    from qingquan.connections.report import BASELINE, published_month
+    from qingquan.reports.connections import policy_label
+
+    months = [span.start, (span.start - dt.timedelta(days=1)).replace(day=1)]
+    return {
+        "baseline": BASELINE,
+        "months": [
+            (
+                month,
+                [
+                    (line, policy_label(line.policy))
+                    for line in published_month(year=month.year, month=month.month)
+                ],
+            )
+            for month in months
+        ],
     }

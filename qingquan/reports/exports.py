@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from qingquan.reports import charts, repairs, selectors
+from qingquan.reports import charts, connections, repairs, selectors
 from qingquan.reports.periods import Period
 
 # The table's columns in order, with their titles: the counted figures
@@ -84,7 +84,7 @@ def report_data(
 
 def excel(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") -> bytes:
     """A workbook: the overall figures and the breakdown, the comparison, repairs and
-    referrals, interruption notices, and the calls, a sheet each."""
+    referrals, new connections, interruption notices, and the calls, a sheet each."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -115,6 +115,7 @@ def excel(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") 
         values = row.as_dict()
         previous.append([label, *(values[key] for key in COLUMNS[1:])])
     repairs.excel_sheets(book, user=user, period=period)
+    connections.excel_sheet(book, user=user, period=period)
     _notices_sheet(book, data)
     _calls_sheet(book, data["calls"])
     out = io.BytesIO()
@@ -165,6 +166,7 @@ def pdf(*, user: Any, period: Period, by: str | None, calls_by: str = "hour") ->
     """The same report as a PDF (Noto CJK fonts render the Chinese)."""
     data = report_data(user=user, period=period, by=by)
     data["repairs"] = repairs.pdf_data(user=user, period=period)
+    data["connections"] = connections.pdf_data(user=user, period=period)
     return pdf_of(data)
     return pdf_of(report_data(user=user, period=period, by=by, calls_by=calls_by))
 

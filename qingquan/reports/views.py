@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from qingquan.dispatch.kpis import BREAKDOWNS as REPAIR_BREAKDOWNS
 from qingquan.dispatch.kpis import REFERRAL_BREAKDOWNS, KpiError
-from qingquan.reports import charts, commitments, exports, repairs, selectors
+from qingquan.reports import charts, commitments, connections, exports, repairs, selectors
 from qingquan.reports.periods import KINDS, Period, PeriodError, from_query
 from qingquan.staff.access import require
 
@@ -108,6 +108,7 @@ def kpis(request: HttpRequest) -> HttpResponse:
             "chart_by_label": selectors.BREAKDOWNS[chart_by],
             "export_query": export_query,
             "repairs": repair,
+            "connections": connections.section(user=request.user, period=period),
         },
     )
 

@@ -138,7 +138,8 @@ def _start(actor: Any, app: Application, step: ApplicationStep, now: Any, engine
 
 
 def _water_on(actor: Any, app: Application, now: Any) -> None:
-    """The last step: water on; the utility's time and the customer's time are fixed."""
+    """The last step: water on; the utility's time and the customer's time are fixed and
+    the application is added to its month's report rollup."""
     utility, customer = utility_and_customer_seconds(app, end=now)
     on_time = utility <= app.budget_seconds
     bump(
@@ -161,9 +162,13 @@ def _water_on(actor: Any, app: Application, now: Any) -> None:
     audit(
         actor, "water_on", app, utility_seconds=utility, customer_seconds=customer, on_time=on_time
     )
+    from qingquan.connections import rollup
     from qingquan.connections.services.managers import manager_calls_schedule
 
     manager_calls_schedule(application=app, start=now)
+    rollup.application_added(
+        application=app, steps=ApplicationStep.objects.filter(application=app).count()
+    )
 
 
 def pause_start(

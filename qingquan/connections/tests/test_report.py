@@ -22,9 +22,7 @@ def connect(at: Any, apply: Any, people: Any, start: Any, accept: Any, done: Any
     at(start)
     app = apply(**kw)
     at(accept)
-    app = services.step_complete(
-        actor=people["manager"], application=app, engineer=people["engineer"]
-    )
+    app = services.step_complete(actor=app.manager, application=app, engineer=people["engineer"])
     count = app.steps.count()
     for _ in range(count - 1):
         at(done)
@@ -59,7 +57,7 @@ def test_report_figures_on_a_fixed_data_set(at: Any, apply: Any, people: Any) ->
     assert rows["431"].avg_days == Decimal("2.0") and rows["431"].steps == Decimal("3.0")
     assert monthly_report(actor=people["supervisor"], year=2026, month=4) == []
     with pytest.raises(AccessDenied):
-        monthly_report(actor=people["manager"], year=2026, month=3)
+        monthly_report(actor=people["agent"], year=2026, month=3)
     client = Client()
     client.force_login(people["supervisor"])
     page = client.get("/connections/report/?month=2026-03").content.decode()
