@@ -141,9 +141,19 @@ def _start_fake_gateways(settings: object, base_url: str) -> None:
     print(f"Fake SMS/WeChat gateway / 模拟短信网关: {fake.url}/received")
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def _run_uvicorn(args: argparse.Namespace) -> None:
+    import signal
+
     import uvicorn
 
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the
+    # handler it found: with the default one the process died there, before `serve` could
+    # stop its in-process worker (whose heartbeat then showed as a silent worker).
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     uvicorn.run(
         "qingquan.asgi:application",
         host=args.host,

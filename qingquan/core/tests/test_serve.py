@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -93,6 +94,12 @@ def test_serve_first_run_prints_working_demo_logins(tmp_path):
             assert home.status_code == 200, username
             assert 'data-testid="home"' in home.text
             assert "您好" in home.text  # Chinese by default
+        # A stop (systemd's SIGTERM, Ctrl-C) lets the in-process worker finish and forget
+        # its heartbeat: a restart must not leave a "silent worker" on the wallboard.
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0, Path(out.name).read_text()
+        with sqlite3.connect(tmp_path / "var" / "qingquan.sqlite3") as db:
+            assert db.execute("SELECT COUNT(*) FROM core_workerheartbeat").fetchone() == (0,)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
