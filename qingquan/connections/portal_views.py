@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from qingquan.connections import selectors, services
 from qingquan.connections.forms import ApplicationForm
-from qingquan.connections.models import Application, Quote
+from qingquan.connections.models import Application, Quote, RealEstateProject
 from qingquan.connections.views import application_input, form_error
 from qingquan.core.actors import system
 from qingquan.portal import auth
@@ -77,6 +77,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "entries": list(app.entries.filter(public=True).order_by("at", "pk")),
         "quote": quote,
         "lines": list(quote.lines.all()) if quote else [],
+        "project": RealEstateProject.objects.filter(application=app).first(),
     }
     return render(request, "connections/portal_detail.html", context)
 
