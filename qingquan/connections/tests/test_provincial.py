@@ -175,6 +175,7 @@ def send(api: Client, data: dict[str, Any], key: str = "k-1") -> Any:
         data=json.dumps(data),
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY=key,
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
 
