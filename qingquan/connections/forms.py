@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from qingquan.connections.models import ApplicantKind, DocumentKind, PauseReason, Use
 
+# The fields of a real-estate project, shown apart on the application forms.
+PROJECT_FIELDS = ("project_name", "households", "ready_on", "ready_evidence")
+
 
 class ApplicationForm(forms.Form):
     applicant_kind = forms.ChoiceField(label=_("Applicant"), choices=ApplicantKind.choices)

@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.connections import selectors, services
-from qingquan.connections.forms import PauseForm, ReadyForm, SignForm, StaffApplicationForm
+from qingquan.connections.forms import (
+    PROJECT_FIELDS,
+    PauseForm,
+    ReadyForm,
+    SignForm,
+    StaffApplicationForm,
+)
 from qingquan.connections.models import (
     Application,
     FeeItem,
@@ -95,7 +101,11 @@ def new(request: HttpRequest) -> HttpResponse:
             if can(request.user, "connections.view"):
                 return redirect("connections:detail", number=app.number)
             return redirect("connections:new")
-    return render(request, "connections/new.html", {"form": form, "managers": managers})
+    return render(
+        request,
+        "connections/new.html",
+        {"form": form, "managers": managers, "project_fields": PROJECT_FIELDS},
+    )
 
 
 def _found(request: HttpRequest, number: str) -> Application:
