@@ -249,7 +249,7 @@ def test_staff_page_records_the_ready_date_and_milestones(at: Any, apply: Any, p
 def test_ready_date_through_the_api(at: Any, apply: Any, people: Any) -> None:
     at(sh(2026, 3, 2, 9))
     app = estate(apply)
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(people["manager"])
     url = f"/api/v1/connections/{app.number}/ready"
     r = client.post(
