@@ -300,13 +300,7 @@ def application_create(
     now = at or clock.now()
     with transaction.atomic():
         premise_check(premise=data.premise, address=clean["address"])
-        if (
-            data.external_ref
-            and Application.objects.filter(external_ref=data.external_ref).exists()
-        ):
-            raise Refused(
-                _("This provincial application was received already."), field="external_ref"
-            )
+        _external_ref_check(data.external_ref)
         chosen = manager_for(manager)
         policy = decided.policy
         application = Application(
@@ -356,6 +350,11 @@ def application_create(
             documents=1,
         )
     return application
+
+
+def _external_ref_check(ref: str) -> None:
+    if ref and Application.objects.filter(external_ref=ref).exists():
+        raise Refused(_("This provincial application was received already."), field="external_ref")
 
 
 def _name(user: Any) -> str:
