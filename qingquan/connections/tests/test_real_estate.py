@@ -287,3 +287,16 @@ def test_the_applicant_sees_the_project_and_its_milestones(
     page = client.get(f"/portal/connections/{app.number}/").content.decode()
     assert "甬江悦府" in page and 'data-testid="milestones"' in page
     assert "2026-03-02" in page
+
+
+def test_the_demo_has_a_project_at_its_milestones_and_one_waiting(people: Any) -> None:
+    from qingquan.connections.demo import PROJECTS, seed_connections
+
+    assert seed_connections() == 6 + len(PROJECTS)
+    entered = Application.objects.get(project__name="甬江悦府")
+    assert entered.clock_done_at is not None and entered.on_time
+    reached = entered.steps.filter(phase="milestone", done_at__isnull=False)
+    assert list(reached.values_list("code", flat=True)) == ["pipework", "pressure_test"]
+    assert entered.steps.get(order=entered.step).code == "water_quality"
+    waiting = Application.objects.get(project__name="三江花园二期")
+    assert waiting.deadline is None and waiting.project.ready_on is None
