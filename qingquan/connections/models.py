@@ -36,8 +36,7 @@ class StepOwner(models.TextChoices):
 
 
 class StepPhase(models.TextChoices):
-    """Whether a step counts towards the policy's budget (the clock, up to water on or,
-    for real estate, construction entry) or is a milestone after it, up to handover."""
+    """A step on the policy's clock, or a milestone after it up to handover."""
 
     CLOCK = "clock", _("On the clock")
     MILESTONE = "milestone", _("Milestone to handover")
@@ -312,8 +311,7 @@ class Application(models.Model):
     warned_at = models.DateTimeField(_("warned"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breach noticed"), null=True, blank=True)
     water_on_at = models.DateTimeField(_("water on"), null=True, blank=True, db_index=True)
-    # When the utility's clock stopped: water on, or for real estate construction entry
-    # (the milestones to handover follow, with their own due times).
+    # When the utility's clock stopped: water on (real estate: construction entry).
     clock_done_at = models.DateTimeField(_("clock stopped"), null=True, blank=True)
     utility_seconds = models.PositiveIntegerField(_("utility's working time (s)"), default=0)
     customer_seconds = models.PositiveIntegerField(_("customer's time (s)"), default=0)
@@ -535,11 +533,8 @@ class ManagerCall(models.Model):
 
 
 class RealEstateProject(models.Model):
-    """A developer's supporting water project (R-CON-6): the project, the documented date
-    on which the site was ready for the utility's works (具备施工条件) with its evidence.
-    Until that date is recorded the clock stands paused on the customer's side
-    (`waiting_pause`); from it the utility has 10 working days to enter construction,
-    then milestones up to handover."""
+    """A developer's supporting water project (R-CON-6) with its documented ready date
+    (具备施工条件) and evidence (decision 0014; `services.realestate`)."""
 
     application = models.OneToOneField(
         Application,
