@@ -8,14 +8,21 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from qingquan.connections import selectors, services
-from qingquan.connections.models import Application
+from qingquan.connections.models import Application, RealEstateProject
 from qingquan.core.schemas import PageIn, PageOut, paged
 
 router: Router = Router(tags=["connections"])
+
+
+class ProjectOut(Schema):
+    name: str
+    households: int
+    ready_on: dt.date | None
+    ready_evidence: str
 
 
 class ConnectionOut(Schema):
@@ -36,6 +43,9 @@ class ConnectionOut(Schema):
     waiting_on: str
     waiting_for: str
     version: int
+    step_phase: str
+    clock_stopped_at: dt.datetime | None
+    project: ProjectOut | None
 
 
 class ConnectionPageOut(PageOut):
@@ -44,6 +54,12 @@ class ConnectionPageOut(PageOut):
 
 class ConnectionFilterIn(PageIn):
     state: str = ""
+
+
+class ConnectionReadyIn(Schema):
+    version: int
+    ready_on: dt.date
+    evidence: str = Field(max_length=300)
 
 
 class ConnectionStepIn(Schema):
@@ -72,6 +88,21 @@ def _out(app: Application) -> dict[str, Any]:
         "waiting_on": view.waiting_on,
         "waiting_for": view.waiting_for,
         "version": app.version,
+        "step_phase": view.step.phase if view.step else "",
+        "clock_stopped_at": app.clock_done_at,
+        "project": _project(app),
+    }
+
+
+def _project(app: Application) -> dict[str, Any] | None:
+    project = RealEstateProject.objects.filter(application=app).first()
+    if project is None:
+        return None
+    return {
+        "name": project.name,
+        "households": project.households,
+        "ready_on": project.ready_on,
+        "ready_evidence": project.ready_evidence,
     }
 
 
@@ -110,6 +141,30 @@ def step(request: HttpRequest, number: str, payload: ConnectionStepIn) -> dict[s
             version=payload.version,
             note=payload.note,
             engineer=engineer,
+        )
+    except services.Stale as exc:
+        raise HttpError(409, str(exc.message)) from None
+    except ValidationError as exc:
+        raise HttpError(400, exc.messages[0]) from None
+    app.refresh_from_db()
+    return _out(app)
+
+
+@router.post(
+    "/{number}/ready", response=ConnectionOut, summary="Record a real-estate site's ready date"
+)
+def ready(request: HttpRequest, number: str, payload: ConnectionReadyIn) -> dict[str, Any]:
+    """The documented date the developer's site was ready, with its evidence: the 10
+    working days to construction entry run from it. 400 when refused (a date in the
+    future, no evidence, recorded already), 403 for someone who may not, 409 when stale."""
+    app = _found(request, number)
+    try:
+        services.ready_record(
+            actor=request.user,
+            application=app,
+            version=payload.version,
+            ready_on=payload.ready_on,
+            evidence=payload.evidence,
         )
     except services.Stale as exc:
         raise HttpError(409, str(exc.message)) from None

@@ -16,3 +16,8 @@ class ConnectionsConfig(AppConfig):
         from qingquan.payments import services as payments
 
         payments.paid_hooks.append(fee_payment_notified)
+
+        # Applications from the provincial platform through the partner connector.
+        from qingquan.connections.partner_api import mount
+
+        mount()

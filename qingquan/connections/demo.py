@@ -1,6 +1,8 @@
 """Demo applications in every step: just applied, accepted and surveyed, waiting on the
-applicant's contract, paid and being connected, a "431" with external works, and water
-on with the manager's call due (never in production: `core.demo`)."""
+applicant's contract, paid and being connected, a "431" with external works, water on
+with the manager's call due, and two real-estate projects (one past construction entry
+with milestones reached, one waiting for its ready date) (never in production:
+`core.demo`)."""
 
 from __future__ import annotations
 
@@ -80,7 +82,62 @@ def seed_connections() -> int:
         )
         _advance(app, stage, engineer)
         made += 1
-    return made
+    return made + _real_estate(managers, engineer, now)
+
+
+PROJECTS = [
+    # (developer, project, households, address, days since the application, ready, milestones)
+    ("宁波甬江置业有限公司", "甬江悦府", 480, "鄞州区首南街道天童南路900号", 3, True, 2),
+    ("宁波三江房地产开发有限公司", "三江花园二期", 260, "江北区庄桥街道康庄南路66号", 1, False, 0),
+]
+
+
+def _real_estate(managers: list[Any], engineer: Any, now: dt.datetime) -> int:
+    """Real-estate projects (R-CON-6): one past construction entry with its first
+    milestones reached, one waiting for the developer's documented ready date."""
+    for n, (name, project, households, address, days, ready, done) in enumerate(PROJECTS, 20):
+        applied = now - dt.timedelta(days=days)
+        app = services.application_create(
+            actor=DEMO,
+            data=services.ApplicationInput(
+                applicant_kind="enterprise",
+                applicant_name=name,
+                phone=f"1390000{n:04d}",
+                document_kind="licence",
+                document_number=_code(n),
+                documents=[SimpleUploadedFile("document.pdf", PDF)],
+                use="real_estate",
+                m3_per_day=Decimal("400"),
+                pipe_mm=200,
+                address=f"宁波市{address}",
+                channel="counter",
+                project=services.ProjectInput(
+                    name=project,
+                    households=households,
+                    ready_on=applied.date() if ready else None,
+                    ready_evidence="场地移交单及现场照片" if ready else "",
+                ),
+            ),
+            manager=managers[n % len(managers)],
+            at=applied,
+        )
+        if ready:
+            _milestones(app, engineer, done)
+    return len(PROJECTS)
+
+
+def _milestones(app: Application, engineer: Any, done: int) -> None:
+    """Accepted, designed, construction entered, then `done` milestones reached."""
+    app = services.step_complete(actor=DEMO, application=app, engineer=engineer)
+    notes = [
+        "图纸会审通过",
+        "施工队进场",
+        "管网敷设完成，隐蔽工程验收记录 YS-0012",
+        "试压 1.0 MPa 合格，冲洗消毒完成",
+    ]
+    for note in notes[: 2 + done]:
+        app.refresh_from_db()
+        app = services.step_complete(actor=DEMO, application=app, note=note)
 
 
 def _advance(app: Application, stage: int, engineer: Any) -> None:

@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from qingquan.connections.models import ApplicantKind, DocumentKind, PauseReason, Use
 
+# The fields of a real-estate project, shown apart on the application forms.
+PROJECT_FIELDS = ("project_name", "households", "ready_on", "ready_evidence")
+
 
 class ApplicationForm(forms.Form):
     applicant_kind = forms.ChoiceField(label=_("Applicant"), choices=ApplicantKind.choices)
@@ -34,6 +37,24 @@ class ApplicationForm(forms.Form):
     external_works = forms.BooleanField(
         label=_("Needs external-line approval or construction"), required=False
     )
+    # A real-estate supporting project (use "Real-estate project") only.
+    project_name = forms.CharField(label=_("Project"), max_length=120, required=False)
+    households = forms.IntegerField(
+        label=_("Households"),
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    ready_on = forms.DateField(
+        label=_("Site ready on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty while the site is not ready: the clock waits for it."),
+    )
+    ready_evidence = forms.CharField(
+        label=_("Evidence of readiness"), max_length=300, required=False
+    )
 
 
 class StaffApplicationForm(ApplicationForm):
@@ -53,3 +74,10 @@ class SignForm(forms.Form):
     provider = forms.ChoiceField(
         label=_("Pay by"), choices=[("wechat", _("WeChat Pay")), ("alipay", _("Alipay"))]
     )
+
+
+class ReadyForm(forms.Form):
+    ready_on = forms.DateField(
+        label=_("Site ready on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    evidence = forms.CharField(label=_("Evidence of readiness"), max_length=300)

@@ -35,6 +35,13 @@ class StepOwner(models.TextChoices):
     ENGINEER = "engineer", _("The connections engineer")
 
 
+class StepPhase(models.TextChoices):
+    """A step on the policy's clock, or a milestone after it up to handover."""
+
+    CLOCK = "clock", _("On the clock")
+    MILESTONE = "milestone", _("Milestone to handover")
+
+
 class Policy(models.Model):
     """A connection standard: its time budget (working days of the utility's time), how
     many documents the applicant brings, and its steps (`PolicyStep`)."""
@@ -87,6 +94,16 @@ class PolicyStep(models.Model):
         validators=[MinValueValidator(Decimal("0.1"))],
     )
     owner = models.CharField(_("owner"), max_length=10, choices=StepOwner.choices)
+    phase = models.CharField(
+        _("phase"),
+        max_length=10,
+        choices=StepPhase.choices,
+        default=StepPhase.CLOCK,
+        help_text=_(
+            "Steps on the clock count towards the policy's working days; milestones follow "
+            "them, each with its own budget, up to handover."
+        ),
+    )
 
     class Meta:
         verbose_name = _("connection step")
@@ -271,6 +288,15 @@ class Application(models.Model):
         related_name="+",
     )
     external_ref = models.CharField(_("provincial platform id"), max_length=64, blank=True)
+    partner = models.ForeignKey(
+        "partners.PartnerClient",
+        verbose_name=_("received through"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The partner system (the provincial platform) told of each step."),
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=AppState.choices, default=AppState.OPEN
     )
@@ -285,6 +311,8 @@ class Application(models.Model):
     warned_at = models.DateTimeField(_("warned"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breach noticed"), null=True, blank=True)
     water_on_at = models.DateTimeField(_("water on"), null=True, blank=True, db_index=True)
+    # When the utility's clock stopped: water on (real estate: construction entry).
+    clock_done_at = models.DateTimeField(_("clock stopped"), null=True, blank=True)
     utility_seconds = models.PositiveIntegerField(_("utility's working time (s)"), default=0)
     customer_seconds = models.PositiveIntegerField(_("customer's time (s)"), default=0)
     on_time = models.BooleanField(_("on time"), null=True, blank=True)
@@ -350,6 +378,9 @@ class ApplicationStep(models.Model):
         related_name="+",
     )
     note = models.TextField(_("note"), blank=True)
+    phase = models.CharField(
+        _("phase"), max_length=10, choices=StepPhase.choices, default=StepPhase.CLOCK
+    )
 
     class Meta:
         verbose_name = _("step of an application")
@@ -527,3 +558,39 @@ class MonthlyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.policy}"
+
+
+class RealEstateProject(models.Model):
+    """A developer's supporting water project (R-CON-6) with its documented ready date
+    (具备施工条件) and evidence (decision 0014; `services.realestate`)."""
+
+    application = models.OneToOneField(
+        Application,
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="project",
+    )
+    name = models.CharField(_("project"), max_length=120)
+    households = models.PositiveIntegerField(_("households"), default=0)
+    ready_on = models.DateField(_("site ready on"), null=True, blank=True)
+    ready_evidence = models.CharField(_("evidence of readiness"), max_length=300, blank=True)
+    ready_document = models.FileField(
+        _("readiness document"), upload_to="connections/ready/%Y/%m/", blank=True
+    )
+    ready_recorded_at = models.DateTimeField(_("readiness recorded"), null=True, blank=True)
+    ready_recorded_by = models.CharField(_("recorded by"), max_length=150, blank=True)
+    waiting_pause = models.OneToOneField(
+        ClockPause,
+        verbose_name=_("waiting for the ready date"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("real-estate project")
+        verbose_name_plural = _("real-estate projects")
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.connections import selectors, services
-from qingquan.connections.forms import ApplicationForm
-from qingquan.connections.models import Application, Quote
+from qingquan.connections.forms import PROJECT_FIELDS, ApplicationForm
+from qingquan.connections.models import Application, Quote, RealEstateProject
 from qingquan.connections.views import application_input, form_error
 from qingquan.core.actors import system
 from qingquan.portal import auth
@@ -55,7 +55,9 @@ def apply(request: HttpRequest) -> HttpResponse:
                 % {"n": app.number, "m": app.manager.get_full_name()},
             )
             return redirect("portal:connection", number=app.number)
-    return render(request, "connections/portal_apply.html", {"form": form})
+    return render(
+        request, "connections/portal_apply.html", {"form": form, "project_fields": PROJECT_FIELDS}
+    )
 
 
 def _mine(request: HttpRequest, number: str) -> Application:
@@ -77,6 +79,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "entries": list(app.entries.filter(public=True).order_by("at", "pk")),
         "quote": quote,
         "lines": list(quote.lines.all()) if quote else [],
+        "project": RealEstateProject.objects.filter(application=app).first(),
     }
     return render(request, "connections/portal_detail.html", context)
 

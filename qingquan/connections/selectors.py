@@ -65,7 +65,7 @@ class ClockView:
 def clock_view(application: Application, *, now: dt.datetime | None = None) -> ClockView:
     """Where the application's clock stands now, and what waits on whom."""
     now = now or clock.now()
-    end = application.water_on_at or now
+    end = application.clock_done_at or application.water_on_at or now
     state = sla.status(
         clock=working_clock(),
         start=application.created_at,
@@ -96,7 +96,9 @@ def clock_view(application: Application, *, now: dt.datetime | None = None) -> C
         remaining_days=state.remaining_seconds / day,
         deadline=application.deadline if application.state == AppState.OPEN else None,
         paused=pause is not None,
-        breached=state.breached if application.state == AppState.OPEN else not application.on_time,
+        breached=not application.on_time
+        if application.clock_done_at or application.state != AppState.OPEN
+        else state.breached,
         fraction=state.fraction_used,
         waiting_on=waiting_on,
         waiting_for=waiting_for,

@@ -15,8 +15,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.connections import selectors, services
-from qingquan.connections.forms import PauseForm, SignForm, StaffApplicationForm
-from qingquan.connections.models import Application, FeeItem, ManagerCall, Quote
+from qingquan.connections.forms import (
+    PROJECT_FIELDS,
+    PauseForm,
+    ReadyForm,
+    SignForm,
+    StaffApplicationForm,
+)
+from qingquan.connections.models import (
+    Application,
+    FeeItem,
+    ManagerCall,
+    Quote,
+    RealEstateProject,
+)
 from qingquan.core.access import AccessDenied
 from qingquan.staff.access import can, require
 from qingquan.staff.models import User
@@ -31,7 +43,18 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 
 def application_input(form: Any, files: list[Any], channel: str) -> services.ApplicationInput:
     data = form.cleaned_data
+    project = (
+        services.ProjectInput(
+            name=data.get("project_name") or "",
+            households=data.get("households") or 0,
+            ready_on=data.get("ready_on"),
+            ready_evidence=data.get("ready_evidence") or "",
+        )
+        if data["use"] == "real_estate"
+        else None
+    )
     return services.ApplicationInput(
+        project=project,
         applicant_kind=data["applicant_kind"],
         applicant_name=data["applicant_name"],
         phone=data["phone"],
@@ -78,7 +101,11 @@ def new(request: HttpRequest) -> HttpResponse:
             if can(request.user, "connections.view"):
                 return redirect("connections:detail", number=app.number)
             return redirect("connections:new")
-    return render(request, "connections/new.html", {"form": form, "managers": managers})
+    return render(
+        request,
+        "connections/new.html",
+        {"form": form, "managers": managers, "project_fields": PROJECT_FIELDS},
+    )
 
 
 def _found(request: HttpRequest, number: str) -> Application:
@@ -105,6 +132,8 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
             "fee_items": list(FeeItem.objects.filter(is_active=True)),
             "engineers": User.objects.filter(role=Role.BACK_OFFICE, is_active=True),
             "pause_form": PauseForm(),
+            "project": RealEstateProject.objects.filter(application=app).first(),
+            "ready_form": ReadyForm(),
             "sign_form": SignForm(),
             "may_work": can(request.user, "connections.work"),
             "calls": list(app.calls.order_by("due_on")),
@@ -154,6 +183,14 @@ ACTIONS: dict[str, Callable[[HttpRequest, Application, int | None], Any]] = {
         signer=r.POST.get("signer", ""),
         provider_name=r.POST.get("provider", "wechat"),
     ),
+    "ready": lambda r, a, v: services.ready_record(
+        actor=r.user,
+        application=a,
+        version=v,
+        ready_on=r.POST.get("ready_on", ""),
+        evidence=r.POST.get("evidence", ""),
+        documents=r.FILES.getlist("document"),
+    ),
     "cancel": lambda r, a, v: services.application_cancel(
         actor=r.user, application=a, version=v, reason=r.POST.get("reason", "")
     ),
@@ -180,6 +217,15 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
 @require("connections.view")
 def document(request: HttpRequest, number: str) -> HttpResponse:
     app = _found(request, number)
+    if request.GET.get("which") == "ready":  # a real-estate project's readiness document
+        project = RealEstateProject.objects.filter(application=app).first()
+        if project is None or not project.ready_document:
+            raise Http404
+        kinds = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
+        name = str(project.ready_document.name or "")
+        kind = kinds.get(name[-4:].lower(), "application/octet-stream")
+        ready: Any = FileResponse(project.ready_document.open("rb"), content_type=kind)
+        return ready
     response: Any = FileResponse(
         app.document.open("rb"), content_type=app.document_type, as_attachment=False
     )

@@ -69,8 +69,9 @@ class PartnerActor:
         return f"partner:{self.ref}"
 
 
-# What a partner client may do besides its case steps (partners create cases).
-PARTNER_CAPABILITIES = frozenset({"tickets.create"})
+# What a partner client may do besides its case steps (partners create cases, and
+# the provincial platform applies for new connections).
+PARTNER_CAPABILITIES = frozenset({"tickets.create", "connections.apply"})
 
 SYSTEM = SystemActor()
 

@@ -202,6 +202,8 @@ SENTENCES: dict[str, Any] = {
     "connections.contract": gettext_lazy("%(actor)s recorded the contract of %(object)s"),
     "connections.paid": gettext_lazy("%(actor)s recorded the works-fee payment of %(object)s"),
     "connections.fee_item": gettext_lazy("%(actor)s changed the works-fee item %(object)s"),
+    "connections.ready": gettext_lazy("%(actor)s recorded the site ready date of %(object)s"),
+    "connections.clock_end": gettext_lazy("%(actor)s stopped the utility's clock of %(object)s"),
 }
 
 # Records saved or deleted through the admin's reference screens: "<app>.<model>.<verb>".

@@ -29,6 +29,7 @@ class Scope(models.TextChoices):
     CUSTOMERS_READ = "customers:read", _("Verify a customer (limited)")
     BILLS_READ = "bills:read", _("Read a verified account's bills")
     OPEN311 = "open311", _("Submit Open311 service requests")
+    CONNECTIONS = "connections", _("Apply for new connections and follow them")
 
 
 class WebhookEvent(models.TextChoices):
@@ -36,6 +37,11 @@ class WebhookEvent(models.TextChoices):
     STATUS_CHANGED = "case.status_changed", _("Case status changed")
     RESOLVED = "case.resolved", _("Case resolved")
     CALLBACK_DONE = "case.callback_done", _("Callback done")
+    # New connections (报装) received from the client (the provincial platform, R-CH-2).
+    CONNECTION_RECEIVED = "connection.received", _("Connection application received")
+    CONNECTION_STEP = "connection.step_changed", _("Connection step changed")
+    CONNECTION_DONE = "connection.completed", _("Connection completed")
+    CONNECTION_CANCELLED = "connection.cancelled", _("Connection application cancelled")
 
 
 class PartnerClient(models.Model):
@@ -254,6 +260,8 @@ class Delivery(models.Model):
     )
     delivery_id = models.UUIDField(_("delivery id"), default=uuid.uuid4, unique=True)
     event = models.CharField(_("event"), max_length=40, choices=WebhookEvent.choices)
+    # The case's timeline entry (`TicketEvent`), or for connection events the
+    # application's (`connections.Entry`, with `ticket` empty).
     source_event_id = models.BigIntegerField(_("case timeline entry"))
     ticket = models.ForeignKey(
         "tickets.Ticket",

@@ -155,6 +155,50 @@ def outbox_write(*, event_id: int, ticket_id: int | None = None) -> list[Deliver
     return written
 
 
+def event_queue(
+    *, client_id: int, event: str, source_event_id: int, body: dict[str, Any]
+) -> list[Delivery]:
+    """One outbox row per active subscription of client `client_id` to `event`, for an
+    event that is no case's (a connection's step, R-CH-2): `source_event_id` is the other
+    app's own timeline entry, `body` the payload without its id and event.
+
+    Runs inside the transaction of the change it reports; safe to run twice (at most one
+    row per subscription, entry and event). Sent, signed and retried like case events.
+    """
+    subscriptions = [
+        s
+        for s in Subscription.objects.filter(client_id=client_id, is_active=True)
+        if event in s.events
+    ]
+    now = clock.now()
+    written: list[Delivery] = []
+    for subscription in subscriptions:
+        if Delivery.objects.filter(
+            subscription=subscription, source_event_id=source_event_id, event=event
+        ).exists():
+            continue  # already in the outbox (a replay)
+        delivery_id = uuid.uuid4()
+        try:
+            with transaction.atomic():
+                written.append(
+                    Delivery.objects.create(
+                        subscription=subscription,
+                        delivery_id=delivery_id,
+                        event=event,
+                        source_event_id=source_event_id,
+                        ticket=None,
+                        payload={"id": str(delivery_id), "event": event, **body},
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            continue  # already in the outbox
+    if written:
+        outbox.wake_on_commit()
+    return written
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The signature header value: ``sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)

@@ -21,6 +21,7 @@ from qingquan.connections.services.managers import (
     manager_calls_schedule,
     manager_change,
 )
+from qingquan.connections.services.realestate import ProjectInput, ready_record
 from qingquan.connections.services.steps import (
     application_cancel,
     current_step,
@@ -33,6 +34,7 @@ from qingquan.connections.services.sweep import clock_sweep
 __all__ = [
     "ApplicationInput",
     "NotOwner",
+    "ProjectInput",
     "Refused",
     "Stale",
     "application_cancel",
@@ -53,6 +55,7 @@ __all__ = [
     "pause_end",
     "pause_start",
     "quote_issue",
+    "ready_record",
     "refresh_clock",
     "step_complete",
 ]

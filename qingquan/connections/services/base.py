@@ -56,7 +56,7 @@ def actor_label(actor: Any) -> str:
 def entry(
     application: Application, kind: str, text: str, *, actor: Any, public: bool = True
 ) -> Entry:
-    return Entry.objects.create(
+    row = Entry.objects.create(
         application=application,
         at=clock.now(),
         kind=kind,
@@ -64,6 +64,13 @@ def entry(
         actor=actor_label(actor),
         public=public,
     )
+    if application.partner_id is not None:
+        # The partner it came from (the provincial platform) hears of it, in this
+        # transaction (R-CH-2).
+        from qingquan.connections.services.provincial import report
+
+        report(application, row)
+    return row
 
 
 def audit(actor: Any, action: str, application: Application, **after: Any) -> None:
@@ -96,11 +103,29 @@ def bump(application: Application, **fields: Any) -> None:
 
 def refresh_clock(application: Application, *, now: dt.datetime | None = None) -> None:
     """Recompute the application's deadline and warning instant from its pauses (None
-    while paused), and the current step's due time; saved on the rows."""
+    while paused; left alone once its clock stopped), and the current step's due time;
+    saved on the rows."""
     from qingquan.connections.models import ApplicationStep
 
     pauses = engine_pauses(application)
     engine = working_clock()
+    if application.clock_done_at is None:
+        _refresh_deadline(application, engine, pauses)
+    step = ApplicationStep.objects.filter(
+        application=application, order=application.step, done_at__isnull=True
+    ).first()
+    if step is not None and step.started_at is not None:
+        due = sla.deadline(
+            clock=engine,
+            start=step.started_at,
+            budget_seconds=step.budget_seconds,
+            pauses=pauses,
+        ).deadline
+        ApplicationStep.objects.filter(pk=step.pk).update(due_at=due)
+
+
+def _refresh_deadline(application: Application, engine: sla.Clock, pauses: list[sla.Pause]) -> None:
+    """The application's deadline and warning instant while its clock runs."""
     whole = sla.deadline(
         clock=engine,
         start=application.created_at,
@@ -118,17 +143,6 @@ def refresh_clock(application: Application, *, now: dt.datetime | None = None) -
     )
     application.deadline = whole.deadline
     application.warn_at = warn.deadline
-    step = ApplicationStep.objects.filter(
-        application=application, order=application.step, done_at__isnull=True
-    ).first()
-    if step is not None and step.started_at is not None:
-        due = sla.deadline(
-            clock=engine,
-            start=step.started_at,
-            budget_seconds=step.budget_seconds,
-            pauses=pauses,
-        ).deadline
-        ApplicationStep.objects.filter(pk=step.pk).update(due_at=due)
 
 
 def utility_and_customer_seconds(application: Application, *, end: dt.datetime) -> tuple[int, int]:

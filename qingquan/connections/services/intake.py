@@ -224,6 +224,10 @@ class ApplicationInput:
     external_works: bool = False
     channel: str = Channel.COUNTER
     external_ref: str = ""
+    # A real-estate project (`realestate.ProjectInput`) for use "real_estate".
+    project: Any = None
+    # The partner system it came through (the provincial platform's `PartnerClient`).
+    partner: Any = None
 
 
 def _checked(data: ApplicationInput) -> dict[str, Any]:
@@ -281,8 +285,11 @@ def application_create(
     """Take an application (any channel): everything is checked before anything is
     written, then the application, its first step (owned by the manager) and its clock
     are one transaction, audited as `connections.apply`."""
+    from qingquan.connections.services.realestate import project_check, project_create
+
     check(actor, "connections.apply")
     clean = _checked(data)
+    project = project_check(data.project) if data.use == Use.REAL_ESTATE else None
     upload, content_type = document_check(data.documents)
     decided = eligibility(
         use=data.use,
@@ -293,13 +300,7 @@ def application_create(
     now = at or clock.now()
     with transaction.atomic():
         premise_check(premise=data.premise, address=clean["address"])
-        if (
-            data.external_ref
-            and Application.objects.filter(external_ref=data.external_ref).exists()
-        ):
-            raise Refused(
-                _("This provincial application was received already."), field="external_ref"
-            )
+        _external_ref_check(data.external_ref)
         chosen = manager_for(manager)
         policy = decided.policy
         application = Application(
@@ -317,16 +318,19 @@ def application_create(
             manager=chosen,
             resident=resident,
             external_ref=data.external_ref[:64],
+            partner=data.partner,
             created_at=now,
             budget_seconds=policy.budget_seconds,
             warn_fraction=policy.warn_fraction,
             **clean,
         )
-        application.document.save(f"document{_suffix(content_type)}", upload, save=False)
+        application.document.save(f"document{suffix(content_type)}", upload, save=False)
         application.save()
         application.number = f"BZ{now:%Y%m%d}{application.pk:06d}"
         Application.objects.filter(pk=application.pk).update(number=application.number)
         _steps_create(application, start=now)
+        if project is not None:
+            project_create(actor=actor, application=application, fields=project)
         refresh_clock(application)
         entry(
             application,
@@ -348,11 +352,16 @@ def application_create(
     return application
 
 
+def _external_ref_check(ref: str) -> None:
+    if ref and Application.objects.filter(external_ref=ref).exists():
+        raise Refused(_("This provincial application was received already."), field="external_ref")
+
+
 def _name(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
 
 
-def _suffix(content_type: str) -> str:
+def suffix(content_type: str) -> str:
     return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}[content_type]
 
 
@@ -369,6 +378,7 @@ def _steps_create(application: Application, *, start: Any) -> None:
                 code=step.code,
                 name=step.name,
                 budget_seconds=step.budget_seconds,
+                phase=step.phase,
                 owner=application.manager if first or step.owner == StepOwner.MANAGER else None,
                 started_at=start if first else None,
             )

@@ -14,7 +14,9 @@ from qingquan.connections.models import (
     AppState,
     ClockPause,
     PauseReason,
+    PolicyCode,
     StepOwner,
+    StepPhase,
 )
 from qingquan.connections.services.base import (
     NotOwner,
@@ -89,8 +91,18 @@ def step_complete(
             .order_by("order")
             .first()
         )
-        if following is None:
+        # The clock stops with its last step (water on; for real estate construction
+        # entry, after which the milestones follow up to handover).
+        clock_end = app.clock_done_at is None and (
+            following is None or following.phase == StepPhase.MILESTONE
+        )
+        if following is None or clock_end:
             _unpaid_check(app)
+        if step.phase == StepPhase.MILESTONE and not note:
+            raise Refused(
+                _("Record what was done for this milestone (a report number, an acceptance…)."),
+                field="note",
+            )
         if ClockPause.objects.filter(application=app, ended_at__isnull=True).exists():
             raise Refused(_("The clock is paused on the customer's side: resume it first."))
         now = clock.now()
@@ -99,12 +111,45 @@ def step_complete(
             done_at=now, done_by=user if getattr(user, "pk", None) else None, note=note
         )
         entry(app, "step", _("Step done: %(s)s.") % {"s": step.name}, actor=actor)
+        if clock_end:
+            _clock_end(actor, app, now, entered=following is not None)
         if following is None:
             _water_on(actor, app, now)
         else:
             _start(actor, app, following, now, engineer)
         audit(actor, "step", app, step=step.code, note=note)
     return app
+
+
+def _clock_end(actor: Any, app: Application, now: Any, *, entered: bool) -> None:
+    """The utility's clock stops: its working time and the customer's are fixed, and
+    whether it kept the policy's budget. `entered`: construction entry of a real-estate
+    project (milestones follow), else water on."""
+    utility, customer = utility_and_customer_seconds(app, end=now)
+    on_time = utility <= app.budget_seconds
+    bump(
+        app,
+        clock_done_at=now,
+        utility_seconds=utility,
+        customer_seconds=customer,
+        on_time=on_time,
+        deadline=None,
+        warn_at=None,
+    )
+    if entered:
+        entry(
+            app,
+            "entry",
+            _(
+                "Construction entry (进场施工) after %(d).2f working days of the utility's "
+                "time (%(b)s allowed)."
+            )
+            % {"d": utility / 86400, "b": f"{app.budget_seconds / 86400:g}"},
+            actor=actor,
+        )
+    audit(
+        actor, "clock_end", app, utility_seconds=utility, customer_seconds=customer, on_time=on_time
+    )
 
 
 def _unpaid_check(app: Application) -> None:
@@ -138,30 +183,15 @@ def _start(actor: Any, app: Application, step: ApplicationStep, now: Any, engine
 
 
 def _water_on(actor: Any, app: Application, now: Any) -> None:
-    """The last step: water on; the utility's time and the customer's time are fixed and
-    the application is added to its month's report rollup."""
-    utility, customer = utility_and_customer_seconds(app, end=now)
-    on_time = utility <= app.budget_seconds
-    bump(
-        app,
-        state=AppState.WATER_ON,
-        water_on_at=now,
-        utility_seconds=utility,
-        customer_seconds=customer,
-        on_time=on_time,
-        deadline=None,
-        warn_at=None,
-    )
-    entry(
-        app,
-        "water_on",
-        _("Water on (开栓通水) after %(d).2f working days of the utility's time.")
-        % {"d": utility / 86400},
-        actor=actor,
-    )
-    audit(
-        actor, "water_on", app, utility_seconds=utility, customer_seconds=customer, on_time=on_time
-    )
+    """The last step: water on (for real estate, handover); the utility's time and the
+    customer's were fixed when the clock stopped."""
+    bump(app, state=AppState.WATER_ON, water_on_at=now, deadline=None, warn_at=None)
+    if app.policy.code == PolicyCode.REAL_ESTATE:
+        text = _("Handed over (移交) with water on; construction entry took %(d).2f working days.")
+    else:
+        text = _("Water on (开栓通水) after %(d).2f working days of the utility's time.")
+    entry(app, "water_on", text % {"d": app.utility_seconds / 86400}, actor=actor)
+    audit(actor, "water_on", app, utility_seconds=app.utility_seconds, on_time=app.on_time)
     from qingquan.connections import rollup
     from qingquan.connections.services.managers import manager_calls_schedule
 
@@ -241,9 +271,13 @@ def pause_end(
 
 
 def _resume(actor: Any, app: Application, reason: str = "") -> ClockPause:
+    from qingquan.connections.services.realestate import waiting_for_ready
+
     pause = ClockPause.objects.filter(application=app, ended_at__isnull=True).first()
     if pause is None or (reason and pause.reason != reason):
         raise Refused(_("The clock is not paused."))
+    if waiting_for_ready(app, pause):
+        raise Refused(_("Record the documented ready date of the site: that starts the clock."))
     pause.ended_at = clock.now()
     pause.ended_by = actor_label(actor)
     ClockPause.objects.filter(pk=pause.pk).update(ended_at=pause.ended_at, ended_by=pause.ended_by)

@@ -164,27 +164,3 @@ def test_warnings_reach_the_manager_and_supervisor_once(at: Any, apply: Any, peo
     at(sh(2026, 3, 4, 10))
     assert services.clock_sweep() == 2
     assert Application.objects.get(pk=app.pk).breached_at is not None
-
-
-def test_real_estate_construction_entry_within_10_working_days_across_national_day(
-    at: Any, apply: Any, people: Any
-) -> None:
-    at(sh(2026, 9, 29, 9))  # Tuesday before the National Day holiday (1–7 October)
-    app = apply(use="real_estate", pipe_mm=200, m3_per_day="400")
-    assert app.policy.code == "real_estate" and app.steps.count() == 3
-    # 15 h on 29 Sep, 30 Sep, then 8, 9, 10 (a worked Saturday), 12–16 Oct: 231 h; the
-    # last 9 h on Monday 19 October.
-    assert app.deadline == sh(2026, 10, 19, 9)
-    at(sh(2026, 9, 29, 15))
-    app = services.step_complete(
-        actor=people["manager"], application=app, engineer=people["engineer"]
-    )
-    step = app.steps.get(order=2)
-    assert step.due_at == sh(2026, 10, 10, 15)  # 4 working days from 29 Sep 15:00
-    at(sh(2026, 10, 12, 10))
-    app = services.step_complete(actor=people["engineer"], application=app)
-    at(sh(2026, 10, 16, 10))
-    app = services.step_complete(actor=people["engineer"], application=app)
-    app.refresh_from_db()
-    assert app.state == AppState.WATER_ON and app.on_time
-    assert app.utility_seconds == 15 * 3600 + 24 * 3600 * 8 + 10 * 3600

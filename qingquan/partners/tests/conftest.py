@@ -33,7 +33,7 @@ def inbox(org: dict[str, Any], make_user: Callable[..., Any]) -> Any:
     return make_user(Role.AGENT, username="integration-inbox", department=org["hotline"])
 
 
-ALL_SCOPES = ["bills:read", "cases:read", "cases:write", "customers:read", "open311"]
+ALL_SCOPES = ["bills:read", "cases:read", "cases:write", "connections", "customers:read", "open311"]
 
 
 @pytest.fixture
