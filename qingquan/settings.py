@@ -323,6 +323,9 @@ MESSAGING = {
 
 # The online service hall (qingquan/portal) and online payments (qingquan/payments).
 QINGQUAN_PORTAL_INBOX = CONFIG.portal_inbox
+# The service area a resident's map pin must fall in (west, south, east, north in
+# degrees); None = the pipes' extent with a margin, or the city's box without a network.
+QINGQUAN_SERVICE_AREA: tuple[float, float, float, float] | None = None
 # Merchant settings of WeChat Pay (mchid, appid, private_key, cert_serial_no, apiv3_key,
 # notify_url) and Alipay (appid, private_key, alipay_public_key, notify_url); None = the
 # local sandbox (demo, tests; refused in production).

@@ -382,7 +382,9 @@ def repair(request: HttpRequest) -> HttpResponse:
         )
         if done is not None:
             return done
-    return render(request, "portal/repair.html", {"form": form})
+    from qingquan.network.selectors import public_pin_config
+
+    return render(request, "portal/repair.html", {"form": form, "pin": public_pin_config()})
 
 
 @auth.resident_required
