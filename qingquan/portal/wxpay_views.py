@@ -30,10 +30,13 @@ def _bills(request: HttpRequest, resident: Any) -> list[Any]:
 
 
 def _to_oauth(request: HttpRequest, resident: Any) -> HttpResponse:
-    """Off to WeChat for the openid; the state (in a cookie too) brings us back here."""
+    """Off to WeChat for the openid; the state (in a cookie too) brings us back here.
+    A page that moves on by itself (meta refresh, and a link) rather than a redirect: a
+    form's submission may only be redirected to our own origin (CSP form-action)."""
     state = secrets.token_urlsafe(16)
     back = request.build_absolute_uri(reverse("portal:wxpay_oauth"))
-    response = redirect(wechat.authorize_url(redirect_uri=back, state=state))
+    url = wechat.authorize_url(redirect_uri=back, state=state)
+    response = render(request, "portal/wxpay.html", {"oauth": url})
     value = signing.dumps(
         {"s": state, "r": resident.pk, "next": request.get_full_path()}, salt=STATE_SALT
     )

@@ -7,7 +7,6 @@ an Alipay customer message), retried when the platform fails. All against the fa
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -17,30 +16,12 @@ from django.core.management import call_command
 from django.test import Client
 
 from qingquan.core import clock, outbox
-from qingquan.messaging import gateways
 from qingquan.messaging.models import Inbound, InboundKind, Message, MessageStatus, PollCursor
 from qingquan.messaging.poller import poll_all, poll_feed
 from qingquan.messaging.social import alipay_sign
 from qingquan.tickets.models import Contact
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def social(gateway: Any, settings: Any) -> Iterator[Any]:
-    """The fake gateways' Weibo and Alipay, the settings pointing at them."""
-    settings.MESSAGING = {
-        **settings.MESSAGING,
-        "WEIBO_ENDPOINT": f"{gateway.url}/weibo/",
-        "WEIBO_ACCESS_TOKEN": "fake",
-        "ALIPAY_LIFE_ENDPOINT": f"{gateway.url}/alipay/gateway.do",
-        "ALIPAY_LIFE_APP_ID": "fake",
-        "ALIPAY_LIFE_KEY": "fake",
-        "RATE_PER_SECOND": {},
-    }
-    gateways.reset()
-    yield gateway.social
-    gateways.reset()
 
 
 def drain() -> int:
