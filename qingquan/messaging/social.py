@@ -83,9 +83,14 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
+def _sane(at: dt.datetime | None) -> dt.datetime | None:
+    """A platform's time, or None (then: when we took it) when it is absurd."""
+    return at if at is not None and 2000 < at.year < 2100 else None
+
+
 def _weibo_time(text: str) -> dt.datetime | None:
     try:
-        return dt.datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+        return _sane(dt.datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y"))
     except (TypeError, ValueError):
         return None
 
@@ -119,10 +124,12 @@ class WeiboAdapter:
             raise FetchError(f"{data.get('error_code')}: {data.get('error', '')}")
         rows = [r for r in data.get(key) or [] if isinstance(r, dict) and r.get("idstr")]
         kind = InboundKind.MENTION if feed == "mentions" else InboundKind.MESSAGE
+        # Posts (s…) and private messages (d…) are numbered apart on Weibo.
+        prefix = "s" if feed == "mentions" else "d"
         arrived = [
             Arrived(
                 channel=self.channel,
-                provider_id=f"{feed[0]}{r['idstr']}",
+                provider_id=f"{prefix}{r['idstr']}",
                 sender=str((r.get(who) or {}).get("idstr") or ""),
                 sender_name=str((r.get(who) or {}).get("screen_name") or ""),
                 text=str(r.get("text") or ""),
@@ -258,7 +265,7 @@ def _alipay_time(text: str) -> dt.datetime | None:
     from qingquan.core import clock
 
     try:
-        return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=clock.SHANGHAI)
+        return _sane(dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=clock.SHANGHAI))
     except (TypeError, ValueError):
         return None
 

@@ -7,13 +7,19 @@ repeated content; Alipay: the same out_biz_no), and `fail_next` answers sends wi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
-import time
 from typing import Any
 from urllib.parse import parse_qs
 
 WEIBO_TIME = "%a %b %d %H:%M:%S +0800 %Y"
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+def _now(layout: str) -> str:
+    """Now in China time, as the platforms write it."""
+    return dt.datetime.now(SHANGHAI).strftime(layout)
 
 
 class SocialFake:
@@ -45,12 +51,7 @@ class SocialFake:
         with self._lock:
             pk = str(self._id())
             who = {"idstr": uid, "screen_name": name}
-            row = {
-                "idstr": pk,
-                "id": int(pk),
-                "text": text,
-                "created_at": time.strftime(WEIBO_TIME),
-            }
+            row = {"idstr": pk, "id": int(pk), "text": text, "created_at": _now(WEIBO_TIME)}
             row["user" if mention else "sender"] = who
             self.feeds["mentions" if mention else "messages"].append(row)
         return pk
@@ -65,7 +66,7 @@ class SocialFake:
                     "from_user_id": user_id,
                     "nick_name": nick,
                     "content": text,
-                    "create_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    "create_time": _now("%Y-%m-%d %H:%M:%S"),
                 }
             )
         return pk

@@ -35,7 +35,7 @@ def test_the_poller_takes_each_message_once_after_its_cursor(social: Any) -> Non
     done = {p.feed: p.taken for p in poll_all()}
     assert done == {"weibo.mentions": 1, "weibo.messages": 1, "alipay.messages": 1}
     mention = Inbound.objects.get(channel="weibo", kind=InboundKind.MENTION)
-    assert mention.provider_id == f"m{m1}" and mention.sender == "5012345678"
+    assert mention.provider_id == f"s{m1}" and mention.sender == "5012345678"
     assert mention.sender_name == "江北小王" and "水压低" in mention.text
     contact = Contact.objects.get(pk=mention.contact_id or 0)
     assert contact.channel == "weibo" and contact.customer_id is None

@@ -86,6 +86,7 @@ def test_a_repair_report_with_a_map_pin_on_a_phone(
     assert ("超出" in error) if lang == "zh-hans" else ("outside our service area" in error)
     assert not Ticket.objects.exists()
     # A tap on the map inside the area: the pin is there, and the report is a case.
+    page.goto("/portal/repair/")
     page.wait_for_function(
         "() => document.querySelector('[data-testid=pin-map]').dataset.loaded === 'area'"
     )
