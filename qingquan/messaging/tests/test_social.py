@@ -148,3 +148,13 @@ def test_the_alipay_sign() -> None:
     params = {"app_id": "a", "method": "m", "biz_content": "{}", "sign": "x", "empty": ""}
     same = alipay_sign({k: v for k, v in params.items() if k not in ("sign", "empty")}, "k")
     assert alipay_sign(params, "k") == same != alipay_sign(params, "other")
+
+
+def test_the_worker_polls_every_minute(social: Any) -> None:
+    from qingquan.core import periodic
+    from qingquan.messaging.tasks import poll_social
+
+    job = periodic.REGISTRY["qingquan.messaging.tasks.poll_social"]
+    assert job.seconds == 60
+    social.weibo_post("5087654321", "海曙居民", "你好")
+    assert poll_social.func() == 1 and poll_social.func() == 0
