@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from qingquan.customers import phones
 from qingquan.messaging.models import Handling, Inbound, PollCursor
@@ -44,7 +45,21 @@ def inbox(*, user: Any, answered: bool = False, limit: int = 100) -> list[InboxR
     return [InboxRow(item, _shown(item, full)) for item in qs[:limit]]
 
 
-def poll_status(*, user: Any) -> list[PollCursor]:
+FEED_LABELS = {
+    "weibo.mentions": _("Weibo: mentions of our account"),
+    "weibo.messages": _("Weibo: private messages"),
+    "alipay.messages": _("Alipay life account: messages"),
+}
+
+
+@dataclass
+class FeedRow:
+    feed: str
+    label: str
+    cursor: PollCursor
+
+
+def poll_status(*, user: Any) -> list[FeedRow]:
     """Where the poller stands on each feed of the configured platforms (Weibo, Alipay
     life account): nothing when none is configured."""
     from qingquan.messaging.social import adapter, configured_channels
@@ -52,4 +67,7 @@ def poll_status(*, user: Any) -> list[PollCursor]:
     check(user, "console.use")
     feeds = [f"{c}.{f}" for c in configured_channels() for f in adapter(c).feeds]
     found = {p.feed: p for p in PollCursor.objects.filter(feed__in=feeds)}
-    return [found.get(name) or PollCursor(feed=name) for name in feeds]
+    return [
+        FeedRow(name, str(FEED_LABELS.get(name, name)), found.get(name) or PollCursor(feed=name))
+        for name in feeds
+    ]
