@@ -110,6 +110,19 @@ def _fake_default(env_vars: dict[str, str], env: str, name: str, fake_path: str)
     return f"http://127.0.0.1:8125/{fake_path}" if fake_path else "fake"
 
 
+def _platforms(env_vars: dict[str, str], env: str) -> dict[str, str]:
+    """The settings of Weibo and the Alipay life account (see `_fake_default`)."""
+    return {
+        "weibo_endpoint": _fake_default(env_vars, env, "QINGQUAN_WEIBO_ENDPOINT", "weibo/"),
+        "weibo_access_token": _fake_default(env_vars, env, "QINGQUAN_WEIBO_ACCESS_TOKEN", ""),
+        "alipay_life_endpoint": _fake_default(
+            env_vars, env, "QINGQUAN_ALIPAY_LIFE_ENDPOINT", "alipay/gateway.do"
+        ),
+        "alipay_life_app_id": _fake_default(env_vars, env, "QINGQUAN_ALIPAY_LIFE_APP_ID", ""),
+        "alipay_life_key": _fake_default(env_vars, env, "QINGQUAN_ALIPAY_LIFE_KEY", ""),
+    }
+
+
 def _embedded_secret(data_dir: Path) -> str:
     """The secret key kept in the data folder, created on first use."""
     path = data_dir / "secret_key"
@@ -189,13 +202,7 @@ def read(environ: dict[str, str] | None = None) -> Config:
             if env == PRODUCTION
             else "http://127.0.0.1:8125/wechat/connect/oauth2/authorize"
         ),
-        weibo_endpoint=_fake_default(env_vars, env, "QINGQUAN_WEIBO_ENDPOINT", "weibo/"),
-        weibo_access_token=_fake_default(env_vars, env, "QINGQUAN_WEIBO_ACCESS_TOKEN", ""),
-        alipay_life_endpoint=_fake_default(
-            env_vars, env, "QINGQUAN_ALIPAY_LIFE_ENDPOINT", "alipay/gateway.do"
-        ),
-        alipay_life_app_id=_fake_default(env_vars, env, "QINGQUAN_ALIPAY_LIFE_APP_ID", ""),
-        alipay_life_key=_fake_default(env_vars, env, "QINGQUAN_ALIPAY_LIFE_KEY", ""),
+        **_platforms(env_vars, env),
         messaging_receipt_token=env_vars.get("QINGQUAN_MESSAGING_RECEIPT_TOKEN", "").strip()
         or ("" if env == PRODUCTION else "fake-receipts"),
         portal_inbox=env_vars.get("QINGQUAN_PORTAL_INBOX", "").strip(),

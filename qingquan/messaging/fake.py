@@ -62,71 +62,7 @@ class FakeGateways:
         # and the codes given out (code -> openid, when, used).
         self.openid = "oQq" + uuid.uuid4().hex[:25]
         self.codes: dict[str, list[Any]] = {}
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: with Nagle's algorithm the body
-            # waited for the client's delayed ACK (40 ms a message, 25 messages a second).
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _body(self) -> bytes:
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                if url.path == "/received":
-                    with fake._lock:
-                        self._answer(200, fake.received)
-                elif url.path == "/wechat/cgi-bin/token":
-                    self._answer(200, {"access_token": "fake-token", "expires_in": 7200})
-                elif url.path.startswith("/weibo/"):
-                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                    self._answer(*fake.social.get(url.path, query))
-                elif url.path == "/wechat/connect/oauth2/authorize":
-                    target = fake.authorize({k: v[0] for k, v in parse_qs(url.query).items()})
-                    if target is None:
-                        self._answer(400, {"errcode": 10003, "errmsg": "redirect_uri or appid"})
-                        return
-                    self.send_response(302)
-                    self.send_header("Location", target)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                elif url.path == "/wechat/sns/oauth2/access_token":
-                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                    self._answer(200, fake.oauth_token(query))
-                else:
-                    self._answer(404, {"error": "not found"})
-
-            def do_POST(self) -> None:
-                url = urlparse(self.path)
-                raw = self._body()
-                if url.path.rstrip("/") == "/sms/reply":
-                    data = json.loads(raw or b"{}")
-                    row = fake.reply(str(data.get("phone", "")), str(data.get("content", "")))
-                    self._answer(200, row)
-                elif url.path.rstrip("/") == "/sms":
-                    params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                    self._answer(*fake.sms(params))
-                elif url.path.startswith(("/weibo/", "/alipay/")):
-                    self._answer(*fake.social.post(url.path.rstrip("/") or url.path, raw))
-                elif url.path == "/wechat/cgi-bin/message/template/send":
-                    self._answer(*fake.wechat(json.loads(raw or b"{}")))
-                else:
-                    self._answer(404, {"error": "not found"})
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = ThreadingHTTPServer((host, port), _handler(self))
         self.server.daemon_threads = True
 
     @property
@@ -335,3 +271,71 @@ class FakeGateways:
             for r in self.received:
                 counts[r["out_id"]] = counts.get(r["out_id"], 0) + 1
             return counts
+
+
+def _handler(fake: FakeGateways) -> type[BaseHTTPRequestHandler]:
+    """The HTTP handler of one fake: every path of every provider it plays."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: with Nagle's algorithm the body
+        # waited for the client's delayed ACK (40 ms a message, 25 messages a second).
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, body: Any) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/received":
+                with fake._lock:
+                    self._answer(200, fake.received)
+            elif url.path == "/wechat/cgi-bin/token":
+                self._answer(200, {"access_token": "fake-token", "expires_in": 7200})
+            elif url.path.startswith("/weibo/"):
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._answer(*fake.social.get(url.path, query))
+            elif url.path == "/wechat/connect/oauth2/authorize":
+                target = fake.authorize({k: v[0] for k, v in parse_qs(url.query).items()})
+                if target is None:
+                    self._answer(400, {"errcode": 10003, "errmsg": "redirect_uri or appid"})
+                    return
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif url.path == "/wechat/sns/oauth2/access_token":
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._answer(200, fake.oauth_token(query))
+            else:
+                self._answer(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            url = urlparse(self.path)
+            raw = self._body()
+            if url.path.rstrip("/") == "/sms/reply":
+                data = json.loads(raw or b"{}")
+                row = fake.reply(str(data.get("phone", "")), str(data.get("content", "")))
+                self._answer(200, row)
+            elif url.path.rstrip("/") == "/sms":
+                params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                self._answer(*fake.sms(params))
+            elif url.path.startswith(("/weibo/", "/alipay/")):
+                self._answer(*fake.social.post(url.path.rstrip("/") or url.path, raw))
+            elif url.path == "/wechat/cgi-bin/message/template/send":
+                self._answer(*fake.wechat(json.loads(raw or b"{}")))
+            else:
+                self._answer(404, {"error": "not found"})
+
+    return Handler
