@@ -139,6 +139,12 @@ def _start_fake_gateways(settings: object, base_url: str) -> None:
         print(f"Fake SMS/WeChat gateway: port {port} is taken (already running?)")
         return
     print(f"Fake SMS/WeChat gateway / 模拟短信网关: {fake.url}/received")
+    # Something for the messages inbox to take from Weibo and the Alipay life account.
+    fake.social.weibo_post(
+        "5012345678", "江北小王", "@宁波水务 槐树路一带水压很低，什么时候恢复？", mention=True
+    )
+    fake.social.weibo_post("5087654321", "海曙居民", "你好，我家水表箱盖子坏了，找谁修？")
+    fake.social.alipay_post("2088102177846880", "陈**", "生活号缴费后发票在哪里下载？")
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

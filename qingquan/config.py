@@ -49,6 +49,13 @@ class Config:
     wechat_endpoint: str = "http://127.0.0.1:8125/wechat/"
     wechat_app_id: str = "fake"
     wechat_app_secret: str = "fake"
+    wechat_oauth_url: str = "http://127.0.0.1:8125/wechat/connect/oauth2/authorize"
+    # Weibo and the Alipay life account (polled; "" = not configured, not shown).
+    weibo_endpoint: str = "http://127.0.0.1:8125/weibo/"
+    weibo_access_token: str = "fake"
+    alipay_life_endpoint: str = "http://127.0.0.1:8125/alipay/gateway.do"
+    alipay_life_app_id: str = "fake"
+    alipay_life_key: str = "fake"
     messaging_receipt_token: str = "fake-receipts"
     # The online service hall and payments: who owns cases opened there until handed on
     # ("" = the first active supervisor), and JSON files with each payment provider's
@@ -91,6 +98,29 @@ def _choice(env_vars: dict[str, str], name: str, allowed: tuple[str, ...]) -> st
     if value not in allowed:
         raise ImproperlyConfigured(f"{name}: one of {', '.join(allowed)}, not {value!r}")
     return value
+
+
+def _fake_default(env_vars: dict[str, str], env: str, name: str, fake_path: str) -> str:
+    """A platform setting: as set, else (outside production) the local fake's, where
+    `fake_path` is the fake's path for an endpoint and "" for a key ("fake"); in
+    production unset stays "" (the platform is not configured, and not shown)."""
+    given = env_vars.get(name, "").strip()
+    if given or env == PRODUCTION:
+        return given
+    return f"http://127.0.0.1:8125/{fake_path}" if fake_path else "fake"
+
+
+def _platforms(env_vars: dict[str, str], env: str) -> dict[str, str]:
+    """The settings of Weibo and the Alipay life account (see `_fake_default`)."""
+    return {
+        "weibo_endpoint": _fake_default(env_vars, env, "QINGQUAN_WEIBO_ENDPOINT", "weibo/"),
+        "weibo_access_token": _fake_default(env_vars, env, "QINGQUAN_WEIBO_ACCESS_TOKEN", ""),
+        "alipay_life_endpoint": _fake_default(
+            env_vars, env, "QINGQUAN_ALIPAY_LIFE_ENDPOINT", "alipay/gateway.do"
+        ),
+        "alipay_life_app_id": _fake_default(env_vars, env, "QINGQUAN_ALIPAY_LIFE_APP_ID", ""),
+        "alipay_life_key": _fake_default(env_vars, env, "QINGQUAN_ALIPAY_LIFE_KEY", ""),
+    }
 
 
 def _embedded_secret(data_dir: Path) -> str:
@@ -166,6 +196,13 @@ def read(environ: dict[str, str] | None = None) -> Config:
         or ("https://api.weixin.qq.com/" if env == PRODUCTION else "http://127.0.0.1:8125/wechat/"),
         wechat_app_id=env_vars.get("QINGQUAN_WECHAT_APP_ID", "").strip() or "fake",
         wechat_app_secret=env_vars.get("QINGQUAN_WECHAT_APP_SECRET", "").strip() or "fake",
+        wechat_oauth_url=env_vars.get("QINGQUAN_WECHAT_OAUTH_URL", "").strip()
+        or (
+            "https://open.weixin.qq.com/connect/oauth2/authorize"
+            if env == PRODUCTION
+            else "http://127.0.0.1:8125/wechat/connect/oauth2/authorize"
+        ),
+        **_platforms(env_vars, env),
         messaging_receipt_token=env_vars.get("QINGQUAN_MESSAGING_RECEIPT_TOKEN", "").strip()
         or ("" if env == PRODUCTION else "fake-receipts"),
         portal_inbox=env_vars.get("QINGQUAN_PORTAL_INBOX", "").strip(),

@@ -299,7 +299,20 @@ MESSAGING = {
     "WECHAT_APP_ID": CONFIG.wechat_app_id,
     "WECHAT_APP_SECRET": CONFIG.wechat_app_secret,
     "WECHAT_TEMPLATES": {},
-    "RATE_PER_SECOND": {"sms": CONFIG.sms_rate, "wechat": 50, "email": 20},
+    "WECHAT_OAUTH_URL": CONFIG.wechat_oauth_url,
+    # Weibo and the Alipay life account: polled for messages and mentions (unset: off).
+    "WEIBO_ENDPOINT": CONFIG.weibo_endpoint,
+    "WEIBO_ACCESS_TOKEN": CONFIG.weibo_access_token,
+    "ALIPAY_LIFE_ENDPOINT": CONFIG.alipay_life_endpoint,
+    "ALIPAY_LIFE_APP_ID": CONFIG.alipay_life_app_id,
+    "ALIPAY_LIFE_KEY": CONFIG.alipay_life_key,
+    "RATE_PER_SECOND": {
+        "sms": CONFIG.sms_rate,
+        "wechat": 50,
+        "email": 20,
+        "weibo": 5,
+        "alipay": 20,
+    },
     # Requests in flight to one provider: the rate holds when a round trip is slower
     # than the pacing interval (5 ms at 200/s).
     "SEND_CONCURRENCY": 4,
@@ -313,6 +326,9 @@ MESSAGING = {
 
 # The online service hall (qingquan/portal) and online payments (qingquan/payments).
 QINGQUAN_PORTAL_INBOX = CONFIG.portal_inbox
+# The service area a resident's map pin must fall in (west, south, east, north in
+# degrees); None = the pipes' extent with a margin, or the city's box without a network.
+QINGQUAN_SERVICE_AREA: tuple[float, float, float, float] | None = None
 # Merchant settings of WeChat Pay (mchid, appid, private_key, cert_serial_no, apiv3_key,
 # notify_url) and Alipay (appid, private_key, alipay_public_key, notify_url); None = the
 # local sandbox (demo, tests; refused in production).

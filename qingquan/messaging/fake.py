@@ -5,6 +5,11 @@ token, template send with client_msg_id), over HTTP, that record every message t
 receive and send delivery receipts back in the providers' formats (SMS: the JSON list
 of Alibaba Cloud's HTTP receipt push; WeChat: the TEMPLATESENDJOBFINISH event XML).
 
+It also plays WeChat's web OAuth (`/wechat/connect/oauth2/authorize` hands a code back
+to the page, `/wechat/sns/oauth2/access_token` exchanges it for the openid: the portal's
+payment inside WeChat), and Weibo and the Alipay open gateway (`social_fake.py`: the
+messages the poller takes, the answers agents send).
+
 Run `qingquan manage messaging_fake` (port 8125 by default); `GET /received` lists what
 arrived. `FakeGateways(...).start()` runs it in a thread (tests).
 """
@@ -17,9 +22,11 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx
+
+from qingquan.messaging.social_fake import SocialFake
 
 
 class FakeGateways:
@@ -32,6 +39,8 @@ class FakeGateways:
         receipt_token: str = "",
         delay: float = 0.0,
         replies_to: str = "",
+        app_id: str = "fake",
+        app_secret: str = "fake",  # noqa: S107 (the fake's own demo secret)
     ) -> None:
         self.received: list[dict[str, Any]] = []
         self.delay = delay  # seconds each send takes (to kill a worker in the middle)
@@ -47,54 +56,13 @@ class FakeGateways:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wechat_seen: set[tuple[str, str]] = set()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: with Nagle's algorithm the body
-            # waited for the client's delayed ACK (40 ms a message, 25 messages a second).
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _body(self) -> bytes:
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                if url.path == "/received":
-                    with fake._lock:
-                        self._answer(200, fake.received)
-                elif url.path == "/wechat/cgi-bin/token":
-                    self._answer(200, {"access_token": "fake-token", "expires_in": 7200})
-                else:
-                    self._answer(404, {"error": "not found"})
-
-            def do_POST(self) -> None:
-                url = urlparse(self.path)
-                raw = self._body()
-                if url.path.rstrip("/") == "/sms/reply":
-                    data = json.loads(raw or b"{}")
-                    row = fake.reply(str(data.get("phone", "")), str(data.get("content", "")))
-                    self._answer(200, row)
-                elif url.path.rstrip("/") == "/sms":
-                    params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                    self._answer(*fake.sms(params))
-                elif url.path == "/wechat/cgi-bin/message/template/send":
-                    self._answer(*fake.wechat(json.loads(raw or b"{}")))
-                else:
-                    self._answer(404, {"error": "not found"})
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.social = SocialFake()
+        self.app_id, self.app_secret = app_id, app_secret
+        # WeChat's OAuth (网页授权): the WeChat user whose browser comes to /authorize,
+        # and the codes given out (code -> openid, when, used).
+        self.openid = "oQq" + uuid.uuid4().hex[:25]
+        self.codes: dict[str, list[Any]] = {}
+        self.server = ThreadingHTTPServer((host, port), _handler(self))
         self.server.daemon_threads = True
 
     @property
@@ -185,6 +153,45 @@ class FakeGateways:
             self._pending.append(("wechat", {"to": key[0], "msgid": msgid}))
         return 200, {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
+    def authorize(self, query: dict[str, str]) -> str | None:
+        """WeChat's OAuth page (snsapi_base: no question asked): back to redirect_uri with
+        a code for the current WeChat user and the state, or None for a wrong request."""
+        target = query.get("redirect_uri", "")
+        if query.get("appid") != self.app_id or not target.startswith(("http://", "https://")):
+            return None
+        if query.get("response_type") != "code" or query.get("scope") not in (
+            "snsapi_base",
+            "snsapi_userinfo",
+        ):
+            return None
+        code = uuid.uuid4().hex
+        with self._lock:
+            self.codes[code] = [self.openid, time.time(), False]
+        joiner = "&" if "?" in target else "?"
+        return f"{target}{joiner}{urlencode({'code': code, 'state': query.get('state', '')})}"
+
+    def oauth_token(self, query: dict[str, str]) -> dict[str, Any]:
+        """The code exchange (sns/oauth2/access_token): the openid, once per code, within
+        five minutes, for our appid and secret."""
+        if query.get("appid") != self.app_id or query.get("secret") != self.app_secret:
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        if query.get("grant_type") != "authorization_code":
+            return {"errcode": 40002, "errmsg": "invalid grant_type"}
+        with self._lock:
+            found = self.codes.get(query.get("code", ""))
+            if found is None or time.time() - found[1] > 300:
+                return {"errcode": 40029, "errmsg": "invalid code"}
+            if found[2]:
+                return {"errcode": 40163, "errmsg": "code been used"}
+            found[2] = True
+        return {
+            "access_token": uuid.uuid4().hex,
+            "expires_in": 7200,
+            "refresh_token": uuid.uuid4().hex,
+            "openid": found[0],
+            "scope": "snsapi_base",
+        }
+
     def reply(self, phone: str, content: str, *, sequence_id: str = "") -> dict[str, Any]:
         """A customer replies to an SMS: pushed at once in Alibaba Cloud's SmsUp format
         (a JSON list), with the gateway's message id (sequence_id); returns the row."""
@@ -264,3 +271,71 @@ class FakeGateways:
             for r in self.received:
                 counts[r["out_id"]] = counts.get(r["out_id"], 0) + 1
             return counts
+
+
+def _handler(fake: FakeGateways) -> type[BaseHTTPRequestHandler]:
+    """The HTTP handler of one fake: every path of every provider it plays."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: with Nagle's algorithm the body
+        # waited for the client's delayed ACK (40 ms a message, 25 messages a second).
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, body: Any) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/received":
+                with fake._lock:
+                    self._answer(200, fake.received)
+            elif url.path == "/wechat/cgi-bin/token":
+                self._answer(200, {"access_token": "fake-token", "expires_in": 7200})
+            elif url.path.startswith("/weibo/"):
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._answer(*fake.social.get(url.path, query))
+            elif url.path == "/wechat/connect/oauth2/authorize":
+                target = fake.authorize({k: v[0] for k, v in parse_qs(url.query).items()})
+                if target is None:
+                    self._answer(400, {"errcode": 10003, "errmsg": "redirect_uri or appid"})
+                    return
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif url.path == "/wechat/sns/oauth2/access_token":
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._answer(200, fake.oauth_token(query))
+            else:
+                self._answer(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            url = urlparse(self.path)
+            raw = self._body()
+            if url.path.rstrip("/") == "/sms/reply":
+                data = json.loads(raw or b"{}")
+                row = fake.reply(str(data.get("phone", "")), str(data.get("content", "")))
+                self._answer(200, row)
+            elif url.path.rstrip("/") == "/sms":
+                params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                self._answer(*fake.sms(params))
+            elif url.path.startswith(("/weibo/", "/alipay/")):
+                self._answer(*fake.social.post(url.path.rstrip("/") or url.path, raw))
+            elif url.path == "/wechat/cgi-bin/message/template/send":
+                self._answer(*fake.wechat(json.loads(raw or b"{}")))
+            else:
+                self._answer(404, {"error": "not found"})
+
+    return Handler

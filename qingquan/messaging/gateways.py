@@ -11,6 +11,8 @@ we never recorded (the worker died mid-send): found → recorded as sent, not se
   (`cgi-bin/token`, `cgi-bin/message/template/send`) with `client_msg_id` = the message
   id, which WeChat uses to drop a repeat. wechatpy is not a dependency (decision 0013).
 - `EmailGateway`: Django's mail backend.
+- Weibo and the Alipay life account: the adapters of `messaging.social` (answers to
+  the messages the poller took).
 
 The endpoints come from settings (`MESSAGING`): the demo and the tests point them at the
 fake gateways (`messaging/fake.py`, `qingquan manage messaging_fake`).
@@ -257,6 +259,10 @@ def gateway(channel: str) -> Gateway:
                 made = AliyunSms()
             elif channel == Channel.WECHAT:
                 made = WeChatTemplate()
+            elif channel in (Channel.WEIBO, Channel.ALIPAY):
+                from qingquan.messaging.social import adapter
+
+                made = adapter(channel)
             else:
                 made = EmailGateway()
             _gateways[channel] = made

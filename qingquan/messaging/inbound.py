@@ -1,4 +1,5 @@
-"""Messages from the public that arrive through a gateway (SMS replies): each recorded
+"""Messages from the public that arrive through a gateway (SMS replies pushed to us;
+Weibo and Alipay life-account messages taken by the poller): each recorded
 once per the gateway's message id, then handled in the same transaction:
 
 - "T" / "TD" / "退订" unsubscribes the number (退订);
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from qingquan.core import clock
 from qingquan.core.actors import require_actor, system, user_of
 from qingquan.core.audit import audit_record
-from qingquan.messaging.models import Handling, Inbound, InboundChannel
+from qingquan.messaging.models import Handling, Inbound, InboundChannel, InboundKind
 from qingquan.messaging.services import Outgoing, messages_queue, optout_set
 
 ACTOR = system("messaging")
@@ -42,6 +43,8 @@ class Arrived:
     sender: str
     text: str
     at: dt.datetime | None = None
+    kind: str = InboundKind.MESSAGE  # Weibo: a private message or a mention
+    sender_name: str = ""
 
 
 def _customer_of(phone: str) -> Any:
@@ -69,7 +72,13 @@ def _contact(inbound: Inbound, task: Any) -> Any:
         channel=inbound.channel,
         from_address=inbound.sender,
         started_at=inbound.received_at,
-        customer=ticket.customer if ticket is not None else _customer_of(inbound.sender),
+        customer=(
+            ticket.customer
+            if ticket is not None
+            else _customer_of(inbound.sender)
+            if inbound.channel == InboundChannel.SMS
+            else None
+        ),
         note=inbound.text,
         tickets=[ticket] if ticket is not None else [],
     )
@@ -108,6 +117,8 @@ def inbound_receive(*, message: Arrived) -> tuple[Inbound, bool]:
         if found is None:
             raise InboxError(_("Not a phone number: %(n)s") % {"n": sender[:20]})
         sender = found[0]
+    elif not sender:
+        raise InboxError(_("A message needs its sender."))
     key = {"channel": message.channel, "provider_id": message.provider_id.strip()[:80]}
     with transaction.atomic():
         try:
@@ -115,6 +126,8 @@ def inbound_receive(*, message: Arrived) -> tuple[Inbound, bool]:
                 inbound = Inbound.objects.create(
                     **key,
                     sender=sender,
+                    sender_name=message.sender_name.strip()[:100],
+                    kind=message.kind if message.kind in InboundKind.values else "message",
                     text=message.text.strip()[:MAX_TEXT],
                     received_at=message.at or clock.now(),
                     handled_as=Handling.CONTACT,
@@ -160,7 +173,7 @@ def inbound_answer(*, actor: Any, inbound: Inbound, text: str) -> Inbound:
                     to=inbound.sender,
                     template="agent_answer",
                     body=text,
-                    params={"text": text},
+                    params={"text": text, "reply_to": inbound.provider_id, "kind": inbound.kind},
                 )
             ],
         )

@@ -14,6 +14,8 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     WECHAT = "wechat", _("WeChat")
     EMAIL = "email", _("E-mail")
+    WEIBO = "weibo", _("Weibo")
+    ALIPAY = "alipay", _("Alipay life account")
 
 
 class MessageStatus(models.TextChoices):
@@ -113,6 +115,13 @@ class OptOut(models.Model):
 
 class InboundChannel(models.TextChoices):
     SMS = "sms", _("SMS")
+    WEIBO = "weibo", _("Weibo")
+    ALIPAY = "alipay", _("Alipay life account")
+
+
+class InboundKind(models.TextChoices):
+    MESSAGE = "message", _("Private message")
+    MENTION = "mention", _("Mention")
 
 
 class Handling(models.TextChoices):
@@ -122,13 +131,18 @@ class Handling(models.TextChoices):
 
 
 class Inbound(models.Model):
-    """A message from the public that arrived through a gateway (an SMS reply), recorded
-    once per the gateway's message id: an unsubscribe, a callback's answer, or a contact
-    an agent reads and answers in the messages inbox."""
+    """A message from the public that arrived through a gateway (an SMS reply, a Weibo
+    private message or mention, a message to the Alipay life account), recorded once per
+    the gateway's message id: an unsubscribe, a callback's answer, or a contact an agent
+    reads and answers in the messages inbox."""
 
     channel = models.CharField(_("channel"), max_length=10, choices=InboundChannel.choices)
     provider_id = models.CharField(_("gateway message id"), max_length=80)
     sender = models.CharField(_("from"), max_length=200)
+    sender_name = models.CharField(_("sender's name"), max_length=100, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=InboundKind.choices, default=InboundKind.MESSAGE
+    )
     text = models.TextField(_("text"))
     received_at = models.DateTimeField(_("received"))
     handled_as = models.CharField(_("handled as"), max_length=10, choices=Handling.choices)
@@ -172,3 +186,21 @@ class Inbound(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.provider_id}"
+
+
+class PollCursor(models.Model):
+    """How far the poller read one feed of a platform (`messaging.poller`): the newest
+    message id taken, so the next poll asks only for what came after it."""
+
+    feed = models.CharField(_("feed"), max_length=40, unique=True)
+    cursor = models.CharField(_("cursor"), max_length=80, blank=True)
+    polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    taken = models.PositiveIntegerField(_("messages taken"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("poll cursor")
+        verbose_name_plural = _("poll cursors")
+
+    def __str__(self) -> str:
+        return f"{self.feed} {self.cursor}"

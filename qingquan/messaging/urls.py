@@ -9,5 +9,6 @@ urlpatterns = [
     path("receipts/wechat/", views.wechat_receipts, name="wechat_receipts"),
     path("replies/sms/", views.sms_replies, name="sms_replies"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/poll/", views.inbox_poll, name="inbox_poll"),
     path("inbox/<int:pk>/answer/", views.inbox_answer, name="inbox_answer"),
 ]

@@ -146,8 +146,27 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "waiting": selectors.inbox(user=request.user),
             "answered": selectors.inbox(user=request.user, answered=True, limit=20),
+            "feeds": selectors.poll_status(user=request.user),
         },
     )
+
+
+@require("console.use")
+@require_POST
+def inbox_poll(request: HttpRequest) -> HttpResponse:
+    """Take the new Weibo and Alipay messages now (the worker does it every minute)."""
+    from qingquan.messaging.poller import poll_all
+
+    done = poll_all()
+    taken = sum(p.taken for p in done)
+    failed = [p for p in done if p.error]
+    for p in failed:
+        messages.error(
+            request, _("%(feed)s did not answer: %(e)s") % {"feed": p.feed, "e": p.error}
+        )
+    if not failed:
+        messages.success(request, _("%(n)d new messages.") % {"n": taken})
+    return redirect("messaging:inbox")
 
 
 @require("console.use")

@@ -16,8 +16,14 @@ class RepairForm(forms.Form):
     kind = forms.ChoiceField(label=_("What is wrong"))
     account = forms.TypedChoiceField(label=_("Account"), coerce=int, required=False)
     address = forms.CharField(label=_("Address"), max_length=255, required=False)
-    latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
-    longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    latitude = forms.FloatField(
+        required=False,
+        widget=forms.HiddenInput(attrs={"data-pin-lat": "", "data-testid": "pin-lat"}),
+    )
+    longitude = forms.FloatField(
+        required=False,
+        widget=forms.HiddenInput(attrs={"data-pin-lon": "", "data-testid": "pin-lon"}),
+    )
     description = forms.CharField(
         label=_("Describe it"),
         max_length=2000,

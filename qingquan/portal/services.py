@@ -29,6 +29,7 @@ from qingquan.customers import phones
 from qingquan.customers.models import Account, Premise
 from qingquan.messaging.models import Channel as MsgChannel
 from qingquan.messaging.services import Outgoing, messages_queue
+from qingquan.network import selectors as network_selectors
 from qingquan.portal import rules
 from qingquan.portal.models import (
     BindAttempt,
@@ -341,6 +342,13 @@ def case_open(
     if report.latitude is not None and report.longitude is not None:
         if not (-90 <= report.latitude <= 90 and -180 <= report.longitude <= 180):
             raise PortalError(_("The map pin is not a valid position."))
+        if not network_selectors.in_service_area(report.longitude, report.latitude):
+            raise PortalError(
+                _(
+                    "The map pin is outside our service area. Move the pin to where the "
+                    "problem is, or remove it and type the address."
+                )
+            )
         pin = _("Map pin")
         description += f"\n[{pin}: {report.latitude:.6f}, {report.longitude:.6f}]"
     if report.needs_place and not address and report.latitude is None:
@@ -372,6 +380,11 @@ def case_open(
             contact=contact,
         )
         CaseLink.objects.create(resident=resident, ticket=ticket)
+        if report.latitude is not None and report.longitude is not None:
+            # A repair's pin placed on the network, as the staff's new-case form does.
+            from qingquan.network.services import case_locate
+
+            case_locate(actor=ACTOR, ticket=ticket, lon=report.longitude, lat=report.latitude)
         for upload, content_type in zip(photos, types, strict=True):
             RepairPhoto.objects.create(
                 ticket=ticket,

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from qingquan.connections import portal_views as connections
-from qingquan.portal import assist_views, views
+from qingquan.portal import assist_views, views, wxpay_views
 
 app_name = "portal"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("accounts/<int:pk>/remove/", views.unbind, name="unbind"),
     path("accounts/<int:pk>/subscribe/", views.subscribe, name="subscribe"),
     path("pay/", views.pay, name="pay"),
+    path("pay/wechat/", wxpay_views.wxpay, name="wxpay"),
+    path("pay/wechat/back/", wxpay_views.oauth_back, name="wxpay_oauth"),
+    path("pay/wechat/<str:out_trade_no>/", wxpay_views.wxpay_order, name="wxpay_order"),
     path("invoices/<int:bill>/", views.invoice, name="invoice"),
     path("cases/", views.cases, name="cases"),
     path("cases/<str:number>/", views.case, name="case"),

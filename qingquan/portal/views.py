@@ -4,6 +4,7 @@ portal session; every object is found through the resident's own bindings and ca
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -11,12 +12,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qingquan.core import clock
-from qingquan.portal import auth, rules, selectors, services
+from qingquan.portal import auth, rules, selectors, services, wechat
 from qingquan.portal.forms import BindForm, QuestionForm, RepairForm
 from qingquan.portal.models import Appointment, Binding
 from qingquan.portal.services import PortalError, Report
@@ -212,6 +214,10 @@ def pay(request: HttpRequest) -> HttpResponse:
     resident = request.resident  # type: ignore[attr-defined]
     ids = {int(v) for v in request.POST.getlist("bill") if v.isdigit()}
     bills = [selectors.bill_of(resident, pk) for pk in sorted(ids)]
+    if request.POST.get("provider") == "wechat" and wechat.in_wechat(request):
+        # Inside WeChat: its own cashier (JSAPI), not a QR code to scan.
+        query = urlencode({"bill": [b.pk for b in bills]}, doseq=True)
+        return redirect(f"{reverse('portal:wxpay')}?{query}")
     try:
         order = order_create(
             resident=resident, bills=bills, provider_name=request.POST.get("provider", "")
@@ -376,7 +382,9 @@ def repair(request: HttpRequest) -> HttpResponse:
         )
         if done is not None:
             return done
-    return render(request, "portal/repair.html", {"form": form})
+    from qingquan.network.selectors import public_pin_config
+
+    return render(request, "portal/repair.html", {"form": form, "pin": public_pin_config()})
 
 
 @auth.resident_required

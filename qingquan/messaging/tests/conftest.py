@@ -26,3 +26,22 @@ def gateway(settings: Any) -> Iterator[Any]:
     yield fake
     fake.stop()
     gateways.reset()
+
+
+@pytest.fixture
+def social(gateway: Any, settings: Any) -> Iterator[Any]:
+    """The fake gateways' Weibo and Alipay, the settings pointing at them."""
+    from qingquan.messaging import gateways
+
+    settings.MESSAGING = {
+        **settings.MESSAGING,
+        "WEIBO_ENDPOINT": f"{gateway.url}/weibo/",
+        "WEIBO_ACCESS_TOKEN": "fake",
+        "ALIPAY_LIFE_ENDPOINT": f"{gateway.url}/alipay/gateway.do",
+        "ALIPAY_LIFE_APP_ID": "fake",
+        "ALIPAY_LIFE_KEY": "fake",
+        "RATE_PER_SECOND": {},
+    }
+    gateways.reset()
+    yield gateway.social
+    gateways.reset()

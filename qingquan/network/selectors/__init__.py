@@ -3,10 +3,15 @@ isolation plan of a pipe or a point, the premises and accounts a plan leaves wit
 water (customers' names only as `customers.privacy.shown` lets the reader see them), and
 the place of a repair case on the network with its incident and merge offer.
 
-A package: `base` (refusals, limits), `plans`, `geojson`, `hydraulic`, `layers`,
+A package: `base` (refusals, limits), `plans`, `geojson`, `area`, `hydraulic`, `layers`,
 `cases`; everything public is importable from here.
 """
 
+from qingquan.network.selectors.area import (
+    in_service_area,
+    public_pin_config,
+    service_area,
+)
 from qingquan.network.selectors.base import MAX_OUTLINES, SNAP_MAX_M, NotFound, TooFar
 from qingquan.network.selectors.cases import (
     CasePlace,
@@ -83,6 +88,7 @@ __all__ = [
     "hydraulic_for_plan",
     "hydraulic_geojson",
     "hydraulic_run",
+    "in_service_area",
     "incidents_at_accounts",
     "incidents_at_premises",
     "incidents_covering",
@@ -98,6 +104,8 @@ __all__ = [
     "plan_geojson",
     "plan_of",
     "premises_geojson",
+    "public_pin_config",
     "repair_cases_geojson",
     "search",
+    "service_area",
 ]

@@ -61,6 +61,7 @@ def pages(billed_account: Any) -> list[str]:
         "/portal/repair/",
         "/portal/question/",
         "/portal/assist/",
+        f"/portal/pay/wechat/?bill={bill.pk}",  # outside WeChat: the hint
     ]
 
 

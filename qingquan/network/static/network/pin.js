@@ -1,6 +1,8 @@
-// The new-case form's map pin: the network's pipes drawn as the map (no tiles unless a
-// tile URL is configured); a click sets the hidden longitude and latitude fields, which
-// the form places on the network with the case. Shown for repair kinds only.
+// A form's map pin: the staff's new-case form draws the network's pipes as the map (no
+// tiles unless a tile URL is configured), the online hall's repair report only the
+// service area's outline (config without `geojson`); a click sets the hidden longitude
+// and latitude fields (`data-pin-lon`, `data-pin-lat`), which the server checks. The
+// staff form shows it for repair kinds only (`repair_kinds`; null: always).
 (function () {
   "use strict";
 
@@ -18,8 +20,8 @@
     const cfg = JSON.parse(cfgNode.textContent);
     const el = box.querySelector(".pinmap-map");
     const form = box.closest("form");
-    const lon = box.querySelector("input[name=pin_lon]");
-    const lat = box.querySelector("input[name=pin_lat]");
+    const lon = box.querySelector("input[data-pin-lon]");
+    const lat = box.querySelector("input[data-pin-lat]");
     const text = box.querySelector("[data-pin-text]");
     const kind = form ? form.elements.kind : null;
     let map = null;
@@ -65,6 +67,16 @@
       el.leafletMap = map; // for tests and the browser console
       map.on("click", function (e) { setPin(e.latlng); });
       drawMarker();
+      if (cfg.area) {
+        const a = cfg.area;
+        L.rectangle([[a[1], a[0]], [a[3], a[2]]], {
+          color: "#1f6fb2", weight: 2, fill: false, dashArray: "6 4", interactive: false,
+        }).addTo(map);
+      }
+      if (!cfg.geojson) {
+        el.dataset.loaded = "area";
+        return;
+      }
       fetch(cfg.geojson, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
@@ -83,7 +95,7 @@
 
     // Repairs only: other kinds neither show the map nor send a pin.
     function sync() {
-      const repair = !kind || cfg.repair_kinds.indexOf(kind.value) >= 0;
+      const repair = !kind || !cfg.repair_kinds || cfg.repair_kinds.indexOf(kind.value) >= 0;
       box.hidden = !repair;
       lon.disabled = !repair;
       lat.disabled = !repair;
@@ -100,6 +112,15 @@
       el.dataset.pin = "";
     });
     if (kind) kind.addEventListener("change", sync);
+    // Set from elsewhere (the browser's position): the marker follows.
+    lon.addEventListener("change", function () {
+      drawMarker();
+      describe();
+      el.dataset.pin = lon.value && lat.value ? lon.value + "," + lat.value : "";
+      const y = parseFloat(lat.value);
+      const x = parseFloat(lon.value);
+      if (map && !isNaN(x) && !isNaN(y)) map.setView([y, x], 16);
+    });
     describe();
     sync();
   }

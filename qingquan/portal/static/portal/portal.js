@@ -39,7 +39,9 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!navigator.geolocation) { out.textContent = pin.dataset.unavailable; return; }
       navigator.geolocation.getCurrentPosition((pos) => {
         document.querySelector("input[name=latitude]").value = pos.coords.latitude.toFixed(6);
-        document.querySelector("input[name=longitude]").value = pos.coords.longitude.toFixed(6);
+        const lon = document.querySelector("input[name=longitude]");
+        lon.value = pos.coords.longitude.toFixed(6);
+        lon.dispatchEvent(new Event("change")); // the map pin follows
         out.textContent = pos.coords.latitude.toFixed(5) + ", " + pos.coords.longitude.toFixed(5);
       }, () => { out.textContent = pin.dataset.unavailable; });
     });
