@@ -95,7 +95,10 @@ def _agents() -> list[Any]:
         status=AgentStatus.AVAILABLE, user__extension__gt=""
     ).exclude(user__in=agents)
     for state in others.select_related("user"):
-        services.agent_state_set(actor=state.user, status=AgentStatus.BREAK)
+        try:
+            services.agent_state_set(actor=state.user, status=AgentStatus.BREAK)
+        except services.TelephonyError as error:
+            _log(f"{state.user.username} stays available: {error}")
     for agent in agents:
         services.agent_state_set(actor=agent, status=AgentStatus.AVAILABLE)
     return [User.objects.get(pk=a.pk) for a in agents]

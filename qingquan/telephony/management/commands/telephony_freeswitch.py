@@ -59,6 +59,7 @@ class Command(BaseCommand):
         try:
             esl.connect()
         except (OSError, freeswitch.EslError) as error:
+            esl.close()
             line_health_report(line="*", up=False, detail=f"event socket: {error}")
             raise CommandError(f"FreeSWITCH event socket: {error}") from None
 
