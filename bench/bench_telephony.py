@@ -14,8 +14,9 @@ answered contact: anything else, or a SIPp failure, is lost); the screen pop's l
 the agent's answer (their endpoint's `accept`) to the pop pushed to their console, median
 and p99 (targets 150 and 500 ms); the platform's CPU (this process and the baresip
 processes, not SIPp) per concurrent call, with the mean concurrency and how busy lines and
-agents were. Ports: SIP and control 15100–15179 (QINGQUAN_BENCH_SIP_BASE), RTP from 15200
-(QINGQUAN_BENCH_RTP_BASE), SIPp on free ports.
+agents were. Ports: SIP and control 15100–15179 (QINGQUAN_BENCH_SIP_BASE), RTP 15200–15359
+(QINGQUAN_BENCH_RTP_BASE), SIPp from 42000 (QINGQUAN_BENCH_SIPP_BASE), each used once in
+turn.
 """
 
 from __future__ import annotations
@@ -44,29 +45,43 @@ LINES = 4
 EXTENSIONS = [str(8101 + n) for n in range(16)]
 SIP_BASE = int(os.environ.get("QINGQUAN_BENCH_SIP_BASE", "15100"))
 RTP_BASE = int(os.environ.get("QINGQUAN_BENCH_RTP_BASE", "15200"))
+# Eight RTP ports per endpoint from an even port: four RTP/RTCP pairs, so a call's sockets
+# still closing never keep the next call of the same endpoint from getting one.
+RTP_STRIDE = 8
+SIPP_FIRST = int(os.environ.get("QINGQUAN_BENCH_SIPP_BASE", "42000"))
 
 
 def _log(message: str) -> None:
     print(f"telephony: {message}", file=sys.stderr, flush=True)
 
 
-def _free_port(*, pair: bool = False) -> int:
-    """A free UDP port (with `pair`, an even one whose +2 is free too: SIPp's media)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not pair:
-            return port
-        if port % 2 or port > 65530:
-            continue
+class SippPorts:
+    """SIPp's SIP and media ports, handed out in turn from a wide range: a port is used
+    again only thousands of calls later, so a late message of an earlier call (a REFER,
+    a retransmission) never reaches a newer caller."""
+
+    def __init__(self, first: int = SIPP_FIRST, last: int = SIPP_FIRST + 15_000) -> None:
+        self.first, self.last, self.next = first, last, first
+        self.lock = threading.Lock()
+
+    def take(self) -> tuple[int, int]:
+        """(SIP port, media port): SIPp uses media and media + 2."""
+        with self.lock:
+            for _ in range(1000):
+                base = self.next
+                self.next = base + 6 if base + 12 < self.last else self.first
+                if all(_udp_free(base + k) for k in (0, 2, 4)):
+                    return base, base + 2
+        raise RuntimeError("no free UDP ports for SIPp")
+
+
+def _udp_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.bind(("127.0.0.1", port + 2))
-            return port
+            s.bind(("127.0.0.1", port))
         except OSError:
-            continue
-    raise RuntimeError("no free UDP port")
+            return False
+    return True
 
 
 @dataclass
@@ -76,6 +91,7 @@ class Load:
     started: float = field(default_factory=time.monotonic)
     launched: int = 0
     sipp_failed: int = 0
+    children_cpu: float = 0.0  # sox, espeak-ng and the SIPp callers, once they ended
     accepts: dict[str, list[float]] = field(default_factory=dict)  # extension → times
     pops: list[tuple[int, float]] = field(default_factory=list)  # (user id, time)
     samples: list[tuple[int, int, int]] = field(default_factory=list)  # live, lines, agents
@@ -104,6 +120,22 @@ def _agents() -> list[Any]:
     return [User.objects.get(pk=a.pk) for a in agents]
 
 
+def _end_leftover_calls() -> None:
+    """Calls an interrupted earlier run left live would count as busy lines: end them."""
+    from qingquan.telephony import ivr, services
+    from qingquan.telephony.models import Call
+
+    pbx = ivr.ivr_pbx()
+    for call in Call.objects.live().filter(pbx=pbx):
+        event = services.EventIn(
+            event_id=f"{call.call_id}-bench-leftover",
+            type="hangup",
+            call_id=call.call_id,
+            cause="failed",
+        )
+        services.call_event_handle(pbx=pbx, event=event)
+
+
 def _caller_number() -> str:
     """A customer's phone, so the pop shows a customer (a small city if there is none)."""
     from qingquan.customers.models import CustomerPhone
@@ -126,7 +158,7 @@ def _instrument(load: Load, stack: Any, monkey: list[tuple[Any, str, Any]]) -> N
     push = services.push_to_user
 
     def timed_command(self: Any, name: str, params: str = "", **kw: Any) -> Any:
-        extension = seat_ports.get(self.port) if name == "accept" else None
+        extension = seat_ports.get(self.sock.getpeername()[1]) if name == "accept" else None
         if extension is not None:
             with load.lock:
                 load.accepts.setdefault(extension, []).append(time.monotonic())
@@ -189,7 +221,13 @@ def _wrap_up_and_sample(
 
 
 def _line_worker(
-    load: Load, stack: Any, index: int, scenario: Path, until: float, procs: list[Any]
+    load: Load,
+    stack: Any,
+    index: int,
+    scenario: Path,
+    until: float,
+    procs: list[Any],
+    ports: SippPorts,
 ) -> None:
     """Give line `index` its next caller each time the previous one has left it."""
     from qingquan.telephony import sipp
@@ -198,11 +236,12 @@ def _line_worker(
     workdir = scenario.parent
     while time.monotonic() < until:
         seen = sum(1 for r in stack.results if r is not None and r.call.line == line.name)
+        sip_port, media_port = ports.take()
         args = sipp.command(
             target=f"127.0.0.1:{line.sip_port}",
             scenario=scenario,
-            sip_port=_free_port(),
-            media_port=_free_port(pair=True),
+            sip_port=sip_port,
+            media_port=media_port,
             timeout=TALK_MS / 1000 + 180,
         )
         args.remove("-trace_msg")
@@ -231,8 +270,8 @@ def _cpu_of(pids: list[int]) -> float:
     return total
 
 
-def _self_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _self_cpu(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -281,6 +320,7 @@ def _run(seconds: float, started_at: Any) -> tuple[Load, list[Any], float, float
 
     root = Path(os.environ.get("QINGQUAN_DATA_DIR", "var")) / "bench-telephony"
     shutil.rmtree(root / "stack", ignore_errors=True)
+    _end_leftover_calls()
     agents = _agents()
     caller = _caller_number()
     _warm_prompts()
@@ -292,6 +332,9 @@ def _run(seconds: float, started_at: Any) -> tuple[Load, list[Any], float, float
         rtp_base=RTP_BASE,
         answer_after=ANSWER_AFTER,
     )
+    for k, instance in enumerate(stack.instances):
+        first = RTP_BASE + (RTP_BASE % 2) + RTP_STRIDE * k
+        instance.rtp_ports = (first, first + RTP_STRIDE - 1)
     scenario = root / "sipp" / "caller.xml"
     scenario.parent.mkdir(parents=True, exist_ok=True)
     scenario.write_text(
@@ -307,10 +350,14 @@ def _run(seconds: float, started_at: Any) -> tuple[Load, list[Any], float, float
         time.sleep(1.0)  # the endpoints bind their ports
         helper = threading.Thread(target=_wrap_up_and_sample, args=(load, agents, stop, started_at))
         helper.start()
+        children0 = _self_cpu(resource.RUSAGE_CHILDREN)
         cpu0, wall0 = _self_cpu() + _cpu_of(_pids(stack)), time.monotonic()
         until = wall0 + seconds
+        ports = SippPorts()
         workers = [
-            threading.Thread(target=_line_worker, args=(load, stack, i, scenario, until, procs))
+            threading.Thread(
+                target=_line_worker, args=(load, stack, i, scenario, until, procs, ports)
+            )
             for i in range(LINES)
         ]
         for worker in workers:
@@ -328,6 +375,7 @@ def _run(seconds: float, started_at: Any) -> tuple[Load, list[Any], float, float
                 process.wait()
         _wait_calls_ended(started_at, 30)
         cpu1, wall1 = _self_cpu() + _cpu_of(_pids(stack)), time.monotonic()
+        load.children_cpu = _self_cpu(resource.RUSAGE_CHILDREN) - children0
     finally:
         stop.set()
         for process in procs:
@@ -415,10 +463,11 @@ def cases(ctx: BenchContext) -> list[Figure]:
         ),
         Figure(
             name="telephony: CPU per concurrent call",
-            value=round(per_call, 4),
-            unit="CPU s/s",
+            value=round(per_call * 1000, 1),
+            unit="CPU ms/s",
             note=(
-                f"{cpu:.1f} CPU s (platform + baresip) over {wall:.0f} s; "
+                f"CPU ms per second per call in progress: {cpu:.1f} CPU s (platform + "
+                f"baresip) over {wall:.0f} s; children (sox, SIPp) {load.children_cpu:.1f} s; "
                 f"{concurrent:.1f} calls at once on average (max {max(live)}); "
                 f"IVR lines busy {lines_busy:.1f}/{LINES}, agents on a call "
                 f"{agents_busy:.1f}/{len(EXTENSIONS)}"
