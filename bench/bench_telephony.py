@@ -95,6 +95,7 @@ class Load:
     launched: int = 0
     sipp_failed: int = 0
     children_cpu: float = 0.0  # sox, espeak-ng and the SIPp callers, once they ended
+    over: threading.Event = field(default_factory=threading.Event)  # no new callers
     accepts: dict[str, list[float]] = field(default_factory=dict)  # extension → times
     pops: list[tuple[int, float]] = field(default_factory=list)  # (user id, time)
     samples: list[tuple[int, int, int]] = field(default_factory=list)  # live, lines, agents
@@ -205,7 +206,7 @@ def _wrap_up_and_sample(
             for state in AgentState.objects.filter(user_id__in=ids, status=AgentStatus.WRAP_UP):
                 if (time.time() - state.since.timestamp()) >= WRAP_UP:
                     services.agent_state_set(actor=by_id[state.user_id], status="available")
-            if time.monotonic() >= next_sample:
+            if time.monotonic() >= next_sample and not load.over.is_set():
                 next_sample += 1.0
                 live = _run_calls(started_at).exclude(state="ended")
                 load.samples.append(
@@ -367,6 +368,9 @@ def _run(seconds: float, started_at: Any) -> tuple[Load, list[Any], float, float
             worker.start()
         for worker in workers:
             worker.join()
+        # The figures per concurrent call are those of the load itself, not of the drain.
+        load.over.set()
+        cpu1, wall1 = _self_cpu() + _cpu_of(_pids(stack)), time.monotonic()
         _log(f"{load.launched} callers placed; waiting for the last calls to end")
         for process in list(procs):
             try:
@@ -377,7 +381,6 @@ def _run(seconds: float, started_at: Any) -> tuple[Load, list[Any], float, float
                 process.kill()
                 process.wait()
         _wait_calls_ended(started_at, 30)
-        cpu1, wall1 = _self_cpu() + _cpu_of(_pids(stack)), time.monotonic()
         load.children_cpu = _self_cpu(resource.RUSAGE_CHILDREN) - children0
     finally:
         stop.set()
@@ -406,6 +409,38 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def _pop_figures(load: Load, agents: list[Any]) -> list[Figure]:
+    """The screen pop's median and p99. The first caller of each line arrives at once on
+    a cold process (first queries, first templates): those are shown apart, the figures
+    are the steady state's."""
+    every_pop = _pop_latencies(load, agents)
+    cold, pops = (
+        (every_pop[:LINES], every_pop[LINES:]) if len(every_pop) > 2 * LINES else ([], every_pop)
+    )
+    median = statistics.median(pops) if pops else float("nan")
+    p99 = _percentile(pops, 0.99) if pops else float("nan")
+    return [
+        Figure(
+            name="telephony: screen pop after the agent's answer, median",
+            value=round(median, 1),
+            unit="ms",
+            target="≤ 150 ms",
+            ok=bool(pops) and median <= 150,
+            note=f"{len(pops)} pops after the first {len(cold)} (cold: "
+            + ", ".join(f"{v:.0f}" for v in cold)
+            + " ms)",
+        ),
+        Figure(
+            name="telephony: screen pop after the agent's answer, p99",
+            value=round(p99, 1),
+            unit="ms",
+            target="≤ 500 ms",
+            ok=bool(pops) and p99 <= 500,
+            note="slowest: " + ", ".join(f"{v:.0f}" for v in sorted(pops)[-3:]) + " ms",
+        ),
+    ]
+
+
 def cases(ctx: BenchContext) -> list[Figure]:
     from qingquan.core import clock
     from qingquan.telephony import baresip, sipp
@@ -430,15 +465,13 @@ def cases(ctx: BenchContext) -> list[Figure]:
     ).count()
     placed = load.launched
     lost = max(placed - right, 0) + max(calls.count() - placed, 0)
-    pops = _pop_latencies(load, agents)
     live = [s[0] for s in load.samples] or [0]
     lines_busy = statistics.mean(s[1] for s in load.samples) if load.samples else 0.0
     agents_busy = statistics.mean(s[2] for s in load.samples) if load.samples else 0.0
     concurrent = statistics.mean(live)
     per_call = cpu / wall / concurrent if concurrent else 0.0
-    median = statistics.median(pops) if pops else float("nan")
-    p99 = _percentile(pops, 0.99) if pops else float("nan")
-    run = f"{seconds:.0f} s of load, {wall:.0f} s with the last calls; talk {TALK_MS / 1000:.0f} s"
+    talk = TALK_MS / 1000
+    run = f"{wall:.0f} s of load (asked {seconds:.0f} s), then the last calls; talk {talk:.0f} s"
     return [
         Figure(name="telephony: calls placed", value=placed, unit="calls", note=run),
         Figure(
@@ -449,29 +482,15 @@ def cases(ctx: BenchContext) -> list[Figure]:
             ok=lost == 0 and placed > 0,
             note=f"{right} answered with an answered contact; SIPp failures {load.sipp_failed}",
         ),
-        Figure(
-            name="telephony: screen pop after the agent's answer, median",
-            value=round(median, 1),
-            unit="ms",
-            target="≤ 150 ms",
-            ok=bool(pops) and median <= 150,
-            note=f"{len(pops)} pops; the first {pops[0]:.0f} ms" if pops else "no pop",
-        ),
-        Figure(
-            name="telephony: screen pop after the agent's answer, p99",
-            value=round(p99, 1),
-            unit="ms",
-            target="≤ 500 ms",
-            ok=bool(pops) and p99 <= 500,
-            note="slowest: " + ", ".join(f"{v:.0f}" for v in sorted(pops)[-3:]) + " ms",
-        ),
+        *_pop_figures(load, agents),
         Figure(
             name="telephony: CPU per concurrent call",
             value=round(per_call * 1000, 1),
             unit="CPU ms/s",
             note=(
                 f"CPU ms per second per call in progress: {cpu:.1f} CPU s (platform + "
-                f"baresip) over {wall:.0f} s; children (sox, SIPp) {load.children_cpu:.1f} s; "
+                f"baresip) over {wall:.0f} s of load; children (sox, SIPp, whole run) "
+                f"{load.children_cpu:.1f} s; "
                 f"{concurrent:.1f} calls at once on average (max {max(live)}); "
                 f"IVR lines busy {lines_busy:.1f}/{LINES}, agents on a call "
                 f"{agents_busy:.1f}/{len(EXTENSIONS)}"
