@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import shutil
 import socket
 import statistics
@@ -64,7 +65,10 @@ class SippPorts:
     a retransmission) never reaches a newer caller."""
 
     def __init__(self, first: int = SIPP_FIRST, last: int = SIPP_FIRST + 15_000) -> None:
-        self.first, self.last, self.next = first, last, first
+        self.first, self.last = first, last
+        # Each run starts elsewhere in the range: an earlier run's late messages miss it.
+        self.next = first + 6 * secrets.randbelow((last - first) // 6 - 2)
+        self.token = secrets.token_hex(4)
         self.lock = threading.Lock()
 
     def take(self) -> tuple[int, int]:
@@ -249,6 +253,10 @@ def _line_worker(
             timeout=TALK_MS / 1000 + 180,
         )
         args.remove("-trace_msg")
+        # SIPp's Call-ID is "<call number>-<pid>@<ip>": one call per process and pids that
+        # come round again would give a later caller an earlier call's id (the platform's
+        # call id on baresip); the run's token and a serial keep each one new.
+        args += ["-cid_str", f"{ports.token}-{load.launched}-%u-%p@%s"]
         process = subprocess.Popen(
             args, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
