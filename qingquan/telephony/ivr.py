@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 IVR_PBX_NAME = "IVR"
 MAX_STEPS = 200  # a flow that loops longer than this sends the caller to an agent
+_OFFER_LOCK = threading.Lock()  # the IVR lines of one process offer agents one at a time
 
 
 class CallerGone(Exception):
@@ -486,9 +488,8 @@ class Session:
         offered = False
         failed: set[int] = set()
         while True:
-            agent = pick_agent(skill, exclude=failed)
+            agent = self._offer(skill, failed)
             if agent is not None:
-                self._event("ring", suffix=f"-offer{len(failed)}", extension=agent.extension)
                 self.trace.append(f"{node_id}:agent:{agent.extension}")
                 self._save_trace()
                 if self.driver.transfer(self.agent_uri(agent)):
@@ -508,6 +509,21 @@ class Session:
                 return str(node["overflow"])
             self.driver.wait(step)
             waited += step
+
+    def _offer(self, skill: str, failed: set[int]) -> Any:
+        """Pick the longest-idle agent and offer them this call (the ring with their
+        extension) in one step, so two lines never offer one agent two calls at once: a
+        lock among this process's lines, the agent's state row locked across processes."""
+        with _OFFER_LOCK, transaction.atomic():
+            agent = pick_agent(skill, exclude=failed)
+            if agent is None:
+                return None
+            AgentState.objects.select_for_update().filter(user=agent).first()
+            offered = Call.objects.filter(state=CallState.RINGING, extension=agent.extension)
+            if offered.exists():
+                return None  # another process offered them a call meanwhile
+            self._event("ring", suffix=f"-offer{len(failed)}", extension=agent.extension)
+            return agent
 
     def _node_callback(self, node_id: str, node: dict[str, Any]) -> Result:
         assert self.call is not None

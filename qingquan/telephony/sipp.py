@@ -210,28 +210,23 @@ def _fix_tags(text: str) -> str:
     return first + (_sep + second if _sep else "")
 
 
-def run(
+def command(
     *,
     target: str,
-    scenario_text: str,
-    workdir: Path,
+    scenario: Path,
     sip_port: int,
     media_port: int,
     calls: int = 1,
     rate: float = 1.0,
     concurrent: int = 1,
     timeout: float = 110,
-) -> subprocess.CompletedProcess[str]:
-    """Run SIPp with `scenario_text` against `target` (host:port); returns the process
-    (exit code 0 when every call succeeded)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / "caller.xml"
-    path.write_text(scenario_text)
-    command = [
+) -> list[str]:
+    """The SIPp command line for `scenario` against `target` (host:port) on loopback."""
+    return [
         "sipp",
         target,
         "-sf",
-        str(path),
+        str(scenario),
         "-m",
         str(calls),
         "-r",
@@ -253,6 +248,35 @@ def run(
         "-timeout_error",
         "-nostdin",
     ]
+
+
+def run(
+    *,
+    target: str,
+    scenario_text: str,
+    workdir: Path,
+    sip_port: int,
+    media_port: int,
+    calls: int = 1,
+    rate: float = 1.0,
+    concurrent: int = 1,
+    timeout: float = 110,
+) -> subprocess.CompletedProcess[str]:
+    """Run SIPp with `scenario_text` against `target` (host:port); returns the process
+    (exit code 0 when every call succeeded)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "caller.xml"
+    path.write_text(scenario_text)
+    args = command(
+        target=target,
+        scenario=path,
+        sip_port=sip_port,
+        media_port=media_port,
+        calls=calls,
+        rate=rate,
+        concurrent=concurrent,
+        timeout=timeout,
+    )
     return subprocess.run(
-        command, cwd=workdir, capture_output=True, text=True, timeout=timeout + 10, check=False
+        args, cwd=workdir, capture_output=True, text=True, timeout=timeout + 10, check=False
     )
