@@ -57,21 +57,22 @@ def generate_city(
     plan = _Plan(city, months_list, installed, today)
     ids = _IdBlock()
     done = bills = 0
-    for tables in batches(
-        plan=plan,
-        rng=rng,
-        ids=ids,
-        first_number=first_number,
-        accounts=accounts,
-        batch_size=batch_size,
-        workers=default_workers(accounts) if workers is None else workers,
-    ):
-        _write(tables)
-        ids.sync_sequences()  # after each batch: an interrupted run leaves usable sequences
-        bills += len(tables["bill"])
-        done += len(tables["account"])
-        if progress:
-            progress(done, accounts)
+    with bulkload.load_cache():
+        for tables in batches(
+            plan=plan,
+            rng=rng,
+            ids=ids,
+            first_number=first_number,
+            accounts=accounts,
+            batch_size=batch_size,
+            workers=default_workers(accounts) if workers is None else workers,
+        ):
+            _write(tables)
+            ids.sync_sequences()  # after each batch: an interrupted run leaves usable sequences
+            bills += len(tables["bill"])
+            done += len(tables["account"])
+            if progress:
+                progress(done, accounts)
     # Fresh statistics: without them the planner scans the freshly filled bill table for
     # a screen pop.
     bulkload.analyze(_TABLES.values())
