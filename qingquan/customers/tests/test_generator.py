@@ -216,3 +216,16 @@ def test_generated_city_has_its_shape_and_is_deterministic() -> None:
             else:
                 assert payments == []
                 assert bill.status == (BillStatus.UNPAID if bill.total else BillStatus.PAID)
+
+
+def test_a_failing_generating_process_fails_the_run(monkeypatch: Any) -> None:
+    """The child's error reaches the caller (no hang, no half batch written)."""
+    from qingquan.customers.generator import pipeline
+
+    def broken(**kwargs: Any) -> Any:
+        raise ValueError("no rows today")
+
+    monkeypatch.setattr(pipeline, "_rows", broken)
+    with pytest.raises(RuntimeError, match="no rows today"):
+        generate_city(accounts=5, months=2, workers=1)
+    assert Account.objects.count() == 0
