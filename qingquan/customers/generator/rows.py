@@ -134,8 +134,8 @@ def _history(
     `_Plan.price`, and its payment unless the household is in arrears or the bill is not
     due yet (about half of those are paid early).
 
-    Long because it is the generator's inner loop (about 130 rows an account): names
-    bound once, ids counted in locals, the memo of prices read directly."""
+    The generator's inner loop (about 130 rows an account): names bound once, ids
+    counted in locals, the memo of prices read directly."""
     random_ = rng.random
     gauss = rng.gauss
     stamp = plan.stamp
