@@ -9,20 +9,24 @@ parts around the one bulk writer (`core.bulk.write_rows`).
 - Rows inserted from Python values, every other column getting its field's default
   (`insert_rows`), and values prepared for the bulk path by hand (`date_value`,
   `decimal_value`, `utc_datetime_value`, `default_value`: PostgreSQL's COPY takes the
-  Python values, SQLite's executemany takes text as Django stores it).
+  Python values, SQLite's executemany takes text as Django stores it; `converters()` gives
+  the first three bound once, for loops over millions of values).
 - A filter on a long list of values (`any_of`), the planner's statistics after a large
   load (`analyze`), id sequences moved past ids made in memory (`sync_id_sequences`) and a
   batch transaction without synchronous commit or foreign-key triggers where the role may
-  (`relax_batch`).
+  (`relax_batch`), and SQLite's page cache enlarged for the length of a load
+  (`load_cache`).
 
 Domain code calls these and never asks which database it runs on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -122,6 +126,33 @@ def utc_datetime_value(moment: dt.datetime) -> Any:
     return moment.replace(tzinfo=None).isoformat(" ") if _text_values() else moment
 
 
+@dataclass(frozen=True)
+class Converters:
+    """`date_value`, `decimal_value` and `utc_datetime_value` for the database of the
+    moment, bound once: a loop over millions of values does not ask the connection which
+    database it is each time (that lookup cost more than the conversion)."""
+
+    date: Callable[[dt.date], Any]
+    decimal: Callable[[Decimal], Any]
+    utc_datetime: Callable[[dt.datetime], Any]
+
+
+def converters() -> Converters:
+    """The value converters of the bulk path for this database."""
+    if not _text_values():
+        same = _same
+        return Converters(date=same, decimal=same, utc_datetime=same)
+    return Converters(
+        date=dt.date.isoformat,
+        decimal=str,
+        utc_datetime=lambda moment: moment.replace(tzinfo=None).isoformat(" "),
+    )
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def default_value(value: Any) -> Any:
     """A field's default (a decimal, a date, anything else) as `core.bulk.write_rows`
     takes it on this database."""
@@ -165,6 +196,26 @@ def sync_id_sequences(last_ids: dict[Any, int]) -> None:
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
                 [model._meta.db_table, max(last, 1)],
             )
+
+
+@contextlib.contextmanager
+def load_cache(megabytes: int = 256) -> Iterator[None]:
+    """While a large load runs on SQLite, a page cache of `megabytes` on this connection
+    (restored after): the indexes with scattered keys (names, addresses, phone digits)
+    stay in memory instead of being read back and written out at every few inserts.
+    Nothing on PostgreSQL (its shared buffers are the server's)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-int(megabytes) * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
 
 
 def relax_batch() -> None:

@@ -14,9 +14,9 @@ from qingquan.core import clock
 from qingquan.core.actors import SEED
 from qingquan.core.audit import audit_record
 from qingquan.core.db import bulkload
+from qingquan.customers.generator.pipeline import batches, default_workers
 from qingquan.customers.generator.plan import _Plan
-from qingquan.customers.generator.rows import _batch
-from qingquan.customers.generator.tables import _TABLES, _IdBlock
+from qingquan.customers.generator.tables import _TABLES, _IdBlock, _write
 from qingquan.customers.generator.words import (
     ACCOUNT_BASE,
     GenerateResult,
@@ -38,9 +38,14 @@ def generate_city(
     today: dt.date | None = None,
     progress: Progress | None = None,
     actor: Any = SEED,
+    workers: int | None = None,
 ) -> GenerateResult:
     """Generate `accounts` accounts (one customer, premise and meter each) with `months`
-    months of readings, bills and payments, after any accounts already there."""
+    months of readings, bills and payments, after any accounts already there.
+
+    `workers`: 1 makes the rows in a child process while this one writes them, 0 makes
+    them here; by default a child for large runs where there is a second core. The rows
+    are the same for a seed and a batch size either way."""
     started = time.perf_counter()
     today = today or clock.today()
     city = _City()
@@ -52,13 +57,22 @@ def generate_city(
     plan = _Plan(city, months_list, installed, today)
     ids = _IdBlock()
     done = bills = 0
-    while done < accounts:
-        size = min(batch_size, accounts - done)
-        bills += _batch(plan=plan, rng=rng, ids=ids, first_number=first_number + done, size=size)
-        ids.sync_sequences()  # after each batch: an interrupted run leaves usable sequences
-        done += size
-        if progress:
-            progress(done, accounts)
+    with bulkload.load_cache():
+        for tables in batches(
+            plan=plan,
+            rng=rng,
+            ids=ids,
+            first_number=first_number,
+            accounts=accounts,
+            batch_size=batch_size,
+            workers=default_workers(accounts) if workers is None else workers,
+        ):
+            _write(tables)
+            ids.sync_sequences()  # after each batch: an interrupted run leaves usable sequences
+            bills += len(tables["bill"])
+            done += len(tables["account"])
+            if progress:
+                progress(done, accounts)
     # Fresh statistics: without them the planner scans the freshly filled bill table for
     # a screen pop.
     bulkload.analyze(_TABLES.values())

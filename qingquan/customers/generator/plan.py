@@ -47,6 +47,7 @@ class _Plan:
         self, city: _City, months_list: list[dt.date], installed: dt.date, today: dt.date
     ) -> None:
         ops = connection.ops
+        self.convert = bulkload.converters()
         self.city = city
         self.today = today
         self.installed_db = self.date(installed)
@@ -102,6 +103,7 @@ class _Plan:
         self.stamp = ops.adapt_datetimefield_value(clock.now())
         self.memo: dict[Any, _Priced] = {}
         self.paid_at: dict[int, Any] = {}
+        self._calendars: dict[str, list[tuple[_Month, tuple[Any, Any, Any, float, Any]]]] = {}
         self.channels = [c for c, w in CHANNELS for _ in range(w)]
         # Communities with what every premise there shares.
         self.places = []
@@ -123,7 +125,7 @@ class _Plan:
         self.cum_weights = list(itertools.accumulate(city.weights))
 
     def date(self, day: dt.date) -> Any:
-        return bulkload.date_value(day)
+        return self.convert.date(day)
 
     def price(self, code: str, month: _Month, household: int, annual: int, volume: int) -> _Priced:
         regime = month.regime[code]
@@ -163,16 +165,30 @@ class _Plan:
         return priced
 
     def money(self, value: Decimal) -> Any:
-        return bulkload.decimal_value(value)
+        return self.convert.decimal(value)
 
-    def payment_time(self, month: _Month, day: int, minute: int) -> Any:
-        key = (month.index * 32 + day) * 1440 + minute
+    def payment_time(self, key: int) -> Any:
+        """The moment `key` (month index × 32 + day) × 1440 + minute of the day) in the
+        database's format, memoised in `paid_at`."""
         value = self.paid_at.get(key)
         if value is None:
-            moment = month.pay_days[day] + dt.timedelta(minutes=minute)
-            value = bulkload.utc_datetime_value(moment)
+            day_key, minute = divmod(key, 1440)
+            index, day = divmod(day_key, 32)
+            moment = self.months[index].pay_days[day] + dt.timedelta(minutes=minute)
+            value = self.convert.utc_datetime(moment)
             self.paid_at[key] = value
         return value
+
+    def calendar(self, tariff: str) -> list[tuple[_Month, tuple[Any, Any, Any, float, Any]]]:
+        """The months with what an account of `tariff` reads of them in its inner loop:
+        (month, (start, end and due date in the database's format, season, regime))."""
+        found = self._calendars.get(tariff)
+        if found is None:
+            found = self._calendars[tariff] = [
+                (m, (m.start_db, m.end_db, m.due_db, m.season, m.regime[tariff]))
+                for m in self.months
+            ]
+        return found
 
 
 @dataclass

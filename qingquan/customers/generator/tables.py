@@ -64,9 +64,7 @@ class _Writer:
             return
         names = self.columns + [c for c, _v in self.defaults]
         extra = tuple(bulkload.default_value(v) for _c, v in self.defaults)
-        bulk.write_rows(
-            self.model._meta.db_table, names, [row + extra for row in rows] if extra else rows
-        )
+        bulk.write_rows(self.model._meta.db_table, names, rows, tail=extra)
 
 
 _WRITERS = {

@@ -222,6 +222,9 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-paid_at", "-pk"]
+        # A reference is recorded once per channel (payment_record's check, a provider's
+        # notify, a refund finding its payments): found by index among a city's millions.
+        indexes = [models.Index(fields=["reference", "channel"], name="payment_reference")]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.get_channel_display()}"

@@ -129,3 +129,31 @@ def test_a_real_provider_link_is_shown_as_a_qr_code(
     r = client.post("/portal/pay/", {"bill": [bill.pk], "provider": "wechat"})
     assert r.status_code == 200 and 'data-testid="pay-qr"' in r.content.decode()
     assert PaymentOrder.objects.get().code_url.startswith("weixin://")
+
+
+def test_a_notify_for_one_bill_takes_a_few_statements(bound: tuple[Client, Any]) -> None:
+    """The notify's path stays short (issue #19's bench: notifies at half a bare endpoint's
+    rate or better): the order and its bills, one payment with its duplicate check by
+    index, the bill's status, two audit rows, the order, the log; no savepoint beyond the
+    payment's own, no works-fee lookup for an order of bills, one sum of what was paid."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, acc = bound
+    bill = Bill.objects.filter(account=acc).order_by("pk").first()
+    assert bill is not None
+    client.post("/portal/pay/", {"bill": [bill.pk], "provider": "wechat"})
+    order = PaymentOrder.objects.get()
+    headers, body = SandboxProvider("wechat").charge(order)
+    with CaptureQueriesContext(connection) as queries:
+        r = _post_notify(Client(), "wechat", headers, body)
+    assert r.status_code == 204
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) <= 15, "\n".join(statements)
+    # The notify's transaction (a savepoint inside the test's) and the payment's own.
+    assert sum("SAVEPOINT" in s and "RELEASE" not in s for s in statements) <= 2
+    assert sum('SUM("customers_payment"."amount")' in s for s in statements) == 1
+    assert not any("connections_quote" in s for s in statements)
+    bill.refresh_from_db()
+    assert bill.status == BillStatus.PAID
+    assert Payment.objects.get(bill=bill).reference == f"{order.out_trade_no}-{bill.pk}"
