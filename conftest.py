@@ -36,13 +36,23 @@ def fast_password_hashing() -> None:
 
 
 # Data migrations that seed reference data, each with a model that is empty without it.
+# (model, [(migration module, its seeding function), …] run in order when it is empty)
 REFERENCE_MIGRATIONS = [
-    ("qingquan.core.migrations.0003_seed_calendar", "core.CalendarDay"),
-    ("qingquan.tickets.migrations.0002_seed_kinds", "tickets.CaseKind"),
-    ("qingquan.surveys.migrations.0002_default_policies", "surveys.CallbackPolicy"),
-    ("qingquan.knowledge.migrations.0003_seed_synonyms", "knowledge.SynonymGroup"),
-    ("qingquan.dispatch.migrations.0002_seed_policies", "dispatch.RepairPolicy"),
-    ("qingquan.connections.migrations.0002_seed", "connections.Policy"),
+    ("core.CalendarDay", [("qingquan.core.migrations.0003_seed_calendar", "seed")]),
+    ("tickets.CaseKind", [("qingquan.tickets.migrations.0002_seed_kinds", "seed")]),
+    ("surveys.CallbackPolicy", [("qingquan.surveys.migrations.0002_default_policies", "seed")]),
+    ("knowledge.SynonymGroup", [("qingquan.knowledge.migrations.0003_seed_synonyms", "seed")]),
+    ("dispatch.RepairPolicy", [("qingquan.dispatch.migrations.0002_seed_policies", "seed")]),
+    (
+        "connections.Policy",
+        [
+            ("qingquan.connections.migrations.0002_seed", "seed"),
+            (
+                "qingquan.connections.migrations.0003_real_estate_milestones_provincial",
+                "seed_milestones",
+            ),
+        ],
+    ),
 ]
 
 
@@ -73,9 +83,10 @@ def reference_data(request: Any) -> None:
 
     from django.apps import apps
 
-    for module_name, model_label in REFERENCE_MIGRATIONS:
+    for model_label, seeds in REFERENCE_MIGRATIONS:
         if not apps.get_model(model_label).objects.exists():
-            importlib.import_module(module_name).seed(apps, None)
+            for module_name, function in seeds:
+                getattr(importlib.import_module(module_name), function)(apps, None)
 
 
 @pytest.fixture(autouse=True)

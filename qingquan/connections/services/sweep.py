@@ -1,6 +1,8 @@
 """Warnings before a breach (R-CON-2): the customer manager and the supervisors on shift
 are told when an application's clock passes its warning share, and again at its
-deadline; each once (de-duplicated notifications, stamps on the application)."""
+deadline; each once (de-duplicated notifications, stamps on the application). A
+real-estate project's milestones after construction entry keep their own due times on
+the same clock: the same people and the milestone's owner are told the same way."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from qingquan.connections.models import Application
-from qingquan.core import clock
+from qingquan.connections.models import Application, ApplicationStep, StepPhase
+from qingquan.connections.services.base import engine_pauses, working_clock
+from qingquan.core import clock, sla
 from qingquan.core.models import Notification
 from qingquan.core.notifications import notify
 from qingquan.core.sla import SHANGHAI
@@ -76,4 +79,52 @@ def clock_sweep(*, now: dt.datetime | None = None) -> int:
                     )
                     is not None
                 )
+    return sent + _milestone_sweep(now)
+
+
+def _milestone_sweep(now: dt.datetime) -> int:
+    """Each open application's current milestone past its warning share (the policy's
+    `warn_fraction` of its own budget, on the working-day clock with the application's
+    pauses) or past its due time: one notice of each to its owner, the customer manager
+    and the supervisors."""
+    sent = 0
+    steps = ApplicationStep.objects.filter(
+        phase=StepPhase.MILESTONE,
+        done_at__isnull=True,
+        started_at__isnull=False,
+        due_at__isnull=False,
+        application__in=Application.objects.open(),
+    ).select_related("application__manager", "owner")
+    for step in steps[:500]:
+        app = step.application
+        if step.order != app.step or step.due_at is None or step.started_at is None:
+            continue
+        if now >= step.due_at:
+            key, level = f"conn-milestone-late-{step.pk}", Notification.Level.ALERT
+            title = _("Connection %(n)s: milestone “%(s)s” is past its due time (%(d)s)")
+        else:
+            warn_at = sla.deadline(
+                clock=working_clock(),
+                start=step.started_at,
+                budget_seconds=int(step.budget_seconds * app.warn_fraction),
+                pauses=engine_pauses(app),
+            ).deadline
+            if warn_at is None or now < warn_at:
+                continue
+            key, level = f"conn-milestone-warn-{step.pk}", Notification.Level.WARNING
+            title = _("Connection %(n)s: milestone “%(s)s” is nearly due (%(d)s)")
+        people = {p.pk: p for p in _recipients(app)}
+        if step.owner is not None and step.owner.is_active:
+            people.setdefault(step.owner.pk, step.owner)
+        for person in people.values():
+            sent += (
+                notify(
+                    recipient=person,
+                    title=title % {"n": app.number, "s": step.name, "d": _local(step.due_at)},
+                    link=f"/connections/{app.number}/",
+                    level=level,
+                    dedupe_key=key,
+                )
+                is not None
+            )
     return sent

@@ -19,6 +19,7 @@ from qingquan.connections.models import (
     Entry,
     RealEstateProject,
 )
+from qingquan.core.models import Notification
 
 from .conftest import document, sh
 
@@ -109,8 +110,18 @@ def test_construction_entry_within_10_working_days_across_national_day_then_hand
     milestone = app.steps.get(order=app.step)
     assert milestone.code == "pipework" and milestone.owner == people["engineer"]
     assert milestone.due_at is not None
+    # The clock is done, the milestone's own due time is not: its owner, the manager and
+    # the supervisors are warned near it and told when it passed, each once.
+    at(milestone.due_at - dt.timedelta(minutes=1))
+    assert services.clock_sweep() >= 2 and services.clock_sweep() == 0
+    warned = Notification.objects.filter(dedupe_key=f"conn-milestone-warn-{milestone.pk}")
+    assert {n.recipient for n in warned} >= {people["engineer"], people["manager"]}
+    assert all(milestone.name in n.title for n in warned)
     at(sh(2026, 12, 1, 9))
-    assert services.clock_sweep() == 0  # the clock is done: nothing to warn of
+    assert services.clock_sweep() >= 2 and services.clock_sweep() == 0
+    late = Notification.objects.filter(dedupe_key=f"conn-milestone-late-{milestone.pk}")
+    assert {n.level for n in late} == {Notification.Level.ALERT}
+    assert people["engineer"] in {n.recipient for n in late}
 
     with pytest.raises(services.Refused, match="milestone"):
         services.step_complete(actor=people["engineer"], application=app)
