@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from qingquan.core.schemas import PageIn, PageOut, paged
+from qingquan.core.validation import Datetime
 from qingquan.customers import phones
 from qingquan.customers.models import Premise
 from qingquan.notices import selectors, services
@@ -104,8 +105,8 @@ class NoticeIn(Schema):
     accounts: list[str] = Field([], max_length=200_000)
     polygon: list[list[float]] = Field([], max_length=2000, description="[[lon, lat], …]")
     area_text: str = Field("", max_length=500)
-    starts_at: dt.datetime
-    expected_end_at: dt.datetime
+    starts_at: Datetime
+    expected_end_at: Datetime
     reason: str = Field(..., max_length=300)
     alternative_supply: str = Field("", max_length=300)
     contact: str = Field("", max_length=120)
