@@ -144,6 +144,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL restart no request gets a dead connection, it waits for a new one instead.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Threads of a web process that run requests (qingquan.core.asgi_handler; decision 0015).
+# On PostgreSQL keep it at most the pool size: a thread holds a connection per request.
+HTTP_THREADS = CONFIG.http_threads
 
 # Background work and push ----------------------------------------------------------------
 TASKS = {

@@ -1,41 +1,105 @@
-"""Django's ASGI handler with the request's synchronous work done in one hop.
+"""Django's ASGI handler with the request's synchronous work done in one hop, on a
+bounded pool of threads.
 
 All our views are synchronous. Django's own ASGI handler builds the middleware chain in
 async mode, because `MiddlewareMixin` (and django-axes, django-htmx) can run either way:
 every sync middleware method and the view are then each sent to the request's thread and
-back, some fifteen thread hand-offs a request. Measured on 2 cores that cost about 2.7 ms
-of CPU per request (a bare `/healthz` took 3.1 ms of server CPU against 0.4 ms for a bare
-ASGI endpoint doing the same query). Here the chain is loaded in sync mode and the whole
-of it, middleware and view, runs in the request's thread in one hop, as under WSGI; the
-body is still read and the response still sent by the event loop, and websockets
-(Channels) are untouched. See docs/decisions/0007-one-hop-asgi.md.
+back, some fifteen thread hand-offs a request (decision 0007). It also opens a
+`ThreadSensitiveContext` per request, which starts a new thread for every request, and
+sends `request_started` / `request_finished` and closes the response in further hops.
+Measured with py-spy on 2 cores (a crew step, 16 clients), the event loop held the GIL
+longer than Django's own work: thread start-up, the hops and their context copies.
+
+Here the body is read and the response sent by the event loop, as before; everything in
+between — `request_started`, the request object, the middleware chain and the view, and
+for an ordinary (not streaming) response `request_finished` — runs in one hop on a pool
+of `HTTP_THREADS` threads that live as long as the process, as under a threaded WSGI
+server. Each thread keeps its own database connection across requests (the signals run in
+that thread, so Django's connection checks apply to the connection the request used).
+Websockets (Channels) are untouched. See docs/decisions/0007-one-hop-asgi.md and 0015.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, HttpResponseBase
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def request_threads() -> ThreadPoolExecutor:
+    """The process's pool of request threads (made on first use: after a fork, if any)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=int(getattr(settings, "HTTP_THREADS", 16)),
+                thread_name_prefix="http",
+            )
+        return _pool
 
 
 class OneHopASGIHandler(ASGIHandler):
-    """Serve HTTP with the synchronous middleware chain, entered once per request."""
+    """Serve HTTP with the synchronous middleware chain, entered once per request on a
+    long-lived request thread."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
         # Pushes sent by the request's commit go to this loop without waiting (imported
         # here: the module is loaded before Django is set up).
         from qingquan.core import notifications
 
         notifications.serving_loop.set(asyncio.get_running_loop())
-        # thread_sensitive: the request's own thread (ASGIHandler opens a
-        # ThreadSensitiveContext per request), as Django's sync views get anyway.
-        response: Any = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        try:
+            response = await sync_to_async(
+                self.respond, thread_sensitive=False, executor=request_threads()
+            )(scope, body_file)
+            try:
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass  # the client went away while the answer was being sent
+            finally:
+                if not response.closed:
+                    await sync_to_async(
+                        response.close, thread_sensitive=False, executor=request_threads()
+                    )()
+        finally:
+            body_file.close()
+
+    def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """Everything between reading the body and sending the answer, in this thread."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+        response._handler_class = self.__class__  # type: ignore[attr-defined]
+        if isinstance(response, FileResponse):
+            # The ASGI server chunks the body itself: fewer, larger reads of the file.
+            response.block_size = self.chunk_size
+        if not response.streaming:
+            # The body is in memory: finish the request here, where its database
+            # connection lives (`request_finished` closes or keeps it).
+            response.close()
         return response
 
 

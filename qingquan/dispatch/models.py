@@ -14,6 +14,7 @@ State changes happen only in `qingquan.dispatch.services`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -518,3 +519,17 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} → {self.partner_id}"
+
+
+@functools.cache
+def case_fields_unread(*kept: str) -> tuple[str, ...]:
+    """The `ticket__…` names a job's query defers when it needs only `kept` of its case's
+    columns (and the id): compiling and converting the case's 50-odd columns cost more than
+    a crew's step itself."""
+    ticket = Job._meta.get_field("ticket").related_model
+    keep = {"id", *kept}
+    return tuple(
+        f"ticket__{f.name}"
+        for f in ticket._meta.concrete_fields  # type: ignore[union-attr]
+        if f.name not in keep
+    )

@@ -5,7 +5,6 @@ member's jobs, and a case's repair progress for the agents' pages."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from qingquan.dispatch.models import (
     JobPause,
     JobState,
     Skill,
+    case_fields_unread,
 )
 from qingquan.staff.access import can, check
 from qingquan.staff.models import ShiftAssignment
@@ -132,16 +132,6 @@ class CrewRow:
     members: list[Any] = field(default_factory=list)
 
 
-@functools.cache
-def _case_fields_unread() -> tuple[str, ...]:
-    """A job's row shows its case's number only: the case's other 50-odd columns are left
-    out of the query (compiling them cost more than the step a crew sends)."""
-    from qingquan.tickets.models import Ticket
-
-    kept = {"id", "number", "parent"}
-    return tuple(f"ticket__{f.name}" for f in Ticket._meta.concrete_fields if f.name not in kept)
-
-
 def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
     from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
@@ -159,7 +149,7 @@ def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
     )
     return (
         qs.select_related("ticket", "district")
-        .defer(*_case_fields_unread())
+        .defer(*case_fields_unread("number", "parent"))
         .prefetch_related(
             Prefetch("pauses", queryset=JobPause.objects.order_by("started_at")),
             Prefetch(
@@ -172,8 +162,9 @@ def _jobs(qs: QuerySet[Job]) -> QuerySet[Job]:
     )
 
 
-def _row(job: Job, now: dt.datetime) -> JobRow:
-    pauses = list(job.pauses.all())
+def _row(job: Job, now: dt.datetime, *, pauses: list[JobPause] | None = None) -> JobRow:
+    if pauses is None:
+        pauses = list(job.pauses.all())
     arrive, restore = job_clocks(job, now=now, pauses=pauses)
     crews = [a.crew for a in getattr(job, "active_assignments", [])]
     paused = next((p for p in pauses if p.ended_at is None), None)
@@ -277,7 +268,7 @@ def job_for(*, user: Any, number: str, related: bool = True) -> Job:
     if not can(user, "dispatch.view"):
         check(user, "dispatch.crew")
         qs = qs.filter(assignments__crew__team_id=user.team_id).distinct()
-    job = qs.filter(number=number).first()
+    job = next(iter(qs.filter(number=number).order_by()[:1]), None)  # the number is unique
     if job is None:
         raise NotFound(_("No repair job %(number)s that you may see.") % {"number": number})
     return job
@@ -285,6 +276,21 @@ def job_for(*, user: Any, number: str, related: bool = True) -> Job:
 
 def job_row(job: Job) -> JobRow:
     return _row(_jobs(Job.objects.filter(pk=job.pk)).get(), clock.now())
+
+
+def job_row_written(job: Job) -> JobRow:
+    """The row of a job a service has just locked and written (its own columns and its
+    case as they are in hand): only its pauses, active crews and merged calls are read,
+    in three small queries. A crew step answers with it; compiling the board's query for
+    one job cost more than the step itself."""
+    from qingquan.tickets.models import Ticket
+
+    pauses = list(JobPause.objects.filter(job_id=job.pk).order_by("started_at"))
+    job.active_assignments = list(  # type: ignore[attr-defined]
+        Assignment.objects.filter(job_id=job.pk, ended_at=None).select_related("crew__team")
+    )
+    job.merged = Ticket.objects.filter(parent_id=job.ticket_id).count()  # type: ignore[attr-defined]
+    return _row(job, clock.now(), pauses=pauses)
 
 
 def job_steps(job: Job) -> list[Any]:

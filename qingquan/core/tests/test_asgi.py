@@ -42,3 +42,45 @@ def test_pages_api_and_errors_are_served_through_asgi() -> None:
     refused = fetch("GET", "/api/v1/tickets/")
     assert refused.status_code == 401
     assert fetch("GET", "/no-such-page/").status_code == 404
+
+
+def test_requests_run_whole_on_a_bounded_pool_of_long_lived_threads(settings: Any) -> None:
+    """Decision 0015: `request_started`, the view and `request_finished` of one request
+    run in one thread (so Django's connection checks act on the connection the request
+    used), that thread is one of the process's request threads, and twenty requests do
+    not start twenty threads."""
+    import threading
+
+    from django.core import signals
+
+    seen: list[tuple[str, int, str]] = []
+
+    def started(**kwargs: Any) -> None:
+        seen.append(("started", threading.get_ident(), threading.current_thread().name))
+
+    def finished(**kwargs: Any) -> None:
+        seen.append(("finished", threading.get_ident(), threading.current_thread().name))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        for _ in range(20):
+            assert fetch("GET", "/healthz").status_code == 200
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert [kind for kind, _i, _n in seen] == ["started", "finished"] * 20
+    for begin, end in zip(seen[::2], seen[1::2], strict=True):
+        assert begin[1] == end[1]  # the same thread from start to finish
+        assert begin[2].startswith("http")
+    assert len({ident for _k, ident, _n in seen}) <= settings.HTTP_THREADS
+
+
+def test_streamed_answers_are_still_sent_whole() -> None:
+    """A file answer (streamed, closed after it is sent) arrives complete."""
+    from pathlib import Path
+
+    css = Path(__file__).resolve().parents[1] / "static" / "qingquan" / "app.css"
+    answer = fetch("GET", "/static/qingquan/app.css")
+    assert answer.status_code == 200
+    assert answer.content == css.read_bytes()

@@ -17,8 +17,9 @@ def _clock(c: selectors.ClockView) -> dict[str, Any]:
     return {"deadline": c.deadline, "remaining_seconds": c.remaining_seconds, "state": c.state}
 
 
-def _job(job: Job) -> dict[str, Any]:
-    row = selectors.job_row(job)
+def _job(job: Job, *, written: bool = False) -> dict[str, Any]:
+    """The job's answer; `written`: the job a service has just locked and written."""
+    row = selectors.job_row_written(job) if written else selectors.job_row(job)
     job = row.job
     return {
         "number": job.number,
@@ -80,11 +81,11 @@ def _crew(code: str) -> Crew:
     return crew
 
 
-def _step(result: services.StepResult) -> dict[str, Any]:
+def _step(result: services.StepResult, *, written: bool = False) -> dict[str, Any]:
     return {
         "id": result.step.client_id,
         "kind": result.step.kind,
         "at": result.step.at,
         "replayed": result.replayed,
-        "job": _job(result.job),
+        "job": _job(result.job, written=written and not result.replayed),
     }

@@ -53,7 +53,7 @@ def step(request: HttpRequest, number: str, body: JobStepIn) -> Status:
         )
     except DispatchError as error:
         return _refused(error)
-    return Status(200, _step(result))
+    return Status(200, _step(result, written=True))
 
 
 @router.post(

@@ -26,6 +26,7 @@ from qingquan.dispatch.models import (
     JobKind,
     JobState,
     StepKind,
+    case_fields_unread,
 )
 from qingquan.staff.access import can, check
 
@@ -109,14 +110,18 @@ def _audit(
     live.board_changed(change=action, job=job.number, state=job.state)
 
 
-def _lock(job: Job | int) -> Job:
+def _lock(job: Job | int, *, whole_case: bool = True) -> Job:
+    """The job, locked for this transaction, with its case and district. `whole_case`
+    False: of its case only the number, the parent and the state (a crew's step, whose
+    timeline entry needs no more; `_case_step` reads the case whole when a step moves it)."""
     pk = job if isinstance(job, int) else job.pk
-    locked = (
-        Job.objects.select_for_update(of=("self",)).select_related("ticket").filter(pk=pk).first()
-    )
-    if locked is None:
-        raise NotFound(_("This repair job does not exist."))
-    return locked
+    qs = Job.objects.select_for_update(of=("self",)).select_related("ticket", "district")
+    if not whole_case:
+        qs = qs.defer(*case_fields_unread("number", "parent", "state"))
+    try:
+        return qs.get(pk=pk)  # not first(): no ORDER BY to compile for one row
+    except Job.DoesNotExist:
+        raise NotFound(_("This repair job does not exist.")) from None
 
 
 def _bump(job: Job, version: int | None) -> None:
@@ -172,7 +177,8 @@ def _case_step(step: str, ticket: Any, **kwargs: Any) -> None:
     from qingquan.tickets import rules
     from qingquan.tickets import services as tickets
 
-    ticket.refresh_from_db()
+    # Afresh and whole: the job's copy may be partial (`_lock(whole_case=False)`).
+    ticket = type(ticket).objects.get(pk=ticket.pk)
     if rules.refusal(DISPATCH, ticket, step) is not None:
         return
     getattr(tickets, f"ticket_{step}")(actor=DISPATCH, ticket=ticket, version=None, **kwargs)
@@ -199,11 +205,10 @@ def _crew_of(actor: Any, job: Job) -> Crew | None:
     user = user_of(actor)
     if user is None or not user.team_id:
         return None
-    return (
-        Crew.objects.select_related("team")
-        .filter(team_id=user.team_id, assignments__job=job, assignments__ended_at=None)
-        .first()
+    found = Crew.objects.select_related("team").filter(
+        team_id=user.team_id, assignments__job=job, assignments__ended_at=None
     )
+    return next(iter(found.order_by()[:1]), None)  # any one: no ORDER BY to compile
 
 
 def _may_work(actor: Any, job: Job) -> Crew | None:

@@ -9,12 +9,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock, validation
 from qingquan.core.actors import user_of
 from qingquan.core.audit import snapshot
+from qingquan.core.db import fastselect
 from qingquan.core.db.locks import hold_until_commit
 from qingquan.dispatch.errors import InvalidInput, OutOfOrder
 from qingquan.dispatch.models import (
@@ -96,6 +97,20 @@ def _photo_limit() -> int:
     return int(getattr(settings, "DISPATCH_PHOTO_MAX_BYTES", PHOTO_MAX_BYTES))
 
 
+# The job's columns a step may change (`_apply`, `_deadlines`): the UPDATE names these only.
+STEP_WRITES = (
+    "state",
+    "closed_valves",
+    "accepted_at",
+    "arrived_at",
+    "repaired_at",
+    "restored_at",
+    "arrive_deadline",
+    "restore_deadline",
+    "version",
+)
+
+
 @dataclass
 class StepResult:
     step: JobStep
@@ -103,7 +118,6 @@ class StepResult:
     job: Job
 
 
-@transaction.atomic
 def step_record(
     *,
     actor: Any,
@@ -128,55 +142,78 @@ def step_record(
         raise InvalidInput(_("Each step needs its id (at most 64 characters)."), field="id")
     if kind not in StepKind.values:
         raise InvalidInput(_("Unknown step %(kind)s.") % {"kind": kind}, field="kind")
-    # The usual answer is "none": a narrow look-up first, the whole step only for a replay.
-    seen = JobStep.objects.filter(client_id=client_id).values_list("pk", flat=True).first()
-    existing = JobStep.objects.select_related("job").get(pk=seen) if seen else None
-    if existing is not None:
-        if existing.job_id != job.pk or existing.kind != kind:
-            raise InvalidInput(_("This step id was used for another step."), field="id")
-        return StepResult(existing, True, existing.job)
+    replayed = _replayed(job, kind=kind, client_id=client_id)
+    if replayed is not None:
+        return replayed
+    # Who may act and what was sent are read and checked before the transaction: on
+    # SQLite a transaction holds the one writer slot, and every crew's step waits for it.
     crew = _may_work(actor, job)
     now = clock.now()
     at = _step_time(at, offline=offline, now=now)
-    note = _clean(note)
     if photo is not None:
         _check_photo(photo)
-    hold_until_commit(LOCK_NAMESPACE + 1, str(job.pk))
-    job = _lock(job)
-    if at < job.created_at:
-        at = job.created_at
-    before = snapshot(job, TRACKED)
-    moved = _apply(job, kind=kind, at=at, offline=offline, valve=valve, crew=crew)
-    step = _step_save(
-        JobStep(
-            job=job,
-            crew=crew,
-            kind=kind,
-            client_id=client_id,
-            at=at,
-            received_at=now,
-            offline=offline,
-            by=user_of(actor),
-            valve=valve[:60],
-            note=note,
-            photo_phase=photo_phase[:10] if photo is not None else "",
-        ),
-        photo=photo,
+    step = JobStep(
+        crew=crew,
+        kind=kind,
+        client_id=client_id,
+        at=at,
+        received_at=now,
+        offline=offline,
+        by=user_of(actor),
+        valve=valve[:60],
+        note=_clean(note),
+        photo_phase=photo_phase[:10] if photo is not None else "",
     )
+    try:
+        with transaction.atomic():
+            return _step_write(job, step, photo=photo, actor=actor)
+    except IntegrityError:
+        # The same step id sent twice at once (a phone retrying): the other one won.
+        replayed = _replayed(job, kind=kind, client_id=client_id)
+        if replayed is None:
+            raise
+        return replayed
+
+
+def _replayed(job: Job, *, kind: str, client_id: str) -> StepResult | None:
+    """The step already recorded under `client_id`, answered as a replay; refused when
+    the id was used for another job or another step. The usual answer is "none": a
+    narrow look-up first, the whole step only for a replay."""
+    seen = fastselect.first_id(JobStep, client_id=client_id)
+    if seen is None:
+        return None
+    existing = JobStep.objects.select_related("job").get(pk=seen)
+    if existing.job_id != job.pk or existing.kind != kind:
+        raise InvalidInput(_("This step id was used for another step."), field="id")
+    return StepResult(existing, True, existing.job)
+
+
+def _step_write(job: Job, step: JobStep, *, photo: UploadedFile | None, actor: Any) -> StepResult:
+    """The step's writes, in the caller's transaction: the job locked and moved, the
+    step, the job's new version, the case's timeline, the audit row, what follows."""
+    hold_until_commit(LOCK_NAMESPACE + 1, str(job.pk))
+    job = _lock(job, whole_case=False)
+    kind, crew = step.kind, step.crew
+    if step.at < job.created_at:
+        step.at = job.created_at
+    before = snapshot(job, TRACKED)
+    moved = _apply(job, kind=kind, at=step.at, offline=step.offline, valve=step.valve, crew=crew)
+    step.job = job
+    step = _step_save(step, photo=photo)
     job.version += 1
-    job.save()
-    data: dict[str, Any] = {"step": kind, "offline": offline}
-    if valve:
-        data["valve"] = valve
+    job.save(update_fields=STEP_WRITES)
+    data: dict[str, Any] = {"step": kind, "offline": step.offline}
+    if step.valve:
+        data["valve"] = step.valve
     if crew is not None:
         data["crew"] = crew.team.code
     if not moved:
         data["late"] = True
-    _event(job, actor=actor, action=f"job_{kind}", at=at, note=note, **data)
+    _event(job, actor=actor, action=f"job_{kind}", at=step.at, note=step.note, **data)
     # dispatch.step.accept, …: the sentences are in core.audit_text
-    _audit(job, actor=actor, action=f"step.{kind}", before=before, note=note)
+    _audit(job, actor=actor, action=f"step.{kind}", before=before, note=step.note)
     if moved:
-        _follow(job, kind=kind, crew=crew, at=at, actor=actor)
+        _follow(job, kind=kind, crew=crew, at=step.at, actor=actor)
     return StepResult(step, False, job)
 
 
