@@ -293,6 +293,7 @@ class Session:
         self.line = line
         self.graph = graph or flows.active_graph()
         self.call_id = call_id or f"ivr-{secrets.token_hex(8)}"
+        self.key = secrets.token_hex(4)  # this session's events, if the call id comes back
         self.now = now
         self.agent_uri = agent_uri
         self.vars: dict[str, str] = {}
@@ -305,7 +306,7 @@ class Session:
     def _event(self, kind: str, suffix: str = "", **extra: Any) -> EventResult:
         event = EventIn.model_validate(
             {
-                "event_id": f"{self.call_id}-{kind}{suffix}",
+                "event_id": f"{self.call_id}-{self.key}-{kind}{suffix}",
                 "type": kind,
                 "call_id": self.call_id,
                 "from": self.caller,
@@ -565,7 +566,7 @@ def seat_answered(*, extension: str, at: dt.datetime | None = None) -> Call | No
     if call is None:
         return None
     event = EventIn(
-        event_id=f"{call.call_id}-answer-{extension}",
+        event_id=f"{call.call_id}-{call.pk}-answer-{extension}",
         type="answer",
         call_id=call.call_id,
         extension=extension,
@@ -583,7 +584,7 @@ def seat_ended(
     if call is None:
         return None
     event = EventIn(
-        event_id=f"{call.call_id}-hangup-{extension}",
+        event_id=f"{call.call_id}-{call.pk}-hangup-{extension}",
         type="hangup",
         call_id=call.call_id,
         recording=recording,
