@@ -40,6 +40,9 @@ from qingquan.telephony.models import (
     Prompt,
     token_digest,
 )
+from qingquan.telephony.seats import holding
+from qingquan.telephony.seats import seat_answered as seat_answered
+from qingquan.telephony.seats import seat_ended as seat_ended
 from qingquan.telephony.services import EventIn, EventResult, call_event_handle
 
 log = logging.getLogger(__name__)
@@ -293,6 +296,7 @@ class Session:
         self.line = line
         self.graph = graph or flows.active_graph()
         self.call_id = call_id or f"ivr-{secrets.token_hex(8)}"
+        self.key = secrets.token_hex(4)  # this session's events, if the call id comes back
         self.now = now
         self.agent_uri = agent_uri
         self.vars: dict[str, str] = {}
@@ -305,7 +309,7 @@ class Session:
     def _event(self, kind: str, suffix: str = "", **extra: Any) -> EventResult:
         event = EventIn.model_validate(
             {
-                "event_id": f"{self.call_id}-{kind}{suffix}",
+                "event_id": f"{self.call_id}-{self.key}-{kind}{suffix}",
                 "type": kind,
                 "call_id": self.call_id,
                 "from": self.caller,
@@ -492,7 +496,9 @@ class Session:
             if agent is not None:
                 self.trace.append(f"{node_id}:agent:{agent.extension}")
                 self._save_trace()
-                if self.driver.transfer(self.agent_uri(agent)):
+                with holding(self.call.pk):  # the caller is still on this line
+                    transferred = self.driver.transfer(self.agent_uri(agent))
+                if transferred:
                     return Result("transferred", agent=agent)
                 failed.add(agent.pk)
                 Call.objects.filter(pk=self.call.pk).update(extension="")
@@ -543,50 +549,3 @@ class Session:
         if node.get("prompt"):
             self.driver.play(say(str(node["prompt"])))
         return Result("self_service" if self.self_served else "hangup")
-
-
-# ---------------------------------------------------------------------------
-# The agent's side: their endpoint answered or hung up a transferred call
-# ---------------------------------------------------------------------------
-
-
-def _offered_call(extension: str, states: tuple[str, ...]) -> Call | None:
-    return (
-        Call.objects.filter(pbx=ivr_pbx(), extension=extension, state__in=states)
-        .order_by("-rang_at", "-id")
-        .first()
-    )
-
-
-def seat_answered(*, extension: str, at: dt.datetime | None = None) -> Call | None:
-    """The agent at `extension` answered the call the IVR gave them: the contact starts
-    and their console pops the caller's screen (the CTI "answer" event)."""
-    call = _offered_call(extension, (CallState.RINGING,))
-    if call is None:
-        return None
-    event = EventIn(
-        event_id=f"{call.call_id}-answer-{extension}",
-        type="answer",
-        call_id=call.call_id,
-        extension=extension,
-        queue=call.queue,
-        at=at or clock.now(),
-    )
-    return call_event_handle(pbx=ivr_pbx(), event=event).call
-
-
-def seat_ended(
-    *, extension: str, recording: str = "", at: dt.datetime | None = None
-) -> Call | None:
-    """The transferred call at `extension` ended (the CTI "hangup" event)."""
-    call = _offered_call(extension, (CallState.RINGING, CallState.ANSWERED))
-    if call is None:
-        return None
-    event = EventIn(
-        event_id=f"{call.call_id}-hangup-{extension}",
-        type="hangup",
-        call_id=call.call_id,
-        recording=recording,
-        at=at or clock.now(),
-    )
-    return call_event_handle(pbx=ivr_pbx(), event=event).call

@@ -149,7 +149,13 @@ class Call(models.Model):
         verbose_name_plural = _("calls")
         ordering = ["-rang_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["pbx", "call_id"], name="call_unique_per_pbx")
+            # A phone system may reuse a call id (a SIP Call-ID) for a later call: one live
+            # call per id; ended ones keep theirs (services._call_for tells them apart).
+            models.UniqueConstraint(
+                fields=["pbx", "call_id"],
+                condition=~models.Q(state="ended"),
+                name="call_live_unique_per_pbx",
+            )
         ]
         indexes = [
             models.Index(fields=["state", "rang_at"], name="call_state_rang"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,8 +113,19 @@ class QueueDriver:
         return None
 
     # the Driver interface -------------------------------------------------------------
+    def _on_caller(self, send: Callable[[], None]) -> None:
+        """Send a command on the caller's channel. Real streams show callers hanging up
+        while a command is on its way (Asterisk answers 404, FreeSWITCH "-ERR No such
+        channel!"): when the hang-up event follows within 2 s, the caller is gone, not the
+        IVR broken, and the call ends as abandoned instead of being left live."""
+        try:
+            send()
+        except Exception:
+            self._until(set(), 2)  # raises CallerGone once the hang-up arrives
+            raise
+
     def answer(self) -> None:
-        self._answer()
+        self._on_caller(self._answer)
         self._until({"answered"}, 10)
 
     def play(self, speech: Speech) -> None:
@@ -121,7 +133,7 @@ class QueueDriver:
             raise CallerGone
         self.played.append(speech.text)
         self.playback = ""
-        self._play(speech)
+        self._on_caller(lambda: self._play(speech))
         while True:
             done = self._until({"playback_done"}, 120, until_key=True)
             # Another prompt's end (one cut short before) does not end this one.

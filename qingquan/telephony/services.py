@@ -261,8 +261,20 @@ def _agent_for(extension: str) -> User | None:
 
 
 def _call_for(pbx: Pbx, event: EventIn, at: dt.datetime) -> Call:
-    call = Call.objects.select_for_update().filter(pbx=pbx, call_id=event.call_id).first()
-    if call is not None:
+    """The call `event` belongs to. A ring after the end of the call that had its id is a
+    new call (phone systems reuse SIP Call-IDs): it gets its own record and contact. Any
+    other late event of an ended call, and a ring dated before its end, belong to it and
+    change nothing there."""
+    calls = Call.objects.select_for_update().filter(pbx=pbx, call_id=event.call_id)
+    call = calls.exclude(state=CallState.ENDED).first() or calls.first()
+    reused = (
+        call is not None
+        and event.type == "ring"
+        and call.state == CallState.ENDED
+        and call.ended_at is not None
+        and at > call.ended_at
+    )
+    if call is not None and not reused:
         return call
     try:
         with transaction.atomic():
@@ -276,7 +288,7 @@ def _call_for(pbx: Pbx, event: EventIn, at: dt.datetime) -> Call:
                 rang_at=at,
             )
     except IntegrityError:  # the same call's other event won the race
-        return Call.objects.select_for_update().get(pbx=pbx, call_id=event.call_id)
+        return calls.exclude(state=CallState.ENDED).get()
 
 
 def _customer_of(number: str) -> Any:

@@ -1,6 +1,7 @@
 """A fake Asterisk ARI: replays a recorded event stream over the WebSocket, moving on as
 the driver sends the REST commands the recording expects (any other command is answered
-500 and noted in `mismatches`)."""
+500 and noted in `mismatches`). A command step may give the HTTP `status` Asterisk
+answered with (404 ``{"message": "Channel not found"}`` for a channel already gone)."""
 
 from __future__ import annotations
 
@@ -113,4 +114,6 @@ class FakeAri:
             else:
                 body, kind = json.dumps(reply).encode(), "application/json"
             self._flush()
+        if "status" in step:  # Asterisk's refusal, e.g. 404 for a channel already gone
+            return int(step["status"]), kind, body
         return (HTTPStatus.OK if body else HTTPStatus.NO_CONTENT).value, kind, body

@@ -2,10 +2,14 @@
 values URL-encoded as FreeSWITCH sends them), moving on as the driver sends the commands
 the recording expects. Any other command is answered ``-ERR`` and noted in `mismatches`.
 
-A step is ``{"event": {header: value}}`` or ``{"expect": "<first line>", "match":
-{header: value or "~regex"}, "capture": {name: "Header" or "Header~regex"}, "reply":
-"+OK"}``. Ids the driver chooses (a playback's Event-UUID, the agent leg's
-origination_uuid) are captured and put into later steps wherever ``${name}`` stands."""
+A step is ``{"event": {header: value}}``, ``{"raw": "<an event-plain body exactly as
+captured on the wire>"}`` (sent byte for byte, framed with its Content-Length) or
+``{"expect": "<first line>", "match": {header: value or "~regex"}, "capture": {name:
+"Header" or "Header~regex"}, "reply": "+OK"}``. Ids the driver chooses (a playback's
+Event-UUID, the agent leg's origination_uuid) are captured and put into later steps
+wherever ``${name}`` stands. Like FreeSWITCH, only the events named in the ``event plain
+…`` subscription are sent, so a captured session can be replayed whole (heartbeats,
+CHANNEL_STATE, CODEC…)."""
 
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ class FakeEsl:
         self.values: dict[str, str] = {}
         self.commands: list[str] = []
         self.mismatches: list[str] = []
+        self.subscribed: set[str] = set()
+        self.skipped: list[str] = []  # events not subscribed to, as FreeSWITCH skips them
         self.listener = socket.create_server(("127.0.0.1", port))
         self.port = self.listener.getsockname()[1]  # port 0: a free one
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -72,16 +78,28 @@ class FakeEsl:
     def _subst(self, text: str) -> str:
         return re.sub(r"\$\{(\w+)\}", lambda m: self.values.get(m.group(1), m.group(0)), text)
 
-    def _event(self, headers: dict[str, str]) -> None:
-        body = "".join(f"{k}: {quote(self._subst(v), safe='')}\n" for k, v in headers.items())
-        body += "\n"
+    def _event(self, step: dict[str, Any]) -> None:
+        if "raw" in step:
+            body = self._subst(step["raw"])
+            name = re.search(r"^Event-Name: (\S+)", body, re.MULTILINE)
+            kind = name.group(1) if name else ""
+        else:
+            headers = step["event"]
+            body = "".join(f"{k}: {quote(self._subst(v), safe='')}\n" for k, v in headers.items())
+            body += "\n"
+            kind = headers.get("Event-Name", "")
+        if kind not in self.subscribed and "ALL" not in self.subscribed:
+            self.skipped.append(kind)
+            return
         self._send(
             f"Content-Length: {len(body.encode())}\nContent-Type: text/event-plain\n\n{body}"
         )
 
     def _flush(self) -> None:
-        while not self.done and "event" in self.steps[self.position]:
-            self._event(self.steps[self.position]["event"])
+        while not self.done and (
+            "event" in self.steps[self.position] or "raw" in self.steps[self.position]
+        ):
+            self._event(self.steps[self.position])
             self.position += 1
         if self.done and self.hang_up_when_done:
             self._send("Content-Type: text/disconnect-notice\nContent-Length: 0\n\n")
@@ -127,6 +145,7 @@ class FakeEsl:
             self._reply(first, "+OK accepted" if ok else "-ERR invalid")
             return
         if first.startswith("event plain "):
+            self.subscribed = {name.upper() for name in first.split()[2:]}
             self._reply(first, "+OK event listener enabled plain")
             self._flush()
             return

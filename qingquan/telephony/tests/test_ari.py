@@ -100,3 +100,43 @@ def test_a_replayed_asterisk_call_goes_through_the_ivr_to_an_agent(
     # The key delivered twice was pressed once; the late hang-up changed nothing.
     assert call.ivr_trace.count("main") == 1
     assert Call.objects.live().count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_capture_of_a_caller_hanging_up_before_the_answer_ends_the_call(
+    tmp_path: Path, settings: Any, standard_flow: Any
+) -> None:
+    """Events captured from a real Asterisk 20 (streams/README.md): the caller hangs up
+    while ringing in Stasis (ChannelHangupRequest, StasisEnd, no ChannelDestroyed), so the
+    answer meets a channel already gone (404). The call ends as abandoned instead of the
+    IVR thread dying with the call left live."""
+    settings.TELEPHONY_PROMPT_DIR = tmp_path / "prompts"
+    results: list[Any] = []
+
+    def on_call(driver: ari.AriDriver, caller: str, line: str) -> None:
+        results.append(
+            serve_call(driver, caller=caller, call_id=f"ari-{driver.channel}", line=line)
+        )
+
+    port = 8107 + 110
+    with FakeAri(STREAMS / "ari_real_hangup_before_answer.json", port) as fake:
+        client = ari.AriClient(
+            f"http://127.0.0.1:{port}/ari",
+            "qingquan",
+            "secret",
+            events_url=f"http://127.0.0.1:{port + 1}/ari",
+        )
+        app = ari.AriApp(client, on_call=on_call)
+        stop = threading.Event()
+        reader = threading.Thread(target=app.run, args=(stop,), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 30
+        while not (results and fake.done) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        reader.join(timeout=5)
+    assert fake.mismatches == [] and fake.done and results, fake.commands
+    assert results[0].ending == "caller_gone"
+    call = Call.objects.get()
+    assert call.call_id == "ari-1697459182.15" and call.ivr_trace == ["caller_gone"]
+    assert call.outcome == CallOutcome.ABANDONED and Call.objects.live().count() == 0

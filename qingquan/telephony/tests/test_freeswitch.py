@@ -69,6 +69,13 @@ def _replay(
     stream: str, paths: freeswitch.Paths, recorded_channel: str
 ) -> tuple[Any, list[str], freeswitch.FreeswitchDriver]:
     """Replay `stream` against the driver; FreeSWITCH has written the call's recording."""
+    with FakeEsl(STREAMS / stream) as fake:
+        return _replay_on(fake, paths, recorded_channel)
+
+
+def _replay_on(
+    fake: FakeEsl, paths: freeswitch.Paths, recorded_channel: str
+) -> tuple[Any, list[str], freeswitch.FreeswitchDriver]:
     here = Path(paths.recordings_here)
     (here / f"fs-{recorded_channel}.wav").write_bytes(silence_wav(3.0))
     results: list[Any] = []
@@ -76,19 +83,18 @@ def _replay(
     def on_call(driver: freeswitch.FreeswitchDriver, caller: str, line: str) -> None:
         results.append(serve_call(driver, caller=caller, call_id=f"fs-{driver.channel}", line=line))
 
-    with FakeEsl(STREAMS / stream) as fake:
-        esl = freeswitch.EslConnection("127.0.0.1", fake.port, "ClueCon")
-        esl.connect()
-        app = freeswitch.FreeswitchApp(esl, on_call=on_call, paths=paths)
-        stop = threading.Event()
-        reader = threading.Thread(target=app.run, args=(stop,), daemon=True)
-        reader.start()
-        deadline = time.monotonic() + 60
-        while not (results and fake.done) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.3)  # the late events reach the app
-        stop.set()
-        reader.join(timeout=5)
+    esl = freeswitch.EslConnection("127.0.0.1", fake.port, "ClueCon")
+    esl.connect()
+    app = freeswitch.FreeswitchApp(esl, on_call=on_call, paths=paths)
+    stop = threading.Event()
+    reader = threading.Thread(target=app.run, args=(stop,), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while not (results and fake.done) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)  # the late events reach the app
+    stop.set()
+    reader.join(timeout=5)
     assert fake.mismatches == [], fake.commands
     assert fake.done and results, fake.commands
     return results[0], fake.commands, app.drivers[recorded_channel]
@@ -212,3 +218,22 @@ def test_event_plain_bodies_are_url_decoded() -> None:
     assert event["DTMF-Digit"] == "#"
     assert event["Event-Date-GMT"] == "Tue, 02 Dec 2025 02:00:00 GMT"
     assert freeswitch.event_id({"Core-UUID": "c", "Event-Sequence": "7"}) == "c/7"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_capture_of_a_caller_cancelling_while_parked_ends_the_call(setup: Any) -> None:
+    """Replays a session captured from a real FreeSWITCH (streams/README.md): the caller
+    hangs up while parked, so the answer meets a channel already gone ("-ERR No such
+    channel!"). The call ends as abandoned instead of the IVR thread dying with it live."""
+    _pushed, paths = setup
+    channel = "303c0f9f-4b32-4b9b-9f77-df0ca215bbe7"
+    with FakeEsl(STREAMS / "freeswitch_real_cancel_while_parked.json") as fake:
+        result, commands, _driver = _replay_on(fake, paths, channel)
+    assert result.ending == "caller_gone"
+    assert commands[-1] == f"api uuid_answer {channel}"
+    # Heartbeats, CHANNEL_STATE, CODEC… were not subscribed to: FreeSWITCH keeps them back.
+    assert "HEARTBEAT" in fake.skipped and "CHANNEL_PARK" not in fake.skipped
+    call = Call.objects.get()
+    assert call.line == "line2" and call.ivr_trace == ["caller_gone"]
+    assert call.outcome == CallOutcome.ABANDONED and Call.objects.live().count() == 0
+    assert call.contact is not None and call.contact.outcome == "abandoned"
