@@ -89,10 +89,9 @@ class OneHopASGIHandler(ASGIHandler):
         """Everything between reading the body and sending the answer, in this thread."""
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)
-        response._handler_class = self.__class__  # type: ignore[attr-defined]
+        request, refused = self.create_request(scope, body_file)
+        response: Any = refused if request is None else self.get_response(request)
+        response._handler_class = self.__class__
         if isinstance(response, FileResponse):
             # The ASGI server chunks the body itself: fewer, larger reads of the file.
             response.block_size = self.chunk_size

@@ -528,8 +528,4 @@ def case_fields_unread(*kept: str) -> tuple[str, ...]:
     a crew's step itself."""
     ticket = Job._meta.get_field("ticket").related_model
     keep = {"id", *kept}
-    return tuple(
-        f"ticket__{f.name}"
-        for f in ticket._meta.concrete_fields  # type: ignore[union-attr]
-        if f.name not in keep
-    )
+    return tuple(f"ticket__{f.name}" for f in ticket._meta.concrete_fields if f.name not in keep)

@@ -274,6 +274,35 @@ def job_for(*, user: Any, number: str, related: bool = True) -> Job:
     return job
 
 
+# What a step and its answer read of the crews on a job (`only`: the other columns of the
+# assignment, the crew and its team are neither compiled nor converted).
+CREW_COLUMNS = (
+    "job_id",
+    "crew_id",
+    "crew__team_id",
+    "crew__status",
+    "crew__team__code",
+    "crew__team__name",
+)
+
+
+def job_for_step(*, user: Any, number: str) -> tuple[Job, Crew | None]:
+    """The job a crew step names and the member's crew, when that crew is on the job now:
+    one query for the usual case (a crew member on their own job). Otherwise as
+    `job_for`, with no crew: the step's service finds the crew or refuses."""
+    if not can(user, "dispatch.view") and can(user, "dispatch.crew") and user.team_id:
+        on = (
+            Assignment.objects.select_related("job", "crew__team")
+            .filter(job__number=number, crew__team_id=user.team_id, ended_at=None)
+            # The step's service locks and reads the job afresh: its id and number here.
+            .only("job__number", "job__ticket_id", *CREW_COLUMNS)
+        )
+        found = next(iter(on.order_by()[:1]), None)
+        if found is not None:
+            return found.job, found.crew
+    return job_for(user=user, number=number, related=False), None
+
+
 def job_row(job: Job) -> JobRow:
     return _row(_jobs(Job.objects.filter(pk=job.pk)).get(), clock.now())
 
@@ -287,7 +316,9 @@ def job_row_written(job: Job) -> JobRow:
 
     pauses = list(JobPause.objects.filter(job_id=job.pk).order_by("started_at"))
     job.active_assignments = list(  # type: ignore[attr-defined]
-        Assignment.objects.filter(job_id=job.pk, ended_at=None).select_related("crew__team")
+        Assignment.objects.filter(job_id=job.pk, ended_at=None)
+        .select_related("crew__team")
+        .only(*CREW_COLUMNS)
     )
     job.merged = Ticket.objects.filter(parent_id=job.ticket_id).count()  # type: ignore[attr-defined]
     return _row(job, clock.now(), pauses=pauses)

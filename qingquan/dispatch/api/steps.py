@@ -10,7 +10,7 @@ from ninja import File, Form, Status
 from ninja.files import UploadedFile
 
 from qingquan.core import clock
-from qingquan.dispatch import services
+from qingquan.dispatch import selectors, services
 from qingquan.dispatch.api.answers import (
     _job,
     _refused,
@@ -41,9 +41,11 @@ def step(request: HttpRequest, number: str, body: JobStepIn) -> Status:
     """Accept, en route, arrive, valve (with `valve`), repaired, restored, note. Sent
     twice with the same `id`: recorded once (`replayed`: true)."""
     try:
+        job, crew = selectors.job_for_step(user=request.user, number=number)
         result = services.step_record(
             actor=request.user,
-            job=_the_job(request, number),
+            job=job,
+            crew=crew,
             kind=body.kind,
             client_id=body.id,
             at=body.at,

@@ -130,13 +130,15 @@ def step_record(
     note: str = "",
     photo: UploadedFile | None = None,
     photo_phase: str = "",
+    crew: Crew | None = None,
 ) -> StepResult:
     """Record one crew step. Idempotent: a `client_id` already recorded changes nothing
     and answers the stored step (`replayed`). Online steps are taken now and must be the
     job's next step; a step from the offline queue (`offline`) keeps its original time
     `at`, and one the job has already gone past (another crew of the job was quicker) is
     recorded for the history without moving the job back; a step that skips ahead is
-    refused either way (“repaired” before “arrived”)."""
+    refused either way (“repaired” before “arrived”). `crew`: the actor's crew on the
+    job as the caller has just read it (`selectors.job_for_step`); else read here."""
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 64:
         raise InvalidInput(_("Each step needs its id (at most 64 characters)."), field="id")
@@ -147,7 +149,9 @@ def step_record(
         return replayed
     # Who may act and what was sent are read and checked before the transaction: on
     # SQLite a transaction holds the one writer slot, and every crew's step waits for it.
-    crew = _may_work(actor, job)
+    user = user_of(actor)
+    if crew is None or user is None or crew.team_id != user.team_id:
+        crew = _may_work(actor, job)
     now = clock.now()
     at = _step_time(at, offline=offline, now=now)
     if photo is not None:
@@ -159,7 +163,7 @@ def step_record(
         at=at,
         received_at=now,
         offline=offline,
-        by=user_of(actor),
+        by=user,
         valve=valve[:60],
         note=_clean(note),
         photo_phase=photo_phase[:10] if photo is not None else "",
