@@ -481,14 +481,47 @@ def profile_summary(raw: Path, top: int = 25) -> str:
         return [f"  {n / total:6.1%}  {frame}" for frame, n in best]
 
     project = {f: n for f, n in inclusive.items() if "(qingquan/" in f}
+    layers: dict[str, int] = {}
+    for frame, n in own.items():
+        layer = layer_of(frame)
+        layers[layer] = layers.get(layer, 0) + n
     return "\n".join(
         [
-            f"{total} samples; inclusive, the project's frames:",
+            f"{total} samples; by layer (where each sample was taken):",
+            *lines(layers),
+            "inclusive, the project's frames:",
             *lines(project),
             "self:",
             *lines(own),
         ]
     )
+
+
+# Where a sample was taken, by the file of its innermost Python frame, first match wins:
+# what is left of a case's CPU once the project's own statements are few (issue #12).
+LAYERS = (
+    ("database driver, round trips and commits", ("django/db/backends/", "psycopg", "sqlite3")),
+    (
+        "ORM: building SQL and model instances",
+        ("django/db/models/", "django/db/transaction", "django/db/utils"),
+    ),
+    ("API framework: parsing, validation, JSON", ("ninja/", "pydantic", "json/")),
+    (
+        "HTTP server, event loop, thread hand-offs",
+        ("uvicorn/", "asyncio/", "asgiref/", "concurrent/", "threading", "httptools", "h11/"),
+    ),
+    ("Django: request, middleware, sessions, URLs", ("django/",)),
+    ("the project's own code", ("qingquan/",)),
+)
+
+
+def layer_of(frame: str) -> str:
+    """The layer of one py-spy frame ("function (path/file.py:line)")."""
+    where = frame.rpartition("(")[2]
+    for name, marks in LAYERS:
+        if any(mark in where for mark in marks):
+            return name
+    return "other (standard library, logging, …)"
 
 
 def _profile(shape: Shape, work: Path, ctx: BenchContext) -> Path:
@@ -702,6 +735,20 @@ def format_rows(rows: list[Row], peer: Row | None, limits: dict[str, Row]) -> st
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in table])
 
 
+def _targets_missed(rows: list[Row], peer: Row | None, limits: dict[str, Row]) -> bool:
+    """Whether a throughput target of the table is missed: the ratio to osTicket or the
+    share of the physical limit (then the profile says what is left)."""
+    for row in rows:
+        if not row.shape or not row.rounds:
+            continue
+        if peer is not None and peer.tps and row.tps / peer.tps < TARGET_RATIO[row.shape]:
+            return True
+        physical = limits.get(row.shape)
+        if physical is not None and physical.tps and row.tps / physical.tps < MIN_LIMIT_SHARE:
+            return True
+    return False
+
+
 def _figures(
     rows: list[Row], peer: Row | None, limits: dict[str, Row], header: str, load: float
 ) -> list[Figure]:
@@ -898,9 +945,11 @@ def cases(ctx: BenchContext) -> list[Figure]:
         run_wrk(peer_target, run="warm", work=work / "load", connections=ctx.connections, seconds=1)
 
     loads: list[float] = []
-    # QINGQUAN_BENCH_PEER_PROFILE=1: py-spy samples each shape's web processes in a partner
-    # API window after the rounds (the bench extra's py-spy; needs ptrace, i.e. root).
-    profile = os.environ.get("QINGQUAN_BENCH_PEER_PROFILE") == "1"
+    # py-spy samples each shape's web processes in a partner API window after the rounds
+    # (the bench extra's py-spy; needs ptrace, i.e. root) when a target is missed, so that
+    # the table comes with what is left and why; QINGQUAN_BENCH_PEER_PROFILE=1 always,
+    # =0 never.
+    profile_setting = os.environ.get("QINGQUAN_BENCH_PEER_PROFILE", "")
     profiles: dict[str, Path] = {}
     questions = 0
     peer_tickets = 0
@@ -944,7 +993,9 @@ def cases(ctx: BenchContext) -> list[Figure]:
                 if shape.name in limits:  # one limit per database family
                     _limit(limits[shape.name], shape, ctx)
                     _limit(unshared[shape.name], shape, ctx, shared=False)
-        if profile:
+        if profile_setting == "1" or (
+            profile_setting != "0" and _targets_missed(rows, peer_row, limits)
+        ):
             for shape in shapes:
                 profiles[shape.name] = _profile(shape, work, ctx)
         if peer_row is not None and peer_tickets:

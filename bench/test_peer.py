@@ -81,12 +81,36 @@ def test_profile_summary_counts_inclusive_and_self_samples(tmp_path: Path) -> No
         "main (a.py:1);idle (d.py:4) 2\n"
     )
     summary = bench_peer.profile_summary(raw)
-    assert summary.startswith("10 samples; inclusive, the project's frames:")
-    inclusive, own = summary.split("self:")
+    assert summary.startswith("10 samples; by layer (where each sample was taken):")
+    layers, rest = summary.split("inclusive, the project's frames:")
+    assert "  20.0%  the project's own code" in layers
+    assert "  80.0%  other (standard library, logging, …)" in layers
+    inclusive, own = rest.split("self:")
     assert "main (a.py:1)" not in inclusive  # not the project's
     assert "  80.0%  handle (qingquan/b.py:2)" in inclusive
     assert "  60.0%  save (c.py:3)" in own
     assert "  20.0%  handle (qingquan/b.py:2)" in own
+
+
+def test_samples_are_put_in_layers_by_their_innermost_file() -> None:
+    layer = bench_peer.layer_of
+    assert layer("execute (psycopg/cursor.py:97)").startswith("database driver")
+    assert layer("execute (django/db/backends/utils.py:105)").startswith("database driver")
+    assert layer("as_sql (django/db/models/sql/compiler.py:755)").startswith("ORM")
+    assert layer("validate (ninja/operation.py:1)").startswith("API framework")
+    assert layer("data_received (uvicorn/protocols/http/x.py:1)").startswith("HTTP server")
+    assert layer("process_request (django/middleware/csrf.py:1)").startswith("Django")
+    assert layer("intake (qingquan/partners/services/intake.py:1)") == "the project's own code"
+
+
+def test_a_missed_target_asks_for_the_profile() -> None:
+    peer = bench_peer.Row("osTicket", "POST", rounds=[_result([])], per_second=[10.0])
+    ours = bench_peer.Row("Qingquan", "POST", shape="embedded", rounds=[_result([])])
+    limit = bench_peer.Row("limit", "16", per_second=[100.0])
+    ours.per_second = [60.0]  # 6× osTicket (≥ 5×) and 60 % of the limit (≥ 50 %)
+    assert not bench_peer._targets_missed([ours], peer, {"embedded": limit})
+    ours.per_second = [45.0]  # 4.5×
+    assert bench_peer._targets_missed([ours], peer, {"embedded": limit})
 
 
 def test_tarball_is_taken_from_the_environment_first(
