@@ -66,7 +66,8 @@ def seed_dispatch(*, jobs: int = 4) -> int:
         .values_list("eid", flat=True)[::97][:jobs]
     )
     made = 0
-    for case in cases[: jobs * 3]:
+    # Enough candidates that a few without a place (or refused) still leave `jobs` made.
+    for case in cases[: jobs * 10]:
         if made >= jobs:
             break
         try:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from qingquan.core import clock, validation
 from qingquan.core.actors import user_of
 from qingquan.core.audit import snapshot
-from qingquan.core.db import fastselect
+from qingquan.core.db import fastinsert, fastselect
 from qingquan.core.db.locks import hold_until_commit
 from qingquan.dispatch.errors import InvalidInput, OutOfOrder
 from qingquan.dispatch.models import (
@@ -242,7 +242,8 @@ def _step_save(step: JobStep, *, photo: UploadedFile | None) -> JobStep:
     if photo is not None:
         step.photo.save(photo.name or "photo.jpg", photo, save=False)
     try:
-        step.save()
+        # Listened to by nobody: one precompiled INSERT (core.db.fastinsert).
+        fastinsert.create(step)
     except Exception:
         if photo is not None:
             step.photo.delete(save=False)
