@@ -140,3 +140,76 @@ def test_a_real_capture_of_a_caller_hanging_up_before_the_answer_ends_the_call(
     call = Call.objects.get()
     assert call.call_id == "ari-1697459182.15" and call.ivr_trace == ["caller_gone"]
     assert call.outcome == CallOutcome.ABANDONED and Call.objects.live().count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_asterisk_events_carry_a_caller_through_the_ivr_to_an_agent(
+    tmp_path: Path, settings: Any, make_user: Any, monkeypatch: Any, standard_flow: Any
+) -> None:
+    """The standard flow replayed with ARI events captured from a production Asterisk
+    (streams/README.md): ``duration_ms`` on keys, ``PlaybackFinished`` with its keys in
+    another order, bridge events with ``creator``/``video_mode``, hang-up causes 18, and
+    recording events whose timestamps carry no UTC offset."""
+    settings.TELEPHONY_PROMPT_DIR = tmp_path / "prompts"
+    settings.TELEPHONY_RECORDING_DIR = tmp_path / "recordings"
+    pushed: list[tuple[int, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        services, "push_to_user", lambda *, user_id, event: pushed.append((user_id, event))
+    )
+    monkeypatch.setattr("qingquan.telephony.ivr.is_open", lambda *a, **k: True)
+    account = cf.account(cust=cf.customer(phones=("13800005678",)), number="33020012")
+    Bill.objects.create(
+        account=account,
+        period_start=dt.date(2026, 10, 1),
+        period_end=dt.date(2026, 10, 31),
+        previous_reading=Decimal("100"),
+        current_reading=Decimal("130"),
+        volume=Decimal("30"),
+        water_amount=Decimal("100.00"),
+        sewage_amount=Decimal("28.50"),
+        total=Decimal("128.50"),
+        due_date=dt.date(2026, 12, 15),
+        issued_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    )
+    agent = make_user("agent", extension="8001")
+    AgentSkill.objects.create(user=agent, skill="billing")
+    AgentState.objects.create(
+        user=agent, status=AgentStatus.AVAILABLE, since=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    results: list[Any] = []
+
+    def on_call(driver: ari.AriDriver, caller: str, line: str) -> None:
+        results.append(
+            serve_call(driver, caller=caller, call_id=f"ari-{driver.channel}", line=line)
+        )
+
+    port = 8107 + 120
+    with FakeAri(STREAMS / "ari_real_events_bill_then_agent.json", port) as fake:
+        client = ari.AriClient(
+            f"http://127.0.0.1:{port}/ari",
+            "qingquan",
+            "secret",
+            events_url=f"http://127.0.0.1:{port + 1}/ari",
+        )
+        app = ari.AriApp(client, on_call=on_call)
+        stop = threading.Event()
+        reader = threading.Thread(target=app.run, args=(stop,), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while not (results and fake.done) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        reader.join(timeout=5)
+    assert fake.mismatches == [] and fake.done and results, fake.commands
+    assert results[0].ending == "transferred"
+    call = Call.objects.get()
+    assert "bill:ok" in call.ivr_trace and "q_billing:agent:8001" in call.ivr_trace
+    assert call.ivr_trace.count("main") == 1
+    assert call.outcome == CallOutcome.ANSWERED and call.agent == agent
+    assert [p for p in pushed if p[1]["kind"] == "screen_pop"] == [
+        (agent.pk, {"kind": "screen_pop", "call_id": call.pk, "url": f"/console/calls/{call.pk}/"})
+    ]
+    contact = call.contact
+    assert contact is not None and contact.outcome == "answered"
+    assert contact.recording_ref.endswith(".ogg") and Path(contact.recording_ref).exists()
+    assert Call.objects.live().count() == 0

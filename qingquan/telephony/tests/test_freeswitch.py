@@ -237,3 +237,53 @@ def test_a_real_capture_of_a_caller_cancelling_while_parked_ends_the_call(setup:
     assert call.line == "line2" and call.ivr_trace == ["caller_gone"]
     assert call.outcome == CallOutcome.ABANDONED and Call.objects.live().count() == 0
     assert call.contact is not None and call.contact.outcome == "abandoned"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_freeswitch_events_carry_a_caller_through_the_ivr_to_an_agent(
+    setup: Any, make_user: Any
+) -> None:
+    """The standard flow replayed with events captured from real FreeSWITCH switches
+    (streams/README.md says which, and what is still written): the captured park, the
+    playback completions (``Application-UUID``), URL-encoded ``DTMF-Digit`` (``%23``),
+    a ``CHANNEL_BRIDGE`` naming the agent's leg in ``Other-Leg-Unique-ID`` and
+    ``Bridge-B-Unique-ID``, and the captured ``CHANNEL_HANGUP_COMPLETE``."""
+    pushed, paths = setup
+    account = cf.account(cust=cf.customer(phones=("13800005678",)), number="33020012")
+    Bill.objects.create(
+        account=account,
+        period_start=dt.date(2026, 10, 1),
+        period_end=dt.date(2026, 10, 31),
+        previous_reading=Decimal("100"),
+        current_reading=Decimal("130"),
+        volume=Decimal("30"),
+        water_amount=Decimal("100.00"),
+        sewage_amount=Decimal("28.50"),
+        total=Decimal("128.50"),
+        due_date=dt.date(2026, 12, 15),
+        issued_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    )
+    agent = _agent(make_user, "8001", "billing", 1)
+    channel = "303c0f9f-4b32-4b9b-9f77-df0ca215bbe7"
+
+    result, commands, driver = _replay(
+        "freeswitch_real_events_bill_then_agent.json", paths, channel
+    )
+
+    assert result.ending == "transferred"
+    call = Call.objects.get()
+    assert call.call_id == f"fs-{channel}" and call.line == "line2"
+    assert "bill:ok" in call.ivr_trace and "q_billing:agent:8001" in call.ivr_trace
+    assert call.ivr_trace.count("main") == 1
+    assert any("一百二十八元五角" in text for text in driver.played)
+    assert call.outcome == CallOutcome.ANSWERED and call.agent == agent
+    pops = [p for p in pushed if p[1]["kind"] == "screen_pop"]
+    assert pops == [
+        (agent.pk, {"kind": "screen_pop", "call_id": call.pk, "url": f"/console/calls/{call.pk}/"})
+    ]
+    contact = call.contact
+    assert contact is not None and contact.outcome == "answered"
+    assert contact.recording_ref.endswith(".ogg") and Path(contact.recording_ref).exists()
+    assert len([c for c in commands if c.startswith("api uuid_kill")]) == 1
+    assert Call.objects.live().count() == 0
+    assert AgentState.objects.get(user=agent).status == AgentStatus.WRAP_UP
