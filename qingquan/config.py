@@ -32,7 +32,8 @@ class Config:
     demo_network: str = "Net6"  # the EPANET network WNTR ships that the demo places
     db_pool_min: int = 4  # PostgreSQL connections each process opens at start
     db_pool_size: int = 16  # PostgreSQL connections per process at most
-    http_threads: int = 16  # threads per web process serving HTTP requests (decision 0015)
+    http_threads: int = 2  # threads per web process for ordinary requests (decision 0015)
+    http_long_threads: int = 4  # … and for long ones: exports, files, calls to other services
     email_host: str = ""  # SMTP server for the e-mailed reports ("" = files in data_dir)
     email_port: int = 25
     # A new repair report inside the isolated area of an open incident created within
@@ -178,7 +179,8 @@ def read(environ: dict[str, str] | None = None) -> Config:
         demo_network=env_vars.get("QINGQUAN_DEMO_NETWORK", "").strip() or "Net6",
         db_pool_min=_number(env_vars, "QINGQUAN_DB_POOL_MIN", 4),
         db_pool_size=_number(env_vars, "QINGQUAN_DB_POOL_SIZE", 16),
-        http_threads=max(1, _number(env_vars, "QINGQUAN_HTTP_THREADS", 16)),
+        http_threads=max(1, _number(env_vars, "QINGQUAN_HTTP_THREADS", 2)),
+        http_long_threads=max(1, _number(env_vars, "QINGQUAN_HTTP_LONG_THREADS", 4)),
         email_host=env_vars.get("QINGQUAN_EMAIL_HOST", "").strip(),
         email_port=_number(env_vars, "QINGQUAN_EMAIL_PORT", 25),
         network_merge_window_hours=_number(env_vars, "QINGQUAN_NETWORK_MERGE_WINDOW_HOURS", 12),

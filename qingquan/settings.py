@@ -144,9 +144,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL restart no request gets a dead connection, it waits for a new one instead.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Threads of a web process that run requests (qingquan.core.asgi_handler; decision 0015).
-# On PostgreSQL keep it at most the pool size: a thread holds a connection per request.
+# Threads of a web process that run requests (qingquan.core.asgi_handler; decision 0015):
+# a few for ordinary requests, a pool of their own for long ones (exports, files, the
+# statistics, calls to other services). On PostgreSQL keep both together at most the
+# connection pool's size: a thread holds a connection per request.
 HTTP_THREADS = CONFIG.http_threads
+HTTP_LONG_THREADS = CONFIG.http_long_threads
+HTTP_LONG_PATHS = (
+    r"\.(pdf|xlsx|csv|ogg|zip)$|/export|/import|/download|/invoices/|/recordings/|^/reports/"
+    r"|^/portal/pay|^/payments/(console|staff/reconciliation)/|^/telephony/(simulator|flows)/"
+)
 
 # Background work and push ----------------------------------------------------------------
 TASKS = {

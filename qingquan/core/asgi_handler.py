@@ -13,15 +13,19 @@ longer than Django's own work: thread start-up, the hops and their context copie
 Here the body is read and the response sent by the event loop, as before; everything in
 between — `request_started`, the request object, the middleware chain and the view, and
 for an ordinary (not streaming) response `request_finished` — runs in one hop on a pool
-of `HTTP_THREADS` threads that live as long as the process, as under a threaded WSGI
-server. Each thread keeps its own database connection across requests (the signals run in
-that thread, so Django's connection checks apply to the connection the request used).
-Websockets (Channels) are untouched. See docs/decisions/0007-one-hop-asgi.md and 0015.
+of threads that live as long as the process, as under a threaded WSGI server: a few for
+ordinary requests (`HTTP_THREADS`) and a pool of their own for long ones
+(`HTTP_LONG_THREADS`, paths matching `HTTP_LONG_PATHS`). Each thread keeps its own
+database connection across requests (the signals run in that thread, so Django's
+connection checks apply to the connection the request used). Websockets (Channels) are
+untouched. See docs/decisions/0007-one-hop-asgi.md and 0015.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,20 +38,34 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_pools: dict[str, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
-def request_threads() -> ThreadPoolExecutor:
-    """The process's pool of request threads (made on first use: after a fork, if any)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=int(getattr(settings, "HTTP_THREADS", 16)),
-                thread_name_prefix="http",
+def request_threads(kind: str = "http") -> ThreadPoolExecutor:
+    """The process's pool of request threads of `kind` ("http": ordinary requests,
+    `HTTP_THREADS`; "http-long": exports, files, statistics and calls to other services,
+    `HTTP_LONG_THREADS`), made on first use (after a fork, if any)."""
+    with _pools_lock:
+        pool = _pools.get(kind)
+        if pool is None:
+            size = settings.HTTP_LONG_THREADS if kind == "http-long" else settings.HTTP_THREADS
+            pool = _pools[kind] = ThreadPoolExecutor(
+                max_workers=max(1, int(size)), thread_name_prefix=kind
             )
-        return _pool
+        return pool
+
+
+@functools.cache
+def _long_paths() -> re.Pattern[str]:
+    return re.compile(settings.HTTP_LONG_PATHS)
+
+
+def pool_for(path: str) -> ThreadPoolExecutor:
+    """Long requests get threads of their own, so that the few ordinary threads (the
+    Python process is bound by one core's worth of interpreter: more threads only take
+    turns) are never all held by an export or a wait on another service."""
+    return request_threads("http-long" if _long_paths().search(path) else "http")
 
 
 class OneHopASGIHandler(ASGIHandler):
@@ -69,19 +87,18 @@ class OneHopASGIHandler(ASGIHandler):
         from qingquan.core import notifications
 
         notifications.serving_loop.set(asyncio.get_running_loop())
+        pool = pool_for(scope.get("path", ""))
         try:
-            response = await sync_to_async(
-                self.respond, thread_sensitive=False, executor=request_threads()
-            )(scope, body_file)
+            response = await sync_to_async(self.respond, thread_sensitive=False, executor=pool)(
+                scope, body_file
+            )
             try:
                 await self.send_response(response, send)
             except asyncio.CancelledError:
                 pass  # the client went away while the answer was being sent
             finally:
                 if not response.closed:
-                    await sync_to_async(
-                        response.close, thread_sensitive=False, executor=request_threads()
-                    )()
+                    await sync_to_async(response.close, thread_sensitive=False, executor=pool)()
         finally:
             body_file.close()
 

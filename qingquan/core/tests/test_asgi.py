@@ -84,3 +84,38 @@ def test_streamed_answers_are_still_sent_whole() -> None:
     answer = fetch("GET", "/static/qingquan/app.css")
     assert answer.status_code == 200
     assert answer.content == css.read_bytes()
+
+
+def test_long_requests_run_on_threads_of_their_own() -> None:
+    """Exports, files, the statistics and the pages that call other services take the
+    long pool: an export never holds one of the few threads of ordinary requests."""
+    import threading
+
+    from django.core import signals
+
+    from qingquan.core.asgi_handler import pool_for, request_threads
+
+    for path in (
+        "/reports/",
+        "/reports/export.xlsx",
+        "/connections/20261204-0001/contract.pdf",
+        "/telephony/recordings/7/",
+        "/telephony/simulator/",
+        "/portal/pay/",
+        "/payments/console/accounts/3/",
+    ):
+        assert pool_for(path) is request_threads("http-long"), path
+    for path in ("/healthz", "/api/v1/dispatch/jobs/J-1/steps", "/console/", "/portal/"):
+        assert pool_for(path) is request_threads("http"), path
+    names: list[str] = []
+
+    def started(**kwargs: Any) -> None:
+        names.append(threading.current_thread().name)
+
+    signals.request_started.connect(started)
+    try:
+        fetch("GET", "/reports/")
+        fetch("GET", "/healthz")
+    finally:
+        signals.request_started.disconnect(started)
+    assert names[0].startswith("http-long") and not names[1].startswith("http-long")
