@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import concurrent.futures._base as futures_base
 import concurrent.futures.thread as futures_thread
+import datetime as dt
+import sqlite3
 import sys
 import threading
 import time
@@ -39,6 +41,22 @@ from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
 
 POOL_SIZE = 16
+
+
+def _adapt_datetime(value: dt.datetime) -> str:
+    """A datetime parameter of raw SQL in the text the ORM stores: UTC, no offset.
+
+    Python's default adapter writes an aware datetime with its offset
+    ("2026-03-03 00:00:00+00:00"), and SQLite compares the text: a stored deadline of
+    that very instant ("2026-03-03 00:00:00") sorted before it, so `deadline < now` was
+    true at `now == deadline` (the SLA sweep flagged a case overdue at its deadline on
+    SQLite, a tick later on PostgreSQL), and another offset compared by hours wrong."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(" ")
+
+
+sqlite3.register_adapter(dt.datetime, _adapt_datetime)
 # How often a thread waiting for the queue checks whether its holder waits on it: the
 # longest a deadlock goes unnoticed (a wait shorter than this costs nothing extra).
 DEADLOCK_CHECK_SECONDS = 0.25
