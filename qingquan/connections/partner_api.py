@@ -130,7 +130,11 @@ def _document(payload: DocumentIn) -> SimpleUploadedFile:
 def _receive(client: PartnerClient, payload: ConnectionIn) -> tuple[int, Any]:
     """The application (201), or the one already received with this id (200)."""
     locks.hold_until_commit(EXTERNAL_REF_LOCK + client.pk, payload.external_id)
-    known = Application.objects.filter(partner=client, external_ref=payload.external_id).first()
+    known = (
+        Application.objects.filter(partner=client, external_ref=payload.external_id)
+        .exclude(external_ref="")  # the unique index's condition, so that it is used
+        .first()
+    )
     if known is not None:
         return 200, application_summary(known)
     project = payload.project
@@ -195,7 +199,10 @@ def connection_detail(request: HttpRequest, number: str) -> dict[str, Any]:
     client = _client(request)
     app = (
         Application.objects.select_related("policy")
-        .filter(Q(number=number[:24]) | Q(external_ref=number[:64]), partner=client)
+        .filter(
+            Q(number=number[:24]) | (Q(external_ref=number[:64]) & ~Q(external_ref="")),
+            partner=client,
+        )
         .first()
     )
     if app is None:

@@ -158,6 +158,9 @@ class Call(models.Model):
             )
         ]
         indexes = [
+            # Every phone event finds its call by id, ended ones included (the partial
+            # unique index above serves only the live ones).
+            models.Index(fields=["pbx", "call_id"], name="call_pbx_call_id"),
             models.Index(fields=["state", "rang_at"], name="call_state_rang"),
             models.Index(fields=["agent", "state"], name="call_agent_state"),
         ]

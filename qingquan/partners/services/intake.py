@@ -158,7 +158,10 @@ def partner_case_receive(
             locks.hold_until_commit(EXTERNAL_ID_LOCK + client.pk, intake.external_id)
             # A new id (nearly always) costs one precompiled look-up (core.db.fastselect).
             known = fastselect.first_id(
-                PartnerCase, client_id=client.pk, external_id=intake.external_id
+                PartnerCase,
+                within="partner_case_unique_external_id",
+                client_id=client.pk,
+                external_id=intake.external_id,
             )
             if known is not None:
                 return Received(PartnerCase.objects.get(pk=known), created=False)

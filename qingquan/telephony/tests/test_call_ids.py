@@ -70,3 +70,27 @@ def test_an_ivr_call_reusing_a_sip_call_id_gets_its_own_call(standard_flow: Any)
     assert first.outcome == second.outcome == CallOutcome.ABANDONED
     assert first.contact is not None and second.contact is not None
     assert first.contact.pk != second.contact.pk and second.ivr_trace[-1] == "caller_gone"
+
+
+@pytest.mark.django_db
+def test_every_event_finds_its_call_through_an_index_on_the_call_id() -> None:
+    """A phone system's events find their call by id among every call it ever had (the
+    live-call unique index serves only live calls; issue #12's look-ups that grow)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qingquan.core.tests.plans import finds_by, lookups
+
+    pbx = services.pbx_create(actor=SYSTEM, name="PBX-I", token="index-token-0123456789")[0]
+    with CaptureQueriesContext(connection) as captured:
+        services.call_event_handle(pbx=pbx, event=_event("ring", "i1", T0))
+        services.call_event_handle(
+            pbx=pbx, event=_event("hangup", "i2", T0 + dt.timedelta(seconds=9))
+        )
+        services.call_event_handle(
+            pbx=pbx, event=_event("hangup", "i3", T0 + dt.timedelta(seconds=10))
+        )
+    plans = lookups(captured, table="telephony_call", column="call_id")
+    assert len(plans) >= 3
+    for sql, plan in plans:
+        assert finds_by(plan, "call_id"), (sql, plan)
