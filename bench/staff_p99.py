@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -118,7 +119,10 @@ def _flows(base: str, kind_code: str, phones: list[str]) -> dict[str, Request]:
     rng = random.Random(96390)
     headers = {"X-CSRFToken": CSRF, "Referer": base + "/"}
     payload = {"kind": kind_code, "channel": "phone", "subject": "基准受理"}
-    serial = iter(range(rng.randrange(10**9), 10**12))
+    # Call ids and their event ids are new in every run: a phone event already received
+    # (same event id) changes nothing, so a repeated id would fetch an earlier run's call.
+    run = secrets.token_hex(4)
+    serial = iter(range(10**12))
 
     async def case(client: httpx.AsyncClient, seat: int) -> float:
         started = time.perf_counter()
@@ -132,7 +136,7 @@ def _flows(base: str, kind_code: str, phones: list[str]) -> dict[str, Request]:
         return time.perf_counter() - started
 
     async def pop(client: httpx.AsyncClient, seat: int) -> float:
-        call_id = f"p99-{next(serial)}"
+        call_id = f"p99-{run}-{next(serial)}"
         event = {"call_id": call_id, "from": phones[rng.randrange(len(phones))], "to": "96390"}
         auth = {"Authorization": f"Bearer {PBX_TOKEN}"}
         ring = await client.post(
