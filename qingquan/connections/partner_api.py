@@ -25,7 +25,7 @@ from ninja import Field, Header, Router, Schema, Status
 from pydantic import StringConstraints
 
 from qingquan.connections import services
-from qingquan.connections.models import Application, Channel
+from qingquan.connections.models import Application, Channel, external_ref_is
 from qingquan.connections.services.intake import max_document_bytes
 from qingquan.connections.services.provincial import application_summary
 from qingquan.core import validation as vd
@@ -130,11 +130,8 @@ def _document(payload: DocumentIn) -> SimpleUploadedFile:
 def _receive(client: PartnerClient, payload: ConnectionIn) -> tuple[int, Any]:
     """The application (201), or the one already received with this id (200)."""
     locks.hold_until_commit(EXTERNAL_REF_LOCK + client.pk, payload.external_id)
-    known = (
-        Application.objects.filter(partner=client, external_ref=payload.external_id)
-        .exclude(external_ref="")  # the unique index's condition, so that it is used
-        .first()
-    )
+    mine = Application.objects.filter(partner=client)
+    known = mine.with_external_ref(payload.external_id).first()
     if known is not None:
         return 200, application_summary(known)
     project = payload.project
@@ -200,7 +197,7 @@ def connection_detail(request: HttpRequest, number: str) -> dict[str, Any]:
     app = (
         Application.objects.select_related("policy")
         .filter(
-            Q(number=number[:24]) | (Q(external_ref=number[:64]) & ~Q(external_ref="")),
+            Q(number=number[:24]) | external_ref_is(number[:64]),
             partner=client,
         )
         .first()

@@ -353,8 +353,7 @@ def application_create(
 
 
 def _external_ref_check(ref: str) -> None:
-    # Stating the unique index's condition lets the database use it (a partial index).
-    if ref and Application.objects.filter(external_ref=ref).exclude(external_ref="").exists():
+    if ref and Application.objects.with_external_ref(ref).exists():
         raise Refused(_("This provincial application was received already."), field="external_ref")
 
 

@@ -20,7 +20,7 @@ def first_id(model: type[Model], *, within: str = "", **equals: Any) -> Any:
     or None.
 
     `within` names a partial unique constraint of the model whose index answers the
-    question: its condition is added to the WHERE clause, since a database uses a partial
+    question: its condition is added to the WHERE clause, since SQLite uses a partial
     index only for a query that states the index's condition (without it, SQLite read
     every case of a partner client to find an external id: a look-up that grew with the
     table)."""
