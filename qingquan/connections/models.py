@@ -228,18 +228,9 @@ class AppState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-def external_ref_is(ref: str) -> models.Q:
-    """Applications with the partner's id `ref`, stated with the unique index's condition
-    (not blank): a partial index serves only queries that state it (SQLite)."""
-    return models.Q(external_ref=ref) & ~models.Q(external_ref="")
-
-
 class ApplicationQuerySet(models.QuerySet["Application"]):
     def open(self) -> ApplicationQuerySet:
         return self.filter(state=AppState.OPEN)
-
-    def with_external_ref(self, ref: str) -> ApplicationQuerySet:
-        return self.filter(external_ref_is(ref))
 
 
 class Application(models.Model):

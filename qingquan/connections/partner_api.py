@@ -25,8 +25,8 @@ from ninja import Field, Header, Router, Schema, Status
 from pydantic import StringConstraints
 
 from qingquan.connections import services
-from qingquan.connections.models import Application, Channel, external_ref_is
-from qingquan.connections.services.intake import max_document_bytes
+from qingquan.connections.models import Application, Channel
+from qingquan.connections.services.intake import external_ref_is, max_document_bytes
 from qingquan.connections.services.provincial import application_summary
 from qingquan.core import validation as vd
 from qingquan.core.actors import PartnerActor
@@ -131,7 +131,7 @@ def _receive(client: PartnerClient, payload: ConnectionIn) -> tuple[int, Any]:
     """The application (201), or the one already received with this id (200)."""
     locks.hold_until_commit(EXTERNAL_REF_LOCK + client.pk, payload.external_id)
     mine = Application.objects.filter(partner=client)
-    known = mine.with_external_ref(payload.external_id).first()
+    known = mine.filter(external_ref_is(payload.external_id)).first()
     if known is not None:
         return 200, application_summary(known)
     project = payload.project

@@ -352,8 +352,14 @@ def application_create(
     return application
 
 
+def external_ref_is(ref: str) -> Q:
+    """Applications with the partner's id `ref`, stated with the unique index's condition
+    (not blank): a partial index serves only queries that state it (SQLite)."""
+    return Q(external_ref=ref) & ~Q(external_ref="")
+
+
 def _external_ref_check(ref: str) -> None:
-    if ref and Application.objects.with_external_ref(ref).exists():
+    if ref and Application.objects.filter(external_ref_is(ref)).exists():
         raise Refused(_("This provincial application was received already."), field="external_ref")
 
 
