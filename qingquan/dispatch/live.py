@@ -18,23 +18,15 @@ from django.db import transaction
 
 from qingquan.core import clock
 from qingquan.core.notifications import push_to_user
-from qingquan.staff.access import CAPABILITIES
-from qingquan.staff.models import User
+from qingquan.staff.selectors import holders
 
 ALERT_MEMORY = 3 * 24 * 3600  # seconds a (job, clock, state) alert is remembered
-WATCHERS_SECONDS = 30  # the watchers' ids are read again after this (a crew step is hot)
-WATCHERS_KEY = "dispatch:board-watchers"
 
 
 def watchers() -> list[int]:
-    """Ids of the active staff who may see the board (kept `WATCHERS_SECONDS` in the
-    cache: a new dispatcher's board gets pushes within that, and polls meanwhile)."""
-    ids = cache.get(WATCHERS_KEY)
-    if ids is None:
-        roles = CAPABILITIES["dispatch.view"]
-        ids = list(User.objects.filter(is_active=True, role__in=roles).values_list("pk", flat=True))
-        cache.set(WATCHERS_KEY, ids, WATCHERS_SECONDS)
-    return list(ids)
+    """Ids of the active staff who may see the board (`staff.selectors.holders`: a new
+    dispatcher's board gets pushes within its cache time, and polls meanwhile)."""
+    return holders("dispatch.view")
 
 
 def _send(events: list[dict[str, Any]]) -> None:

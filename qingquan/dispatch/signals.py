@@ -1,6 +1,5 @@
 """An incident's call count on the board grows as agents merge calls into it: a merge
-into a case with an open repair job pushes a board change (`live.board_changed`). A staff
-member saved forgets the cached list of the board's watchers."""
+into a case with an open repair job pushes a board change (`live.board_changed`)."""
 
 from __future__ import annotations
 
@@ -25,13 +24,3 @@ def incident_calls(sender: Any, instance: TicketEvent, created: bool, **kwargs: 
     )
     for number in numbers:
         live.board_changed(change="calls", job=number)
-
-
-@receiver(post_save, sender="staff.User", dispatch_uid="dispatch_board_watchers")
-def watchers_changed(sender: Any, **kwargs: Any) -> None:
-    """A staff member added, changed or deactivated: the board's watchers are read again."""
-    from django.core.cache import cache
-
-    from qingquan.dispatch.live import WATCHERS_KEY
-
-    cache.delete(WATCHERS_KEY)

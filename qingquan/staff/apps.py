@@ -8,3 +8,6 @@ class StaffConfig(AppConfig):
     name = "qingquan.staff"
     label = "staff"
     verbose_name = _("Staff")
+
+    def ready(self) -> None:
+        from qingquan.staff import signals  # noqa: F401 (registers the receivers)

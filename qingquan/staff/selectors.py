@@ -5,10 +5,33 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from qingquan.core import clock
+from qingquan.staff.access import CAPABILITIES
 from qingquan.staff.models import ShiftAssignment, User
+
+HOLDERS_SECONDS = 30  # a holders list is read again after this, or when a staff member is saved
+
+
+def holders(capability: str) -> list[int]:
+    """Ids of the active staff whose role grants `capability`: whom a live push (the
+    wallboard's refresh, the dispatch board's changes) goes to. One indexed query at most
+    every `HOLDERS_SECONDS`, whatever the number of staff; the list is forgotten when a
+    staff member is saved (`staff.signals`), and a push only says "look again": what the
+    page then reads is checked as every read is."""
+    key = holders_key(capability)
+    ids = cache.get(key)
+    if ids is None:
+        roles = CAPABILITIES[capability]
+        ids = list(User.objects.filter(is_active=True, role__in=roles).values_list("pk", flat=True))
+        cache.set(key, ids, HOLDERS_SECONDS)
+    return list(ids)
+
+
+def holders_key(capability: str) -> str:
+    return f"staff:holders:{capability}"
 
 
 @dataclass(frozen=True)

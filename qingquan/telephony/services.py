@@ -22,6 +22,7 @@ from qingquan.core.notifications import push_to_user
 from qingquan.customers import phones
 from qingquan.staff.access import can
 from qingquan.staff.models import User
+from qingquan.staff.selectors import holders
 from qingquan.telephony.models import (
     AgentState,
     AgentStatus,
@@ -185,8 +186,9 @@ def is_blocked(number: str) -> bool:
 
 
 def wallboard_watchers() -> list[int]:
-    """Ids of the active staff who may see the wallboard (they get refresh pushes)."""
-    return [u.pk for u in User.objects.filter(is_active=True) if can(u, "wallboard.view")]
+    """Ids of the active staff who may see the wallboard (they get refresh pushes); read
+    through the holders' cache, not by loading every staff member at every phone event."""
+    return holders("wallboard.view")
 
 
 def _push_wallboard() -> None:
