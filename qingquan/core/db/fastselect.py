@@ -1,7 +1,9 @@
-"""The id of the first row matching a few equalities, without the ORM's per-call query
-compilation (issue #12): the intake path asks two such questions per case (is this
-external id known, has this client a webhook subscription), and building a queryset's SQL
-cost more than running it. Statements are kept per (model, columns, database)."""
+"""Small questions of one table by a few equalities, without the ORM's per-call query
+compilation (issue #12): the id of the first matching row, how many match, the matching
+rows as model instances. The intake path asks two such questions per case (is this
+external id known, has this client a webhook subscription) and a crew's step three (the
+job's pauses, its merged calls): building a queryset's SQL cost more than running it.
+Statements are kept per (model, question, columns, database)."""
 
 from __future__ import annotations
 
@@ -24,11 +26,51 @@ def first_id(model: type[Model], *, within: str = "", **equals: Any) -> Any:
     index only for a query that states the index's condition (without it, SQLite read
     every case of a partner client to find an external id: a look-up that grew with the
     table)."""
+    found = _run(model, "id", equals, within=within)
+    return found[0][0] if found else None
+
+
+def count(model: type[Model], **equals: Any) -> int:
+    """How many rows of `model` have fields equal to the values."""
+    return int(_run(model, "count", equals)[0][0])
+
+
+def rows(model: type[Model], *, order_by: str = "", **equals: Any) -> list[Any]:
+    """The rows of `model` whose fields equal the values, as instances with every
+    concrete field loaded (converted as the ORM converts them), in the order of the field
+    `order_by`, then the id."""
+    names, converters = _columns(model)
+    result = []
+    for found in _run(model, "rows", equals, order_by=order_by):
+        values = list(found)
+        for i, column, functions in converters:
+            for convert in functions:
+                values[i] = convert(values[i], column, connection)
+        result.append(model.from_db(connection.alias, names, values))
+    return result
+
+
+def _columns(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
+    """The model's concrete attnames and, for the columns that need them, the database's
+    and the field's converters (those the ORM's compiler applies)."""
+    fields = model._meta.concrete_fields
+    converters = []
+    for i, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            converters.append((i, column, functions))
+    return [f.attname for f in fields], converters
+
+
+def _run(
+    model: type[Model], what: str, equals: dict[str, Any], *, within: str = "", order_by: str = ""
+) -> list[Any]:
     names = tuple(equals)
-    key = (model._meta.label, connection.vendor, (*names, within))
+    key = (model._meta.label, connection.vendor, (what, *names, within, order_by))
     cached = _statements.get(key)
     if cached is None:
-        cached = _statement(model, names, within)
+        cached = _statement(model, what, names, within, order_by)
         with _lock:
             _statements[key] = cached
     sql, fields, condition_params = cached
@@ -38,12 +80,11 @@ def first_id(model: type[Model], *, within: str = "", **equals: Any) -> Any:
     ] + condition_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row is not None else None
+        return list(cursor.fetchall())
 
 
 def _statement(
-    model: type[Model], names: tuple[str, ...], within: str
+    model: type[Model], what: str, names: tuple[str, ...], within: str, order_by: str
 ) -> tuple[str, list[Any], list[Any]]:
     fields: list[Any] = [model._meta.get_field(name) for name in names]
     q = connection.ops.quote_name
@@ -52,9 +93,19 @@ def _statement(
     if within:
         condition_sql, condition_params = _condition(model, within)
         terms.append(condition_sql)
+    pk = q(str(model._meta.pk.column))
+    if what == "count":
+        select = "COUNT(*)"
+    elif what == "rows":
+        select = ", ".join(q(f.column) for f in model._meta.concrete_fields)
+    else:
+        select = pk
+    order = [q(model._meta.get_field(order_by).column)] if order_by else []
+    tail = f" ORDER BY {', '.join([*order, pk])}" if what == "rows" else ""
+    tail += " LIMIT 1" if what == "id" else ""
     sql = (
-        f"SELECT {q(str(model._meta.pk.column))} FROM {q(model._meta.db_table)} "  # noqa: S608 (model metadata)
-        f"WHERE {' AND '.join(terms)} LIMIT 1"
+        f"SELECT {select} FROM {q(model._meta.db_table)} "  # noqa: S608 (model metadata)
+        f"WHERE {' AND '.join(terms)}{tail}"
     )
     return sql, fields, list(condition_params)
 

@@ -1,0 +1,63 @@
+"""`core.db.fastselect`: its answers are the ORM's answers (values converted as the ORM
+converts them: times, JSON, foreign keys), on both databases, with the statement
+compiled once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from qingquan.core import clock
+from qingquan.core.actors import SYSTEM
+from qingquan.core.audit import audit_record
+from qingquan.core.db import fastselect
+from qingquan.core.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(event: AuditEvent) -> dict[str, Any]:
+    return {f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields}
+
+
+def test_rows_count_and_first_id_answer_as_the_orm(agent: Any) -> None:
+    t0 = dt.datetime(2026, 12, 4, 9, 30, 15, 123456, tzinfo=clock.SHANGHAI)
+    for minute, actor in ((2, agent), (1, SYSTEM), (3, agent)):
+        with time_machine.travel(t0 + dt.timedelta(minutes=minute), tick=False):
+            audit_record(
+                actor=actor,
+                action="fastselect.test",
+                obj=agent,
+                after={"分钟": minute, "nested": [1, None, "二"]},
+                note=f"第{minute}分",
+            )
+    audit_record(actor=SYSTEM, action="other.action", obj=agent)
+
+    orm = list(AuditEvent.objects.filter(action="fastselect.test").order_by("at", "id"))
+    fast = fastselect.rows(AuditEvent, order_by="at", action="fastselect.test")
+
+    assert [_fields(e) for e in fast] == [_fields(e) for e in orm]
+    assert [e.at.minute for e in fast] == [31, 32, 33]
+    assert fast[0].after == {"分钟": 1, "nested": [1, None, "二"]}
+    assert fast[1].actor_id == agent.pk and fast[0].actor_id is None
+    assert isinstance(fast[0].at, dt.datetime) and fast[0].at.tzinfo is not None
+    assert fast[0]._state.adding is False and fast[0]._state.db == "default"
+    assert fastselect.count(AuditEvent, action="fastselect.test") == 3
+    assert fastselect.count(AuditEvent, action="nothing") == 0
+    assert fastselect.rows(AuditEvent, action="nothing") == []
+    assert fastselect.first_id(AuditEvent, action="other.action") is not None
+    assert fastselect.first_id(AuditEvent, action="nothing") is None
+
+
+def test_a_question_is_one_statement_without_the_orm(agent: Any) -> None:
+    audit_record(actor=agent, action="fastselect.once", obj=agent)
+    fastselect.count(AuditEvent, action="fastselect.once")  # compiled here
+    with CaptureQueriesContext(connection) as queries:
+        assert fastselect.count(AuditEvent, actor=agent.pk, action="fastselect.once") == 1
+    assert len(queries) == 1
+    assert queries[0]["sql"].startswith('SELECT COUNT(*) FROM "core_auditevent" WHERE')
