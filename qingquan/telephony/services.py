@@ -268,7 +268,9 @@ def _call_for(pbx: Pbx, event: EventIn, at: dt.datetime) -> Call:
     other late event of an ended call, and a ring dated before its end, belong to it and
     change nothing there."""
     calls = Call.objects.select_for_update().filter(pbx=pbx, call_id=event.call_id)
-    call = calls.exclude(state=CallState.ENDED).first() or calls.first()
+    # Nearly always none or one row; several only when the phone system reused the id.
+    found = list(calls.order_by("pk"))
+    call = next((c for c in found if c.state != CallState.ENDED), found[0] if found else None)
     reused = (
         call is not None
         and event.type == "ring"
@@ -303,10 +305,19 @@ def _customer_of(number: str) -> Any:
     return phone.customer if phone else None
 
 
+def _update(call: Call, **fields: Any) -> None:
+    """Write `fields` of the call (locked by `_call_for`) and keep the instance in step:
+    the event's audit row and answer read it without reading the call again."""
+    Call.objects.filter(pk=call.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(call, name, value)
+
+
 def _ring(call: Call, event: EventIn) -> dict[str, Any]:
     if call.direction == Direction.INBOUND and is_blocked(call.from_number):
         now = call.ended_at or clock.now()
-        Call.objects.filter(pk=call.pk).update(
+        _update(
+            call,
             state=CallState.ENDED,
             outcome=CallOutcome.REJECTED,
             ended_at=now,
@@ -315,8 +326,7 @@ def _ring(call: Call, event: EventIn) -> dict[str, Any]:
         return {"action": "reject", "reason": "blocked"}
     if event.extension and call.state == CallState.RINGING and not call.extension:
         # The PBX offers the call to one agent: their console shows it ringing.
-        Call.objects.filter(pk=call.pk).update(extension=event.extension)
-        call.extension = event.extension
+        _update(call, extension=event.extension)
     return {"action": "continue"}
 
 
@@ -349,9 +359,7 @@ def _answer(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     }
     if event.queue and not call.queue:
         updates["queue"] = event.queue
-    Call.objects.filter(pk=call.pk).update(**updates)
-    for name, value in updates.items():
-        setattr(call, name, value)
+    _update(call, **updates)
     if call.contact_id is None:
         contact = contact_record(
             actor=agent,
@@ -363,8 +371,7 @@ def _answer(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
             note=_("Call %(id)s, waited %(wait)s s")
             % {"id": call.call_id, "wait": call.wait_seconds},
         )
-        Call.objects.filter(pk=call.pk).update(contact=contact)
-        call.contact = contact
+        _update(call, contact=contact)
     if agent is None:
         return {"action": "continue", "note": f"no agent with extension {event.extension}"}
     _end_stale_calls(agent, call, at)
@@ -383,14 +390,14 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     ended_at = max(at, call.answered_at or call.rang_at)
     served = not answered and ivr_self_served(call)
     outcome = CallOutcome.ANSWERED if answered else CallOutcome.ABANDONED
-    Call.objects.filter(pk=call.pk).update(
+    _update(
+        call,
         state=CallState.ENDED,
         outcome=CallOutcome.SELF_SERVICE if served else outcome,
         ended_at=ended_at,
         hangup_cause=cause,
         recording_ref=event.recording or call.recording_ref,
     )
-    call.ended_at = ended_at
     if answered and call.contact_id:
         contact_end(
             actor=call.agent,
@@ -413,7 +420,7 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
             % {"path": " → ".join(n for n in call.ivr_trace if ":" not in n)[:300]},
             recording_ref=event.recording or call.recording_ref,
         )
-        Call.objects.filter(pk=call.pk).update(contact=contact)
+        _update(call, contact=contact)
     elif not answered and call.direction == Direction.INBOUND:
         contact = contact_record(
             actor=system("telephony"),
@@ -427,7 +434,7 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
             wait_seconds=call.wait_seconds,
             outcome=ContactOutcome.ABANDONED,
         )
-        Call.objects.filter(pk=call.pk).update(contact=contact)
+        _update(call, contact=contact)
     if call.agent_id:
         state = AgentState.objects.filter(user_id=call.agent_id, call_id=call.pk).first()
         if state is not None and state.status == AgentStatus.ON_CALL:
@@ -477,7 +484,6 @@ def call_event_handle(*, pbx: Pbx, event: EventIn) -> EventResult:
         transaction.set_rollback(True)
         first = CallEvent.objects.get(pbx=pbx, event_id=event.event_id)
         return EventResult(reply=first.reply, call=first.call, duplicate=True)
-    call.refresh_from_db()
     audit_record(
         actor=system("telephony"),
         action=f"telephony.call.{event.type}",
