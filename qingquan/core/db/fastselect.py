@@ -97,10 +97,10 @@ def _statement(
     if what == "count":
         select = "COUNT(*)"
     elif what == "rows":
-        select = ", ".join(q(f.column) for f in model._meta.concrete_fields)
+        select = ", ".join(q(str(f.column)) for f in model._meta.concrete_fields)
     else:
         select = pk
-    order = [q(model._meta.get_field(order_by).column)] if order_by else []
+    order = [q(str(_fields_by_name(model)[order_by].column))] if order_by else []
     tail = f" ORDER BY {', '.join([*order, pk])}" if what == "rows" else ""
     tail += " LIMIT 1" if what == "id" else ""
     sql = (
@@ -108,6 +108,10 @@ def _statement(
         f"WHERE {' AND '.join(terms)}{tail}"
     )
     return sql, fields, list(condition_params)
+
+
+def _fields_by_name(model: type[Model]) -> dict[str, Any]:
+    return {f.name: f for f in model._meta.concrete_fields}
 
 
 def _condition(model: type[Model], name: str) -> tuple[str, list[Any]]:

@@ -58,7 +58,7 @@ def test_each_event_reads_its_call_once_and_audits_what_it_wrote(make_user: Any)
     audits = AuditEvent.objects.filter(
         object_id=str(stored.pk), action__startswith="telephony.call."
     ).order_by("id")
-    assert [(a.action, a.after["state"], a.after["outcome"]) for a in audits] == [
+    assert [(a.action, (a.after or {})["state"], (a.after or {})["outcome"]) for a in audits] == [
         ("telephony.call.ring", "ringing", ""),
         ("telephony.call.answer", "answered", ""),
         ("telephony.call.hangup", "ended", "answered"),
