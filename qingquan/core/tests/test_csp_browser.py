@@ -54,7 +54,9 @@ def test_supervisor_pages_run_under_the_policy(page: Any, login: Any, supervisor
 
     # The staff API's offline Swagger UI renders.
     page.goto("/api/v1/docs")
-    page.wait_for_selector(".swagger-ui .info .title")
+    # The schema is built at its first request in a process (seconds on a slow machine
+    # with the suite running beside it; cached after): this test is about the policy.
+    page.wait_for_selector(".swagger-ui .info .title", timeout=45_000)
 
     page.goto("/console/")
     page.wait_for_timeout(500)
