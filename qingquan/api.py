@@ -6,38 +6,20 @@ now; partner API keys come with the open-API issue.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import get_language
-from ninja import NinjaAPI, Schema
+from ninja import Schema
 from ninja.security import django_auth
 
 from qingquan.core.access import AccessDenied
+from qingquan.core.openapi import SchemaCachedApi
 from qingquan.staff import selectors as staff_selectors
 from qingquan.staff.access import capabilities_of
 
 
-class _Api(NinjaAPI):
-    def get_openapi_schema(
-        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
-    ) -> Any:
-        """The schema, built once per process, prefix and language: it changes only with
-        the code, and building it took 8 s on a slow machine's first request (2 s after),
-        which the docs page waited for."""
-        key = (path_prefix, tuple(sorted((path_params or {}).items())), get_language())
-        schema = self._schemas.get(key)
-        if schema is None:
-            schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-            self._schemas[key] = schema
-        return schema
-
-    @functools.cached_property
-    def _schemas(self) -> dict[Any, Any]:
-        return {}
-
+class _Api(SchemaCachedApi):
     def get_openapi_operation_id(self, operation: Any) -> str:
         """`<module>_<function>` as django-ninja names it, the module of an endpoint in an
         `api/` package being the package (`qingquan.tickets.api.steps` → `…tickets.api`):

@@ -22,7 +22,7 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Header, NinjaAPI, Query, Schema, Status
+from ninja import Field, Header, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import BeforeValidator, StringConstraints
@@ -30,6 +30,7 @@ from pydantic import BeforeValidator, StringConstraints
 from qingquan.core import clock
 from qingquan.core import validation as vd
 from qingquan.core.access import AccessDenied
+from qingquan.core.openapi import SchemaCachedApi
 from qingquan.core.schemas import PageIn, PageOut, paged
 from qingquan.partners import selectors, services
 from qingquan.partners.errors import PartnerError, RateLimited
@@ -53,7 +54,7 @@ class PartnerKeyAuth(HttpBearer):
         return key
 
 
-partner_api = NinjaAPI(
+partner_api = SchemaCachedApi(
     title="Qingquan partner API",
     version="1",
     description=(

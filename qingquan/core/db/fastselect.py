@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Model
 
 _statements: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Any], list[Any]]] = {}
+_columns_of: dict[tuple[str, str], tuple[list[str], list[tuple[int, Any, list[Any]]]]] = {}
 _lock = threading.Lock()
 
 
@@ -52,7 +53,18 @@ def rows(model: type[Model], *, order_by: str = "", **equals: Any) -> list[Any]:
 
 def _columns(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
     """The model's concrete attnames and, for the columns that need them, the database's
-    and the field's converters (those the ORM's compiler applies)."""
+    and the field's converters (those the ORM's compiler applies); worked out once per
+    model and database, like the statements."""
+    key = (model._meta.label, connection.vendor)
+    known = _columns_of.get(key)
+    if known is None:
+        known = _converters(model)
+        with _lock:
+            _columns_of[key] = known
+    return known
+
+
+def _converters(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
     fields = model._meta.concrete_fields
     converters = []
     for i, field in enumerate(fields):

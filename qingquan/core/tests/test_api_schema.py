@@ -1,6 +1,6 @@
-"""The staff API's OpenAPI schema is built once per process and language (it changes only
-with the code; building it took seconds, which the docs page and every client that reads
-the schema waited for)."""
+"""The OpenAPI schemas (the staff API's and the partner API's) are built once per process
+and language (they change only with the code; building one took seconds, which the docs
+pages and every client that reads the schema waited for)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 
 from qingquan.api import api
+from qingquan.partners.api import partner_api
 
 
-@pytest.mark.django_db
-def test_the_schema_is_built_once_per_language(supervisor: Any, monkeypatch: Any) -> None:
+def _counting_builds(monkeypatch: Any) -> list[str]:
     built: list[str] = []
     real = ninja.main.get_schema
 
@@ -23,7 +23,13 @@ def test_the_schema_is_built_once_per_language(supervisor: Any, monkeypatch: Any
         return real(**kwargs)
 
     monkeypatch.setattr(ninja.main, "get_schema", counting)
-    api.__dict__.pop("_schemas", None)
+    return built
+
+
+@pytest.mark.django_db
+def test_the_staff_schema_is_built_once_per_language(supervisor: Any, monkeypatch: Any) -> None:
+    built = _counting_builds(monkeypatch)
+    api.forget_schemas()
     client = Client()
     client.force_login(supervisor)
 
@@ -38,3 +44,17 @@ def test_the_schema_is_built_once_per_language(supervisor: Any, monkeypatch: Any
     assert chinese[0].content == chinese[1].content
     text = chinese[1].json()["components"]["schemas"]["ClockOut"]["properties"]
     assert "剩余" in text["remaining_text"]["description"]
+
+
+@pytest.mark.django_db
+def test_the_partner_schema_is_built_once(monkeypatch: Any) -> None:
+    built = _counting_builds(monkeypatch)
+    partner_api.forget_schemas()
+    client = Client()
+
+    answers = [client.get("/api/partner/v1/openapi.json") for _ in "abc"]
+
+    assert [r.status_code for r in answers] == [200] * 3
+    assert len(built) == 1
+    assert answers[0].content == answers[2].content
+    assert "/api/partner/v1/cases" in answers[0].json()["paths"]

@@ -61,3 +61,21 @@ def test_a_question_is_one_statement_without_the_orm(agent: Any) -> None:
         assert fastselect.count(AuditEvent, actor=agent.pk, action="fastselect.once") == 1
     assert len(queries) == 1
     assert queries[0]["sql"].startswith('SELECT COUNT(*) FROM "core_auditevent" WHERE')
+
+
+def test_the_converters_of_a_model_are_worked_out_once(agent: Any, monkeypatch: Any) -> None:
+    audit_record(actor=agent, action="fastselect.converters", obj=agent)
+    fastselect.rows(AuditEvent, action="fastselect.converters")  # worked out here
+    worked_out: list[Any] = []
+    real = fastselect._converters
+
+    def counting(model: Any) -> Any:
+        worked_out.append(model)
+        return real(model)
+
+    monkeypatch.setattr(fastselect, "_converters", counting)
+
+    found = [fastselect.rows(AuditEvent, action="fastselect.converters") for _ in "abc"]
+
+    assert worked_out == []
+    assert all(r[0].at == found[0][0].at and r[0].actor_id == agent.pk for r in found)
