@@ -5,6 +5,7 @@ the supervisors' wallboard. Pushes arrive over /ws/events/; every live part also
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from typing import Any
 
 from django.contrib import messages
@@ -103,7 +104,10 @@ def _pop_context(request: HttpRequest, pop: selectors.Pop, **extra: Any) -> dict
         "pop": pop,
         "kinds": selectors.intake_kinds(),
         "resolvable": services.RESOLVABLE_ON_CALL,
-        "values": extra.pop("values", {}),
+        # Every field the intake form asks for answers "" when not sent: a missing key
+        # made the template engine raise and catch its way through each lookup (some
+        # forty per pop, one per case kind).
+        "values": defaultdict(str, extra.pop("values", {})),
         **extra,
     }
 
