@@ -308,22 +308,32 @@ def job_row(job: Job) -> JobRow:
     return _row(_jobs(Job.objects.filter(pk=job.pk)).get(), clock.now())
 
 
-def job_row_written(job: Job) -> JobRow:
+def job_row_written(job: Job, *, crew: Crew | None = None) -> JobRow:
     """The row of a job a service has just locked and written (its own columns and its
     case as they are in hand): only its pauses, active crews and merged calls are read,
-    in three small queries, two of them precompiled (`core.db.fastselect`). A crew step
-    answers with it; compiling the board's query for one job cost more than the step
-    itself."""
+    with precompiled statements (`core.db.fastselect`); `crew`, the acting crew with its
+    team, is not read again. A crew step answers with it; compiling the board's query for
+    one job cost more than the step itself."""
     from qingquan.tickets.models import Ticket
 
     pauses = fastselect.rows(JobPause, order_by="started_at", job=job.pk)
-    job.active_assignments = list(  # type: ignore[attr-defined]
-        Assignment.objects.filter(job_id=job.pk, ended_at=None)
-        .select_related("crew__team")
-        .only(*CREW_COLUMNS)
-    )
+    active = fastselect.rows(Assignment, order_by="assigned_at", job=job.pk, ended_at=None)
+    for assignment in active:
+        if crew is not None and assignment.crew_id == crew.pk:
+            assignment.crew = crew
+        else:
+            assignment.crew = _crew_with_team(assignment.crew_id)
+    job.active_assignments = active  # type: ignore[attr-defined]
     job.merged = fastselect.count(Ticket, parent=job.ticket_id)  # type: ignore[attr-defined]
     return _row(job, clock.now(), pauses=pauses)
+
+
+def _crew_with_team(pk: int) -> Crew:
+    from qingquan.staff.models import Team
+
+    crew: Crew = fastselect.rows(Crew, id=pk)[0]
+    crew.team = fastselect.rows(Team, id=crew.team_id)[0]
+    return crew
 
 
 def job_steps(job: Job) -> list[Any]:

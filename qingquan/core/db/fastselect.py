@@ -36,13 +36,15 @@ def count(model: type[Model], **equals: Any) -> int:
     return int(_run(model, "count", equals)[0][0])
 
 
-def rows(model: type[Model], *, order_by: str = "", **equals: Any) -> list[Any]:
+def rows(model: type[Model], *, order_by: str = "", lock: bool = False, **equals: Any) -> list[Any]:
     """The rows of `model` whose fields equal the values, as instances with every
     concrete field loaded (converted as the ORM converts them), in the order of the field
-    `order_by`, then the id."""
+    `order_by`, then the id. `lock`: held until the transaction ends, as
+    `select_for_update()` holds them (FOR UPDATE on PostgreSQL; on SQLite the writing
+    transaction already holds the database's one write lock)."""
     names, converters = _columns(model)
     result = []
-    for found in _run(model, "rows", equals, order_by=order_by):
+    for found in _run(model, "rows", equals, order_by=order_by, lock=lock):
         values = list(found)
         for i, column, functions in converters:
             for convert in functions:
@@ -76,19 +78,25 @@ def _converters(model: type[Model]) -> tuple[list[str], list[tuple[int, Any, lis
 
 
 def _run(
-    model: type[Model], what: str, equals: dict[str, Any], *, within: str = "", order_by: str = ""
+    model: type[Model],
+    what: str,
+    equals: dict[str, Any],
+    *,
+    within: str = "",
+    order_by: str = "",
+    lock: bool = False,
 ) -> list[Any]:
-    names = tuple(equals)
-    key = (model._meta.label, connection.vendor, (what, *names, within, order_by))
+    # A field equal to None is `IS NULL` in the statement, which then takes no value for it.
+    names = tuple(name if value is not None else f"{name}:null" for name, value in equals.items())
+    key = (model._meta.label, connection.vendor, (what, *names, within, order_by, str(lock)))
     cached = _statements.get(key)
     if cached is None:
-        cached = _statement(model, what, names, within, order_by)
+        cached = _statement(model, what, names, within, order_by, lock)
         with _lock:
             _statements[key] = cached
     sql, fields, condition_params = cached
     params = [
-        field.get_db_prep_value(equals[name], connection)
-        for field, name in zip(fields, names, strict=True)
+        field.get_db_prep_value(equals[field_name], connection) for field, field_name in fields
     ] + condition_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -96,11 +104,20 @@ def _run(
 
 
 def _statement(
-    model: type[Model], what: str, names: tuple[str, ...], within: str, order_by: str
+    model: type[Model], what: str, names: tuple[str, ...], within: str, order_by: str, lock: bool
 ) -> tuple[str, list[Any], list[Any]]:
-    fields: list[Any] = [model._meta.get_field(name) for name in names]
     q = connection.ops.quote_name
-    terms = [f"{q(f.column)} = %s" for f in fields]
+    fields: list[Any] = []  # (field, name) of the terms that take a value, in order
+    terms = []
+    for name in names:
+        field_name, _sep, null = name.partition(":")
+        field: Any = model._meta.get_field(field_name)
+        column = q(str(field.column))
+        if null:
+            terms.append(f"{column} IS NULL")
+        else:
+            terms.append(f"{column} = %s")
+            fields.append((field, field_name))
     condition_params: list[Any] = []
     if within:
         condition_sql, condition_params = _condition(model, within)
@@ -115,6 +132,7 @@ def _statement(
     order = [q(str(_fields_by_name(model)[order_by].column))] if order_by else []
     tail = f" ORDER BY {', '.join([*order, pk])}" if what == "rows" else ""
     tail += " LIMIT 1" if what == "id" else ""
+    tail += " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     sql = (
         f"SELECT {select} FROM {q(model._meta.db_table)} "  # noqa: S608 (model metadata)
         f"WHERE {' AND '.join(terms)}{tail}"

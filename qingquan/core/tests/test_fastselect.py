@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from qingquan.core import clock
@@ -79,3 +79,27 @@ def test_the_converters_of_a_model_are_worked_out_once(agent: Any, monkeypatch: 
 
     assert worked_out == []
     assert all(r[0].at == found[0][0].at and r[0].actor_id == agent.pk for r in found)
+
+
+def test_a_field_equal_to_none_is_null(agent: Any) -> None:
+    audit_record(actor=SYSTEM, action="fastselect.null", obj=agent)
+    audit_record(actor=agent, action="fastselect.null", obj=agent)
+
+    by_system = fastselect.rows(AuditEvent, action="fastselect.null", actor=None)
+    by_agent = fastselect.rows(AuditEvent, action="fastselect.null", actor=agent.pk)
+
+    orm = AuditEvent.objects.filter(action="fastselect.null", actor=None).get()
+    assert [e.pk for e in by_system] == [orm.pk]
+    assert [e.actor_id for e in by_agent] == [agent.pk]
+    assert fastselect.count(AuditEvent, action="fastselect.null", actor_id=None) == 1
+
+
+def test_rows_locked_as_select_for_update_locks_them(agent: Any) -> None:
+    audit_record(actor=agent, action="fastselect.lock", obj=agent)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        locked = fastselect.rows(AuditEvent, lock=True, action="fastselect.lock")
+    assert [e.action for e in locked] == ["fastselect.lock"]
+    statement = next(q["sql"] for q in queries if "core_auditevent" in q["sql"])
+    # PostgreSQL locks the rows; SQLite has no row locks (its writing transaction holds
+    # the one write lock) and refuses the clause.
+    assert statement.endswith(" FOR UPDATE") == (connection.vendor == "postgresql")

@@ -17,9 +17,10 @@ def _clock(c: selectors.ClockView) -> dict[str, Any]:
     return {"deadline": c.deadline, "remaining_seconds": c.remaining_seconds, "state": c.state}
 
 
-def _job(job: Job, *, written: bool = False) -> dict[str, Any]:
-    """The job's answer; `written`: the job a service has just locked and written."""
-    row = selectors.job_row_written(job) if written else selectors.job_row(job)
+def _job(job: Job, *, written: bool = False, crew: Any = None) -> dict[str, Any]:
+    """The job's answer; `written`: the job a service has just locked and written (by
+    `crew`, when a crew's step)."""
+    row = selectors.job_row_written(job, crew=crew) if written else selectors.job_row(job)
     job = row.job
     return {
         "number": job.number,
@@ -87,5 +88,5 @@ def _step(result: services.StepResult, *, written: bool = False) -> dict[str, An
         "kind": result.step.kind,
         "at": result.step.at,
         "replayed": result.replayed,
-        "job": _job(result.job, written=written and not result.replayed),
+        "job": _job(result.job, written=written and not result.replayed, crew=result.step.crew),
     }

@@ -187,3 +187,53 @@ def test_a_case_is_referred_beyond_duty(people, located_case) -> None:
         content_type="application/json",
     )
     assert refused.status_code in (403, 404)
+
+
+def test_a_crew_step_answers_with_every_crew_and_compiles_one_dispatch_query(
+    people, crews, located_case, monkeypatch
+) -> None:
+    """A crew's step reads the job under its lock and answers with the job's clocks and
+    crews through precompiled statements (`core.db.fastselect`): of the dispatch queries
+    only the look-up of the member's crew on the job is compiled by the ORM per request
+    (the job's lock and the answer's crews were compiled at every step, and compiling
+    them cost more than the step's writes)."""
+    from django.db.models.sql import compiler as orm
+
+    job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
+    job = services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=1)
+    services.job_assign(
+        actor=people["dispatcher"], job=job, crew=crews["jiangbei"], version=job.version, add=True
+    )
+    crew = _client(crews["member"])
+    crew.post(f"{API}/jobs/{job.number}/steps", {"id": "w1", "kind": "note", "note": "热身"},
+              content_type="application/json")  # fmt: skip
+    compiled: list[str] = []
+    real = orm.SQLCompiler.as_sql
+    writes = (
+        orm.SQLInsertCompiler,
+        orm.SQLUpdateCompiler,
+        orm.SQLDeleteCompiler,
+        orm.SQLAggregateCompiler,
+    )
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(self, writes) and self.query.model:
+            compiled.append(self.query.model._meta.label)
+        return real(self, *args, **kwargs)
+
+    # The backends' compilers (PostgreSQL's) subclass the ORM's and call its as_sql.
+    monkeypatch.setattr(orm.SQLCompiler, "as_sql", counting)
+    answer = crew.post(
+        f"{API}/jobs/{job.number}/steps",
+        {"id": "n1", "kind": "note", "note": "路面已开挖"},
+        content_type="application/json",
+    )
+
+    assert answer.status_code == 200, answer.content
+    body = answer.json()["job"]
+    assert body["case"] == job.ticket.number and body["number"] == job.number
+    codes = {c["code"]: c["name"] for c in body["crews"]}
+    assert set(codes) == {crews["haishu"].team.code, crews["jiangbei"].team.code}
+    assert codes[crews["jiangbei"].team.code] == crews["jiangbei"].team.name
+    assert body["district"] == (job.district.name if job.district else None)
+    assert [label for label in compiled if label.startswith("dispatch.")] == ["dispatch.Assignment"]
