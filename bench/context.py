@@ -90,7 +90,7 @@ def login_cookie(user: Any) -> dict[str, str]:
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "qingquan.staff.backends.StaffBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return {settings.SESSION_COOKIE_NAME: session.session_key or ""}

@@ -193,7 +193,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, the signed-in user read with a precompiled statement.
+    "qingquan.staff.backends.StaffBackend",
 ]
 # Agents share the call centre's address: lock the account name, not the IP, or one
 # mistyped password would lock out the whole night shift.
@@ -207,6 +208,8 @@ AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SESSION_COOKIE_AGE = 60 * 60 * 12  # one shift and a half
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read with a precompiled statement (core/sessions.py).
+SESSION_ENGINE = "qingquan.core.sessions"
 
 # Language and time -----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
