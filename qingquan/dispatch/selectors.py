@@ -275,33 +275,30 @@ def job_for(*, user: Any, number: str, related: bool = True) -> Job:
     return job
 
 
-# What a step and its answer read of the crews on a job (`only`: the other columns of the
-# assignment, the crew and its team are neither compiled nor converted).
-CREW_COLUMNS = (
-    "job_id",
-    "crew_id",
-    "crew__team_id",
-    "crew__status",
-    "crew__team__code",
-    "crew__team__name",
-)
-
-
 def job_for_step(*, user: Any, number: str) -> tuple[Job, Crew | None]:
-    """The job a crew step names and the member's crew, when that crew is on the job now:
-    one query for the usual case (a crew member on their own job). Otherwise as
-    `job_for`, with no crew: the step's service finds the crew or refuses."""
+    """The job a crew step names and the member's crew, when that crew is on the job now,
+    read with precompiled statements (`core.db.fastselect`) for the usual case (a crew
+    member on their own job). Otherwise as `job_for`, with no crew: the step's service
+    finds the crew or refuses."""
     if not can(user, "dispatch.view") and can(user, "dispatch.crew") and user.team_id:
-        on = (
-            Assignment.objects.select_related("job", "crew__team")
-            .filter(job__number=number, crew__team_id=user.team_id, ended_at=None)
-            # The step's service locks and reads the job afresh: its id and number here.
-            .only("job__number", "job__ticket_id", *CREW_COLUMNS)
-        )
-        found = next(iter(on.order_by()[:1]), None)
+        found = _own_crew_on(number, team_id=user.team_id)
         if found is not None:
-            return found.job, found.crew
+            return found
     return job_for(user=user, number=number, related=False), None
+
+
+def _own_crew_on(number: str, *, team_id: int) -> tuple[Job, Crew] | None:
+    from qingquan.staff.models import Team
+
+    jobs = fastselect.rows(Job, number=number)
+    crews = fastselect.rows(Crew, team=team_id)  # a team is at most one crew
+    if not jobs or not crews:
+        return None
+    job, crew = jobs[0], crews[0]
+    if fastselect.first_id(Assignment, job=job.pk, crew=crew.pk, ended_at=None) is None:
+        return None
+    crew.team = fastselect.rows(Team, id=team_id)[0]
+    return job, crew
 
 
 def job_row(job: Job) -> JobRow:

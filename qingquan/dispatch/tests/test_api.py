@@ -189,13 +189,13 @@ def test_a_case_is_referred_beyond_duty(people, located_case) -> None:
     assert refused.status_code in (403, 404)
 
 
-def test_a_crew_step_answers_with_every_crew_and_compiles_one_dispatch_query(
+def test_a_crew_step_answers_with_every_crew_and_compiles_no_dispatch_query(
     people, crews, located_case, monkeypatch
 ) -> None:
     """A crew's step reads the job under its lock and answers with the job's clocks and
-    crews through precompiled statements (`core.db.fastselect`): of the dispatch queries
-    only the look-up of the member's crew on the job is compiled by the ORM per request
-    (the job's lock and the answer's crews were compiled at every step, and compiling
+    crews through precompiled statements (`core.db.fastselect`), as it finds the member's
+    crew on the job: the ORM compiles none of its dispatch queries per request (the job's
+    look-up, its lock and the answer's crews were compiled at every step, and compiling
     them cost more than the step's writes)."""
     from django.db.models.sql import compiler as orm
 
@@ -236,4 +236,22 @@ def test_a_crew_step_answers_with_every_crew_and_compiles_one_dispatch_query(
     assert set(codes) == {crews["haishu"].team.code, crews["jiangbei"].team.code}
     assert codes[crews["jiangbei"].team.code] == crews["jiangbei"].team.name
     assert body["district"] == (job.district.name if job.district else None)
-    assert [label for label in compiled if label.startswith("dispatch.")] == ["dispatch.Assignment"]
+    assert [label for label in compiled if label.startswith("dispatch.")] == []
+
+
+def test_a_step_on_a_job_the_members_crew_is_not_on_is_refused(people, crews, located_case) -> None:
+    job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
+    services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=1)
+    other = _client(crews["member2"])
+
+    refused = other.post(
+        f"{API}/jobs/{job.number}/steps", {"id": "o1", "kind": "accept"},
+        content_type="application/json",
+    )  # fmt: skip
+    unknown = other.post(
+        f"{API}/jobs/NO-SUCH-JOB/steps", {"id": "o2", "kind": "accept"},
+        content_type="application/json",
+    )  # fmt: skip
+
+    assert refused.status_code == 404 and unknown.status_code == 404
+    assert not job.steps.exists()
