@@ -18,6 +18,7 @@ from qingquan.core import clock
 from qingquan.core.access import AccessDenied
 from qingquan.core.actors import require_actor, system
 from qingquan.core.audit import audit_record
+from qingquan.core.db import fastselect
 from qingquan.core.notifications import push_to_user
 from qingquan.customers import phones
 from qingquan.staff.access import can
@@ -137,7 +138,9 @@ def pbx_authenticate(token: str) -> Pbx | None:
     """The active phone system holding `token`, or None."""
     if not token:
         return None
-    return Pbx.objects.filter(token_hash=token_digest(token), active=True).first()
+    # Every phone event asks this: a precompiled statement (core.db.fastselect).
+    found = fastselect.rows(Pbx, token_hash=token_digest(token), active=True)
+    return found[0] if found else None
 
 
 def _national(number: str) -> str:
@@ -177,7 +180,9 @@ def blocked_number_remove(*, actor: Any, blocked: BlockedNumber) -> BlockedNumbe
 
 def is_blocked(number: str) -> bool:
     digits = _national(number)
-    return bool(digits) and BlockedNumber.objects.filter(number=digits, active=True).exists()
+    return (
+        bool(digits) and fastselect.first_id(BlockedNumber, number=digits, active=True) is not None
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -259,7 +264,19 @@ class EventResult:
 def _agent_for(extension: str) -> User | None:
     if not extension:
         return None
-    return User.objects.filter(extension=extension, is_active=True).first()
+    found = fastselect.rows(User, extension=extension, is_active=True)
+    return found[0] if found else None
+
+
+def _agent_of(call: Call) -> User | None:
+    """The call's agent: the call is read without it (`_call_for`), and a hang-up needs
+    it, found with a precompiled statement and kept on the call."""
+    if call.agent_id is None:
+        return None
+    if not Call.agent.is_cached(call):
+        found = fastselect.rows(User, id=call.agent_id)
+        call.agent = found[0] if found else None
+    return call.agent
 
 
 def _call_for(pbx: Pbx, event: EventIn, at: dt.datetime) -> Call:
@@ -267,9 +284,9 @@ def _call_for(pbx: Pbx, event: EventIn, at: dt.datetime) -> Call:
     new call (phone systems reuse SIP Call-IDs): it gets its own record and contact. Any
     other late event of an ended call, and a ring dated before its end, belong to it and
     change nothing there."""
-    calls = Call.objects.select_for_update().filter(pbx=pbx, call_id=event.call_id)
     # Nearly always none or one row; several only when the phone system reused the id.
-    found = list(calls.order_by("pk"))
+    # Every event asks this, with a precompiled statement (core.db.fastselect).
+    found: list[Call] = fastselect.rows(Call, lock=True, pbx=pbx.pk, call_id=event.call_id)
     call = next((c for c in found if c.state != CallState.ENDED), found[0] if found else None)
     reused = (
         call is not None
@@ -292,6 +309,7 @@ def _call_for(pbx: Pbx, event: EventIn, at: dt.datetime) -> Call:
                 rang_at=at,
             )
     except IntegrityError:  # the same call's other event won the race
+        calls = Call.objects.select_for_update().filter(pbx=pbx, call_id=event.call_id)
         return calls.exclude(state=CallState.ENDED).get()
 
 
@@ -301,8 +319,8 @@ def _customer_of(number: str) -> Any:
     digits = _national(number)
     if not digits:
         return None
-    phone = CustomerPhone.objects.filter(national_digits=digits).select_related("customer").first()
-    return phone.customer if phone else None
+    phone = fastselect.rows(CustomerPhone, national_digits=digits)
+    return phone[0].customer if phone else None
 
 
 def _update(call: Call, **fields: Any) -> None:
@@ -334,8 +352,8 @@ def _end_stale_calls(agent: User, call: Call, at: dt.datetime) -> None:
     """An agent answering ``call`` is no longer on any other: a call of theirs still marked
     answered lost its hangup event. End it now (cause "failed", audited) so the console,
     the agent's state and the wallboard agree and the old caller does not pop again."""
-    stale = Call.objects.select_for_update().filter(agent=agent, state=CallState.ANSWERED)
-    for old in stale.exclude(pk=call.pk):
+    stale = fastselect.rows(Call, lock=True, agent=agent.pk, state=CallState.ANSWERED)
+    for old in (c for c in stale if c.pk != call.pk):
         missing = EventIn(event_id="implicit", type="hangup", call_id=old.call_id, cause="failed")
         _hangup(old, missing, at)
         audit_record(
@@ -400,7 +418,7 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
     )
     if answered and call.contact_id:
         contact_end(
-            actor=call.agent,
+            actor=_agent_of(call),
             contact=Contact(pk=call.contact_id),
             ended_at=ended_at,
             talk_seconds=call.talk_seconds,
@@ -436,9 +454,10 @@ def _hangup(call: Call, event: EventIn, at: dt.datetime) -> dict[str, Any]:
         )
         _update(call, contact=contact)
     if call.agent_id:
-        state = AgentState.objects.filter(user_id=call.agent_id, call_id=call.pk).first()
+        found = fastselect.rows(AgentState, user=call.agent_id, call=call.pk)
+        state = found[0] if found else None
         if state is not None and state.status == AgentStatus.ON_CALL:
-            _set_state(call.agent, AgentStatus.WRAP_UP, now=ended_at, call=call)
+            _set_state(_agent_of(call), AgentStatus.WRAP_UP, now=ended_at, call=call)
     return {"action": "continue"}
 
 
@@ -456,7 +475,8 @@ def call_event_handle(*, pbx: Pbx, event: EventIn) -> EventResult:
     first reply again. Ring checks blocked numbers ({"action": "reject"}); answer records
     the contact, puts the agent on the call and pushes a screen pop to them; hangup records
     the outcome (answered or abandoned), waiting and talk time, and the recording."""
-    previous = CallEvent.objects.filter(pbx=pbx, event_id=event.event_id).first()
+    found = fastselect.rows(CallEvent, pbx=pbx.pk, event_id=event.event_id)
+    previous = found[0] if found else None
     if previous is not None:
         return EventResult(reply=previous.reply, call=previous.call, duplicate=True)
     at = event.at or clock.now()

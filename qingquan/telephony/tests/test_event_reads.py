@@ -63,3 +63,41 @@ def test_each_event_reads_its_call_once_and_audits_what_it_wrote(make_user: Any)
         ("telephony.call.answer", "answered", ""),
         ("telephony.call.hangup", "ended", "answered"),
     ]
+
+
+@pytest.mark.django_db
+def test_the_event_path_compiles_no_telephony_query(make_user: Any, monkeypatch: Any) -> None:
+    """The look-ups every phone event and every screen pop make (the phone system by its
+    token, the event id seen before, the call, the agent at the extension, the agent's
+    state, the call the pop opens) are precompiled statements (`core.db.fastselect`):
+    compiling them cost more than running them, at every ring, answer and hang-up."""
+    from django.db.models.sql import compiler as orm
+    from django.test import Client
+
+    pbx, token = services.pbx_create(actor=SYSTEM, name="PBX-C", token="compile-token-0123456789")
+    agent = make_user(Role.AGENT, extension="8124")
+    services.call_event_handle(pbx=pbx, event=_event("ring", 7))  # the statements made once
+    compiled: list[str] = []
+    real = orm.SQLCompiler.as_sql
+    writes = (orm.SQLInsertCompiler, orm.SQLUpdateCompiler, orm.SQLDeleteCompiler)
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not isinstance(self, writes) and self.query.model is not None:
+            compiled.append(self.query.model._meta.label)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(orm.SQLCompiler, "as_sql", counting)
+    assert services.pbx_authenticate(token) == pbx
+    for kind, extra in (("ring", {}), ("answer", {"extension": "8124"}), ("hangup", {})):
+        services.call_event_handle(pbx=pbx, event=_event(kind, 8, **extra))
+    looked_up = {"telephony.Pbx", "telephony.CallEvent", "telephony.Call", "staff.User"}
+    assert not looked_up & set(compiled), compiled
+    client = Client()
+    client.force_login(agent)
+    call = Call.objects.get(call_id="reads-8")
+    compiled.clear()
+    opened = client.get(f"/console/calls/{call.pk}/", HTTP_HX_REQUEST="true")
+
+    assert opened.status_code == 200
+    assert "telephony.Call" not in compiled
+    monkeypatch.undo()
