@@ -6,11 +6,18 @@ database pool's first connections and the per-process caches (case kinds, calend
 all built on the first request, while the clients waited. `warm_up()` does that work at
 start, by sending a few requests through Django itself (nothing is written), so the
 first real request costs what any other does.
+
+Then the objects the process holds after its start (modules, URL patterns, schemas,
+templates, catalogues: some 190,000) are frozen out of the garbage collector's reach
+(`gc.freeze()`): a full collection walked them all, 110–145 ms during which the process
+answered nothing, a pause that landed on whichever request was running (the screen pop's
+slowest 1 %).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -74,4 +81,14 @@ def _warm_up() -> float:
         close_old_connections()
     except Exception:  # a warm-up is a courtesy: serve cold rather than not at all
         logger.exception("warm-up failed; serving cold")
+    freeze_start_up_objects()
     return time.perf_counter() - started
+
+
+def freeze_start_up_objects() -> int:
+    """Collect once, then move every object the process holds now to the collector's
+    permanent generation, which its collections skip; returns how many were frozen.
+    What the process allocates afterwards is collected as usual."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
