@@ -197,7 +197,7 @@ def test_a_crew_step_answers_with_every_crew_and_compiles_no_dispatch_query(
     crew on the job: the ORM compiles none of its dispatch queries per request (the job's
     look-up, its lock and the answer's crews were compiled at every step, and compiling
     them cost more than the step's writes)."""
-    from django.db.models.sql import compiler as orm
+    from qingquan.core.tests.compiled import compiled_selects
 
     job = services.job_create(actor=people["dispatcher"], ticket=located_case(lon=121.6, lat=29.9))
     job = services.job_assign(actor=people["dispatcher"], job=job, crew=crews["haishu"], version=1)
@@ -207,22 +207,7 @@ def test_a_crew_step_answers_with_every_crew_and_compiles_no_dispatch_query(
     crew = _client(crews["member"])
     crew.post(f"{API}/jobs/{job.number}/steps", {"id": "w1", "kind": "note", "note": "热身"},
               content_type="application/json")  # fmt: skip
-    compiled: list[str] = []
-    real = orm.SQLCompiler.as_sql
-    writes = (
-        orm.SQLInsertCompiler,
-        orm.SQLUpdateCompiler,
-        orm.SQLDeleteCompiler,
-        orm.SQLAggregateCompiler,
-    )
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(self, writes) and self.query.model:
-            compiled.append(self.query.model._meta.label)
-        return real(self, *args, **kwargs)
-
-    # The backends' compilers (PostgreSQL's) subclass the ORM's and call its as_sql.
-    monkeypatch.setattr(orm.SQLCompiler, "as_sql", counting)
+    compiled = compiled_selects(monkeypatch)
     answer = crew.post(
         f"{API}/jobs/{job.number}/steps",
         {"id": "n1", "kind": "note", "note": "路面已开挖"},

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.models import Session
-from django.db.models.sql import compiler as orm
 from django.test import Client
 from django.utils import timezone
 
 from qingquan.core.sessions import SessionStore
+from qingquan.core.tests.compiled import compiled_selects
 from qingquan.staff.backends import StaffBackend
 
 pytestmark = pytest.mark.django_db
@@ -28,25 +28,11 @@ def _signed_in(user: Any) -> Client:
     return client
 
 
-def _compiled_selects(monkeypatch: Any) -> list[str]:
-    compiled: list[str] = []
-    real = orm.SQLCompiler.as_sql
-    writes = (orm.SQLInsertCompiler, orm.SQLUpdateCompiler, orm.SQLDeleteCompiler)
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(self, writes) and self.query.model is not None:
-            compiled.append(self.query.model._meta.label)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(orm.SQLCompiler, "as_sql", counting)
-    return compiled
-
-
 def test_a_signed_in_request_reads_session_and_user_without_compiling(
     agent: Any, monkeypatch: Any
 ) -> None:
     client = _signed_in(agent)
-    compiled = _compiled_selects(monkeypatch)
+    compiled = compiled_selects(monkeypatch)
 
     answer = client.get("/api/v1/me")
 

@@ -71,22 +71,14 @@ def test_the_event_path_compiles_no_telephony_query(make_user: Any, monkeypatch:
     token, the event id seen before, the call, the agent at the extension, the agent's
     state, the call the pop opens) are precompiled statements (`core.db.fastselect`):
     compiling them cost more than running them, at every ring, answer and hang-up."""
-    from django.db.models.sql import compiler as orm
     from django.test import Client
+
+    from qingquan.core.tests.compiled import compiled_selects
 
     pbx, token = services.pbx_create(actor=SYSTEM, name="PBX-C", token="compile-token-0123456789")
     agent = make_user(Role.AGENT, extension="8124")
     services.call_event_handle(pbx=pbx, event=_event("ring", 7))  # the statements made once
-    compiled: list[str] = []
-    real = orm.SQLCompiler.as_sql
-    writes = (orm.SQLInsertCompiler, orm.SQLUpdateCompiler, orm.SQLDeleteCompiler)
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(self, writes) and self.query.model is not None:
-            compiled.append(self.query.model._meta.label)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(orm.SQLCompiler, "as_sql", counting)
+    compiled = compiled_selects(monkeypatch)
     assert services.pbx_authenticate(token) == pbx
     for kind, extra in (("ring", {}), ("answer", {"extension": "8124"}), ("hangup", {})):
         services.call_event_handle(pbx=pbx, event=_event(kind, 8, **extra))
