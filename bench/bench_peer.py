@@ -37,7 +37,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ FORWARDED = {"X-Forwarded-Proto": "https"}  # production redirects plain HTTP to
 TARGET_RATIO = {"embedded": 5.0, "production": 10.0}
 MAX_MS = 1000.0
 MIN_LIMIT_SHARE = 0.5
+FLOOR_STATUS = 401  # the floor's request is refused at authentication
 
 
 def _data_root() -> Path:
@@ -231,6 +232,16 @@ class Shape:
             idempotency=True,
         )
 
+    def floor_target(self) -> Target:
+        """The partner API's request with a token that is not a key: refused at
+        authentication (401) after the HTTP server, Django's middleware, the URL and the
+        API framework have done their part, before any database work (Django logs the
+        refusal, as it logs every 4xx). The cheapest answer this stack gives to the same
+        request: its floor, beside which a case's own work shows."""
+        target = self.partner_target()
+        headers = {**target.headers, "Authorization": "Bearer qqk_not-a-key-of-any-client"}
+        return replace(target, label=f"Qingquan {self.name}, floor", headers=headers)
+
     def open311_target(self) -> Target:
         def q(value: str) -> str:
             return urllib.parse.quote(value, safe="")
@@ -365,6 +376,8 @@ class Row:
     statements: float | None = None
     statements_note: str = ""
     limit_errors: int = 0
+    # The stack's floor (`Shape.floor_target`): answers are refusals, counted as such.
+    floor: bool = False
 
     @property
     def tps(self) -> float:
@@ -384,6 +397,11 @@ class Row:
 
     @property
     def errors(self) -> int:
+        if self.floor:  # its refusals are the answer it asks for
+            return sum(
+                r.socket_errors + r.timeouts + sum(1 for s, _i in r.answers if s != FLOOR_STATUS)
+                for r in self.rounds
+            )
         return sum(r.errors for r in self.rounds) + self.limit_errors
 
 
@@ -416,9 +434,15 @@ def _measure(
     )
     loads.append((load_before + _loadavg()) / 2)
     time.sleep(0.5)  # answers still in flight when wrk stopped
-    _check(row, result, written_after(before), run)
     row.rounds.append(result)
-    row.per_second.append(len(result.ok_ids) / result.seconds if result.seconds else 0.0)
+    if row.floor:
+        refused = sum(1 for status, _id in result.answers if status == FLOOR_STATUS)
+        row.per_second.append(refused / result.seconds if result.seconds else 0.0)
+        if written_after(before):
+            raise RuntimeError(f"{row.system}: a refused request wrote a case")
+    else:
+        _check(row, result, written_after(before), run)
+        row.per_second.append(len(result.ok_ids) / result.seconds if result.seconds else 0.0)
     print(
         f"  {row.system} {row.endpoint}: {row.per_second[-1]:.1f}/s p50 {result.p50_ms:.0f} ms "
         f"p99 {result.p99_ms:.0f} ms max {result.max_ms:.0f} ms errors {result.errors}",
@@ -723,7 +747,7 @@ def format_rows(rows: list[Row], peer: Row | None, limits: dict[str, Row]) -> st
                 ratio,
                 share,
                 "—" if row.statements is None else f"{row.statements:.0f}",
-                f"{row.lost}/{row.duplicated}" if row.rounds else "",
+                f"{row.lost}/{row.duplicated}" if row.rounds and not row.floor else "",
                 _ms(statistics.median(row.cold_ms)) if row.cold_ms else "",
             ]
         )
@@ -733,6 +757,26 @@ def format_rows(rows: list[Row], peer: Row | None, limits: dict[str, Row]) -> st
         return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))
 
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in table])
+
+
+def floor_summary(rows: list[Row], floors: dict[str, Row]) -> str:
+    """What is left, per shape: the machine's time per partner case (1 / cases per
+    second) beside its time per answer of the stack's floor, the same request refused at
+    authentication; the difference is the case's own work, which the profile splits."""
+    lines = ["time per answer (1 / answers per second, the whole machine):"]
+    for family, floor in floors.items():
+        case = next(
+            (r for r in rows if r.shape == family and "partner" in r.endpoint and r.tps), None
+        )
+        if case is None or not floor.tps:
+            continue
+        case_ms, floor_ms = 1000 / case.tps, 1000 / floor.tps
+        lines.append(
+            f"  {family}: a partner case {case_ms:.2f} ms, the floor {floor_ms:.2f} ms; "
+            f"{case_ms - floor_ms:.2f} ms ({1 - floor_ms / case_ms:.0%}) is the case's own "
+            f"work (validation, its rows, their signals, the answer)"
+        )
+    return "\n".join(lines)
 
 
 def _targets_missed(rows: list[Row], peer: Row | None, limits: dict[str, Row]) -> bool:
@@ -897,6 +941,7 @@ def cases(ctx: BenchContext) -> list[Figure]:
     limits: dict[str, Row] = {}
     unshared: dict[str, Row] = {}
     endpoints: dict[str, list[tuple[Row, Target]]] = {}
+    floors: dict[str, Row] = {}
     for shape in shapes:
         label = {
             "embedded": "Qingquan embedded (serve, SQLite)",
@@ -913,6 +958,10 @@ def cases(ctx: BenchContext) -> list[Figure]:
                 shape.open311_target(),
             ),
         ]
+        if shape.name != "production-gthread":
+            floor = Row(label, "the same POST refused at authentication (floor)", floor=True)
+            endpoints[shape.name].append((floor, shape.floor_target()))
+            floors[shape.family] = floor
         rows += [r for r, _t in endpoints[shape.name]]
         if shape.family in limits:
             continue
@@ -1024,12 +1073,23 @@ def cases(ctx: BenchContext) -> list[Figure]:
         f"on {os.cpu_count()} CPUs. " + " ".join(notes)
     )
     print("\n" + header + "\n" + format_rows(all_rows, peer_row, limits) + "\n", file=sys.stderr)
+    print(floor_summary(rows, floors) + "\n", file=sys.stderr)
     for name, raw in profiles.items():
         if raw.exists():
             print(f"profile of the {name} web processes ({raw}):", file=sys.stderr)
             print(profile_summary(raw) + "\n", file=sys.stderr)
     table = format_rows(all_rows, peer_row, limits)
     figures = _figures(rows, peer_row, limits, header + "\n" + table, load)
+    figures += [
+        Figure(
+            name=f"peer: Qingquan {family}, the stack's floor (POST refused at authentication)",
+            value=row.tps,
+            unit="answers/s",
+            note=f"p50 {_ms(row.p50)}, p99 {_ms(row.p99)}; nothing written",
+        )
+        for family, row in floors.items()
+        if row.per_second
+    ]
     figures += [
         Figure(
             name=f"peer: physical limit, {name} database, no shared rows",

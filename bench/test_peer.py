@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -193,3 +194,47 @@ def test_physical_limit_writes_a_whole_case_with_the_driver_alone(settings: Any)
     assert subject == "基准极限 t-2"
     assert number.startswith("L")
     assert len(number) <= 16
+
+
+def test_the_floor_counts_refusals_and_no_written_case(tmp_path: Path) -> None:
+    floor = bench_peer.Row("Qingquan", "refused (floor)", floor=True)
+    result = _result([(401, ""), (401, ""), (401, ""), (500, "")])
+    calls = iter([0])
+
+    def measure(written: list[tuple[str, str]]) -> None:
+        ctx = SimpleNamespace(connections=16, duration=1.0)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(bench_peer, "run_wrk", lambda *a, **k: result)
+            patch.setattr(bench_peer.time, "sleep", lambda s: None)
+            bench_peer._measure(
+                floor,
+                cast(Target, None),
+                run="r",
+                work=tmp_path,
+                ctx=cast(Any, ctx),
+                last_id=lambda: next(calls, 0),
+                written_after=lambda _id: written,
+                loads=[],
+            )
+
+    measure([])
+    assert floor.per_second == [3.0]  # the refusals are its answers
+    assert floor.errors == 1  # the one answer that was not a refusal
+    assert floor.lost == floor.duplicated == 0
+    with pytest.raises(RuntimeError, match="wrote a case"):
+        measure([("N1", "x")])
+
+
+def test_the_floor_summary_says_what_a_case_costs_above_it() -> None:
+    case = bench_peer.Row(
+        "Qingquan", "POST /api/partner/v1/cases", shape="embedded", rounds=[_result([])]
+    )
+    case.per_second = [200.0]  # 5 ms a case
+    floor = bench_peer.Row(
+        "Qingquan", "refused (floor)", floor=True, per_second=[1000.0], rounds=[_result([])]
+    )
+    text = bench_peer.floor_summary([case, floor], {"embedded": floor})
+    assert "embedded: a partner case 5.00 ms, the floor 1.00 ms; 4.00 ms (80%)" in text
+    table = bench_peer.format_rows([case, floor], None, {})
+    floor_line = table.splitlines()[-1]
+    assert "0/0" not in floor_line  # no ids to check on a refusal

@@ -288,8 +288,6 @@ def job_for_step(*, user: Any, number: str) -> tuple[Job, Crew | None]:
 
 
 def _own_crew_on(number: str, *, team_id: int) -> tuple[Job, Crew] | None:
-    from qingquan.staff.models import Team
-
     jobs = fastselect.rows(Job, number=number)
     crews = fastselect.rows(Crew, team=team_id)  # a team is at most one crew
     if not jobs or not crews:
@@ -297,8 +295,7 @@ def _own_crew_on(number: str, *, team_id: int) -> tuple[Job, Crew] | None:
     job, crew = jobs[0], crews[0]
     if fastselect.first_id(Assignment, job=job.pk, crew=crew.pk, ended_at=None) is None:
         return None
-    crew.team = fastselect.rows(Team, id=team_id)[0]
-    return job, crew
+    return job, _with_team(crew)
 
 
 def job_row(job: Job) -> JobRow:
@@ -326,9 +323,13 @@ def job_row_written(job: Job, *, crew: Crew | None = None) -> JobRow:
 
 
 def _crew_with_team(pk: int) -> Crew:
+    return _with_team(fastselect.rows(Crew, id=pk)[0])
+
+
+def _with_team(crew: Crew) -> Crew:
+    """`crew` with its team read by a precompiled statement (the answer names it)."""
     from qingquan.staff.models import Team
 
-    crew: Crew = fastselect.rows(Crew, id=pk)[0]
     crew.team = fastselect.rows(Team, id=crew.team_id)[0]
     return crew
 
