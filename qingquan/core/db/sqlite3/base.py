@@ -200,10 +200,29 @@ def _waits_on(holder: threading.Thread, me: threading.Thread) -> str | None:
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 
+# Statement text in Django's "format" style (%s) → SQLite's qmark style (?), per text.
+# Django converts with a regular expression at every execution: for the long INSERTs of a
+# case intake (issue #12) that was the largest single cost of a statement in Python.
+_qmark: dict[str, str] = {}
+_QMARK_KEPT = 4096  # distinct texts kept (ORM statements with IN lists vary)
+
+
+def qmark(query: str) -> str:
+    """`query` with its %s placeholders as ? and %% as % (Django's conversion), converted
+    once per statement text."""
+    converted = _qmark.get(query)
+    if converted is None:
+        converted = base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+        if len(_qmark) >= _QMARK_KEPT:
+            _qmark.clear()
+        _qmark[query] = converted
+    return converted
+
 
 class QueuedCursor(base.SQLiteCursorWrapper):
     """A cursor whose write statements outside a transaction queue like transactions do
-    (inside one, the transaction already holds the queue)."""
+    (inside one, the transaction already holds the queue), and whose statements are
+    converted to SQLite's placeholders once per text (`qmark`)."""
 
     queue: _Queue
     timeout: float
@@ -211,12 +230,18 @@ class QueuedCursor(base.SQLiteCursorWrapper):
     def _must_queue(self, query: str) -> bool:
         return not self.connection.in_transaction and query.lstrip()[:6].upper() in _WRITES
 
+    def _run(self, query: str, params: Any) -> Any:
+        kind = type(params)
+        if kind is list or kind is tuple:  # "format" style, as the ORM and we send
+            return sqlite3.Cursor.execute(self, qmark(query), params)
+        return super().execute(query, params)  # none, or a mapping ("pyformat")
+
     def execute(self, query: str, params: Any = None) -> Any:
         if not self._must_queue(query):
-            return super().execute(query, params)
+            return self._run(query, params)
         self.queue.acquire(self.timeout)
         try:
-            return super().execute(query, params)
+            return self._run(query, params)
         finally:
             self.queue.release()
 
