@@ -435,9 +435,11 @@ def _measure(
     loads.append((load_before + _loadavg()) / 2)
     time.sleep(0.5)  # answers still in flight when wrk stopped
     row.rounds.append(result)
+    errors = result.errors
     if row.floor:
         refused = sum(1 for status, _id in result.answers if status == FLOOR_STATUS)
         row.per_second.append(refused / result.seconds if result.seconds else 0.0)
+        errors = result.socket_errors + result.timeouts + len(result.answers) - refused
         if written_after(before):
             raise RuntimeError(f"{row.system}: a refused request wrote a case")
     else:
@@ -445,7 +447,7 @@ def _measure(
         row.per_second.append(len(result.ok_ids) / result.seconds if result.seconds else 0.0)
     print(
         f"  {row.system} {row.endpoint}: {row.per_second[-1]:.1f}/s p50 {result.p50_ms:.0f} ms "
-        f"p99 {result.p99_ms:.0f} ms max {result.max_ms:.0f} ms errors {result.errors}",
+        f"p99 {result.p99_ms:.0f} ms max {result.max_ms:.0f} ms errors {errors}",
         file=sys.stderr,
         flush=True,
     )
@@ -759,10 +761,18 @@ def format_rows(rows: list[Row], peer: Row | None, limits: dict[str, Row]) -> st
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in table])
 
 
-def floor_summary(rows: list[Row], floors: dict[str, Row]) -> str:
+def floor_summary(
+    rows: list[Row],
+    floors: dict[str, Row],
+    peer: Row | None = None,
+    limits: dict[str, Row] | None = None,
+) -> str:
     """What is left, per shape: the machine's time per partner case (1 / cases per
     second) beside its time per answer of the stack's floor, the same request refused at
-    authentication; the difference is the case's own work, which the profile splits."""
+    authentication; the difference is the case's own work, which the profile splits. With
+    osTicket's rate and the physical limit: the time a case may take to meet each
+    throughput target, and what of it the floor and the driver alone (writing the same
+    rows, no HTTP) already take."""
     lines = ["time per answer (1 / answers per second, the whole machine):"]
     for family, floor in floors.items():
         case = next(
@@ -776,6 +786,22 @@ def floor_summary(rows: list[Row], floors: dict[str, Row]) -> str:
             f"{case_ms - floor_ms:.2f} ms ({1 - floor_ms / case_ms:.0%}) is the case's own "
             f"work (validation, its rows, their signals, the answer)"
         )
+        limit = (limits or {}).get(family)
+        if limit is None or not limit.tps:
+            continue
+        driver_ms = 1000 / limit.tps
+        budgets = [(f"{MIN_LIMIT_SHARE:.0%} of the physical limit", limit.tps * MIN_LIMIT_SHARE)]
+        if peer is not None and peer.tps:
+            want = TARGET_RATIO[family]
+            budgets.insert(0, (f"{want:g}× osTicket", peer.tps * want))
+        for name, rate in budgets:
+            budget = 1000 / rate
+            left = budget - floor_ms - driver_ms
+            lines.append(
+                f"    {name} = {rate:,.0f}/s: {budget:.2f} ms a case, of which the floor "
+                f"{floor_ms:.2f} and the driver alone {driver_ms:.2f} leave {left:.2f} ms "
+                f"for the rest (now {case_ms - floor_ms - driver_ms:.2f} ms)"
+            )
     return "\n".join(lines)
 
 
@@ -1053,6 +1079,8 @@ def cases(ctx: BenchContext) -> list[Figure]:
             if shape.name != "production":
                 continue
             for row, target in endpoints["production"]:
+                if row.floor:
+                    continue
                 row.statements, row.statements_note = _count_postgres_statements(shape, target, 100)
                 if row.statements != row.statements:  # NaN: not counted
                     notes.append(f"SQL count: {row.statements_note}")
@@ -1073,7 +1101,7 @@ def cases(ctx: BenchContext) -> list[Figure]:
         f"on {os.cpu_count()} CPUs. " + " ".join(notes)
     )
     print("\n" + header + "\n" + format_rows(all_rows, peer_row, limits) + "\n", file=sys.stderr)
-    print(floor_summary(rows, floors) + "\n", file=sys.stderr)
+    print(floor_summary(rows, floors, peer_row, limits) + "\n", file=sys.stderr)
     for name, raw in profiles.items():
         if raw.exists():
             print(f"profile of the {name} web processes ({raw}):", file=sys.stderr)

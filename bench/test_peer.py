@@ -235,6 +235,16 @@ def test_the_floor_summary_says_what_a_case_costs_above_it() -> None:
     )
     text = bench_peer.floor_summary([case, floor], {"embedded": floor})
     assert "embedded: a partner case 5.00 ms, the floor 1.00 ms; 4.00 ms (80%)" in text
+    # With the peer and the limit: each target's time per case, and what is left of it.
+    peer = bench_peer.Row("osTicket", "POST", per_second=[50.0])
+    limit = bench_peer.Row("limit", "16", per_second=[1000.0])  # 1 ms a case
+    text = bench_peer.floor_summary([case, floor], {"embedded": floor}, peer, {"embedded": limit})
+    # 5× 50/s = 250/s: 4 ms a case, less 1 (floor) and 1 (driver) leaves 2 (now 3).
+    assert "5× osTicket = 250/s: 4.00 ms a case" in text
+    assert "leave 2.00 ms for the rest (now 3.00 ms)" in text
+    # 50 % of 1000/s = 500/s: 2 ms a case, nothing left beside the floor and the driver.
+    assert "50% of the physical limit = 500/s: 2.00 ms a case" in text
+    assert "leave 0.00 ms for the rest" in text
     table = bench_peer.format_rows([case, floor], None, {})
     floor_line = table.splitlines()[-1]
     assert "0/0" not in floor_line  # no ids to check on a refusal
