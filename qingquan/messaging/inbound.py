@@ -15,12 +15,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
 from qingquan.core.actors import require_actor, system, user_of
 from qingquan.core.audit import audit_record
+from qingquan.core.db import fastinsert
 from qingquan.messaging.models import Handling, Inbound, InboundChannel, InboundKind
 from qingquan.messaging.services import Outgoing, messages_queue, optout_set
 
@@ -121,18 +122,21 @@ def inbound_receive(*, message: Arrived) -> tuple[Inbound, bool]:
         raise InboxError(_("A message needs its sender."))
     key = {"channel": message.channel, "provider_id": message.provider_id.strip()[:80]}
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                inbound = Inbound.objects.create(
-                    **key,
-                    sender=sender,
-                    sender_name=message.sender_name.strip()[:100],
-                    kind=message.kind if message.kind in InboundKind.values else "message",
-                    text=message.text.strip()[:MAX_TEXT],
-                    received_at=message.at or clock.now(),
-                    handled_as=Handling.CONTACT,
-                )
-        except IntegrityError:
+        # A repeat is not inserted (ON CONFLICT DO NOTHING): no error in the database's
+        # log and no savepoint for each message of the gateway's redeliveries.
+        inbound = fastinsert.create(
+            Inbound(
+                **key,
+                sender=sender,
+                sender_name=message.sender_name.strip()[:100],
+                kind=message.kind if message.kind in InboundKind.values else "message",
+                text=message.text.strip()[:MAX_TEXT],
+                received_at=message.at or clock.now(),
+                handled_as=Handling.CONTACT,
+            ),
+            skip_conflict=True,
+        )
+        if inbound is None:
             return Inbound.objects.get(**key), False
         _handle(inbound)
         inbound.save(update_fields=["handled_as", "callback", "contact"])

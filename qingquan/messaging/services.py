@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 
 from qingquan.core import clock, outbox
 from qingquan.core.audit import audit_record
-from qingquan.core.db import bulkload
+from qingquan.core.db import bulkload, fastinsert
 from qingquan.messaging import rules
 from qingquan.messaging.models import Channel, Message, MessageStatus, OptOut, Receipt
 
@@ -144,12 +144,11 @@ def optout_set(*, actor: Any, channel: str, address: str, how: str = "") -> OptO
     if channel not in Channel.values:
         raise ValueError(channel)
     address = address.strip()
-    try:
-        with transaction.atomic():
-            record = OptOut.objects.create(
-                channel=channel, address=address, at=clock.now(), source=how[:40]
-            )
-    except IntegrityError:
+    record = fastinsert.create(
+        OptOut(channel=channel, address=address, at=clock.now(), source=how[:40]),
+        skip_conflict=True,  # already opted out: nothing to do, no error logged
+    )
+    if record is None:
         return None
     Message.objects.filter(channel=channel, to=address, status=MessageStatus.PENDING).update(
         status=MessageStatus.SUPPRESSED

@@ -19,12 +19,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from qingquan.core import clock
 from qingquan.core.actors import system
 from qingquan.core.audit import audit_record
+from qingquan.core.db import fastinsert
 from qingquan.customers import phones
 from qingquan.customers.models import Account, Premise
 from qingquan.messaging.models import Channel as MsgChannel
@@ -247,13 +248,12 @@ def account_bind(
         raise PortalError(_("The account number and the details given do not match our records."))
     assert account is not None
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                binding = Binding.objects.create(
-                    resident=resident, account=account, proof=proof, created_at=now
-                )
-        except IntegrityError:
-            raise PortalError(_("This account is already in your list.")) from None
+        binding = fastinsert.create(
+            Binding(resident=resident, account=account, proof=proof, created_at=now),
+            skip_conflict=True,  # already bound: refused below, with no error logged
+        )
+        if binding is None:
+            raise PortalError(_("This account is already in your list."))
         audit_record(
             actor=ACTOR,
             action="portal.bind",

@@ -12,7 +12,7 @@ value on save (`auto_now`, files) are not supported: give their values explicitl
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
@@ -21,6 +21,8 @@ from django.db.models.signals import post_save, pre_save
 _statements: dict[tuple[str, str, tuple[str, ...], bool], tuple[str, list[Any]]] = {}
 
 _lock = threading.Lock()
+
+M = TypeVar("M", bound=Model)
 
 
 def insert(model: type[Model], values: dict[str, Any], *, skip_conflict: bool = False) -> Any:
@@ -55,7 +57,7 @@ def insert(model: type[Model], values: dict[str, Any], *, skip_conflict: bool = 
     return row[0] if row is not None else None
 
 
-def saved(instance: Model, pk: int) -> Model:
+def saved(instance: M, pk: int) -> M:
     """`instance` marked as the stored row `pk` (as `create()` leaves it)."""
     instance.pk = pk
     instance._state.adding = False
@@ -63,7 +65,7 @@ def saved(instance: Model, pk: int) -> Model:
     return instance
 
 
-def create(instance: Model, *, skip_conflict: bool = False, signals: bool = False) -> Model | None:
+def create(instance: M, *, skip_conflict: bool = False, signals: bool = False) -> M | None:
     """Insert `instance` (every concrete field but an automatic id) and return it saved
     (None when `skip_conflict` and the row was not inserted). With `signals`, `pre_save`
     and `post_save` (created) are sent around the insert, as `save()` sends them."""

@@ -18,6 +18,7 @@ from django.test import Client
 
 from qingquan.core import clock, outbox
 from qingquan.core.actors import SYSTEM
+from qingquan.core.tests.failures import failed_statements
 from qingquan.messaging import gateways, rules, services
 from qingquan.messaging.models import Message, MessageStatus, OptOut, Receipt
 from qingquan.messaging.services import Outgoing
@@ -74,6 +75,15 @@ def test_queued_once_per_source_and_address_and_opt_outs_honoured():
     assert queue(3) == 2
     assert queue(3) == 0  # the same source again: nothing
     assert Message.objects.count() == 2
+
+
+def test_a_second_opt_out_changes_nothing_and_is_no_database_error():
+    assert services.optout_set(actor=SYSTEM, channel="sms", address="+8613900000009")
+    with failed_statements() as failed:
+        again = services.optout_set(actor=SYSTEM, channel="sms", address="+8613900000009")
+    assert again is None
+    assert OptOut.objects.filter(address="+8613900000009").count() == 1
+    assert not failed
 
 
 def test_sent_through_the_fake_gateway_with_receipts(gateway, client: Client):

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from qingquan.core import clock
+from qingquan.core.tests.failures import failed_statements
 from qingquan.portal import rules, services
 from qingquan.portal.models import Binding, LoginCode, PortalSession, RepairPhoto, Resident
 from qingquan.portal.services import PortalError
@@ -124,9 +125,14 @@ def test_bind_by_name_or_id_digits_and_several_accounts(
     assert Binding.objects.count() == 2
     page = resident_client.get("/portal/").content.decode()
     assert "3302888001" in page and other.number in page
-    # The same account twice: a clear message.
-    r = resident_client.post("/portal/accounts/add/", {"number": "3302888001", "name": "周美华"})
+    # The same account twice: a clear message, and no database error behind it.
+    with failed_statements() as failed:
+        r = resident_client.post(
+            "/portal/accounts/add/", {"number": "3302888001", "name": "周美华"}
+        )
     assert "已在" in r.content.decode() or "already" in r.content.decode()
+    assert Binding.objects.count() == 2
+    assert not failed
 
 
 def test_wrong_details_do_not_bind_and_are_limited(
