@@ -398,11 +398,15 @@ class Row:
     @property
     def errors(self) -> int:
         if self.floor:  # its refusals are the answer it asks for
-            return sum(
-                r.socket_errors + r.timeouts + sum(1 for s, _i in r.answers if s != FLOOR_STATUS)
-                for r in self.rounds
-            )
+            return sum(_floor_answers(r)[1] for r in self.rounds)
         return sum(r.errors for r in self.rounds) + self.limit_errors
+
+
+def _floor_answers(result: LoadResult) -> tuple[int, int]:
+    """A floor window's refusals (its answers) and its errors: any other status, socket
+    errors and timeouts."""
+    refused = sum(1 for status, _id in result.answers if status == FLOOR_STATUS)
+    return refused, result.socket_errors + result.timeouts + len(result.answers) - refused
 
 
 def _check(row: Row, result: LoadResult, written: list[tuple[str, str]], run: str) -> None:
@@ -437,9 +441,8 @@ def _measure(
     row.rounds.append(result)
     errors = result.errors
     if row.floor:
-        refused = sum(1 for status, _id in result.answers if status == FLOOR_STATUS)
+        refused, errors = _floor_answers(result)
         row.per_second.append(refused / result.seconds if result.seconds else 0.0)
-        errors = result.socket_errors + result.timeouts + len(result.answers) - refused
         if written_after(before):
             raise RuntimeError(f"{row.system}: a refused request wrote a case")
     else:
